@@ -1,0 +1,21 @@
+"""mcav's built-in node kinds.
+
+:data:`BUILTIN_KINDS` maps each kind name to ``module:Class``; modules are
+imported only when a graph uses the kind (see :mod:`mcav.runtime.registry`).
+Adding a kind means adding its module and one line here.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BUILTIN_KINDS"]
+
+BUILTIN_KINDS: dict[str, str] = {
+    # general purpose and testing
+    "counter": "mcav.nodes.builtin:Counter",
+    "ticker": "mcav.nodes.builtin:Ticker",
+    "scale": "mcav.nodes.builtin:Scale",
+    "collect": "mcav.nodes.builtin:Collect",
+    "async_collect": "mcav.nodes.builtin:AsyncCollect",
+    "null": "mcav.nodes.builtin:Null",
+    "jsonl": "mcav.nodes.jsonl:JsonlSink",
+}

@@ -1,0 +1,465 @@
+"""Running a compiled graph: worker threads, ring buffers and one asyncio loop.
+
+The plan is fixed at start; nothing is scheduled per frame:
+
+* each *segment* (a source, or a sync node fed by rings, plus every sync node
+  reached from it by direct edges) runs on one worker thread, and a frame
+  travels through it by plain method calls;
+* every async node runs as a task on the single I/O loop thread;
+* segments and async nodes meet only at :class:`~mcav.runtime.ring.Ring` buffers.
+
+Shutdown (:meth:`Runtime.stop`, SIGINT, SIGTERM, or all sources exhausted):
+sources stop first, rings drain, each consumer finishes when all its
+producers have closed, network nodes close their sockets, then the loop ends.
+Whatever is still running after ``shutdown_timeout`` is aborted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .clock import Clock, SystemClock
+from .compile import CompiledGraph
+from .errors import NodeFailure
+from .frames import Frame, now_ns
+from .metrics import Metrics, NodeMetrics, Snapshot
+from .node import AsyncInput, AsyncNode, Node, NodeContext, SourceNode, SyncNode
+from .ring import Ring, RingClosed
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger("mcav.runtime")
+
+
+class Outlet:
+    """One output port: counts frames and hands each to every target."""
+
+    __slots__ = ("_metrics", "targets")
+
+    def __init__(self, metrics: NodeMetrics) -> None:
+        self._metrics = metrics
+        self.targets: list[Callable[[Frame], None]] = []
+
+    def send(self, frame: Frame) -> None:
+        m = self._metrics
+        m.frames_out += 1
+        m.rate.tick(now_ns())
+        for target in self.targets:
+            target(frame)
+
+
+class _SyncRunner:
+    """Calls a sync node's ``process`` and forwards what it returns."""
+
+    __slots__ = ("_errors_logged", "is_sink", "metrics", "node", "outlet")
+
+    def __init__(self, node: SyncNode, metrics: NodeMetrics, outlet: Outlet | None) -> None:
+        self.node = node
+        self.metrics = metrics
+        self.outlet = outlet
+        self.is_sink = outlet is None
+        self._errors_logged = 0
+
+    def push(self, frame: Frame, port: str) -> None:
+        m = self.metrics
+        m.frames_in += 1
+        t0 = now_ns()
+        try:
+            out = self.node.process(frame, port)
+        except RingClosed:
+            raise
+        except Exception:
+            m.errors += 1
+            if m.errors in (1, 10, 100) or m.errors % 1000 == 0:
+                self.node.ctx.log.exception("process() failed (%d errors so far); frame %d dropped", m.errors, frame.seq)
+            return
+        t1 = now_ns()
+        m.proc.record(t1 - t0)
+        m.latency.record(t1 - frame.t_capture)
+        if out is not None and self.outlet is not None:
+            self.outlet.send(out)
+
+
+@dataclass
+class _Segment:
+    """The sync nodes one worker thread runs, and the rings it reads and feeds."""
+
+    head: str
+    members: list[str] = field(default_factory=list)  # topological order
+    inputs: list[tuple[Ring[Frame], str, str]] = field(default_factory=list)  # ring, node, port
+    produces: list[Ring[Frame]] = field(default_factory=list)
+
+
+class Runtime:
+    """Runs one compiled graph.
+
+    Args:
+        graph: The compiled graph.
+        clock: Clock handed to every node's policies. Default :class:`SystemClock`.
+        shutdown_timeout: Seconds a graceful stop may take before the rest is aborted.
+    """
+
+    def __init__(self, graph: CompiledGraph, clock: Clock | None = None, shutdown_timeout: float = 1.5) -> None:
+        self.graph = graph
+        self.clock = clock or SystemClock()
+        self.shutdown_timeout = shutdown_timeout
+        self.stop_event = threading.Event()
+        self.metrics = Metrics(graph.name)
+        self.exit_code = 0
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._pending: set[str] = set()  # units whose end means the graph is complete
+        self._alive: set[str] = set()  # every unit still running, services included
+        self._nodes: dict[str, Node] = {}
+        self._outlets: dict[tuple[str, str], Outlet] = {}
+        self._inputs: dict[tuple[str, str], AsyncInput] = {}
+        self._rings: list[Ring[Frame]] = []
+        self._runners: dict[str, _SyncRunner] = {}
+        self._segments: list[_Segment] = []
+        self._threads: list[threading.Thread] = []
+        self._loop = asyncio.new_event_loop()
+        self._loop_thread: threading.Thread | None = None
+        self._async_stop: asyncio.Event | None = None
+        self._tasks: list[asyncio.Future[Any]] = []
+        self._started = False
+        self._build()
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        g = self.graph
+        node_metrics: dict[str, NodeMetrics] = {}
+        for name, cn in g.nodes.items():
+            holder: list[Node] = []
+            m = self.metrics.node(name, cn.kind, lambda h=holder: h[0].status() if h else {})
+            node_metrics[name] = m
+            ctx = NodeContext(name, self, self.clock, m, cn.policies, g.spec.base_dir)
+            node = cn.cls(cn.params, ctx)
+            holder.append(node)
+            self._nodes[name] = node
+            for port in cn.cls.outputs:
+                self._outlets[(name, port)] = Outlet(m)
+
+        rings: dict[int, Ring[Frame]] = {}
+        for i, e in enumerate(g.edges):
+            if e.queue is not None:
+                ring: Ring[Frame] = Ring(e.queue.slots, e.queue.leaky, e.name)  # type: ignore[arg-type]
+                rings[i] = ring
+                self._rings.append(ring)
+                self.metrics.edge(e.src, e.dst, ring)
+
+        runners = self._runners
+        for name, cn in g.nodes.items():
+            if cn.flavor == "sync":
+                outs = list(cn.cls.outputs)
+                outlet = self._outlets[(name, outs[0])] if outs else None
+                runners[name] = _SyncRunner(self._nodes[name], node_metrics[name], outlet)  # type: ignore[arg-type]
+
+        for i, e in enumerate(g.edges):
+            outlet = self._outlets[(e.src, e.src_port)]
+            if i in rings:
+                outlet.targets.append(_ring_target(rings[i]))
+            else:
+                runner = runners[e.dst]
+                outlet.targets.append(lambda f, r=runner, p=e.dst_port: r.push(f, p))
+
+        for name, cn in g.nodes.items():
+            if cn.flavor == "async":
+                record = not getattr(cn.cls, "reports_delivery", False)
+                for port in cn.cls.inputs:
+                    port_rings = [rings[i] for i, e in enumerate(g.edges) if e.dst == name and e.dst_port == port]
+                    self._inputs[(name, port)] = AsyncInput(port_rings, node_metrics[name], record)
+
+        self._segments = self._plan_segments(rings)
+        for seg in self._segments:
+            self._pending.add(f"segment:{seg.head}")
+        for name, cn in g.nodes.items():
+            if cn.flavor == "async":
+                self._alive.add(f"async:{name}")
+                if cn.cls.inputs or cn.cls.outputs:
+                    self._pending.add(f"async:{name}")
+        self._alive |= self._pending
+
+    def _plan_segments(self, rings: dict[int, Ring[Frame]]) -> list[_Segment]:
+        g = self.graph
+        direct: dict[str, list[str]] = {n: [] for n in g.nodes}
+        for i, e in enumerate(g.edges):
+            if i not in rings:
+                direct[e.src].append(e.dst)
+        heads = [n for n, cn in g.nodes.items() if cn.flavor == "source"]
+        heads += [
+            n
+            for n, cn in g.nodes.items()
+            if cn.flavor == "sync" and any(i in rings for i, e in enumerate(g.edges) if e.dst == n)
+        ]
+        segments = []
+        for head in heads:
+            seg = _Segment(head)
+            stack = [head]
+            while stack:
+                n = stack.pop()
+                seg.members.append(n)
+                stack.extend(direct[n])
+            order = {n: k for k, n in enumerate(_topo(g))}
+            seg.members.sort(key=order.__getitem__)
+            members = set(seg.members)
+            for i, e in enumerate(g.edges):
+                if i in rings and e.dst == head:
+                    seg.inputs.append((rings[i], e.dst, e.dst_port))
+                if i in rings and e.src in members:
+                    seg.produces.append(rings[i])
+            segments.append(seg)
+        return segments
+
+    # -- lookups for nodes ----------------------------------------------------------------------
+
+    def node(self, name: str) -> Node:
+        """The node instance called ``name``."""
+        return self._nodes[name]
+
+    def nodes_of_kind(self, kind: str) -> list[Node]:
+        """Every node instance of ``kind``."""
+        return [n for n in self._nodes.values() if type(n).kind == kind]
+
+    def outlet(self, node: str, port: str) -> Outlet:
+        """The outlet of ``node.port`` (raises KeyError naming it if there is none)."""
+        try:
+            return self._outlets[(node, port)]
+        except KeyError:
+            raise KeyError(f"node '{node}' has no output port '{port}'") from None
+
+    def async_input(self, node: str, port: str) -> AsyncInput:
+        """The reader of ``node.port``."""
+        try:
+            return self._inputs[(node, port)]
+        except KeyError:
+            raise KeyError(f"node '{node}' has no input port '{port}'") from None
+
+    def snapshot(self) -> Snapshot:
+        """The current metrics of every node and queued edge."""
+        return self.metrics.snapshot()
+
+    async def async_stopping(self) -> None:
+        """Wait on the loop until stop is requested."""
+        assert self._async_stop is not None
+        await self._async_stop.wait()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the loop thread, the async nodes, then every worker (sources last)."""
+        if self._started:
+            raise RuntimeError("a Runtime starts once")
+        self._started = True
+        if not self._pending:
+            log.info("graph '%s' has no sources; running until stopped", self.graph.name)
+        if not self._alive:
+            self._done.set()
+        ready = threading.Event()
+        self._loop_thread = threading.Thread(target=self._loop_main, args=(ready,), name="mcav-io", daemon=True)
+        self._loop_thread.start()
+        ready.wait()
+        for name, cn in self.graph.nodes.items():
+            if cn.flavor == "async":
+                fut = asyncio.run_coroutine_threadsafe(self._run_async(name), self._loop)
+                self._tasks.append(fut)
+        for seg in sorted(self._segments, key=lambda s: self.graph.nodes[s.head].flavor == "source"):
+            t = threading.Thread(target=self._run_segment, args=(seg,), name=f"mcav-{seg.head}", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+
+    def stop(self) -> None:
+        """Ask the graph to stop (thread-safe, idempotent, returns at once)."""
+        if self.stop_event.is_set():
+            return
+        self.stop_event.set()
+        if not self._loop.is_closed():
+            try:
+                self._loop.call_soon_threadsafe(self._set_async_stop)
+            except RuntimeError:
+                pass
+
+    def fail(self, node: str, exc: NodeFailure) -> None:
+        """Stop the graph because ``node`` failed; keeps the first failure's exit code."""
+        with self._lock:
+            if self.exit_code == 0:
+                self.exit_code = exc.exit_code
+        log.error("%s: %s", node, exc)
+        self.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every source and its downstream finished; False on timeout."""
+        return self._done.wait(timeout)
+
+    def run(self) -> int:
+        """Start, run until done or stopped, shut down; return the exit code."""
+        self.start()
+        try:
+            while not self.stop_event.wait(0.1):
+                pass
+        finally:
+            self.shutdown()
+        return self.exit_code
+
+    def shutdown(self) -> None:
+        """Stop and wait for a clean end (at most ``shutdown_timeout`` s, then abort)."""
+        self.stop()
+        deadline = time.monotonic() + self.shutdown_timeout
+        if not self._done.wait(max(0.0, deadline - time.monotonic())):
+            stuck = ", ".join(sorted(self._alive))
+            log.warning("shutdown: still running after %.1f s, aborting: %s", self.shutdown_timeout, stuck)
+            for ring in self._rings:
+                ring.close()
+            for fut in self._tasks:
+                fut.cancel()
+            self._done.wait(0.3)
+        for t in self._threads:
+            t.join(timeout=0.2)
+        if not self._loop.is_closed() and self._loop_thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop_thread.join(timeout=0.5)
+
+    # -- threads ------------------------------------------------------------------------------
+
+    def _loop_main(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._async_stop = asyncio.Event()
+        if self.stop_event.is_set():
+            self._async_stop.set()
+        self._loop.call_soon(ready.set)
+        try:
+            self._loop.run_forever()
+        finally:
+            pending = asyncio.all_tasks(self._loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+
+    def _set_async_stop(self) -> None:
+        if self._async_stop is not None:
+            self._async_stop.set()
+
+    async def _run_async(self, name: str) -> None:
+        node = self._nodes[name]
+        assert isinstance(node, AsyncNode)
+        loop = asyncio.get_running_loop()
+        for (n, _), inp in self._inputs.items():
+            if n == name:
+                inp.bind(loop)
+        try:
+            await node.run()
+        except asyncio.CancelledError:
+            pass
+        except NodeFailure as exc:
+            self.fail(name, exc)
+        except Exception:
+            node.ctx.log.exception("node '%s' crashed", name)
+            self.fail(name, NodeFailure(f"node '{name}' crashed", 1))
+        finally:
+            for ring in self._rings_from(name):
+                ring.close()
+            self._finished(f"async:{name}")
+
+    def _rings_from(self, node: str) -> list[Ring[Frame]]:
+        names = {e.name for e in self.graph.edges_from(node) if e.queue is not None}
+        return [r for r in self._rings if r.name in names]
+
+    def _run_segment(self, seg: _Segment) -> None:
+        head = self._nodes[seg.head]
+        members = [self._nodes[n] for n in seg.members]
+        try:
+            for node in members:
+                if isinstance(node, SyncNode):
+                    node.start()
+            if isinstance(head, SourceNode):
+                self._drive_source(head)
+            else:
+                self._drain_rings(seg)
+        except RingClosed:
+            pass  # aborted during shutdown
+        except NodeFailure as exc:
+            self.fail(seg.head, exc)
+        except Exception:
+            head.ctx.log.exception("worker of '%s' crashed", seg.head)
+            self.fail(seg.head, NodeFailure(f"node '{seg.head}' crashed", 1))
+        finally:
+            for node in members:
+                if isinstance(node, SyncNode):
+                    try:
+                        node.finish()
+                    except Exception:
+                        node.ctx.log.exception("finish() failed")
+            for ring in seg.produces:
+                ring.close()
+            self._finished(f"segment:{seg.head}")
+
+    def _drive_source(self, source: SourceNode) -> None:
+        outlet = self._outlets.get((source.ctx.name, next(iter(type(source).outputs), "out")))
+        frames = source.frames()
+        try:
+            for frame in frames:
+                if outlet is not None:
+                    outlet.send(frame)
+                if self.stop_event.is_set():
+                    break
+        finally:
+            frames.close()  # type: ignore[attr-defined]
+
+    def _drain_rings(self, seg: _Segment) -> None:
+        wake = threading.Event()
+        for ring, _, _ in seg.inputs:
+            ring.notify = wake.set
+        runners = self._runners
+        while True:
+            wake.clear()
+            got = False
+            for ring, node, port in seg.inputs:
+                items = ring.pop_all()
+                if items:
+                    got = True
+                    ring.consumer_busy = True
+                    runner = runners[node]
+                    for item in items:
+                        runner.push(item, port)
+                    ring.consumer_busy = False
+            if not got:
+                if all(r.closed and len(r) == 0 for r, _, _ in seg.inputs):
+                    return
+                wake.wait(0.5)
+
+    def _finished(self, unit: str) -> None:
+        with self._lock:
+            was_pending = unit in self._pending
+            self._pending.discard(unit)
+            self._alive.discard(unit)
+            complete = was_pending and not self._pending
+            all_done = not self._alive
+        if complete:
+            self.stop()  # the sources are exhausted: stop the services (nodes with no ports) too
+        if all_done:
+            self._done.set()
+
+
+def _ring_target(ring: Ring[Frame]) -> Callable[[Frame], None]:
+    def push(frame: Frame) -> None:
+        try:
+            ring.push(frame)
+        except RingClosed:
+            pass  # only during an aborted shutdown: the consumer is gone
+
+    return push
+
+
+def _topo(g: CompiledGraph) -> list[str]:
+    import networkx as nx
+
+    return list(nx.topological_sort(g.dag))

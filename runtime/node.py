@@ -1,0 +1,305 @@
+"""The node contract: what a node kind declares and what the runtime gives it.
+
+A node kind is a class with a ``kind`` name, a ``Params`` dataclass (see
+:mod:`mcav.runtime.params`), typed ``inputs``/``outputs`` ports, optional
+``policies``, and one of three ways of running:
+
+* :class:`SyncNode` - ``process(frame, port) -> frame | None``; pure and cheap.
+  Chains of sync nodes run fused on one worker thread (a direct call per hop).
+* :class:`SourceNode` - ``frames()`` yields frames on its own worker thread;
+  it is the *driver* of the sync chain behind it (PipeWire's model).
+* :class:`AsyncNode` - ``async run()`` on the runtime's one asyncio loop
+  thread, for network I/O. It reads with :meth:`NodeContext.input` and
+  writes with :meth:`NodeContext.emit`; its edges are always ring buffers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, Iterator, Mapping
+
+from .clock import Clock
+from .errors import NodeFailure
+from .frames import Frame, now_ns
+from .metrics import NodeMetrics
+
+if TYPE_CHECKING:
+    from .engine import Runtime
+    from .ring import Ring
+
+__all__ = [
+    "AsyncInput",
+    "AsyncNode",
+    "EndOfStream",
+    "NoParams",
+    "Node",
+    "NodeContext",
+    "SourceNode",
+    "SyncNode",
+    "flavor",
+    "iter_kind_ports",
+]
+
+
+@dataclass
+class NoParams:
+    """For node kinds without parameters."""
+
+
+class EndOfStream(Exception):
+    """Every producer feeding an input has finished and the input is drained."""
+
+
+class Node:
+    """Base of every node kind; subclass :class:`SyncNode`, :class:`SourceNode` or :class:`AsyncNode`.
+
+    Class attributes:
+        kind: The name used in graph files (``kind: fft``).
+        Params: Dataclass of parameters built with :func:`~mcav.runtime.params.param`.
+        inputs: Input port name → accepted frame type.
+        outputs: Output port name → produced frame type.
+        optional_inputs: Input ports that may stay unconnected.
+        policies: Policy name (``reconnect``/``heartbeat``) → link whose defaults apply.
+    """
+
+    kind: ClassVar[str] = ""
+    Params: ClassVar[type] = NoParams
+    inputs: ClassVar[Mapping[str, type[Frame]]] = {}
+    outputs: ClassVar[Mapping[str, type[Frame]]] = {}
+    optional_inputs: ClassVar[frozenset[str]] = frozenset()
+    policies: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, params: Any, ctx: NodeContext) -> None:
+        self.params = params
+        self.ctx = ctx
+
+    @classmethod
+    def summary(cls) -> str:
+        """First line of the class docstring."""
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    def status(self) -> dict[str, Any]:
+        """Node-specific live fields for the metrics snapshot (connections, counters).
+
+        Called from another thread at a few Hz: read, never mutate.
+        """
+        return {}
+
+
+class SyncNode(Node):
+    """A node that turns one frame into at most one frame, fused into its driver's thread."""
+
+    def start(self) -> None:
+        """Called once on the worker thread before the first frame."""
+
+    def process(self, frame: Frame, port: str) -> Frame | None:
+        """Handle one frame arriving on ``port``; return the output frame or None."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Called once on the worker thread after the last frame (end of stream or stop)."""
+
+
+class SourceNode(Node):
+    """A driver: yields frames from its own worker thread until exhausted or stopped.
+
+    ``frames()`` must not block for long without checking
+    :attr:`NodeContext.stopping` (use ``ctx.stop_event.wait(timeout)`` to pace).
+    """
+
+    def frames(self) -> Iterator[Frame]:
+        """Yield frames; returning means the source is exhausted."""
+        raise NotImplementedError
+
+
+class AsyncNode(Node):
+    """A node running ``async run()`` on the runtime's asyncio loop thread."""
+
+    #: True if the node calls :meth:`NodeContext.delivered` itself when a frame
+    #: leaves the process (sinks); otherwise latency is recorded on arrival.
+    reports_delivery: ClassVar[bool] = False
+
+    async def run(self) -> None:
+        """Run until the inputs end (sinks) or :meth:`NodeContext.wait_stopping` (sources)."""
+        raise NotImplementedError
+
+
+class AsyncInput:
+    """The frames arriving at one input port of an :class:`AsyncNode`.
+
+    ``async for frame in ctx.input():`` reads every frame in order;
+    :meth:`latest` skips to the newest (the skipped ones are counted as drops).
+    """
+
+    def __init__(self, rings: list[Ring[Frame]], metrics: NodeMetrics, record_latency: bool) -> None:
+        self._rings = rings
+        self._metrics = metrics
+        self._record = record_latency
+        self._pending: list[Frame] = []
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Attach to the loop that reads; rings then wake it safely from any thread."""
+        self._loop = loop
+        self._loop_thread = threading.get_ident()
+        for ring in self._rings:
+            ring.notify = self._wake
+
+    def _wake(self) -> None:
+        if threading.get_ident() == self._loop_thread:
+            self._event.set()
+        elif self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._event.set)
+
+    def _drain(self) -> None:
+        for ring in self._rings:
+            self._pending.extend(ring.pop_all())
+
+    def _finished(self) -> bool:
+        return all(r.closed and len(r) == 0 for r in self._rings)
+
+    async def _wait(self) -> None:
+        while not self._pending:
+            self._event.clear()
+            self._drain()
+            if self._pending:
+                return
+            if self._finished():
+                raise EndOfStream
+            await self._event.wait()
+
+    def _take(self, frame: Frame) -> Frame:
+        m = self._metrics
+        m.frames_in += 1
+        if self._record:
+            m.latency.record(now_ns() - frame.t_capture)
+        return frame
+
+    async def get(self) -> Frame:
+        """The next frame in order. Raises :class:`EndOfStream` when all producers are done."""
+        await self._wait()
+        return self._take(self._pending.pop(0))
+
+    async def latest(self) -> Frame:
+        """The newest frame available (waiting for one); older queued frames are dropped and counted."""
+        await self._wait()
+        self._drain()
+        skipped = len(self._pending) - 1
+        if skipped and self._rings:
+            self._rings[0].drops += skipped
+        frame = self._pending[-1]
+        self._pending.clear()
+        return self._take(frame)
+
+    def get_nowait(self) -> Frame | None:
+        """The next frame if one is queued, else None."""
+        if not self._pending:
+            self._drain()
+        return self._take(self._pending.pop(0)) if self._pending else None
+
+    def __aiter__(self) -> AsyncIterator[Frame]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Frame]:
+        while True:
+            try:
+                yield await self.get()
+            except EndOfStream:
+                return
+
+
+class NodeContext:
+    """What the runtime hands a node: its name, clock, policies, ports and peers.
+
+    Attributes:
+        name: The node's name in the graph.
+        clock: Time source for every policy timer.
+        log: The node's logger (``mcav.<name>``).
+        metrics: The node's counters (``xruns`` and ``errors`` may be bumped by the node).
+        reconnect: The node's reconnect policy, if its kind declares one.
+        heartbeat: The node's heartbeat policy, if its kind declares one.
+        base_dir: Directory of the graph file (relative paths in params resolve here).
+        stop_event: Set when the graph is stopping.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        runtime: Runtime,
+        clock: Clock,
+        metrics: NodeMetrics,
+        policies: Mapping[str, Any],
+        base_dir: Path,
+    ) -> None:
+        self.name = name
+        self.clock = clock
+        self.log = logging.getLogger(f"mcav.{name}")
+        self.metrics = metrics
+        self.reconnect = policies.get("reconnect")
+        self.heartbeat = policies.get("heartbeat")
+        self.base_dir = base_dir
+        self.stop_event: threading.Event = runtime.stop_event
+        self._runtime = runtime
+
+    @property
+    def stopping(self) -> bool:
+        """True once the graph was asked to stop."""
+        return self.stop_event.is_set()
+
+    async def wait_stopping(self) -> None:
+        """Wait (on the loop) until the graph is asked to stop."""
+        await self._runtime.async_stopping()
+
+    def emit(self, frame: Frame, port: str = "out") -> None:
+        """Send ``frame`` out of ``port`` (async nodes; sync nodes return frames instead)."""
+        self._runtime.outlet(self.name, port).send(frame)
+
+    def input(self, port: str = "in") -> AsyncInput:
+        """The reader of input ``port`` (async nodes only)."""
+        return self._runtime.async_input(self.name, port)
+
+    def delivered(self, frame: Frame) -> None:
+        """Record that ``frame`` left the process now (end-to-end latency at a sink)."""
+        self.metrics.latency.record(now_ns() - frame.t_capture)
+
+    def peer(self, name: str) -> Node:
+        """Another node of the same graph, by name (for control APIs)."""
+        return self._runtime.node(name)
+
+    def peers(self, kind: str) -> list[Node]:
+        """Every node of the graph of the given kind."""
+        return self._runtime.nodes_of_kind(kind)
+
+    def fail(self, message: str, exit_code: int = 1) -> None:
+        """Stop the whole graph because of this node; ``mcav run`` exits with ``exit_code``."""
+        self._runtime.fail(self.name, NodeFailure(message, exit_code))
+
+    def metrics_snapshot(self) -> Any:
+        """The graph's current :class:`~mcav.runtime.metrics.Snapshot` (for status pages)."""
+        return self._runtime.snapshot()
+
+
+def iter_kind_ports(cls: type[Node]) -> Iterator[tuple[str, str, type[Frame]]]:
+    """Yield ``("in"|"out", port, frame type)`` for a node kind."""
+    for port, tp in cls.inputs.items():
+        yield "in", port, tp
+    for port, tp in cls.outputs.items():
+        yield "out", port, tp
+
+
+def flavor(cls: type[Node]) -> str:
+    """``"sync"``, ``"source"`` or ``"async"``."""
+    if issubclass(cls, AsyncNode):
+        return "async"
+    if issubclass(cls, SourceNode):
+        return "source"
+    if issubclass(cls, SyncNode):
+        return "sync"
+    raise TypeError(f"{cls.__name__} must subclass SyncNode, SourceNode or AsyncNode")
+

@@ -1,0 +1,246 @@
+"""Reconnect and heartbeat policies: values, the CONNECTIVITY.md defaults, and their clocks.
+
+A node that talks to the network declares which *link* it is
+(``policies = {"reconnect": "dj_relay", "heartbeat": "dj_relay"}``); its YAML
+may then say ``reconnect: lan``, ``reconnect: {initial: 2}`` (merged over the
+link's defaults) or nothing (the defaults). The defaults are exactly the tables
+of CONNECTIVITY.md; ``lan`` and ``wan`` are its "Network Tuning" values.
+
+Policies are plain values. :class:`Backoff` and :class:`HeartbeatMonitor` are
+the small state machines a node drives with its :class:`~mcav.runtime.clock.Clock`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .clock import Clock
+from .params import ParamProblem, build_params, closest, param
+
+__all__ = [
+    "HEARTBEAT_LINKS",
+    "RECONNECT_LINKS",
+    "Backoff",
+    "HeartbeatMonitor",
+    "HeartbeatPolicy",
+    "ReconnectPolicy",
+    "resolve_policy",
+]
+
+
+@dataclass(frozen=True)
+class ReconnectPolicy:
+    """How a connection is retried.
+
+    The n-th delay of an outage (n = 0, 1, …) is
+    ``min(max, initial · multiplier**n) · (1 + u)``, ``u`` uniform in ``[-jitter, +jitter]``.
+    """
+
+    initial: float = param(5.0, doc="first delay after a failure", unit="s", min=0)
+    multiplier: float = param(1.5, doc="each further failure multiplies the delay", min=1)
+    max: float = param(30.0, doc="delay cap", unit="s", min=0)
+    jitter: float = param(0.0, doc="random ± fraction applied to each delay", min=0, max=1)
+    max_attempts: int | None = param(None, doc="attempts for the first connection (null = forever)", min=1)
+    max_reconnect_attempts: int | None = param(None, doc="attempts after a lost connection (null = forever)", min=1)
+    reset_on_success: bool = param(True, doc="restart the schedule after a successful connection")
+    retry_auth_failure: bool = param(False, doc="retry when the peer rejected our credentials")
+    connect_timeout: float = param(10.0, doc="timeout of one connection attempt", unit="s", min=0.01)
+    check_interval: float | None = param(None, doc="how often the connection health is checked", unit="s", min=0.01)
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Delay in s before retry number ``attempt`` (0-based) of an outage."""
+        base = min(self.max, self.initial * self.multiplier**attempt)
+        if self.jitter:
+            base *= 1.0 + (rng or random).uniform(-self.jitter, self.jitter)
+        return base
+
+
+@dataclass(frozen=True)
+class HeartbeatPolicy:
+    """How a live connection is checked.
+
+    A peer is dead after ``failure_threshold`` consecutive missed or failed
+    heartbeats, or when nothing came back for ``timeout`` s; either may be None.
+    """
+
+    interval: float = param(2.0, doc="time between heartbeats / pings", unit="s", min=0.01)
+    timeout: float | None = param(None, doc="dead when no answer for this long", unit="s", min=0.01)
+    failure_threshold: int | None = param(None, doc="dead after this many consecutive failures", min=1)
+
+
+#: Reconnect defaults per link (CONNECTIVITY.md "Reconnection Behavior"), then lan/wan overrides.
+RECONNECT_LINKS: dict[str, dict[str, dict[str, Any]]] = {
+    "dj_relay": {
+        "default": dict(initial=5.0, multiplier=1.5, max=30.0, jitter=0.10, max_attempts=3),
+        "lan": dict(initial=2.0, max_attempts=5),
+        "wan": dict(initial=10.0, max_attempts=3),
+    },
+    "vj_minecraft": {
+        "default": dict(initial=5.0, multiplier=1.5, max=60.0, check_interval=5.0),
+        "lan": dict(connect_timeout=5.0),
+        "wan": dict(connect_timeout=30.0),
+    },
+    "admin_panel": {
+        "default": dict(initial=2.0, multiplier=1.5, max=30.0, max_attempts=10, max_reconnect_attempts=10),
+        "lan": {},
+        "wan": {},
+    },
+    "viz_client": {
+        "default": dict(initial=1.0, multiplier=1.5, max=30.0, max_attempts=10, max_reconnect_attempts=10),
+        "lan": dict(connect_timeout=5.0),
+        "wan": dict(connect_timeout=30.0, max_attempts=15, max_reconnect_attempts=15),
+    },
+}
+
+#: Heartbeat defaults per link (CONNECTIVITY.md "Heartbeat Mechanisms" and the admin table).
+HEARTBEAT_LINKS: dict[str, dict[str, dict[str, Any]]] = {
+    "dj_relay": {
+        "default": dict(interval=2.0, failure_threshold=3),
+        "lan": dict(interval=1.0),
+        "wan": dict(interval=5.0),
+    },
+    "viz_client": {"default": dict(interval=10.0, timeout=30.0), "lan": {}, "wan": {}},
+    "vj_browser": {"default": dict(interval=15.0, failure_threshold=2), "lan": {}, "wan": {}},
+    "admin_panel": {"default": dict(interval=5.0, timeout=20.0), "lan": {}, "wan": {}},
+}
+
+_POLICY_TYPES: dict[str, tuple[type, dict[str, dict[str, dict[str, Any]]]]] = {
+    "reconnect": (ReconnectPolicy, RECONNECT_LINKS),
+    "heartbeat": (HeartbeatPolicy, HEARTBEAT_LINKS),
+}
+
+
+def resolve_policy(policy: str, link: str, raw: Any) -> tuple[Any, list[ParamProblem]]:
+    """Build the ``policy`` ("reconnect"/"heartbeat") of ``link`` from YAML ``raw``.
+
+    ``raw`` is None (the link's defaults), a preset name (``default``, ``lan``,
+    ``wan``) or a mapping, which may name a ``preset`` and override any field.
+    """
+    cls, links = _POLICY_TYPES[policy]
+    presets = links[link]
+    preset = "default"
+    overrides: Mapping[str, Any] = {}
+    if isinstance(raw, str):
+        preset = raw
+    elif isinstance(raw, Mapping):
+        overrides = dict(raw)
+        preset = overrides.pop("preset", "default")  # type: ignore[attr-defined]
+    elif raw is not None:
+        return None, [ParamProblem(policy, f"expected a preset name ({', '.join(presets)}) or a mapping, got {raw!r}")]
+    if preset not in presets:
+        hint = closest(str(preset), presets)
+        extra = f" (did you mean '{hint}'?)" if hint else ""
+        return None, [ParamProblem(policy, f"unknown {policy} preset '{preset}'; presets: {', '.join(presets)}{extra}")]
+    values = {**presets["default"], **presets[preset], **overrides}
+    obj, problems = build_params(cls, values, prefix=f"{policy}.")
+    return obj, problems
+
+
+def default_policy(policy: str, link: str, preset: str = "default") -> Any:
+    """The ready-made policy of a link, e.g. ``default_policy("reconnect", "dj_relay", "lan")``."""
+    obj, problems = resolve_policy(policy, link, preset)
+    if problems:
+        raise ValueError("; ".join(p.message for p in problems))
+    return obj
+
+
+class Backoff:
+    """The retry schedule of one connection, driven by the node that owns it.
+
+    The node attempts at once, and after each failure calls :meth:`failed` and
+    sleeps the delay it returns (None: give up). Once connected it calls
+    :meth:`connected`; when that connection drops, :meth:`lost` gives the delay
+    before the first reconnection attempt. With the DJ relay defaults a
+    first connection makes 3 attempts with 2 sleeps (5, 7.5 s), and an outage
+    sleeps 5, 7.5, 11.25, 16.875, 25.3125, 30, 30 … s (each ±10 %).
+
+    Args:
+        policy: The reconnect policy.
+        rng: Random source for jitter (inject a seeded one in tests).
+    """
+
+    def __init__(self, policy: ReconnectPolicy, rng: random.Random | None = None) -> None:
+        self.policy = policy
+        self._rng = rng or random.Random()
+        self._step = 0  # delays handed out since the schedule was last reset
+        #: Failed attempts in the current outage.
+        self.attempts = 0
+        #: True once any connection succeeded (switches to ``max_reconnect_attempts``).
+        self.ever_connected = False
+
+    @property
+    def attempt_limit(self) -> int | None:
+        """Attempts allowed in the current outage (None = unlimited)."""
+        p = self.policy
+        return p.max_reconnect_attempts if self.ever_connected else p.max_attempts
+
+    def failed(self) -> float | None:
+        """Record a failed attempt; return the delay in s before the next one, or None to give up."""
+        self.attempts += 1
+        limit = self.attempt_limit
+        if limit is not None and self.attempts >= limit:
+            return None
+        return self._next()
+
+    def connected(self) -> None:
+        """A connection was established."""
+        self.ever_connected = True
+        self.attempts = 0
+        if self.policy.reset_on_success:
+            self._step = 0
+
+    def lost(self) -> float:
+        """An established connection dropped; return the delay in s before reconnecting."""
+        self.attempts = 0
+        return self._next()
+
+    def _next(self) -> float:
+        delay = self.policy.delay(self._step, self._rng)
+        self._step += 1
+        return delay
+
+
+class HeartbeatMonitor:
+    """Tracks answers to heartbeats and says when a peer is dead.
+
+    Args:
+        policy: The heartbeat policy.
+        clock: Time source (inject a :class:`~mcav.runtime.clock.ManualClock` in tests).
+    """
+
+    def __init__(self, policy: HeartbeatPolicy, clock: Clock) -> None:
+        self.policy = policy
+        self.clock = clock
+        self.last_answer = clock.monotonic()
+        self.failures = 0
+
+    def answered(self) -> None:
+        """The peer answered (pong, ack, or any sign of life that counts)."""
+        self.last_answer = self.clock.monotonic()
+        self.failures = 0
+
+    def missed(self) -> None:
+        """A heartbeat went unanswered or could not be sent."""
+        self.failures += 1
+
+    @property
+    def silence(self) -> float:
+        """Seconds since the last answer."""
+        return self.clock.monotonic() - self.last_answer
+
+    @property
+    def dead(self) -> bool:
+        """True when the policy's threshold or timeout has been passed."""
+        p = self.policy
+        if p.failure_threshold is not None and self.failures >= p.failure_threshold:
+            return True
+        return p.timeout is not None and self.silence > p.timeout
+
+
+def policy_fields(policy: str) -> list[str]:
+    """Field names of a policy type (for ``mcav nodes``)."""
+    cls, _ = _POLICY_TYPES[policy]
+    return [f.name for f in dataclasses.fields(cls)]

@@ -1,0 +1,35 @@
+"""Shared fixtures: the ../shared reference folder, compiled graphs, free ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from mcav.runtime.compile import CompiledGraph, compile_graph
+from mcav.runtime.model import parse_graph_text
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("MCAV_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """``../shared`` (reference specs and beat clips); skips the test when absent."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not present (reference material for developers only)")
+    return SHARED
+
+
+def build(text: str, overrides: tuple[str, ...] = ()) -> CompiledGraph:
+    """Compile a graph from YAML text."""
+    return compile_graph(parse_graph_text(text, "test.yaml", overrides))
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago (for subprocess servers that cannot report port 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
