@@ -28,6 +28,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 PLUGGED_COMMANDS: dict[str, tuple[str, str]] = {
     "devices": ("mcav.nodes.audio.devices:command", "list audio input devices"),
     "patterns": ("mcav.nodes.patterns.cli:command", "list patterns, or render a gallery of them"),
+    "dj-key": ("mcav.nodes.dj.keys_cli:command", "add, remove or list DJ keys in a keys file (stored hashed)"),
 }
 
 

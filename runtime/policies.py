@@ -88,6 +88,11 @@ RECONNECT_LINKS: dict[str, dict[str, dict[str, Any]]] = {
         "lan": {},
         "wan": {},
     },
+    "audio_device": {
+        "default": dict(initial=1.0, multiplier=1.5, max=10.0, max_attempts=None),
+        "lan": {},
+        "wan": {},
+    },
     "viz_client": {
         "default": dict(initial=1.0, multiplier=1.5, max=30.0, max_attempts=10, max_reconnect_attempts=10),
         "lan": dict(connect_timeout=5.0),

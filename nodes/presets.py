@@ -1,0 +1,74 @@
+"""The MCAV audio presets (WIRE.md 6.4): one table shared by the ``fft`` and ``pattern`` nodes.
+
+A preset tunes analysis (attack, release, beat threshold, AGC gain, bass
+weight) and visuals (per-band sensitivity). ``auto`` is the default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["PRESETS", "PRESET_NAMES", "Preset", "get_preset"]
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """One preset.
+
+    Attributes:
+        name: Key (``auto``, ``edm``…).
+        attack: Smoothing factor 0-1 when a band rises (per analysis hop).
+        release: Smoothing factor 0-1 when a band falls.
+        beat_threshold: Onset threshold multiplier over the recent mean.
+        agc_max_gain: Largest AGC gain.
+        beat_sensitivity: Multiplier on beat intensity.
+        bass_weight: Weight of the bass band in onset strength, 0-1.
+        band_sensitivity: Per-band multipliers 0-2 applied by patterns.
+        auto_calibrate: Whether the analysis adapts its thresholds itself.
+    """
+
+    name: str
+    attack: float
+    release: float
+    beat_threshold: float
+    agc_max_gain: float
+    beat_sensitivity: float
+    bass_weight: float
+    band_sensitivity: tuple[float, float, float, float, float]
+    auto_calibrate: bool
+
+    def to_wire(self) -> dict[str, Any]:
+        """The AudioConfig dict MCAV sends in ``preset_sync`` / ``preset_changed``."""
+        d = asdict(self)
+        d.pop("name")
+        d["band_sensitivity"] = list(self.band_sensitivity)
+        return d
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("auto", 0.35, 0.08, 1.3, 8.0, 1.0, 0.7, (1.0, 1.0, 1.0, 1.0, 1.0), True),
+        Preset("edm", 0.7, 0.15, 1.1, 10.0, 1.5, 0.85, (1.5, 0.8, 0.9, 1.2, 1.0), False),
+        Preset("chill", 0.25, 0.05, 1.6, 6.0, 0.7, 0.5, (0.9, 1.0, 1.1, 1.2, 1.3), False),
+        Preset("rock", 0.5, 0.12, 1.3, 8.0, 1.2, 0.65, (1.2, 1.0, 1.0, 0.9, 0.8), False),
+        Preset("hiphop", 0.6, 0.1, 1.2, 9.0, 1.3, 0.8, (1.4, 0.9, 1.0, 1.1, 0.9), False),
+        Preset("classical", 0.2, 0.04, 1.8, 5.0, 0.5, 0.4, (0.8, 1.0, 1.2, 1.3, 1.4), False),
+    )
+}
+
+PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name`` (case-insensitive).
+
+    Raises:
+        ValueError: naming the valid presets.
+    """
+    key = name.strip().lower()
+    try:
+        return PRESETS[key]
+    except KeyError:
+        raise ValueError(f"unknown preset '{name}'; presets: {', '.join(PRESET_NAMES)}") from None
