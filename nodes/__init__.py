@@ -16,6 +16,6 @@ BUILTIN_KINDS: dict[str, str] = {
     "scale": "mcav.nodes.builtin:Scale",
     "collect": "mcav.nodes.builtin:Collect",
     "async_collect": "mcav.nodes.builtin:AsyncCollect",
-    "null": "mcav.nodes.builtin:Null",
+    "discard": "mcav.nodes.builtin:Discard",
     "jsonl": "mcav.nodes.jsonl:JsonlSink",
 }

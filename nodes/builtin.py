@@ -3,7 +3,7 @@
 They let a graph (and the runtime's own tests) run end to end without audio
 or network: ``counter`` drives a worker thread, ``ticker`` is a network-style
 async source, ``scale`` is a sync transform with optional simulated work,
-and ``collect``/``async_collect``/``null`` are sinks.
+and ``collect``/``async_collect``/``discard`` are sinks.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from mcav.runtime.frames import Frame, Tick, now_ns
 from mcav.runtime.node import AsyncNode, SourceNode, SyncNode
 from mcav.runtime.params import param
 
-__all__ = ["AsyncCollect", "Collect", "Counter", "Null", "Scale", "Ticker"]
+__all__ = ["AsyncCollect", "Collect", "Counter", "Discard", "Scale", "Ticker"]
 
 
 class Counter(SourceNode):
@@ -150,10 +150,10 @@ class AsyncCollect(AsyncNode):
             self.ctx.delivered(frame)
 
 
-class Null(SyncNode):
+class Discard(SyncNode):
     """Discards every frame (a sink for measuring what comes before it)."""
 
-    kind = "null"
+    kind = "discard"
     inputs = {"in": Frame}
 
     def process(self, frame: Frame, port: str) -> None:

@@ -104,6 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     monitor = start_monitor(runtime, dashboard=not args.no_dashboard, interval=args.stats_interval)
+    logging.getLogger("mcav").info("%s; running (Ctrl-C to stop)", graph.summary())
     try:
         code = runtime.run()
     finally:

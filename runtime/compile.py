@@ -16,18 +16,18 @@ Nothing here starts a thread; :class:`~mcav.runtime.engine.Runtime` runs the pla
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Iterable
 
 import networkx as nx
 
 from .errors import GraphError, GraphInvalid
-from .model import EdgeSpec, GraphSpec, QueueSpec
+from .model import EdgeSpec, GraphSpec, QueueSpec, parse_graph_text
 from .node import Node, flavor
 from .params import build_params, closest
 from .policies import resolve_policy
 from .registry import UnknownKind, all_kinds, get_kind
 
-__all__ = ["CompiledEdge", "CompiledGraph", "CompiledNode", "compile_graph"]
+__all__ = ["CompiledEdge", "CompiledGraph", "CompiledNode", "compile_graph", "compile_text"]
 
 
 @dataclass(slots=True)
@@ -174,6 +174,14 @@ def compile_graph(spec: GraphSpec) -> CompiledGraph:
     if errors:
         raise GraphInvalid(errors)
     return CompiledGraph(spec.name, file, spec, nodes, edges, dag, notes)
+
+
+def compile_text(text: str, filename: str = "<string>", overrides: Iterable[str] = ()) -> CompiledGraph:
+    """Parse and compile a graph from YAML text (embedding, tests, benchmarks).
+
+    Raises :class:`GraphInvalid` listing every problem.
+    """
+    return compile_graph(parse_graph_text(text, filename, overrides))
 
 
 def _check_edge(

@@ -379,7 +379,10 @@ class Runtime:
         try:
             for node in members:
                 if isinstance(node, SyncNode):
-                    node.start()
+                    try:
+                        node.start()
+                    except Exception as exc:
+                        raise NodeFailure(f"node '{node.ctx.name}' failed to start: {exc}") from exc
             if isinstance(head, SourceNode):
                 self._drive_source(head)
             else:

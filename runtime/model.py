@@ -173,7 +173,9 @@ def parse_graph(
             errors.append(GraphError(f"duplicate key '{dup}' (first on line {first})", file, again, node_name, dup))
         _interpolate(body, file, node_name, env, errors, body)
         kind = body.get("kind")
-        if kind is None:
+        if kind is None and "kind" in body:
+            errors.append(GraphError("'kind' is empty (YAML null); write the kind name", file, body.line_of("kind"), node_name, "kind"))
+        elif kind is None:
             errors.append(GraphError("missing 'kind'", file, body.line or node_line, node=node_name, key="kind"))
         elif not isinstance(kind, str):
             errors.append(GraphError(f"'kind' must be a string, got {kind!r}", file, body.line_of("kind"), node_name, "kind"))
@@ -269,6 +271,8 @@ def _parse_queue(raw: Any, file: str, node: str, line: int | None, errors: list[
         errors.append(GraphError(f"unknown queue key '{k}'{extra}", file, line, node, f"queue.{k}"))
     slots = raw.get("slots", DEFAULT_SLOTS)
     leaky = raw.get("leaky", "downstream")
+    if leaky is False:  # YAML 1.1 reads an unquoted `no` as false
+        leaky = "no"
     if isinstance(slots, bool) or not isinstance(slots, int) or not 1 <= slots <= 65536:
         errors.append(GraphError(f"queue slots must be an integer 1-65536, got {slots!r}", file, line, node, "queue.slots"))
         return None

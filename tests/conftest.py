@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mcav.runtime.compile import CompiledGraph, compile_graph
-from mcav.runtime.model import parse_graph_text
+from mcav.runtime.compile import CompiledGraph, compile_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("MCAV_SHARED", ROOT.parent / "shared"))
@@ -25,7 +24,7 @@ def shared_dir() -> Path:
 
 def build(text: str, overrides: tuple[str, ...] = ()) -> CompiledGraph:
     """Compile a graph from YAML text."""
-    return compile_graph(parse_graph_text(text, "test.yaml", overrides))
+    return compile_text(text, "test.yaml", overrides)
 
 
 def free_port() -> int:
