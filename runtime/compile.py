@@ -123,7 +123,10 @@ def compile_graph(spec: GraphSpec) -> CompiledGraph:
         params, problems = build_params(cls.Params, raw_params)
         for p in problems:
             top = p.key.split(".")[0].split("[")[0]
-            errors.append(GraphError(p.message, file, ns.params.line_of(top), ns.name, p.key))
+            if top in ns.overridden:
+                errors.append(GraphError(p.message, "--set", None, ns.name, p.key))
+            else:
+                errors.append(GraphError(p.message, file, ns.params.line_of(top), ns.name, p.key))
         policies: dict[str, Any] = {}
         for policy, raw in ns.policies.items():
             if policy not in cls.policies:

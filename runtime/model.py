@@ -72,6 +72,8 @@ class NodeSpec:
     inputs: list[EdgeSpec]
     line: int | None
     kind_overridden: bool = False
+    #: Top-level keys set by ``--set`` (their problems are reported against the command line).
+    overridden: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -193,6 +195,7 @@ def parse_graph(
             inputs=inputs,
             line=body.line or node_line,
             kind_overridden=getattr(body, "kind_overridden", False),
+            overridden=frozenset(getattr(body, "overridden", ())),
         )
     spec.problems = errors
     return spec
@@ -219,6 +222,7 @@ def _apply_overrides(nodes: SourceMap, overrides: Iterable[str], errors: list[Gr
                 target[key] = nxt
             target = nxt
         target[path[-1]] = value
+        body.overridden = getattr(body, "overridden", set()) | {path[0]}  # type: ignore[attr-defined]
         if path == ["kind"]:
             body.kind_overridden = True  # type: ignore[attr-defined]
 

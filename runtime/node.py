@@ -140,6 +140,7 @@ class AsyncInput:
         self._metrics = metrics
         self._record = record_latency
         self._pending: list[Frame] = []
+        self._origin: list[Ring[Frame]] = []  # the ring each pending frame came from
         self._event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
@@ -159,7 +160,9 @@ class AsyncInput:
 
     def _drain(self) -> None:
         for ring in self._rings:
-            self._pending.extend(ring.pop_all())
+            items = ring.pop_all()
+            self._pending.extend(items)
+            self._origin.extend([ring] * len(items))
 
     def _finished(self) -> bool:
         return all(r.closed and len(r) == 0 for r in self._rings)
@@ -184,24 +187,28 @@ class AsyncInput:
     async def get(self) -> Frame:
         """The next frame in order. Raises :class:`EndOfStream` when all producers are done."""
         await self._wait()
+        self._origin.pop(0)
         return self._take(self._pending.pop(0))
 
     async def latest(self) -> Frame:
         """The newest frame available (waiting for one); older queued frames are dropped and counted."""
         await self._wait()
         self._drain()
-        skipped = len(self._pending) - 1
-        if skipped and self._rings:
-            self._rings[0].drops += skipped
+        for ring in self._origin[:-1]:  # skipped frames count as drops of the edge they came by
+            ring.drops += 1
         frame = self._pending[-1]
         self._pending.clear()
+        self._origin.clear()
         return self._take(frame)
 
     def get_nowait(self) -> Frame | None:
         """The next frame if one is queued, else None."""
         if not self._pending:
             self._drain()
-        return self._take(self._pending.pop(0)) if self._pending else None
+        if not self._pending:
+            return None
+        self._origin.pop(0)
+        return self._take(self._pending.pop(0))
 
     def __aiter__(self) -> AsyncIterator[Frame]:
         return self._iterate()

@@ -253,3 +253,9 @@ def test_override_of_kind_drops_parameters_the_new_kind_lacks() -> None:
     )
     assert g.nodes["src"].kind == "ticker" and g.nodes["src"].params.count == 3
     assert any("dropped parameters it does not have: rate" in n for n in g.notes)
+
+
+def test_problems_in_overrides_point_at_the_command_line() -> None:
+    err = only("nodes:\n  src: {kind: counter}\n  out: {kind: discard, in: src}\n", ("src.count=lots",))
+    assert (err.file, err.line, err.node, err.key) == ("--set", None, "src", "count")
+    assert str(err).startswith("--set: node 'src': key 'count': expected an integer")
