@@ -18,4 +18,8 @@ BUILTIN_KINDS: dict[str, str] = {
     "async_collect": "mcav.nodes.builtin:AsyncCollect",
     "discard": "mcav.nodes.builtin:Discard",
     "jsonl": "mcav.nodes.jsonl:JsonlSink",
+    # audio sources and analysis
+    "synth": "mcav.nodes.audio.synth:Synth",
+    "fft": "mcav.nodes.audio.fft:Fft",
+    "beat": "mcav.nodes.audio.beat:Beat",
 }

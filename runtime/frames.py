@@ -79,11 +79,13 @@ class AudioBlock(Frame):
         samples: float32 array of shape ``[n, channels]``, full scale ±1.
         sample_rate: Samples per second (Hz).
         t_audio: Audio time of the first sample, in s from the source's start.
+        source: Name of the source node that produced the block ("" = unknown).
     """
 
     samples: np.ndarray
     sample_rate: int
     t_audio: float = 0.0
+    source: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +111,14 @@ class Spectrum(Frame):
         hop_s: Time between consecutive spectra, in s.
         instant_bass: Fast bass-lane envelope, 0-1 (no FFT window delay).
         instant_kick: True on a fast bass-lane kick onset.
+        flux: float32 ``[k, 5]``, positive log-magnitude spectral flux per band for
+            each of the ``k`` analysis hops that ended inside this frame (oldest
+            first; the last one ends at ``t_audio``, the others ``hop_s`` apart).
+        window_s: Length of the FFT window, in s (an onset shows up about half
+            a window after it happened).
+        amplitude: Largest absolute sample of the input block, 0-1 (before the gate).
+        preset: Name of the analysis preset in force (see :mod:`mcav.nodes.presets`).
+        source: Name of the audio source node ("" = unknown).
     """
 
     t_audio: float = 0.0
@@ -120,6 +130,11 @@ class Spectrum(Frame):
     hop_s: float = 0.0
     instant_bass: float = 0.0
     instant_kick: bool = False
+    flux: np.ndarray = field(default_factory=lambda: np.zeros((0, NUM_BANDS), np.float32))
+    window_s: float = 0.0
+    amplitude: float = 0.0
+    preset: str = "auto"
+    source: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,63 @@
+"""Per-band automatic gain control, noise gate and attack/release smoothing.
+
+MCAV's attack/release values (WIRE.md 6.4) are per analysis tick of its Rust
+client (about 10 ms). :class:`BandAgc` converts them to the actual hop, so a
+band rises and falls at the same speed whatever the hop length.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mcav.nodes.presets import Preset
+
+__all__ = ["BandAgc", "per_hop"]
+
+#: The analysis tick MCAV's smoothing factors were tuned for, in s.
+MCAV_TICK_S = 0.010
+
+
+def per_hop(factor: float, hop_s: float) -> float:
+    """A smoothing factor given per 10 ms tick, converted to a hop of ``hop_s`` s."""
+    return 1.0 - (1.0 - factor) ** (hop_s / MCAV_TICK_S)
+
+
+class BandAgc:
+    """Turns raw band amplitudes into 0-1 values that follow the music's own loudness.
+
+    Each band tracks its recent peak (instant rise, exponential fall with
+    ``half_life``) and is divided by it, so each band reaches 1.0 at its own
+    loud moments. The gain is limited to the preset's ``agc_max_gain`` relative
+    to the loudest band's peak: a band more than that much quieter than the
+    loudest one stays proportionally dim, so hiss is not blown up to full scale.
+    While the input's largest sample is below ``gate`` the bands decay by the
+    release factor and the peaks hold.
+
+    Args:
+        bands: Number of bands.
+        half_life: Time for a band's peak to fall by half, in s. Default 2.3 s
+            (the Rust client's ×0.997 per 10 ms).
+        gate: Noise gate threshold on the largest absolute sample (0-1). Default 0.02.
+    """
+
+    def __init__(self, bands: int = 5, half_life: float = 2.3, gate: float = 0.02) -> None:
+        self.half_life = half_life
+        self.gate = gate
+        self.peaks = np.zeros(bands)
+        self.smoothed = np.zeros(bands)
+        self.norm = np.zeros(bands)
+
+    def update(self, raw: np.ndarray, amplitude: float, hop_s: float, preset: Preset) -> np.ndarray:
+        """Advance one hop of ``hop_s`` s with band amplitudes ``raw``; return the smoothed bands."""
+        release = per_hop(preset.release, hop_s)
+        if amplitude < self.gate:
+            self.norm[:] = 0.0
+            self.smoothed *= 1.0 - release
+            return self.smoothed
+        self.peaks = np.maximum(raw, self.peaks * 0.5 ** (hop_s / self.half_life))
+        floor = max(float(self.peaks.max()) / preset.agc_max_gain, 1e-9)
+        self.norm = np.minimum(1.0, raw / np.maximum(self.peaks, floor))
+        attack = per_hop(preset.attack, hop_s)
+        rate = np.where(self.norm > self.smoothed, attack, release)
+        self.smoothed += (self.norm - self.smoothed) * rate
+        return self.smoothed

@@ -1,0 +1,212 @@
+"""The ``fft`` node: Hann-windowed FFT → the 5 MCAV bands, AGC, smoothing, flux and the bass lane."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mcav.nodes.presets import PRESET_NAMES, Preset, get_preset
+from mcav.runtime.frames import NUM_BANDS, AudioBlock, Frame, Spectrum
+from mcav.runtime.node import NodeContext, SyncNode
+from mcav.runtime.params import param
+
+from .agc import BandAgc
+from .bass_lane import BassLane
+
+__all__ = ["BAND_EDGES_HZ", "Fft", "SpectrumAnalyzer", "band_bins"]
+
+#: The MCAV bands (WIRE.md 6.1), in Hz: bass, low-mid, mid, high-mid, treble.
+BAND_EDGES_HZ: tuple[tuple[float, float], ...] = (
+    (40.0, 250.0),
+    (250.0, 500.0),
+    (500.0, 2000.0),
+    (2000.0, 6000.0),
+    (6000.0, 20000.0),
+)
+
+#: Compression inside the log of the flux: log(1 + γ·|X|), |X| = 1 for a full-scale sine.
+_LOG_GAMMA = 1000.0
+
+
+def band_bins(size: int, sample_rate: int) -> np.ndarray:
+    """The band of each ``rfft`` bin of a ``size``-point FFT: int8 ``[size//2 + 1]``, −1 = no band.
+
+    A bin belongs to a band when its centre frequency ``k·sr/size`` lies in
+    ``[low, high)``; DC and bins above 20 kHz belong to none.
+
+    Raises:
+        ValueError: when a band has no bin (FFT too short or sample rate too low).
+    """
+    freqs = np.arange(size // 2 + 1) * sample_rate / size
+    out = np.full(freqs.shape, -1, np.int8)
+    for b, (lo, hi) in enumerate(BAND_EDGES_HZ):
+        out[(freqs >= lo) & (freqs < hi)] = b
+    empty = [f"{lo:g}-{hi:g} Hz" for b, (lo, hi) in enumerate(BAND_EDGES_HZ) if not np.any(out == b)]
+    if empty:
+        raise ValueError(
+            f"an FFT of {size} points at {sample_rate} Hz has no bin in band(s) {', '.join(empty)}; "
+            "use a larger size or a higher sample rate"
+        )
+    return out
+
+
+class SpectrumAnalyzer:
+    """The stream state of one ``fft`` node at one sample rate (usable without a graph).
+
+    Args:
+        sample_rate: Input rate in Hz.
+        size: FFT length in samples.
+        hop: Samples between analyses; 0 = one analysis ending at the end of each block.
+        gate: Noise gate threshold on the largest absolute sample, 0-1.
+        agc_half_life: Fall time to half of each band's AGC peak, in s.
+        bass_cutoff: Corner of the bass lane's low-pass, in Hz.
+        start_sample: Index of the first sample fed (so times follow the source's audio time).
+    """
+
+    def __init__(
+        self,
+        sample_rate: int,
+        size: int = 1024,
+        hop: int = 0,
+        gate: float = 0.02,
+        agc_half_life: float = 2.3,
+        bass_cutoff: float = 120.0,
+        start_sample: int = 0,
+    ) -> None:
+        self.sr = sample_rate
+        self.size = size
+        self.hop = hop
+        bands = band_bins(size, sample_rate)
+        member = np.stack([bands == b for b in range(NUM_BANDS)], axis=1).astype(np.float64)
+        self._window = np.hanning(size)
+        # |X|² summed over a band, times this, is the amplitude² of a sine in that band (Parseval).
+        self._power_scale = 4.0 / (size * float(np.sum(self._window**2)))
+        self._power_member = member
+        self._flux_member = member / member.sum(axis=0)  # mean flux per bin of each band
+        self._mag_scale = 2.0 / float(np.sum(self._window))  # a full-scale sine peaks at 1
+        self._tail = np.zeros(size)  # the last `size` samples before the current block
+        self._pos = start_sample  # index of the next sample
+        self._prev_log: np.ndarray | None = None
+        self.agc = BandAgc(NUM_BANDS, agc_half_life, gate)
+        self.bass = BassLane(sample_rate, bass_cutoff)
+
+    def analyze(self, mono: np.ndarray, preset: Preset) -> dict | None:
+        """Feed a block of mono samples; return the fields of a Spectrum, or None if no hop ended."""
+        n = mono.shape[0]
+        data = np.concatenate((self._tail, mono))
+        if self.hop:
+            first = (self._pos // self.hop + 1) * self.hop  # first window end inside this block
+            ends = np.arange(first, self._pos + n + 1, self.hop)
+        else:
+            ends = np.array([self._pos + n]) if n else np.zeros(0, np.int64)
+        offsets = ends - self._pos  # window end relative to the block start
+        self._pos += n
+        self._tail = data[-self.size :]
+        level, kick = self.bass.update(mono)
+        if ends.size == 0:
+            return None
+        idx = offsets[:, None] + np.arange(self.size)[None, :]  # rows: windows inside `data`
+        frames = data[idx]
+        amps = np.abs(frames[:, -self.hop or -n :]).max(axis=1) if n else np.zeros(len(ends))
+        mag = np.abs(np.fft.rfft(frames * self._window, axis=1))
+        raw = np.sqrt((mag**2) @ self._power_member * self._power_scale)
+        logmag = np.log1p(_LOG_GAMMA * self._mag_scale * mag)
+        prev = logmag[:1] if self._prev_log is None else self._prev_log[None, :]
+        diff = np.diff(np.concatenate((prev, logmag)), axis=0)
+        flux = np.maximum(diff, 0.0) @ self._flux_member
+        self._prev_log = logmag[-1]
+        hop_s = (self.hop or n) / self.sr
+        for i in range(len(ends)):
+            bands = self.agc.update(raw[i], float(amps[i]), hop_s, preset)
+        return {
+            "t_audio": float(ends[-1]) / self.sr,
+            "bands": bands.astype(np.float32),
+            "raw_bands": raw[-1].astype(np.float32),
+            "peak": float(bands.max()),
+            "magnitudes": (mag[-1] * self._mag_scale).astype(np.float32),
+            "hop_s": hop_s,
+            "flux": flux.astype(np.float32),
+            "window_s": self.size / self.sr,
+            "amplitude": float(amps.max()),
+            "instant_bass": level,
+            "instant_kick": kick,
+        }
+
+
+class Fft(SyncNode):
+    """Hann FFT of the mono mix → 5 MCAV bands with per-band AGC, smoothing, gate, flux and a fast bass lane."""
+
+    kind = "fft"
+
+    @dataclass
+    class Params:
+        size: int = param(1024, doc="FFT window length in samples (21.3 ms at 48 kHz)", min=64, max=1 << 15)
+        hop: int = param(512, doc="samples between analyses (10.7 ms at 48 kHz)", min=16, max=1 << 15)
+        preset: str = param("auto", doc="analysis preset (attack, release, AGC gain, beat tuning)", choices=PRESET_NAMES)
+        gate: float = param(0.02, doc="noise gate: bands fall while the largest sample is below this", min=0, max=1)
+        agc_half_life: float = param(2.3, doc="time for a band's AGC peak to fall by half", unit="s", min=0.01)
+        bass_cutoff: float = param(120.0, doc="corner of the fast bass lane's low-pass", unit="Hz", min=20, max=500)
+
+    inputs = {"in": AudioBlock}
+    outputs = {"out": Spectrum}
+
+    def __init__(self, params: Params, ctx: NodeContext) -> None:
+        super().__init__(params, ctx)
+        self._preset = get_preset(params.preset)
+        self._analyzer: SpectrumAnalyzer | None = None
+        self._seq = 0
+
+    @property
+    def preset(self) -> str:
+        """Name of the preset in force."""
+        return self._preset.name
+
+    def set_preset(self, name: str) -> None:
+        """Switch preset at run time; safe from any thread (takes effect at the next block).
+
+        Raises:
+            ValueError: naming the valid presets when ``name`` is unknown.
+        """
+        # One attribute store is atomic under the GIL and process() reads it once per block.
+        self._preset = get_preset(name)
+        self.ctx.log.info("preset set to '%s'", self._preset.name)
+
+    def process(self, frame: Frame, port: str) -> Spectrum | None:
+        assert isinstance(frame, AudioBlock)
+        p = self.params
+        an = self._analyzer
+        if an is None or an.sr != frame.sample_rate:
+            # First block, or the device came back at another rate: restart the stream state.
+            try:
+                an = self._analyzer = SpectrumAnalyzer(
+                    frame.sample_rate,
+                    p.size,
+                    p.hop,
+                    p.gate,
+                    p.agc_half_life,
+                    p.bass_cutoff,
+                    start_sample=round(frame.t_audio * frame.sample_rate),
+                )
+            except ValueError as exc:
+                self.ctx.fail(f"fft node '{self.ctx.name}': {exc}")
+                return None
+        x = frame.samples
+        mono = x[:, 0] if x.ndim == 2 and x.shape[1] == 1 else (x.mean(axis=1) if x.ndim == 2 else x)
+        preset = self._preset
+        out = an.analyze(mono.astype(np.float64, copy=False), preset)
+        if out is None:
+            return None
+        spec = Spectrum(
+            seq=self._seq,
+            t_capture=frame.t_capture,
+            sample_rate=frame.sample_rate,
+            preset=preset.name,
+            source=frame.source,
+            **out,
+        )
+        self._seq += 1
+        return spec
+
+    def status(self) -> dict[str, str]:
+        return {"preset": self.preset}

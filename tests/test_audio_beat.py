@@ -1,0 +1,86 @@
+"""The ``beat`` node on synth clips: beats within ±70 ms, tempo, phase, prediction, tempo changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import build
+
+from mcav.nodes.audio.synth import beat_times
+from mcav.runtime.engine import Runtime
+from mcav.runtime.frames import Features
+
+WINDOW = 0.070  # the beat F-measure tolerance
+
+
+def analyse(synth: str, beat: str = "") -> list[Features]:
+    rt = Runtime(
+        build(
+            "graph: t\nnodes:\n"
+            f"  source: {{kind: synth, speed: max, {synth}}}\n"
+            "  fft: {kind: fft, in: source}\n"
+            f"  beat: {{kind: beat, in: fft{', ' + beat if beat else ''}}}\n"
+            "  sink: {kind: collect, in: beat}\n"
+        )
+    )
+    assert rt.run() == 0
+    return list(rt.node("sink").frames)
+
+
+def f_measure(ref: np.ndarray, est: np.ndarray, window: float = WINDOW) -> float:
+    """Beat F-measure with one-to-one matching inside ±window (mir_eval's definition)."""
+    if not len(ref) or not len(est):
+        return 0.0
+    used: set[int] = set()
+    hits = 0
+    for r in ref:
+        d = np.abs(est - r)
+        for j in np.argsort(d):
+            if d[j] > window:
+                break
+            if j not in used:
+                used.add(int(j))
+                hits += 1
+                break
+    p, r = hits / len(est), hits / len(ref)
+    return 0.0 if hits == 0 else 2 * p * r / (p + r)
+
+
+@pytest.mark.parametrize(("bpm", "noise"), [(128.0, 0.0), (96.0, 0.05), (174.0, 0.02)])
+def test_synth_beats_are_flagged_within_70_ms(bpm: float, noise: float) -> None:
+    frames = analyse(f"bpm: {bpm}, duration: 20, noise: {noise}")
+    est = np.array([f.t_audio for f in frames if f.beat])
+    ref = beat_times(bpm, 20)
+    assert f_measure(ref[ref > 5], est[est > 5]) > 0.95
+    assert frames[-1].bpm == pytest.approx(bpm, rel=0.02)
+    assert frames[-1].tempo_confidence > 0.5
+    # Flagged when due, not when detected: never more than one frame late (plus the 70 ms window)
+    delays = [t - ref[np.argmin(np.abs(ref - t))] for t in est[est > 5]]
+    assert np.median(np.abs(delays)) < 0.015
+
+
+def test_phase_and_next_beat_are_consistent() -> None:
+    frames = analyse("bpm: 120, duration: 12")
+    late = [f for f in frames if f.t_audio > 6]
+    for f in late:
+        assert 0.0 <= f.beat_phase < 1.0
+        assert f.next_beat_s >= f.t_audio - 0.011
+    on_beat = [f.beat_phase for f in late if f.beat]
+    assert max(min(p, 1 - p) for p in on_beat) < 0.05  # a flagged beat sits at phase ≈ 0
+    assert all(f.source == "source" for f in frames[:3])
+    assert all(0.0 <= f.beat_intensity <= 1.0 for f in frames)
+
+
+def test_follows_a_tempo_change() -> None:
+    frames = analyse("bpm: 100, duration: 30, tempo_changes: [[15, 130]]")
+    est = np.array([f.t_audio for f in frames if f.beat])
+    ref = beat_times(100, 30, [[15, 130]])
+    assert f_measure(ref[ref > 22], est[est > 22]) > 0.9
+    assert frames[-1].bpm == pytest.approx(130, rel=0.02)
+
+
+def test_bpm_range_is_a_clear_error() -> None:
+    from mcav.runtime.errors import GraphInvalid
+
+    with pytest.raises(GraphInvalid, match="min_bpm"):
+        build("graph: t\nnodes:\n  s: {kind: synth}\n  f: {kind: fft, in: s}\n  b: {kind: beat, in: f, min_bpm: 150, max_bpm: 100}\n")

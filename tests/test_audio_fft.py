@@ -1,0 +1,129 @@
+"""The ``fft`` node: band edges, AGC, gate, presets (also switched at run time), bass lane."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import build
+
+from mcav.nodes.audio.fft import BAND_EDGES_HZ, SpectrumAnalyzer, band_bins
+from mcav.nodes.presets import PRESET_NAMES, get_preset
+from mcav.runtime.engine import Runtime
+from mcav.runtime.frames import AudioBlock
+
+SR = 48000
+AUTO = get_preset("auto")
+
+
+def tone(freq: float, amp: float = 0.5, seconds: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    return amp * np.sin(2 * np.pi * freq * t)
+
+
+def feed(an: SpectrumAnalyzer, x: np.ndarray, preset=AUTO, block: int = 512) -> list[dict]:
+    out = []
+    for i in range(0, len(x), block):
+        r = an.analyze(x[i : i + block], preset)
+        if r is not None:
+            out.append(r)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("freq", "band"),
+    [(60, 0), (150, 0), (330, 1), (420, 1), (600, 2), (1900, 2), (2200, 3), (5800, 3), (6300, 4), (15000, 4)],
+)
+def test_pure_tone_lands_in_its_band(freq: float, band: int) -> None:
+    res = feed(SpectrumAnalyzer(SR), tone(freq))[-1]
+    assert int(np.argmax(res["raw_bands"])) == band
+    # A sine of amplitude 0.5 reads 0.5 in its band (Parseval-scaled band amplitude).
+    assert np.sqrt(np.sum(res["raw_bands"] ** 2)) == pytest.approx(0.5, rel=0.05)
+
+
+def test_band_bins_follow_the_mcav_edges_and_reject_tiny_ffts() -> None:
+    bins = band_bins(1024, SR)
+    freqs = np.arange(513) * SR / 1024
+    for b, (lo, hi) in enumerate(BAND_EDGES_HZ):
+        f = freqs[bins == b]
+        assert f.min() >= lo and f.max() < hi
+    assert bins[0] == -1 and bins[freqs >= 20000].max() == -1
+    with pytest.raises(ValueError, match="40-250 Hz"):
+        band_bins(64, SR)
+
+
+def test_agc_normalises_each_band_but_limits_the_gain() -> None:
+    quiet = feed(SpectrumAnalyzer(SR), tone(1000, amp=0.05))[-1]
+    assert quiet["bands"][2] > 0.95  # alone, a quiet band still reaches full scale
+    # 30 dB below the loudest band: AGC gain is capped at agc_max_gain (8 for auto) over the loudest peak
+    mix = feed(SpectrumAnalyzer(SR), tone(100, amp=0.5) + tone(4000, amp=0.5 * 10 ** (-30 / 20)))[-1]
+    assert mix["bands"][0] > 0.95
+    assert mix["bands"][3] == pytest.approx(8 * 10 ** (-30 / 20), rel=0.1)
+    edm = feed(SpectrumAnalyzer(SR), tone(100, amp=0.5) + tone(4000, amp=0.5 * 10 ** (-30 / 20)), get_preset("edm"))
+    assert edm[-1]["bands"][3] == pytest.approx(10 * 10 ** (-30 / 20), rel=0.1)  # edm allows gain 10
+
+
+def test_noise_gate_lets_bands_fall() -> None:
+    an = SpectrumAnalyzer(SR)
+    loud = feed(an, tone(1000))[-1]["bands"][2]
+    faint = feed(an, tone(1000, amp=0.01, seconds=0.1))  # below the 0.02 gate
+    assert faint[-1]["bands"][2] < 0.5 * loud
+    assert all(r["bands"][2] < 1 for r in faint)
+
+
+def test_presets_change_attack_speed() -> None:
+    x = np.concatenate([np.zeros(SR // 10), tone(1000, amp=0.5, seconds=0.05)])
+    first_rise = {}
+    for name in ("edm", "chill", "classical"):
+        res = feed(SpectrumAnalyzer(SR, gate=0.0), x, get_preset(name))
+        first_rise[name] = next(r["bands"][2] for r in res if r["bands"][2] > 0)
+    assert first_rise["edm"] > first_rise["chill"] > first_rise["classical"]
+
+
+def test_flux_rises_on_onsets_only() -> None:
+    x = np.concatenate([np.zeros(SR // 4), tone(1000, seconds=0.25)])
+    flux = np.concatenate([r["flux"] for r in feed(SpectrumAnalyzer(SR), x)])
+    onset_row = SR // 4 // 512
+    assert flux[onset_row - 1 : onset_row + 3, 2].max() > 10 * flux[onset_row + 6 :, 2].max()
+
+
+def test_bass_lane_flags_low_onsets_within_25_ms() -> None:
+    from mcav.nodes.audio.synth import SynthSignal
+
+    # 120 BPM: kicks on the beats and bass notes on the off-beats, every 0.25 s.
+    x = SynthSignal(SR, bpm=120).render(0, SR * 3).astype(np.float64)
+    ends = [r["t_audio"] for r in feed(SpectrumAnalyzer(SR), x) if r["instant_kick"]]
+    grid = np.arange(0, 3, 0.25)
+    assert len(ends) == len(grid)
+    for end, onset in zip(ends, grid):
+        assert 0 < end - onset <= 0.025  # no FFT window wait: the block after the 5 ms attack at worst
+
+
+GRAPH = """
+graph: t
+nodes:
+  src: {kind: synth, duration: 3, speed: max, bpm: 120}
+  fft: {kind: fft, in: src, preset: chill}
+  sink: {kind: collect, in: fft}
+"""
+
+
+def test_node_emits_spectra_and_switches_preset_at_run_time() -> None:
+    rt = Runtime(build(GRAPH))
+    fft = rt.node("fft")
+    assert fft.preset == "chill"
+    with pytest.raises(ValueError) as err:
+        fft.set_preset("techno")
+    assert all(name in str(err.value) for name in PRESET_NAMES)
+    # Feed a block by hand (the node's real interface), switch, feed another.
+    x = tone(1000)[:512, None].astype(np.float32)
+    before = fft.process(AudioBlock(seq=0, t_capture=0, samples=x, sample_rate=SR), "in")
+    fft.set_preset("EDM")
+    after = fft.process(AudioBlock(seq=1, t_capture=0, samples=x, sample_rate=SR, t_audio=512 / SR), "in")
+    assert (before.preset, after.preset) == ("chill", "edm")
+    assert after.t_audio == pytest.approx(1024 / SR)
+    assert rt.run() == 0
+    spectra = list(rt.node("sink").frames)
+    # Windows end every 512 samples, counted on from the two blocks fed by hand.
+    assert len(spectra) == (1024 + 3 * SR) // 512 - 2
+    assert all(s.preset == "edm" and s.bands.shape == (5,) for s in spectra)
+    assert max(s.peak for s in spectra) > 0.9
