@@ -18,6 +18,8 @@ BUILTIN_KINDS: dict[str, str] = {
     "async_collect": "mcav.nodes.builtin:AsyncCollect",
     "discard": "mcav.nodes.builtin:Discard",
     "jsonl": "mcav.nodes.jsonl:JsonlSink",
+    # the DJ link on :9000
+    "dj_server": "mcav.nodes.dj.server:DJServer",
     # audio sources and analysis
     "synth": "mcav.nodes.audio.synth:Synth",
     "fft": "mcav.nodes.audio.fft:Fft",

@@ -1,0 +1,313 @@
+"""The VJ side of one DJ connection (WIRE.md 2.1-2.3): handshake, clock sync, message loop.
+
+Order on the credential path: first message within ``handshake_timeout``
+(else 4001), JSON (else 4002), ``dj_auth``/``code_auth`` (else 4003), key check
+(else 4004, no ``auth_error`` frame, as MCAV), duplicate id (4005); then
+``auth_success`` → ``clock_sync_request`` (the reply is awaited up to
+``clock_sync_timeout``) → ``stream_route`` → ``status_update`` to every DJ if
+this DJ became active. The code path answers ``auth_pending`` and waits for the
+operator (only ``ping`` is answered meanwhile), then ``auth_approved`` → clock
+sync → ``stream_route``, or ``auth_denied`` + 4006.
+
+Unlike MCAV, a message arriving where the clock-sync reply was expected is
+handled normally instead of being dropped, and approved code DJs get a clock sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Awaitable, TypeVar
+
+from websockets.exceptions import ConnectionClosed
+
+from . import protocol as P
+from .auth import DEFAULT_PRIORITY, KeysFileError, KeyStore
+from .codes import CodeRejected, dj_id_for_code
+from .hub import DJHub, Pending
+from .ratelimit import TokenBucket
+from .roster import DJSession
+
+__all__ = ["ConnectionHandler", "HandlerConfig"]
+
+T = TypeVar("T")
+C = P.CloseCode
+
+
+@dataclass(frozen=True)
+class HandlerConfig:
+    """What the handshake needs (see the ``dj_server`` parameters for units and defaults)."""
+
+    require_auth: bool
+    keys: KeyStore | None
+    handshake_timeout: float = 10.0
+    clock_sync_timeout: float = 5.0
+    rate_limit: float = 120.0
+
+
+def clean_text(value: Any, default: str, limit: int = 64) -> str:
+    """A printable, stripped string of at most ``limit`` characters, else ``default``."""
+    if not isinstance(value, str):
+        return default
+    text = "".join(ch for ch in value if ch.isprintable()).strip()[:limit]
+    return text or default
+
+
+class ConnectionHandler:
+    """Serves one DJ connection at a time per call; shared state lives in the :class:`DJHub`."""
+
+    def __init__(self, hub: DJHub, config: HandlerConfig) -> None:
+        self.hub = hub
+        self.cfg = config
+        self.log = hub.log
+
+    async def _within(self, aw: Awaitable[T], timeout: float) -> T:
+        """``await aw`` but raise TimeoutError after ``timeout`` s of the hub's clock."""
+        task = asyncio.ensure_future(aw)
+        timer = asyncio.ensure_future(self.hub.clock.sleep(timeout))
+        try:
+            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if task.cancelled():
+            raise TimeoutError
+        return task.result()
+
+    async def __call__(self, conn: Any) -> None:
+        peer = _peer(conn)
+        session: DJSession | None = None
+        why = "connection closed"
+        try:
+            try:
+                raw = await self._within(conn.recv(), self.cfg.handshake_timeout)
+            except TimeoutError:
+                self.log.warning("%s sent no auth message within %g s", peer, self.cfg.handshake_timeout)
+                await conn.close(C.AUTH_TIMEOUT, "Authentication timeout")
+                return
+            try:
+                msg = P.decode(raw)
+            except P.ProtocolError as exc:
+                self.log.warning("%s: bad first message: %s", peer, exc)
+                if exc.close_code == C.INVALID_JSON:
+                    await conn.close(C.INVALID_JSON, "Invalid JSON")
+                else:
+                    await conn.close(C.UNEXPECTED, "Expected dj_auth or code_auth message")
+                return
+            if msg["type"] == "dj_auth":
+                session = await self._credentials(conn, msg, peer)
+            elif msg["type"] == "code_auth":
+                session = await self._code(conn, msg, peer)
+            else:
+                self.log.warning("%s: first message was %r, not dj_auth/code_auth", peer, msg["type"][:40])
+                await conn.close(C.UNEXPECTED, "Expected dj_auth or code_auth message")
+                return
+            if session is not None:
+                stash = await self._clock_sync(session)
+                await self._joined(session)
+                why = await self._serve(session, stash)
+        except ConnectionClosed:
+            pass
+        finally:
+            if session is not None:
+                code = getattr(conn, "close_code", None)
+                await self.hub.drop(session, why if code is None else f"{why} (code {code})")
+
+    def _new_session(self, dj_id: str, name: str, priority: int, direct: bool, conn: Any) -> DJSession:
+        hub = self.hub
+        bucket = TokenBucket(self.cfg.rate_limit, self.cfg.rate_limit, hub.clock)
+        return DJSession(dj_id, name, priority, direct, hub.clock.time(), bucket, conn)
+
+    async def _refuse(self, conn: Any, code: int, reason: str) -> None:
+        await conn.close(code, reason)
+
+    async def _credentials(self, conn: Any, msg: dict[str, Any], peer: str) -> DJSession | None:
+        hub, cfg = self.hub, self.cfg
+        dj_id = clean_text(msg.get("dj_id"), "")
+        if not dj_id or dj_id != msg.get("dj_id"):
+            hub.auth_failures += 1
+            self.log.warning("%s: dj_auth with an invalid dj_id", peer)
+            await self._refuse(conn, C.AUTH_FAILED, "Authentication failed")
+            return None
+        name, priority = clean_text(msg.get("dj_name"), dj_id), DEFAULT_PRIORITY
+        if cfg.require_auth:
+            entry = None
+            if cfg.keys is not None:
+                try:
+                    cfg.keys.reload_if_changed()
+                except KeysFileError as exc:
+                    self.log.error("keys file changed but cannot be used, keeping the previous keys: %s", exc)
+                key = msg.get("dj_key")
+                entry = await asyncio.to_thread(cfg.keys.verify, dj_id, key if isinstance(key, str) else "")
+            if entry is None:
+                hub.auth_failures += 1
+                self.log.warning("DJ auth failed for '%s' from %s", dj_id, peer)
+                await self._refuse(conn, C.AUTH_FAILED, "Authentication failed")
+                return None
+            name, priority = entry.name, entry.priority
+        if dj_id in hub.roster or dj_id in hub.pending:
+            self.log.warning("DJ '%s' from %s is already connected; refused", dj_id, peer)
+            await self._refuse(conn, C.ALREADY_CONNECTED, "Already connected")
+            return None
+        if hub.full:
+            self.log.warning("DJ '%s' from %s refused: %d DJs connected (max_djs)", dj_id, peer, len(hub.roster))
+            await self._refuse(conn, C.UNEXPECTED, "Server full")
+            return None
+        direct = msg.get("direct_mode") is True
+        session = self._new_session(dj_id, name, priority, direct, conn)
+        hub.register(session)
+        c = hub.vj_context()
+        extra = {k: c[k] for k in ("minecraft_host", "minecraft_port", "zone", "entity_count")} if direct else None
+        route = "dual" if direct and hub.roster.active == dj_id else "relay"
+        await hub.send(conn, P.auth_success(dj_id, name, hub.roster.active == dj_id, c["current_pattern"],
+                                            c["pattern_config"], route, extra))
+        return session
+
+    async def _code(self, conn: Any, msg: dict[str, Any], peer: str) -> DJSession | None:
+        hub = self.hub
+        try:
+            code = hub.codebook.redeem(msg.get("code"))
+        except CodeRejected as exc:
+            hub.auth_failures += 1
+            self.log.warning("%s: connect code refused: %s", peer, exc)
+            await hub.send(conn, P.auth_error(str(exc)))
+            reason = "Connect code expired" if "expired" in str(exc) else "Invalid connect code"
+            await self._refuse(conn, C.AUTH_FAILED, reason)
+            return None
+        dj_id, name = dj_id_for_code(code.code), clean_text(msg.get("dj_name"), "DJ")
+        loop = asyncio.get_running_loop()
+        p = Pending(dj_id, name, conn, hub.clock.time(), msg.get("direct_mode") is True,
+                    loop.create_future(), loop.create_future())
+        hub.pending[dj_id] = p
+        self.log.info("DJ %s (%s) from %s is waiting for approval", name, dj_id, peer)
+        await hub.send(conn, P.auth_pending(dj_id))
+        hub.notify(P.dj_pending_event(p.to_wire()))
+        reader = asyncio.ensure_future(self._while_pending(conn))
+        try:
+            await asyncio.wait({reader, p.decision}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                await reader
+            if not p.decision.done():
+                hub.pending.pop(dj_id, None)
+                p.decision.cancel()
+                p.settled.set_result(None)
+        if p.decision.cancelled():
+            self.log.info("pending DJ %s (%s) left before a decision", name, dj_id)
+            hub.notify(P.dj_decision_event(False, dj_id))
+            return None
+        try:
+            if not p.decision.result():
+                self.log.info("DJ %s (%s) denied by the VJ", name, dj_id)
+                await hub.send(conn, P.auth_denied())
+                return None
+            session = self._new_session(dj_id, name, DEFAULT_PRIORITY, p.direct_mode, conn)
+            hub.register(session)
+            c = hub.vj_context()
+            await hub.send(conn, P.auth_approved(dj_id, name, hub.roster.active == dj_id, c["current_pattern"],
+                                                 c["pattern_config"]))
+            return session
+        finally:
+            if not p.settled.done():
+                p.settled.set_result(None)
+            if not p.decision.result():
+                await conn.close(C.DENIED, "Connection denied by VJ")
+
+    async def _while_pending(self, conn: Any) -> None:
+        """Answer ``ping`` with ``pong`` and drop everything else until the connection ends."""
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in conn:
+                try:
+                    if P.decode(raw)["type"] == "ping":
+                        await self.hub.send(conn, P.pong())
+                except P.ProtocolError:
+                    pass
+
+    async def _clock_sync(self, session: DJSession) -> dict[str, Any] | None:
+        """One NTP-style exchange; returns a non-sync message that arrived instead (to be handled)."""
+        hub = self.hub
+        t1 = hub.clock.time()
+        await hub.send(session.conn, P.clock_sync_request(t1))
+        try:
+            raw = await self._within(session.conn.recv(), self.cfg.clock_sync_timeout)
+        except TimeoutError:
+            self.log.warning("DJ %s: no clock_sync_response within %g s", session.dj_id, self.cfg.clock_sync_timeout)
+            return None
+        t4 = hub.clock.time()
+        try:
+            msg = P.decode(raw)
+        except P.ProtocolError:
+            self._invalid(session, "clock sync reply is not a message")
+            return None
+        if msg["type"] != "clock_sync_response":
+            return msg
+        result = P.clock_offset(t1, msg.get("dj_recv_time"), msg.get("dj_send_time"), t4)
+        if result is None:
+            self.log.warning("DJ %s: clock sync rejected (implausible timestamps)", session.dj_id)
+            return None
+        session.clock_offset, rtt = result
+        session.sync_rtt_ms = rtt * 1000.0
+        self.log.info("DJ %s: clock offset %.1f ms, RTT %.1f ms", session.dj_id, result[0] * 1000, rtt * 1000)
+        return None
+
+    async def _joined(self, session: DJSession) -> None:
+        hub = self.hub
+        await hub.send(session.conn, hub.stream_route_for(session))
+        if hub.roster.active is None:
+            await hub.activate(session.dj_id)
+        else:
+            hub.roster_changed()
+
+    async def _serve(self, session: DJSession, stash: dict[str, Any] | None) -> str:
+        """Handle the DJ's messages until it leaves; returns why."""
+        if stash is not None and await self._dispatch(session, stash):
+            return "going offline"
+        async for raw in session.conn:
+            try:
+                msg = P.decode(raw)
+            except P.ProtocolError as exc:
+                self._invalid(session, str(exc))
+                continue
+            try:
+                if await self._dispatch(session, msg):
+                    return "going offline"
+            except ConnectionClosed:
+                raise
+            except Exception:
+                self._invalid(session, f"error handling {msg['type'][:40]!r}")
+                self.log.exception("DJ %s: error handling %r", session.dj_id, msg["type"][:40])
+        return "connection closed"
+
+    async def _dispatch(self, session: DJSession, msg: dict[str, Any]) -> bool:
+        """Handle one message; True when the DJ says it is going offline."""
+        kind = msg["type"]
+        if kind == "dj_audio_frame":
+            self.hub.on_frame(session, msg)
+        elif kind == "dj_heartbeat":
+            await self.hub.send(session.conn, self.hub.on_heartbeat(session, msg))
+        elif kind == "going_offline":
+            return True
+        elif kind == "ping":
+            await self.hub.send(session.conn, P.pong())
+        elif kind not in ("clock_sync_response", "voice_audio"):
+            self.log.debug("DJ %s: ignoring message type %r", session.dj_id, kind[:40])
+        return False
+
+    def _invalid(self, session: DJSession, why: str) -> None:
+        session.dropped_invalid += 1
+        self.hub.dropped_invalid += 1
+        n = session.dropped_invalid
+        if n in (1, 10, 100) or n % 1000 == 0:
+            self.log.warning("DJ %s: dropped an invalid message (%d so far): %s", session.dj_id, n, why)
+
+
+def _peer(conn: Any) -> str:
+    addr = getattr(conn, "remote_address", None)
+    return f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) and len(addr) >= 2 else "a client"
