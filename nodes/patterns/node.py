@@ -1,0 +1,213 @@
+"""The ``pattern`` node kind: Features in, a fixed-size Scene out, with a run-time control API.
+
+Frames are processed on a worker thread; the control methods are called from
+the asyncio I/O thread (the browser node). Both sides take one lock, so a
+command lands between two frames, never in the middle of one. Every control
+method checks all its arguments first and raises :class:`ValueError` naming
+the bad value and what is valid, before anything changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from mcav.nodes.presets import PRESET_NAMES, Preset, get_preset
+from mcav.runtime.frames import Features, Frame, Scene
+from mcav.runtime.node import NodeContext, SyncNode
+from mcav.runtime.params import param
+
+from . import checks
+from .easing import EASINGS
+from .effects import DURATION_MAX, INTENSITY_MAX, TIMED_EFFECTS
+from .registry import PATTERNS, describe
+from .stage import Stage
+
+__all__ = ["PatternNode"]
+
+MAX_ENTITIES = 1024
+#: Largest frame-clock step a pattern sees (s), so a pause does not make it jump.
+MAX_DT = 0.25
+TRANSITION_MAX = 30.0
+SCALE_MAX = 4.0
+BOOST_MAX = 4.0
+
+
+@dataclass
+class Transition:
+    duration: float = param(1.0, doc="crossfade time when the pattern changes (0 = instant)", unit="s", min=0, max=TRANSITION_MAX)
+    easing: str = param("smoothstep", doc="crossfade easing", choices=tuple(EASINGS))
+
+
+class PatternNode(SyncNode):
+    """Turns features into a scene of N entities with one of the 27 MCAV patterns, effects and crossfades."""
+
+    kind = "pattern"
+
+    @dataclass
+    class Params:
+        pattern: str = param("spectrum", doc="pattern key (`mcav patterns` lists them)", choices=tuple(PATTERNS))
+        entities: int = param(64, doc="number of entities block_0…block_{N-1}", min=1, max=MAX_ENTITIES)
+        beat_boost: float = param(1.5, doc="scale multiplier at the peak of a beat", min=1, max=BOOST_MAX)
+        base_scale: float = param(0.2, doc="entity scale at silence", unit="blocks", min=0, max=SCALE_MAX)
+        max_scale: float = param(1.0, doc="entity scale at a full band", unit="blocks", min=0, max=SCALE_MAX)
+        band_sensitivity: list[float] | None = param(
+            None, doc="5 per-band multipliers 0-2 (null = the preset's)", min=0, max=2
+        )
+        preset: str = param("auto", doc="MCAV preset whose band sensitivity applies", choices=PRESET_NAMES)
+        transition: Transition = param(Transition(), doc="crossfade on pattern changes: {duration, easing}")
+
+        def __post_init__(self) -> None:
+            if self.band_sensitivity is not None and len(self.band_sensitivity) != 5:
+                raise ValueError(f"band_sensitivity needs 5 values (bass, low, mid, high, air), got {len(self.band_sensitivity)}")
+            if self.base_scale > self.max_scale:
+                raise ValueError(f"base_scale {self.base_scale} is above max_scale {self.max_scale}")
+
+    inputs = {"in": Features}
+    outputs = {"out": Scene}
+
+    def __init__(self, params: Params, ctx: NodeContext) -> None:
+        super().__init__(params, ctx)
+        p = params
+        self._lock = threading.Lock()
+        self._preset = p.preset
+        sens = p.band_sensitivity if p.band_sensitivity is not None else list(get_preset(p.preset).band_sensitivity)
+        self._stage = Stage(
+            p.pattern, p.entities, sens, p.base_scale, p.max_scale, p.beat_boost, p.transition.duration, p.transition.easing
+        )
+        self._t_prev: int | None = None
+
+    # --- frames ----------------------------------------------------------------
+
+    def process(self, frame: Frame, port: str) -> Scene:
+        assert isinstance(frame, Features)
+        t = frame.t_capture
+        dt = 0.0 if self._t_prev is None else min(MAX_DT, max(0.0, (t - self._t_prev) / 1e9))
+        self._t_prev = t
+        with self._lock:
+            return self._stage.render(frame, dt)
+
+    def status(self) -> dict[str, Any]:
+        s = self._stage
+        return {"pattern": s.key, "entities": s.n, "fading": s.fade is not None, "nonfinite_frames": s.nonfinite_frames}
+
+    # --- control API (any thread) ---------------------------------------------
+
+    @staticmethod
+    def patterns() -> list[dict[str, Any]]:
+        """``[{"id", "name", "description"}]`` in MCAV registry order (admin number keys 1-8 = the first eight)."""
+        return describe()
+
+    def state(self) -> dict[str, Any]:
+        """The current settings (what the browser node reports to admin pages)."""
+        with self._lock:
+            s = self._stage
+            a = s.audio
+            return {
+                "pattern": s.key,
+                "entity_count": s.n,
+                "band_sensitivity": [float(v) for v in s.sensitivity],
+                "preset": self._preset,
+                "blackout": s.blackout,
+                "freeze": s.frozen,
+                "transition": {"duration": s.transition, "easing": s.easing},
+                "effects": list(s.effects),
+                "base_scale": a.base_scale,
+                "max_scale": a.max_scale,
+                "beat_boost": a.beat_boost,
+            }
+
+    def set_pattern(self, key: str) -> None:
+        """Show pattern ``key``, crossfading over the transition from what is on screen."""
+        checks.choice("pattern", key, PATTERNS)
+        with self._lock:
+            self._stage.set_pattern(key)
+
+    def set_entity_count(self, n: int) -> None:
+        """Use ``n`` entities (1-1024)."""
+        n = checks.integer("entity count", n, 1, MAX_ENTITIES)
+        with self._lock:
+            self._stage.set_entity_count(n)
+
+    def set_band_sensitivity(self, band: int, value: float) -> None:
+        """Set the multiplier (0-2) of band 0-4 (bass, low, mid, high, air)."""
+        band = checks.integer("band", band, 0, 4)
+        value = checks.number(f"sensitivity of band {band}", value, 0.0, 2.0)
+        with self._lock:
+            self._stage.sensitivity[band] = value
+
+    def set_preset(self, name: str) -> Preset:
+        """Apply MCAV preset ``name`` (its band sensitivity) and return it."""
+        if not isinstance(name, str):
+            raise ValueError(f"preset must be a name, got {name!r}; presets: {', '.join(PRESET_NAMES)}")
+        preset = get_preset(name)
+        with self._lock:
+            self._preset = preset.name
+            self._stage.sensitivity[:] = preset.band_sensitivity
+        return preset
+
+    def trigger_effect(self, effect: str, intensity: float = 1.0, duration: float = 0.5) -> None:
+        """Start ``effect`` with ``intensity`` 0-2 for ``duration`` s (0-60).
+
+        ``blackout`` and ``freeze`` are toggles, as in MCAV: intensity > 0
+        toggles them, intensity 0 turns them off; their duration is ignored.
+        """
+        checks.choice("effect", effect, ("blackout", "freeze", *TIMED_EFFECTS))
+        intensity = checks.number(f"intensity of effect '{effect}'", intensity, 0.0, INTENSITY_MAX)
+        duration = checks.number(f"duration of effect '{effect}'", duration, 0.0, DURATION_MAX, unit="s")
+        if duration <= 0.0 and effect in TIMED_EFFECTS:
+            raise ValueError(f"duration of effect '{effect}' must be above 0 s, got {duration}")
+        with self._lock:
+            s = self._stage
+            if effect == "blackout":
+                s.blackout = (not s.blackout) if intensity > 0 else False
+            elif effect == "freeze":
+                s.frozen = (not s.frozen) if intensity > 0 else False
+            else:
+                s.trigger(effect, intensity, duration)
+
+    def set_blackout(self, enabled: bool | None = None) -> bool:
+        """Black out (every scale 0, ids kept), or back; None toggles. Returns the new state."""
+        checks.optional_bool("blackout", enabled)
+        with self._lock:
+            s = self._stage
+            s.blackout = (not s.blackout) if enabled is None else enabled
+            return s.blackout
+
+    def set_freeze(self, enabled: bool | None = None) -> bool:
+        """Freeze (re-send the last entities; features still update), or thaw; None toggles."""
+        checks.optional_bool("freeze", enabled)
+        with self._lock:
+            s = self._stage
+            s.frozen = (not s.frozen) if enabled is None else enabled
+            return s.frozen
+
+    def set_transition(self, duration: float, easing: str) -> None:
+        """Crossfade ``duration`` s (0-30; 0 = instant) and ``easing`` for later pattern changes."""
+        duration = checks.number("transition duration", duration, 0.0, TRANSITION_MAX, unit="s")
+        checks.choice("easing", easing, EASINGS)
+        with self._lock:
+            self._stage.transition = duration
+            self._stage.easing = easing
+
+    def set_scales(
+        self, base_scale: float | None = None, max_scale: float | None = None, beat_boost: float | None = None
+    ) -> None:
+        """Change entity scales (0-4 blocks, base ≤ max) and the beat boost (1-4); None keeps a value."""
+        new = {}
+        for name, value, lo, hi in (
+            ("base_scale", base_scale, 0.0, SCALE_MAX),
+            ("max_scale", max_scale, 0.0, SCALE_MAX),
+            ("beat_boost", beat_boost, 1.0, BOOST_MAX),
+        ):
+            if value is not None:
+                new[name] = checks.number(name, value, lo, hi)
+        with self._lock:
+            a = self._stage.audio
+            base = new.get("base_scale", a.base_scale)
+            top = new.get("max_scale", a.max_scale)
+            if base > top:
+                raise ValueError(f"base_scale {base} would be above max_scale {top}")
+            for name, value in new.items():
+                setattr(a, name, value)
