@@ -1,0 +1,133 @@
+"""The terminal dashboard: ``mcav run`` on a pseudo-terminal, checking what it draws."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Callable
+
+import pexpect
+import pytest
+
+MCAV = [sys.executable, "-m", "mcav.runtime.cli"]
+ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[()][0-9A-B]|[=>78])")
+ROWS, COLS = 60, 130
+
+
+class Terminal:
+    """``mcav run`` on a pty; :meth:`wait_for` reads what it draws (escape codes removed)."""
+
+    def __init__(self, *args: str, cwd: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+        env["TERM"] = "xterm-256color"
+        self.child = pexpect.spawn(
+            MCAV[0], [*MCAV[1:], *args], cwd=str(cwd), env=env, dimensions=(ROWS, COLS), encoding="utf-8"
+        )
+        self.text = ""
+
+    def _read(self, timeout: float) -> bool:
+        try:
+            self.text += ANSI.sub("", self.child.read_nonblocking(1 << 16, timeout=max(timeout, 0.01)))
+        except pexpect.TIMEOUT:
+            pass
+        except pexpect.EOF:
+            return False
+        return True
+
+    def wait_for(self, check: Callable[[str], object], timeout: float = 15.0, what: str = "") -> object:
+        """Read until ``check(text)`` is truthy (returns it); fails after ``timeout`` s of reading."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = check(self.text)
+            if found:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._read(remaining):
+                pytest.fail(f"never drawn: {what or check}\n--- last output ---\n{self.text[-4000:]}")
+
+    def finish(self, timeout: float = 15.0) -> int:
+        """Read until the process exits; its exit status."""
+        deadline = time.monotonic() + timeout
+        while self._read(deadline - time.monotonic()):
+            if time.monotonic() > deadline:
+                pytest.fail("mcav run did not exit")
+        self.child.close()
+        return int(self.child.exitstatus if self.child.exitstatus is not None else -1)
+
+
+def rows(text: str, name: str) -> list[list[str]]:
+    """Every drawn table row whose first cell is ``name``, as lists of cells (oldest first)."""
+    out = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) > 2 and cells[0] == name:
+            out.append(cells)
+    return out
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "g.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_dashboard_draws_nodes_queues_sinks_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """
+        graph: dash
+        nodes:
+          src:  {kind: counter, count: null, rate: 100}
+          slow: {kind: scale, in: {from: src, queue: {slots: 4, leaky: downstream}}, work_ms: 15}
+          out:  {kind: collect, in: slow, max_frames: 10}
+        """,
+    )
+    term = Terminal("run", "g.yaml", cwd=tmp_path)
+    term.wait_for(lambda t: "mcav graph 'dash'" in t and "Nodes" in t, what="title and nodes table")
+    # the slow node sleeps 15 ms per frame behind a 100 Hz source: its queue overflows and drops
+    slow = term.wait_for(
+        lambda t: next((r for r in rows(t, "slow") if r[6].isdigit() and int(r[6]) > 0), None), what="drops on slow"
+    )
+    assert slow[1] == "scale" and slow[5].endswith("/4")  # queue fill of its 4-slot ring
+    assert float(slow[3]) >= 15.0  # proc p50 of a 15 ms sleep
+    src = rows(term.text, "src")[-1]
+    assert src[1] == "counter" and src[5] == "fused"
+    # the sink's end-to-end latency row: capture → out includes at least the 15 ms of work
+    sink = term.wait_for(
+        lambda t: next((r for r in rows(t, "out") if len(r) == 3 and r[1] != "—"), None), what="sink latency"
+    )
+    assert float(sink[1]) >= 15.0 and float(sink[2]) >= float(sink[1])
+    assert "Audio" in term.text and "Connections" in term.text and "Health" in term.text
+    term.child.sendintr()
+    assert term.finish() == 0
+    assert "graph 'dash' stopped (exit 0)" in term.text
+
+
+def test_dashboard_shows_latest_warnings(tmp_path: Path) -> None:
+    # the jsonl sink cannot open a directory: the graph fails and the last frame lists the error
+    (tmp_path / "adir").mkdir()
+    write(
+        tmp_path,
+        """
+        nodes:
+          src: {kind: counter, count: null, rate: 50}
+          out: {kind: jsonl, in: src, path: adir}
+        """,
+    )
+    term = Terminal("run", "g.yaml", cwd=tmp_path)
+    assert term.finish() == 1
+    panel = term.text[term.text.rfind("Warnings (") :]
+    assert re.search(r"ERROR\s+mcav\.runtime: \w+: node 'out' failed to start: .*Is a directory", panel), panel
+
+
+def test_no_dashboard_flag_logs_structured_lines_on_a_terminal(tmp_path: Path) -> None:
+    write(tmp_path, "nodes:\n  src: {kind: counter, count: null, rate: 50}\n  out: {kind: discard, in: src}\n")
+    term = Terminal("run", "g.yaml", "--no-dashboard", "--stats-interval", "0.2", cwd=tmp_path)
+    term.wait_for(lambda t: re.search(r"node=out kind=discard fps=\S+ frames_in=[1-9]", t), what="status line")
+    term.child.sendintr()
+    assert term.finish() == 0
+    assert "┃" not in term.text and "Nodes" not in term.text  # no table was drawn
