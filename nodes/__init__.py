@@ -25,4 +25,6 @@ BUILTIN_KINDS: dict[str, str] = {
     "synth": "mcav.nodes.audio.synth:Synth",
     "fft": "mcav.nodes.audio.fft:Fft",
     "beat": "mcav.nodes.audio.beat:Beat",
+    # the VJ server: Minecraft plugin :8765, browsers :8766, pages :8080
+    "minecraft": "mcav.nodes.minecraft.sink:MinecraftSink",
 }

@@ -1,0 +1,1 @@
+"""The Minecraft wire (:8765): protocol, the VizClient, and the ``minecraft`` sink node."""

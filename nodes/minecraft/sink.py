@@ -1,0 +1,303 @@
+"""The ``minecraft`` sink: drives the MCAV Minecraft plugin from Scene frames.
+
+Connection policy (CONNECTIVITY.md "VJ Server to Minecraft"): try at start;
+while connected, check health every ``check_interval`` (5 s) and react at once
+when the socket closes; after a failure or a loss wait 5 s ×1.5 up to 60 s and
+retry, forever. The graph never waits for Minecraft: frames arriving while it
+is down are counted and dropped. Each (re)connection runs WIRE.md 1.5's
+sequence: welcome → ``get_zones`` → pick the zone → ``init_pool``.
+
+Frames: one ``batch_update`` per arriving frame, capped at ``rate`` (20 Hz,
+the plugin's tick rate); a frame that arrives too early is held and sent when
+due unless a newer one replaces it (so the last frame of a burst still goes out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from mcav.runtime.frames import Scene
+from mcav.runtime.node import AsyncInput, AsyncNode, EndOfStream
+from mcav.runtime.params import param
+from mcav.runtime.policies import Backoff
+
+from . import protocol
+from .viz_client import NotConnected, VizClient, clock_timeout
+
+__all__ = ["MinecraftSink"]
+
+
+class MinecraftSink(AsyncNode):
+    """Sends Scenes to the MCAV Minecraft plugin (:8765), reconnecting with the VJ → Minecraft policy."""
+
+    kind = "minecraft"
+    inputs = {"in": Scene}
+    policies = {"reconnect": "vj_minecraft", "heartbeat": "viz_client"}
+    reports_delivery = True
+
+    @dataclass
+    class Params:
+        host: str = param("localhost", doc="plugin host")
+        port: int = param(8765, doc="plugin WebSocket port", min=1, max=65535)
+        url: str = param("", doc="ws://host:port of the plugin; overrides host and port when set")
+        zone: str = param("main", doc="zone to draw in (the plugin's first zone if it has no such zone)")
+        material: str = param("SEA_LANTERN", doc="block material of the pool's display entities")
+        rate: float = param(20.0, doc="most batch_update messages per second (plugin tick rate)", unit="Hz", min=1, max=120)
+        particles_on_beat: bool = param(True, doc="add a NOTE particle burst on strong beats")
+        entity_style: bool = param(False, doc="send per-entity brightness and glow (overrides zone settings)")
+        request_timeout: float = param(5.0, doc="wait for a plugin reply", unit="s", min=0.1)
+
+    def __init__(self, params: Params, ctx: Any) -> None:
+        super().__init__(params, ctx)
+        if params.url:
+            u = urlsplit(params.url)
+            params.host, params.port = u.hostname or params.host, u.port or params.port
+        protocol.check_zone(params.zone)
+        self.zone = params.zone
+        self.client = VizClient(
+            params.host, params.port, clock=ctx.clock, reconnect=ctx.reconnect, heartbeat=ctx.heartbeat,
+            request_timeout=params.request_timeout, on_message=self._unsolicited, logger=ctx.log,
+        )
+        self.encoder = protocol.BatchEncoder(params.particles_on_beat, ("brightness", "glow") if params.entity_style else ())
+        self.mc_reconnect_count = 0
+        self.counters = dict.fromkeys(("batches", "frames_unsent", "frames_coalesced", "connect_failures"), 0)
+        self.pool: int | None = None  # pool size the plugin confirmed on this connection
+        self._requested = 0  # pool size last asked for
+        self._ready = False  # connected and zone chosen
+        self._next_retry: float | None = None
+        self._delay: float | None = None  # the current retry delay of the schedule (s)
+        self._next_due = 0.0
+        self._blackout = False
+        self._dj: str | None = None
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- status and control (loop thread, except status()) ---------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._ready and self.client.connected
+
+    def status(self) -> dict[str, Any]:
+        nxt = self._next_retry
+        return {
+            "connected": self.connected, "host": self.client.host, "port": self.client.port, "zone": self.zone,
+            "mc_reconnect_count": self.mc_reconnect_count,
+            "next_retry_s": None if nxt is None else round(max(0.0, nxt - self.ctx.clock.monotonic()), 3),
+            "retry_delay_s": self._delay, "reconnects": self.mc_reconnect_count,
+            "pool": self.pool, "last_error": self.client.last_error, **self.counters,
+        }
+
+    def add_listener(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``callback(message)`` with plugin messages that answer no request (e.g. ``voice_status``)."""
+        self._listeners.append(callback)
+
+    async def forward(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        """Pass a browser's command to the plugin; return its reply (None for fast-path types).
+
+        Raises:
+            NotConnected: Minecraft is not connected.
+            TimeoutError: the plugin did not answer in time.
+        """
+        if not self.connected:
+            raise NotConnected("Minecraft not connected")
+        text = protocol.forward(message)
+        if protocol.expected_reply(message["type"]) is None:
+            await self.client.send(text)
+            return None
+        return await self.client.request(text)
+
+    async def set_zone(self, zone: str) -> None:
+        """Draw in ``zone`` from now on: hide the old zone, build the pool in the new one.
+
+        Raises:
+            ValueError: bad zone name, or the plugin refused (its message).
+        """
+        protocol.check_zone(zone)
+        old, self.zone = self.zone, zone
+        if self.connected and old != zone:
+            await self.client.send(protocol.set_visible(old, False))
+            self.pool = None
+            try:
+                await self._init_pool(self._expected_count())
+            except ValueError:
+                self.zone = old
+                self.pool = None
+                raise
+
+    def _unsolicited(self, msg: dict[str, Any]) -> None:
+        for cb in self._listeners:
+            cb(msg)
+
+    # -- connection management --------------------------------------------------------------
+
+    async def _manage(self) -> None:
+        clock, log = self.ctx.clock, self.ctx.log
+        backoff = Backoff(self.ctx.reconnect)
+        check = self.ctx.reconnect.check_interval or 5.0
+        while True:
+            if await self._connect_once():
+                if backoff.ever_connected:
+                    self.mc_reconnect_count += 1
+                    log.info("reconnected to Minecraft at %s (zone %s, reconnect #%d)",
+                             self.client.uri, self.zone, self.mc_reconnect_count)
+                else:
+                    log.info("connected to Minecraft at %s (zone %s)", self.client.uri, self.zone)
+                backoff.connected()
+                self._next_retry = self._delay = None
+                while self.client.connected:
+                    try:  # react to a close at once; re-check health every `check` s
+                        await clock_timeout(clock, check, self.client.wait_closed())
+                    except TimeoutError:
+                        pass
+                self._ready = False
+                delay = backoff.lost()
+                log.warning("Minecraft connection lost (%s); reconnecting in %g s", self.client.last_error, delay)
+            else:
+                self.counters["connect_failures"] += 1
+                delay = backoff.failed() or self.ctx.reconnect.max
+                log.warning("Minecraft at %s unavailable (%s); retrying in %g s",
+                            self.client.uri, self.client.last_error, delay)
+            self._next_retry, self._delay = clock.monotonic() + delay, delay
+            await clock.sleep(delay)
+
+    async def _connect_once(self) -> bool:
+        if not await self.client.connect():
+            return False
+        try:
+            reply = await self.client.request(protocol.get_zones())
+            zones = [z.get("name") for z in reply.get("zones", []) if isinstance(z, dict)]
+            if reply.get("type") == "error" or not zones:
+                raise ValueError(reply.get("message") or "the plugin has no zones (create one: /audioviz zone create main)")
+            if self.zone not in zones:
+                self.ctx.log.warning("Minecraft has no zone '%s'; using '%s' (zones: %s)", self.zone, zones[0], zones)
+                self.zone = zones[0]
+            self.pool = None
+            await self._init_pool(self._expected_count())
+            if self._blackout:
+                await self.client.request(protocol.set_visible(self.zone, False))
+            if self._dj is not None:
+                self._spawn(self._send_dj_info(self._dj, 0.0))
+        except (ValueError, TimeoutError, NotConnected) as exc:
+            await self.client.disconnect(1011, "handshake failed")
+            self.client.last_error = f"handshake failed: {exc}"
+            return False
+        self._ready = True
+        return True
+
+    def _expected_count(self) -> int:
+        for p in self.ctx.peers("pattern"):
+            try:
+                return int(p.state()["entity_count"])  # type: ignore[attr-defined]
+            except Exception:  # a pattern node without the control API: fall back
+                pass
+        return self.pool or 16  # the plugin's own default
+
+    async def _init_pool(self, count: int) -> None:
+        reply = await self.client.request(protocol.init_pool(self.zone, count, self.params.material))
+        if reply.get("type") != "pool_initialized":
+            raise ValueError(f"init_pool refused: {reply.get('message', reply)}")
+        self.pool = int(reply.get("count", count))
+        if self.pool < count:
+            self.ctx.log.warning("Minecraft capped the pool at %d of %d entities (max_entities_per_zone)", self.pool, count)
+        self._requested = count
+
+    # -- frames -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        manager = asyncio.ensure_future(self._manage())
+        try:
+            await self._frames(self.ctx.input())
+        except EndOfStream:
+            pass
+        finally:
+            manager.cancel()
+            for t in list(self._tasks):
+                t.cancel()
+            await asyncio.gather(manager, *self._tasks, return_exceptions=True)
+            await self._shutdown()
+
+    async def _frames(self, inp: AsyncInput) -> None:
+        clock = self.ctx.clock
+        period = 1.0 / self.params.rate
+        slack = 0.1 * period  # tolerate arrival jitter so a 60 Hz feed gives an even 20 Hz
+        held: Scene | None = None
+        while True:
+            if held is None:
+                frame = await inp.latest()
+            else:
+                try:
+                    frame = await clock_timeout(clock, max(0.0, self._next_due - clock.monotonic()), inp.latest())
+                except TimeoutError:
+                    frame = held
+            assert isinstance(frame, Scene)
+            now = clock.monotonic()
+            if now < self._next_due - slack:
+                if held is not None:
+                    self.counters["frames_coalesced"] += 1
+                held = frame
+                continue
+            held = None
+            self._next_due = max(self._next_due, now - slack) + period
+            await self._deliver(frame)
+
+    async def _deliver(self, scene: Scene) -> None:
+        if not self.connected:
+            self.counters["frames_unsent"] += 1
+            return
+        try:
+            if self.pool is None or scene.count != self._requested:
+                await self._init_pool(scene.count)
+            if scene.blackout != self._blackout:
+                self._blackout = scene.blackout
+                self._spawn(self._request(protocol.set_visible(self.zone, not scene.blackout)))
+            self._check_dj(scene)
+            for text in self.encoder.encode(scene, self.zone, scene.seq):
+                await self.client.send(text)
+        except (NotConnected, TimeoutError, ValueError) as exc:
+            self.counters["frames_unsent"] += 1
+            self.ctx.log.debug("frame %d not sent: %s", scene.seq, exc)
+            return
+        self.counters["batches"] += 1
+        self.ctx.delivered(scene)
+
+    def _check_dj(self, scene: Scene) -> None:
+        djs = self.ctx.peers("dj_server")
+        active = getattr(djs[0], "active_dj", None) if djs else None
+        if active != self._dj:
+            self._dj = active
+            if active is not None:
+                self._spawn(self._send_dj_info(active, scene.features.bpm))
+
+    async def _send_dj_info(self, dj_id: str, bpm: float) -> None:
+        name = dj_id
+        for d in self.ctx.peers("dj_server"):
+            for entry in d.roster():  # type: ignore[attr-defined]
+                if entry.get("dj_id") == dj_id:
+                    name = entry.get("dj_name") or dj_id
+        await self._request(protocol.dj_info(name, dj_id, bpm))
+
+    async def _request(self, text: str) -> None:
+        try:
+            reply = await self.client.request(text)
+            if reply.get("type") == "error":
+                self.ctx.log.warning("Minecraft refused %s: %s", text[:60], reply.get("message"))
+        except (NotConnected, TimeoutError) as exc:
+            self.ctx.log.info("Minecraft request failed: %s", exc)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _shutdown(self) -> None:
+        if self.connected:
+            try:  # hide the visuals before leaving, as users expect (bounded: shutdown has ~1.5 s)
+                await asyncio.wait_for(self.client.request(protocol.set_visible(self.zone, False)), 0.5)
+            except (NotConnected, TimeoutError, asyncio.TimeoutError):
+                pass
+        self._ready = False
+        await self.client.disconnect(1001, "VJ server shutting down")

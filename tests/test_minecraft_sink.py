@@ -1,0 +1,157 @@
+"""The ``minecraft`` sink in a running graph against the plugin stand-in, time from a ManualClock."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import build, free_port
+from plugin_standin import PluginStandIn
+from test_vj_helpers import make_scene, running, wait_until
+
+from mcav.runtime.clock import ManualClock
+
+
+def graph(port: int, extra: str = "") -> str:
+    return f"""
+graph: mc
+nodes:
+  feed: {{kind: scene_feed}}
+  mc: {{kind: minecraft, in: feed, host: 127.0.0.1, port: {port}{extra}}}
+"""
+
+
+def test_connect_sequence_full_entity_set_and_no_reply_awaited_for_batches():
+    clock = ManualClock()
+    with PluginStandIn(clock=clock) as plugin, running(build(graph(plugin.port)), clock) as rt:
+        mc, feed = rt.node("mc"), rt.node("feed")
+        wait_until(lambda: mc.status()["connected"])
+        visible = np.ones(16, bool)
+        visible[12:] = False
+        feed.push(make_scene(16, seq=1, visible=visible))
+        plugin.wait_messages("batch_update", 1)
+        types = [m["type"] for m in plugin.messages]
+        assert types[:3] == ["get_zones", "init_pool", "batch_update"]
+        init = plugin.of_type("init_pool")[-1]
+        assert init["zone"] == "main" and init["count"] == 16 and init["material"] == "SEA_LANTERN"
+        batch = plugin.of_type("batch_update")[0]
+        assert [e["id"] for e in batch["entities"]] == [f"block_{i}" for i in range(16)]
+        assert batch["bpm"] == 128.0 and batch["tempo_confidence"] == 0.7 and batch["beat_phase"] == 0.25
+        assert sorted(plugin.entities["main"]) == sorted(f"block_{i}" for i in range(16))
+        assert all(plugin.entities["main"][f"block_{i}"]["scale"] == 0 for i in range(12, 16))
+        assert mc.client.stats["received"] == 2  # zones + pool_initialized: the batch got no reply
+        status = mc.status()
+        assert status["zone"] == "main" and status["pool"] == 16 and status["mc_reconnect_count"] == 0
+    assert plugin.violations == []
+
+
+def test_picks_the_plugins_first_zone_when_the_configured_one_is_missing():
+    clock = ManualClock()
+    with PluginStandIn(clock=clock, zones=("stage", "club")) as plugin, \
+            running(build(graph(plugin.port)), clock) as rt:
+        mc = rt.node("mc")
+        wait_until(lambda: mc.status()["connected"])
+        assert mc.status()["zone"] == "stage" and plugin.of_type("init_pool")[0]["zone"] == "stage"
+
+
+def test_batches_are_capped_at_the_rate_and_the_held_frame_still_goes_out():
+    clock = ManualClock()
+    with PluginStandIn(clock=clock) as plugin, running(build(graph(plugin.port)), clock) as rt:
+        mc, feed = rt.node("mc"), rt.node("feed")
+        wait_until(lambda: mc.status()["connected"])
+        for seq in range(30):  # 0.5 s of a 60 Hz feed
+            feed.push(make_scene(8, seq=seq))
+            wait_until(lambda: mc.ctx.metrics.frames_in > seq)
+            clock.advance(1 / 60)
+        clock.advance(0.05)  # the last held frame is due
+        wait_until(lambda: plugin.of_type("batch_update") and plugin.of_type("batch_update")[-1]["frame"] == 29)
+        frames = [m["frame"] for m in plugin.of_type("batch_update")]
+        assert 10 <= len(frames) <= 12, frames  # 20 Hz over 0.55 s, not 30
+        assert frames == sorted(frames) and frames[0] == 0
+
+
+def test_blackout_hides_the_zone_and_sends_no_entities_then_restores():
+    clock = ManualClock()
+    with PluginStandIn(clock=clock) as plugin, running(build(graph(plugin.port, ", rate: 120")), clock) as rt:
+        mc, feed = rt.node("mc"), rt.node("feed")
+        wait_until(lambda: mc.status()["connected"])
+        feed.push(make_scene(8, seq=1))
+        plugin.wait_messages("batch_update", 1)
+        clock.advance(0.01)
+        feed.push(make_scene(8, seq=2, blackout=True))
+        plugin.wait_messages("set_visible", 1)
+        assert plugin.wait_for(lambda: plugin.visible.get("main") is False)
+        assert plugin.wait_messages("batch_update", 2)[-1]["entities"] == []
+        clock.advance(0.01)
+        feed.push(make_scene(8, seq=3))
+        assert plugin.wait_for(lambda: plugin.visible.get("main") is True)
+        assert len(plugin.wait_messages("batch_update", 3)[-1]["entities"]) == 8
+
+
+def test_entity_count_change_resizes_the_pool():
+    clock = ManualClock()
+    with PluginStandIn(clock=clock) as plugin, running(build(graph(plugin.port, ", rate: 120")), clock) as rt:
+        mc, feed = rt.node("mc"), rt.node("feed")
+        wait_until(lambda: mc.status()["connected"])
+        feed.push(make_scene(8, seq=1))
+        plugin.wait_messages("batch_update", 1)
+        clock.advance(0.01)
+        feed.push(make_scene(24, seq=2))
+        batch = plugin.wait_messages("batch_update", 2)[-1]
+        assert plugin.of_type("init_pool")[-1]["count"] == 24 and len(batch["entities"]) == 24
+        assert mc.status()["pool"] == 24
+
+
+def test_shutdown_hides_the_zone_and_closes_with_going_away():
+    clock = ManualClock()
+    with PluginStandIn(clock=clock) as plugin:
+        with running(build(graph(plugin.port)), clock) as rt:
+            wait_until(lambda: rt.node("mc").status()["connected"])
+        assert plugin.wait_for(lambda: plugin.close_codes == [1001])
+        assert plugin.of_type("set_visible")[-1] == {"type": "set_visible", "zone": "main", "visible": False}
+
+
+def test_minecraft_down_then_up_then_restarted_follows_the_reconnect_schedule():
+    clock = ManualClock()
+    port = free_port()
+    with running(build(graph(port)), clock) as rt:
+        mc, feed = rt.node("mc"), rt.node("feed")
+        schedule = []
+        for attempt in range(5):  # Minecraft is not there: 5, 7.5, 11.25, 16.875, 25.3125 s
+            wait_until(lambda: mc.status()["connect_failures"] == attempt + 1 and clock.next_deadline() is not None)
+            schedule.append(mc.status()["retry_delay_s"])
+            clock.advance(schedule[-1])
+        assert schedule == [5.0, 7.5, 11.25, 16.875, 25.3125]
+        assert rt.node("feed") and not mc.status()["connected"]
+        feed.push(make_scene(8, seq=1))  # the graph keeps running; the frame is dropped and counted
+        wait_until(lambda: mc.status()["frames_unsent"] == 1)
+        with PluginStandIn(port=port, clock=clock) as plugin:
+            wait_until(lambda: mc.status()["connect_failures"] == 6 and mc.status()["retry_delay_s"] == 37.96875)
+            clock.advance(37.96875)
+            wait_until(lambda: mc.status()["connected"])
+            assert mc.status()["mc_reconnect_count"] == 0  # the first connection is not a reconnect
+            plugin.restart()  # plugin restarted: connection closed, pools forgotten
+            wait_until(lambda: not mc.status()["connected"] and mc.status()["retry_delay_s"] == 5.0)
+            clock.advance(5.0)
+            wait_until(lambda: mc.status()["connected"])
+            assert mc.status()["mc_reconnect_count"] == 1
+            assert len(plugin.of_type("init_pool")) == 2  # the pool was re-initialised
+            feed.push(make_scene(8, seq=2))
+            assert plugin.wait_messages("batch_update", 1)[-1]["frame"] == 2
+        assert plugin.violations == []
+
+
+def test_pong_timeout_drops_the_connection_and_reconnects():
+    clock = ManualClock()
+    with PluginStandIn(clock=clock) as plugin, running(build(graph(plugin.port)), clock) as rt:
+        mc = rt.node("mc")
+        wait_until(lambda: mc.status()["connected"])
+        plugin.answer_pings = False
+        for _ in range(4):  # pings at 10, 20, 30 s unanswered; at 40 s: 40 s without pong > 30 s
+            clock.advance(10)
+            wait_until(lambda: clock.next_deadline() is not None)
+        wait_until(lambda: not mc.status()["connected"])
+        assert "pong timeout" in mc.status()["last_error"]
+        plugin.answer_pings = True
+        wait_until(lambda: mc.status()["retry_delay_s"] == 5.0)
+        clock.advance(5.0)
+        wait_until(lambda: mc.status()["connected"])
+        assert mc.status()["mc_reconnect_count"] == 1

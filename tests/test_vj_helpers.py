@@ -1,0 +1,94 @@
+"""Helpers for the VJ-server tests: a Scene-feeding test node, scene factories, condition waits.
+
+``scene_feed`` is a real node kind defined here for tests (registered into the
+catalogue for the test session): the test thread pushes Scene frames into a
+graph through it, so the sinks can be driven frame by frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pytest
+
+import mcav.nodes
+from mcav.runtime.clock import Clock
+from mcav.runtime.engine import Runtime
+from mcav.runtime.frames import Features, Scene, now_ns
+from mcav.runtime.node import AsyncNode
+
+mcav.nodes.BUILTIN_KINDS.setdefault("scene_feed", "test_vj_helpers:SceneFeed")
+
+
+class SceneFeed(AsyncNode):
+    """Test source: emits the Scene frames the test thread hands to :meth:`push`."""
+
+    kind = "scene_feed"
+    outputs = {"out": Scene}
+
+    def __init__(self, params: Any, ctx: Any) -> None:
+        super().__init__(params, ctx)
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def run(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        await self.ctx.wait_stopping()
+
+    def push(self, scene: Scene) -> None:
+        """Emit ``scene`` from the I/O loop (callable from any thread)."""
+        assert wait_until(lambda: self.loop is not None)
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(self.ctx.emit, scene)
+
+
+def make_scene(
+    n: int = 16, seq: int = 0, *, blackout: bool = False, visible: np.ndarray | None = None,
+    bpm: float = 128.0, beat: bool = False, x: float | None = None, pattern: str = "spectrum",
+) -> Scene:
+    """A Scene of ``n`` entities spread over the zone, with features that have tempo and phase."""
+    i = np.arange(n, dtype=np.float32)
+    feats = Features(
+        seq=seq, t_capture=now_ns(), bands=np.array([0.8, 0.6, 0.4, 0.3, 0.2], np.float32), peak=0.8,
+        beat=beat, beat_intensity=0.9 if beat else 0.1, bpm=bpm, tempo_confidence=0.7, beat_phase=0.25,
+        source="test",
+    )
+    return Scene(
+        seq=seq, t_capture=feats.t_capture, features=feats,
+        x=np.full(n, x, np.float32) if x is not None else (i + 0.5) / n,
+        y=np.full(n, 0.1, np.float32), z=np.full(n, 0.5, np.float32),
+        scale=np.full(n, 0.3, np.float32), brightness=np.full(n, 15, np.int8),
+        glow=np.zeros(n, bool), visible=np.ones(n, bool) if visible is None else visible,
+        band=(np.arange(n) % 5).astype(np.int8), pattern=pattern, blackout=blackout,
+    )
+
+
+def wait_until(pred: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Wait (real time, bounded) until ``pred()`` is truthy; return its value or fail the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s: {getattr(pred, '__name__', pred)}")
+        time.sleep(0.002)  # polling a condition, not pacing the system under test
+
+
+@contextlib.contextmanager
+def running(graph: Any, clock: Clock | None = None) -> Iterator[Runtime]:
+    """Start a Runtime for the test and always shut it down."""
+    rt = Runtime(graph, clock=clock)
+    rt.start()
+    try:
+        yield rt
+    finally:
+        rt.shutdown()
+
+
+def on_loop(rt: Runtime, coro: Any, timeout: float = 5.0) -> Any:
+    """Run ``coro`` on the runtime's I/O loop (for node APIs that must be called there)."""
+    return asyncio.run_coroutine_threadsafe(coro, rt._loop).result(timeout)
