@@ -31,7 +31,16 @@ from rich.table import Table
 from rich.text import Text
 
 from .metrics import Snapshot
-from .monitor import HEALTH_KEYS, AudioView, WarningBuffer, audio_view, health_view, logfmt_value, sink_names
+from .monitor import (
+    HEALTH_KEYS,
+    AudioView,
+    WarningBuffer,
+    audio_view,
+    dj_views,
+    health_view,
+    logfmt_value,
+    sink_names,
+)
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -43,8 +52,8 @@ BAND_NAMES = ("bass", "low-mid", "mid", "high-mid", "high")
 
 #: status() keys the sections below render; the rest appear under "status".
 _SHOWN = frozenset(
-    {"bands", "bpm", "tempo_confidence", "beats", "beat", "peak", "dj_roster", "active_dj", "clients", "browsers"}
-    | {"connected", "reconnects", "next_retry_s", "health_stats", "health", "url"}
+    {"bands", "bpm", "tempo_confidence", "confidence", "beats", "beat", "peak", "dj_roster", "djs", "active_dj"}
+    | {"clients", "browsers", "connected", "reconnects", "next_retry_s", "last_error", "health_stats", "health"}
     | set(HEALTH_KEYS)
 )
 
@@ -98,6 +107,7 @@ class Dashboard:
         self._sinks = sink_names(runtime)
         self._last_beats: int | None = None
         self._prev_in: tuple[float, dict[str, int]] = (0.0, {})  # for the input rate of sinks
+        self._rates: dict[str, float] = {}
         self._route_logging = route_logging
         self._swapped: list[logging.Handler] = []
         self._console_handler: logging.Handler | None = None
@@ -208,14 +218,17 @@ class Dashboard:
         return table
 
     def _input_rates(self, snap: Snapshot) -> dict[str, float]:
-        # the snapshot's fps counts frames sent out, which is 0 for sinks: use frames_in deltas
+        # the snapshot's fps counts frames sent out, which is 0 for sinks: use frames_in deltas,
+        # over at least 0.2 s so that the extra refresh at stop does not show noise
         t, prev = self._prev_in
         now = time.monotonic()
+        if now - t < 0.2:
+            return self._rates
         counts = {n: s.frames_in for n, s in snap.nodes.items()}
+        if prev:
+            self._rates = {n: max(0, c - prev.get(n, c)) / (now - t) for n, c in counts.items()}
         self._prev_in = (now, counts)
-        if not prev or now - t <= 0:
-            return {}
-        return {n: max(0, c - prev.get(n, c)) / (now - t) for n, c in counts.items()}
+        return self._rates
 
     def _sinks_table(self, snap: Snapshot) -> Table:
         table = Table(title="Latency at sinks (capture → out)", title_justify="left", expand=True, show_edge=False)
@@ -239,7 +252,9 @@ class Dashboard:
         grid = Table.grid(padding=(0, 1))
         for name, level in zip(BAND_NAMES, audio.bands):
             grid.add_row(Text(f"{name:>8}", style="dim"), _meter(level), f"{level:4.2f}")
-        bpm = "—" if audio.bpm is None else f"{audio.bpm:.1f}"
+        if not audio.bands:
+            grid.add_row(Text("no node exposes band levels", style="dim"))
+        bpm = "—" if not audio.bpm else f"{audio.bpm:.1f}"  # 0 = no tempo yet
         conf = "—" if audio.tempo_confidence is None else f"{audio.tempo_confidence:.2f}"
         beat = Text(" ● BEAT ", style="bold black on yellow") if flash else Text(" ○ beat ", style="dim")
         line = Text.assemble(("BPM ", "dim"), (bpm, "bold"), ("  confidence ", "dim"), conf, "  ", beat)
@@ -249,25 +264,24 @@ class Dashboard:
         table = Table.grid(padding=(0, 1))
         for s in snap.nodes.values():
             x = s.extra
-            roster = x.get("dj_roster")
-            if isinstance(roster, list):
-                active = x.get("active_dj")
-                table.add_row(Text(s.name, style="bold"), f"DJs {len(roster)}", f"active: {active or '—'}")
-                for d in (d for d in roster if isinstance(d, dict)):
-                    mark = "▶" if d.get("is_active") or d.get("dj_id") == active else " "
-                    fps, lat = d.get("fps"), d.get("latency_ms")
-                    label = f"{mark} {d.get('dj_name') or d.get('dj_id', '?')}"
-                    table.add_row("", label, f"{fps or 0:.0f} fps  {lat or 0:.1f} ms")
+            djs = dj_views(x)
+            if djs is not None:
+                table.add_row(Text(s.name, style="bold"), f"DJs {len(djs)}", f"active: {x.get('active_dj') or '—'}")
+                for d in djs:
+                    lat = "—" if d.latency_ms is None else f"{d.latency_ms:.1f}"
+                    table.add_row("", f"{'▶' if d.active else ' '} {d.name}", f"{d.fps:.0f} fps  {lat} ms")
             for key in ("clients", "browsers"):
                 if isinstance(x.get(key), int):
                     table.add_row(Text(s.name, style="bold"), f"{key} {x[key]}", "")
             if "connected" in x:
                 up = bool(x["connected"])
                 state = Text("connected" if up else "disconnected", style="green" if up else "bold red")
-                info = [f"reconnects {x.get('reconnects', 0)}"]
+                info = [f"reconnects {x.get('reconnects', x.get('mc_reconnect_count', 0))}"]
                 retry = x.get("next_retry_s")
                 if not up and isinstance(retry, (int, float)):
                     info.append(f"retry in {retry:.1f} s")
+                if not up and x.get("last_error"):
+                    info.append(str(x["last_error"]))
                 table.add_row(Text(s.name, style="bold"), state, ", ".join(info))
         body: RenderableType = table if table.row_count else Text("no network nodes", style="dim")
         return Panel(body, title="Connections", title_align="left")

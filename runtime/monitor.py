@@ -4,13 +4,16 @@ Both displays read the one metrics snapshot (:meth:`Runtime.snapshot`) and the
 ``status()`` dicts nodes put into it; this module turns a snapshot into *views*
 (audio, connections, health) that both render. Recognised ``status()`` keys:
 
-* audio (any node): ``bands`` (5 floats 0-1), ``bpm``, ``tempo_confidence``,
-  ``beats`` (beats so far) or ``beat`` (bool), ``peak``;
-* connections: ``dj_roster`` (list of ``{dj_id, dj_name, fps, latency_ms,
-  is_active}``) and ``active_dj``; ``clients`` / ``browsers`` (counts);
-  ``connected`` with ``reconnects`` and ``next_retry_s``;
+* audio (merged over nodes): ``bands`` (5 floats 0-1), ``bpm``,
+  ``tempo_confidence`` (or ``confidence``), ``beats`` (beats so far) or ``beat``
+  (bool), ``peak``;
+* DJs: ``dj_roster`` (WIRE.md 3.1 entries) or ``djs`` (``{dj_id: {fps,
+  latency_ms}}``), and ``active_dj``;
+* links: ``connected`` with ``reconnects``/``mc_reconnect_count``,
+  ``next_retry_s`` and ``last_error``; ``clients``/``browsers`` (counts);
 * health: the CONNECTIVITY.md keys (:data:`HEALTH_KEYS`), at the top level of a
-  status dict or under ``health_stats``/``health``; merged over all nodes.
+  status dict or under ``health_stats``/``health``, merged over all nodes (a
+  ``minecraft`` node's ``connected`` stands for ``mc_connected``).
 
 Anything else is shown generically as ``key=value``.
 """
@@ -34,9 +37,11 @@ if TYPE_CHECKING:
 __all__ = [
     "HEALTH_KEYS",
     "AudioView",
+    "DJView",
     "Monitor",
     "WarningBuffer",
     "audio_view",
+    "dj_views",
     "format_health",
     "format_status",
     "health_view",
@@ -100,25 +105,67 @@ class AudioView:
 
 
 def audio_view(snap: Snapshot) -> AudioView | None:
-    """The features of the last node (in graph order) whose status has ``bands``; None if none does."""
-    found = None
+    """The audio features exposed by the nodes' status, merged (later nodes win); None if none has any."""
+    merged: dict[str, Any] = {}
+    names: list[str] = []
     for s in snap.nodes.values():
-        bands = s.extra.get("bands")
+        x = s.extra
+        got = False
+        bands = x.get("bands")
         if isinstance(bands, (list, tuple)) and bands:
-            found = s
-    if found is None:
+            merged["bands"], got = tuple(_num(b) or 0.0 for b in bands), True
+        for key, alias in (("bpm", "bpm"), ("tempo_confidence", "tempo_confidence"), ("tempo_confidence", "confidence"),
+                           ("peak", "peak")):
+            if _num(x.get(alias)) is not None:
+                merged[key], got = _num(x[alias]), True
+        if isinstance(x.get("beats"), int) and not isinstance(x.get("beats"), bool):
+            merged["beats"], got = x["beats"], True
+        if isinstance(x.get("beat"), bool):
+            merged["beat"], got = x["beat"], True
+        if got:
+            names.append(s.name)
+    if not names:
         return None
-    x = found.extra
-    beats = x.get("beats")
     return AudioView(
-        node=found.name,
-        bands=tuple(_num(b) or 0.0 for b in x["bands"]),
-        bpm=_num(x.get("bpm")),
-        tempo_confidence=_num(x.get("tempo_confidence")),
-        beats=int(beats) if isinstance(beats, (int, float)) else None,
-        beat=bool(x.get("beat", False)),
-        peak=_num(x.get("peak")),
+        node=", ".join(names),
+        bands=merged.get("bands", ()),
+        bpm=merged.get("bpm"),
+        tempo_confidence=merged.get("tempo_confidence"),
+        beats=merged.get("beats"),
+        beat=merged.get("beat", False),
+        peak=merged.get("peak"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DJView:
+    """One connected DJ as a ``dj_server`` reports it (fps in frames/s, latency in ms)."""
+
+    name: str
+    fps: float
+    latency_ms: float | None
+    active: bool
+
+
+def dj_views(extra: dict[str, Any]) -> list[DJView] | None:
+    """The DJs in a node's status (``dj_roster`` list or ``djs`` dict); None if it has neither."""
+    active = extra.get("active_dj")
+    roster = extra.get("dj_roster")
+    if isinstance(roster, list):
+        entries = [(d.get("dj_id"), d) for d in roster if isinstance(d, dict)]
+    elif isinstance(extra.get("djs"), dict):
+        entries = [(k, v) for k, v in extra["djs"].items() if isinstance(v, dict)]
+    else:
+        return None
+    return [
+        DJView(
+            name=str(d.get("dj_name") or dj_id or "?"),
+            fps=_num(d.get("fps")) or 0.0,
+            latency_ms=_num(d.get("latency_ms")),
+            active=bool(d.get("is_active")) or (active is not None and dj_id == active),
+        )
+        for dj_id, d in entries
+    ]
 
 
 def health_view(snap: Snapshot) -> dict[str, Any] | None:
@@ -130,6 +177,8 @@ def health_view(snap: Snapshot) -> dict[str, Any] | None:
                 for key in HEALTH_KEYS:
                     if key in source and key not in found:
                         found[key] = source[key]
+        if s.kind == "minecraft" and "connected" in s.extra:
+            found.setdefault("mc_connected", bool(s.extra["connected"]))
     return found or None
 
 
@@ -173,11 +222,14 @@ def logfmt_value(value: Any) -> str:
 
 
 def _node_line(s: NodeStats, sink: bool) -> str:
-    flat = {}
+    flat: dict[str, Any] = {}
+    djs = dj_views(s.extra)
+    if djs is not None:
+        flat["djs"] = [_dj_text(d) for d in djs] or "none"
     for key, value in s.extra.items():
-        if key == "dj_roster" and isinstance(value, list):
-            flat["djs"] = [_roster_entry(d) for d in value if isinstance(d, dict)] or None
-        elif isinstance(value, (str, int, float, bool)) or value is None:
+        if key in ("dj_roster", "djs"):
+            continue
+        if isinstance(value, (str, int, float, bool)) or value is None:
             flat[key] = value
         elif isinstance(value, (list, tuple)) and len(value) <= 8 and all(isinstance(v, (int, float)) for v in value):
             flat[key] = list(value)
@@ -193,15 +245,16 @@ def _node_line(s: NodeStats, sink: bool) -> str:
         e2e_p99_ms=s.latency_p99_ms if sink else None,
         xruns=s.xruns,
         errors=s.errors,
-        **flat,
+        **{k: v for k, v in flat.items() if k not in _NODE_FIELDS},
     )
 
 
-def _roster_entry(d: dict[str, Any]) -> str:
-    name = d.get("dj_name") or d.get("dj_id") or "?"
-    fps, lat = _num(d.get("fps")), _num(d.get("latency_ms"))
-    star = "*" if d.get("is_active") else ""
-    return f"{name}{star}({fps or 0:.0f}fps/{lat or 0:.0f}ms)".replace(" ", "_")
+_NODE_FIELDS = frozenset({"node", "kind", "fps", "frames_in", "frames_out", "xruns", "errors"})
+
+
+def _dj_text(d: DJView) -> str:
+    lat = "?" if d.latency_ms is None else f"{d.latency_ms:.0f}"
+    return f"{d.name}{'*' if d.active else ''}({d.fps:.0f}fps/{lat}ms)".replace(" ", "_")
 
 
 def format_status(snap: Snapshot, sinks: list[str] | tuple[str, ...] = ()) -> list[str]:
@@ -216,7 +269,7 @@ def format_status(snap: Snapshot, sinks: list[str] | tuple[str, ...] = ()) -> li
         lines.append(
             logfmt(
                 audio=audio.node,
-                bands=[round(b, 2) for b in audio.bands],
+                bands=[round(b, 2) for b in audio.bands] or None,
                 bpm=audio.bpm,
                 tempo_confidence=audio.tempo_confidence,
                 beats=audio.beats,

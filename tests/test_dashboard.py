@@ -131,3 +131,25 @@ def test_no_dashboard_flag_logs_structured_lines_on_a_terminal(tmp_path: Path) -
     term.child.sendintr()
     assert term.finish() == 0
     assert "┃" not in term.text and "Nodes" not in term.text  # no table was drawn
+
+
+def test_dashboard_shows_tempo_and_beat_flash_of_the_audio_chain(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """
+        nodes:
+          src:  {kind: synth, bpm: 128}
+          fft:  {kind: fft, in: src}
+          beat: {kind: beat, in: fft}
+          out:  {kind: discard, in: beat}
+        """,
+    )
+    term = Terminal("run", "g.yaml", cwd=tmp_path)
+    term.wait_for(lambda t: "● BEAT" in t, what="a beat flash")
+    # the synth plays 128 BPM: once the tracker locks, the panel shows it
+    bpm = term.wait_for(lambda t: re.search(r"BPM (1\d\d\.\d)  confidence (\d\.\d\d)", t), timeout=30, what="BPM")
+    assert abs(float(bpm.group(1)) - 128) < 2 and 0 < float(bpm.group(2)) <= 1  # type: ignore[union-attr]
+    out = term.wait_for(lambda t: next((r for r in rows(t, "out") if len(r) > 5 and float(r[2]) > 50), None), what="fps")
+    assert out[1] == "discard"  # a sink's rate is its input rate (48000 / 512 ≈ 94 blocks/s)
+    term.child.sendintr()
+    assert term.finish() == 0
