@@ -21,6 +21,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "pattern": "mcav.nodes.patterns.node:PatternNode",
     # the DJ link on :9000
     "dj_server": "mcav.nodes.dj.server:DJServer",
+    "dj_relay": "mcav.nodes.dj.relay_node:DJRelayNode",
     # audio sources and analysis
     "synth": "mcav.nodes.audio.synth:Synth",
     "fft": "mcav.nodes.audio.fft:Fft",
