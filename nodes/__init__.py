@@ -28,4 +28,5 @@ BUILTIN_KINDS: dict[str, str] = {
     "beat": "mcav.nodes.audio.beat:Beat",
     # the VJ server: Minecraft plugin :8765, browsers :8766, pages :8080
     "minecraft": "mcav.nodes.minecraft.sink:MinecraftSink",
+    "admin_http": "mcav.nodes.web.http:AdminHttp",
 }

@@ -1,0 +1,115 @@
+"""The VJ server's health statistics, gathered from the graph's nodes, and their Prometheus form.
+
+Each node keeps its own counters (``dj_server``: DJs, ``browser``: browsers,
+``minecraft``: reconnects); :func:`health_stats` reads them through the
+nodes' ``health()``/``status()`` and returns exactly CONNECTIVITY.md's JSON
+(same keys, same order). Call it on the I/O loop thread.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mcav.runtime.metrics import Snapshot
+from mcav.runtime.node import NodeContext
+
+__all__ = ["HEALTH_KEYS", "health_stats", "prometheus"]
+
+#: CONNECTIVITY.md "Health Monitoring", in its order.
+HEALTH_KEYS = (
+    "dj_connects",
+    "dj_disconnects",
+    "browser_connects",
+    "browser_disconnects",
+    "mc_reconnect_count",
+    "current_djs",
+    "current_browsers",
+    "mc_connected",
+)
+
+
+def _call(node: Any, method: str) -> dict[str, Any]:
+    fn = getattr(node, method, None)
+    try:
+        out = fn() if fn is not None else {}
+    except Exception:  # a node mid-shutdown must not break /health
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
+def health_stats(ctx: NodeContext) -> dict[str, Any]:
+    """The health statistics of the graph ``ctx`` belongs to (zeros for absent parts)."""
+    stats: dict[str, Any] = dict.fromkeys(HEALTH_KEYS, 0)
+    stats["mc_connected"] = False
+    for dj in ctx.peers("dj_server"):
+        h = _call(dj, "health")
+        for k in ("dj_connects", "dj_disconnects", "current_djs"):
+            stats[k] += int(h.get(k, 0))
+    for b in ctx.peers("browser"):
+        h = _call(b, "health")
+        for k in ("browser_connects", "browser_disconnects", "current_browsers"):
+            stats[k] += int(h.get(k, 0))
+    for mc in ctx.peers("minecraft"):
+        s = _call(mc, "status")
+        stats["mc_reconnect_count"] += int(s.get("mc_reconnect_count", 0))
+        stats["mc_connected"] = stats["mc_connected"] or bool(s.get("connected"))
+    return stats
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def prometheus(snap: Snapshot, stats: dict[str, Any], info: dict[str, Any]) -> str:
+    """Prometheus text exposition (format 0.0.4) of the health stats and every node's metrics.
+
+    Args:
+        snap: The graph's metrics snapshot.
+        stats: :func:`health_stats`.
+        info: ``active_pattern`` (str | None) and ``bpm`` (float | None), when known.
+    """
+    out: list[str] = []
+
+    def metric(name: str, kind: str, help_: str, samples: list[tuple[dict[str, str], float]]) -> None:
+        out.append(f"# HELP {name} {help_}")
+        out.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            lab = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
+            v = float(value)
+            text = "NaN" if math.isnan(v) else repr(v) if not v.is_integer() else str(int(v))
+            out.append(f"{name}{{{lab}}} {text}" if lab else f"{name} {text}")
+
+    g = {"graph": snap.graph}
+    metric("mcav_uptime_seconds", "gauge", "Seconds since the graph started.", [(g, round(snap.uptime_s, 3))])
+    metric("mcav_connected_djs", "gauge", "DJs connected now.", [(g, stats["current_djs"])])
+    metric("mcav_connected_browsers", "gauge", "Browsers connected now.", [(g, stats["current_browsers"])])
+    metric("mcav_minecraft_connected", "gauge", "1 while the Minecraft plugin is connected.", [(g, int(stats["mc_connected"]))])
+    metric("mcav_dj_connections_total", "counter", "DJ connections accepted.", [(g, stats["dj_connects"])])
+    metric("mcav_dj_disconnections_total", "counter", "DJ connections ended.", [(g, stats["dj_disconnects"])])
+    metric("mcav_browser_connections_total", "counter", "Browser connections accepted.", [(g, stats["browser_connects"])])
+    metric("mcav_browser_disconnections_total", "counter", "Browser connections ended.", [(g, stats["browser_disconnects"])])
+    metric("mcav_minecraft_reconnects_total", "counter", "Successful Minecraft reconnections.", [(g, stats["mc_reconnect_count"])])
+    if info.get("bpm") is not None:
+        metric("mcav_current_bpm", "gauge", "Tempo of the active source.", [(g, info["bpm"])])
+    if info.get("active_pattern"):
+        metric("mcav_active_pattern", "gauge", "The pattern shown (value 1).", [({**g, "pattern": info["active_pattern"]}, 1)])
+    nodes = list(snap.nodes.values())
+
+    def per_node(name: str, kind: str, help_: str, attr: str) -> None:
+        samples = [({"node": n.name, "kind": n.kind}, getattr(n, attr)) for n in nodes if getattr(n, attr) is not None]
+        if samples:
+            metric(name, kind, help_, samples)
+
+    per_node("mcav_node_frames_in_total", "counter", "Frames a node received.", "frames_in")
+    per_node("mcav_node_frames_out_total", "counter", "Frames a node emitted.", "frames_out")
+    per_node("mcav_node_errors_total", "counter", "Frames a node failed on.", "errors")
+    per_node("mcav_node_xruns_total", "counter", "Frames that arrived while a node was still busy.", "xruns")
+    per_node("mcav_node_fps", "gauge", "Output frame rate of a node.", "fps")
+    per_node("mcav_node_latency_p50_ms", "gauge", "Median capture-to-node latency (ms).", "latency_p50_ms")
+    per_node("mcav_node_latency_p99_ms", "gauge", "99th percentile capture-to-node latency (ms).", "latency_p99_ms")
+    if snap.edges:
+        metric("mcav_edge_drops_total", "counter", "Frames dropped by a queued edge.",
+               [({"edge": e.name}, e.drops) for e in snap.edges])
+        metric("mcav_edge_fill", "gauge", "Frames waiting in a queued edge.", [({"edge": e.name}, e.fill) for e in snap.edges])
+    return "\n".join(out) + "\n"

@@ -1,0 +1,229 @@
+"""The ``admin_http`` node: the VJ server's web pages and status endpoints on :8080.
+
+A small HTTP/1.1 server on the I/O loop (no thread): ``GET``/``HEAD`` only,
+keep-alive, static files from ``static_dir`` (``/`` = admin panel,
+``/preview/`` = 3D preview) with explicit MIME types, never a directory
+listing, never a path outside ``static_dir``; plus
+
+* ``/health`` — ``{"status":"ok","uptime_seconds":…}`` and CONNECTIVITY.md's health stats;
+* ``/metrics`` — Prometheus text: health stats, per-node and per-edge metrics;
+* ``/config.json`` — the browser node's WebSocket port and the pages' timing
+  (this node's ``reconnect``/``heartbeat`` policies, link ``admin_panel``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from mcav.runtime.node import AsyncNode
+from mcav.runtime.params import param
+
+from .health import health_stats, prometheus
+
+__all__ = ["AdminHttp", "STATIC_DIR"]
+
+#: The pages shipped with mcav (``static/`` admin, ``static/preview/`` preview).
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+MIME = {
+    ".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8", ".json": "application/json", ".map": "application/json",
+    ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+    ".ico": "image/x-icon", ".webp": "image/webp", ".wasm": "application/wasm", ".txt": "text/plain; charset=utf-8",
+    ".woff": "font/woff", ".woff2": "font/woff2", ".glb": "model/gltf-binary", ".gltf": "model/gltf+json",
+}
+REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+           408: "Request Timeout", 431: "Request Header Fields Too Large", 500: "Internal Server Error"}
+
+Response = tuple[int, dict[str, str], bytes]
+
+# Served at / and /preview/ when static_dir has no index.html there (pages not installed yet).
+FALLBACK_PAGE = b"""<!doctype html><meta charset="utf-8"><title>mcav</title>
+<h1>mcav VJ server</h1><p>The web pages are not installed in this static directory.</p>
+<p><a href="/health">/health</a> &middot; <a href="/metrics">/metrics</a> &middot; <a href="/config.json">/config.json</a></p>
+"""
+
+
+class AdminHttp(AsyncNode):
+    """Serves the admin panel (/), the 3D preview (/preview/), /health, /metrics and /config.json."""
+
+    kind = "admin_http"
+    # The policies of the pages' own WebSocket link; published to them in /config.json.
+    policies = {"reconnect": "admin_panel", "heartbeat": "admin_panel"}
+
+    @dataclass
+    class Params:
+        host: str = param("0.0.0.0", doc="address to listen on")
+        port: int = param(8080, doc="TCP port (0 = any free port, see status())", min=0, max=65535)
+        static_dir: str = param("", doc="directory of the pages (empty = the ones shipped with mcav)")
+        max_header_bytes: int = param(16384, doc="largest request head accepted", unit="B", min=1024)
+        idle_timeout: float = param(15.0, doc="close a keep-alive connection idle this long", unit="s", min=0.1)
+
+    def __init__(self, params: Params, ctx: Any) -> None:
+        super().__init__(params, ctx)
+        root = Path(params.static_dir) if params.static_dir else STATIC_DIR
+        self.root = (root if root.is_absolute() else ctx.base_dir / root).resolve()
+        self.port: int | None = None
+        self.ready = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.counters = dict.fromkeys(("requests", "not_found", "bad_requests"), 0)
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def status(self) -> dict[str, Any]:
+        return {"port": self.port, "static_dir": str(self.root), **self.counters}
+
+    async def run(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        p = self.params
+        if not self.root.is_dir():
+            self.ctx.log.warning("static_dir %s does not exist: pages will answer 404", self.root)
+        server = await asyncio.start_server(self._serve, p.host, p.port, limit=p.max_header_bytes)
+        self.port = server.sockets[0].getsockname()[1]
+        self.ctx.log.info("admin panel on http://%s:%d/ (preview: /preview/, health: /health)",
+                          "localhost" if p.host in ("0.0.0.0", "::") else p.host, self.port)
+        self.ready.set()
+        try:
+            await self.ctx.wait_stopping()
+        finally:
+            server.close()
+            for w in list(self._writers):
+                w.close()
+            await server.wait_closed()
+
+    # -- connection handling ------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                try:
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.params.idle_timeout)
+                except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
+                    return
+                except asyncio.LimitOverrunError:
+                    await self._send(writer, (431, {}, b"request head too large\n"), False, head_only=False)
+                    return
+                keep = await self._handle(head, writer)
+                if not keep:
+                    return
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _handle(self, head: bytes, writer: asyncio.StreamWriter) -> bool:
+        self.counters["requests"] += 1
+        try:
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, version = lines[0].split(" ")
+            headers = dict((k.strip().lower(), v.strip()) for k, _, v in (ln.partition(":") for ln in lines[1:] if ln))
+            if not version.startswith("HTTP/1.") or not target.startswith("/"):
+                raise ValueError(lines[0])
+        except ValueError:
+            self.counters["bad_requests"] += 1
+            await self._send(writer, (400, {}, b"bad request\n"), False, head_only=False)
+            return False
+        keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+        if method not in ("GET", "HEAD"):
+            # A body may follow that we will not read: answer and close.
+            await self._send(writer, (405, {"Allow": "GET, HEAD"}, b"only GET and HEAD\n"), False, head_only=False)
+            return False
+        try:
+            resp = self._route(target)
+        except Exception:
+            self.ctx.log.exception("error answering %s", target)
+            resp = (500, {}, b"internal error\n")
+        if resp[0] == 404:
+            self.counters["not_found"] += 1
+        await self._send(writer, resp, keep, head_only=method == "HEAD")
+        return keep
+
+    async def _send(self, writer: asyncio.StreamWriter, resp: Response, keep: bool, head_only: bool) -> None:
+        status, headers, body = resp
+        headers = {
+            "Content-Type": "text/plain; charset=utf-8", **headers, "Content-Length": str(len(body)),
+            "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Server": "mcav",
+            "Connection": "keep-alive" if keep else "close",
+        }
+        lines = [f"HTTP/1.1 {status} {REASONS.get(status, '')}"] + [f"{k}: {v}" for k, v in headers.items()]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head_only else body))
+        try:
+            await writer.drain()
+        except ConnectionError:
+            pass
+
+    # -- routes ---------------------------------------------------------------------------------
+
+    def _route(self, target: str) -> Response:
+        raw_path, _, query = target.partition("?")
+        path = unquote(raw_path)
+        if path == "/health":
+            return _json(self._health())
+        if path == "/metrics":
+            return 200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}, self._metrics().encode()
+        if path == "/config.json":
+            return _json(self._config())
+        if path == "/preview":
+            return 301, {"Location": "/preview/" + (f"?{query}" if query else "")}, b""
+        return self._static(path, raw_path, query)
+
+    def _static(self, path: str, raw_path: str, query: str) -> Response:
+        parts = path.split("/")[1:]
+        # No traversal, no hidden files, no NUL or backslash tricks: refuse before touching the disk.
+        if any(p in ("..", ".") or p.startswith(".") or "\\" in p or "\0" in p for p in parts):
+            return 404, {}, b"not found\n"
+        file = (self.root / "/".join(p for p in parts if p)).resolve()
+        if not file.is_relative_to(self.root):  # a symlink pointing outside
+            return 404, {}, b"not found\n"
+        if file.is_dir():
+            if not path.endswith("/"):
+                return 301, {"Location": raw_path + "/" + (f"?{query}" if query else "")}, b""
+            file = file / "index.html"  # never a listing
+        if not file.is_file():
+            if path in ("/", "/preview/"):
+                return 200, {"Content-Type": MIME[".html"]}, FALLBACK_PAGE
+            return 404, {}, b"not found\n"
+        mime = MIME.get(file.suffix.lower(), "application/octet-stream")
+        return 200, {"Content-Type": mime}, file.read_bytes()
+
+    def _health(self) -> dict[str, Any]:
+        snap = self.ctx.metrics_snapshot()
+        return {"status": "ok", "uptime_seconds": round(snap.uptime_s, 3), "graph": snap.graph,
+                **health_stats(self.ctx)}
+
+    def _metrics(self) -> str:
+        info: dict[str, Any] = {}
+        for pat in self.ctx.peers("pattern"):
+            try:
+                info["active_pattern"] = pat.state()["pattern"]  # type: ignore[attr-defined]
+            except Exception:
+                pass
+        for b in self.ctx.peers("browser"):
+            info["bpm"] = getattr(b, "last_bpm", None)
+        return prometheus(self.ctx.metrics_snapshot(), health_stats(self.ctx), info)
+
+    def _config(self) -> dict[str, Any]:
+        browsers = self.ctx.peers("browser")
+        b = browsers[0] if browsers else None
+        rc, hb = self.ctx.reconnect, self.ctx.heartbeat
+        return {
+            "ws_port": getattr(b, "port", None) or (b.params.port if b is not None else 8766),
+            "operator_auth": bool(b is not None and getattr(b, "operator_auth", False)),
+            "graph": self.ctx.metrics_snapshot().graph,
+            "timing": {
+                "reconnect_base_ms": int(rc.initial * 1000), "reconnect_multiplier": rc.multiplier,
+                "reconnect_max_ms": int(rc.max * 1000), "max_attempts": rc.max_reconnect_attempts or 0,
+                "ping_ms": int(hb.interval * 1000), "pong_timeout_ms": int((hb.timeout or 20.0) * 1000),
+                "queue_max": 500, "connect_timeout_ms": int(rc.connect_timeout * 1000),
+            },
+        }
+
+
+def _json(obj: Any) -> Response:
+    return 200, {"Content-Type": "application/json"}, json.dumps(obj).encode()

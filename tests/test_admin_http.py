@@ -1,0 +1,144 @@
+"""``admin_http`` over real sockets: static pages, MIME types, no listings, no traversal, /health, /metrics, /config.json."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+
+import pytest
+from conftest import build
+from test_vj_helpers import running
+
+from mcav.nodes.web.http import STATIC_DIR
+
+
+@pytest.fixture
+def site(tmp_path):
+    root = tmp_path / "site"
+    (root / "js").mkdir(parents=True)
+    (root / "preview").mkdir()
+    (root / "empty").mkdir()
+    (root / "index.html").write_text("<h1>admin</h1>")
+    (root / "js" / "admin-app.js").write_text("export const x = 1;")
+    (root / "style.css").write_text("body{}")
+    (root / "preview" / "index.html").write_text("<h1>preview</h1>")
+    (root / ".env").write_text("SECRET=1")
+    (tmp_path / "secret.txt").write_text("outside")
+    (root / "link.txt").symlink_to(tmp_path / "secret.txt")
+    return root
+
+
+def admin_graph(static: str = "", extra: str = "") -> str:
+    static_line = f", static_dir: '{static}'" if static else ""
+    return f"""
+graph: web
+nodes:
+  admin: {{kind: admin_http, host: 127.0.0.1, port: 0{static_line}}}
+{extra}"""
+
+
+def get(port: int, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request(method, path)
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def raw_request(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(data)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_static_pages_mime_types_and_redirects(site):
+    with running(build(admin_graph(str(site)))) as rt:
+        admin = rt.node("admin")
+        assert admin.ready.wait(5)
+        port = admin.status()["port"]
+        status, h, body = get(port, "/")
+        assert (status, h["content-type"], body) == (200, "text/html; charset=utf-8", b"<h1>admin</h1>")
+        status, h, _ = get(port, "/js/admin-app.js")  # ES modules need a JavaScript MIME type
+        assert status == 200 and h["content-type"].startswith("text/javascript")
+        assert get(port, "/style.css")[1]["content-type"].startswith("text/css")
+        status, h, _ = get(port, "/preview")
+        assert status == 301 and h["location"] == "/preview/"
+        assert get(port, "/preview/")[2] == b"<h1>preview</h1>"
+        assert get(port, "/preview/index.html")[2] == b"<h1>preview</h1>"
+        status, h, body = get(port, "/", "HEAD")
+        assert status == 200 and h["content-length"] == "14" and body == b""
+
+
+def test_no_listings_no_traversal_no_hidden_files(site):
+    with running(build(admin_graph(str(site)))) as rt:
+        admin = rt.node("admin")
+        assert admin.ready.wait(5)
+        port = admin.status()["port"]
+        assert get(port, "/empty/")[0] == 404  # a directory without index.html: no listing
+        assert get(port, "/empty")[0] == 301
+        for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/js/..%2f..%2fsecret.txt", "/.env", "/link.txt",
+                     "/js/%5c..%5csecret.txt", "/missing.js"):
+            status, _, body = get(port, path)
+            assert status == 404 and b"outside" not in body and b"SECRET" not in body, path
+        reply = raw_request(port, b"GET /../../../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 404") and b"root:" not in reply
+        assert admin.status()["not_found"] >= 9
+
+
+def test_bad_requests_get_clear_errors_and_the_server_stays_up(site):
+    with running(build(admin_graph(str(site)))) as rt:
+        admin = rt.node("admin")
+        assert admin.ready.wait(5)
+        port = admin.status()["port"]
+        assert raw_request(port, b"garbage\r\n\r\n").startswith(b"HTTP/1.1 400")
+        assert raw_request(port, b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc").startswith(b"HTTP/1.1 405")
+        huge = b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n"
+        assert raw_request(port, huge).startswith(b"HTTP/1.1 431")
+        # keep-alive: two requests on one connection, then the server is still serving others
+        two = raw_request(port, b"GET /style.css HTTP/1.1\r\nHost: x\r\n\r\nGET /style.css HTTP/1.1\r\nHost: x\r\n"
+                                b"Connection: close\r\n\r\n")
+        assert two.count(b"HTTP/1.1 200 OK") == 2
+        assert get(port, "/")[0] == 200
+        assert admin.status()["bad_requests"] == 1
+
+
+def test_health_metrics_and_config(site):
+    with running(build(admin_graph(str(site)))) as rt:
+        admin = rt.node("admin")
+        assert admin.ready.wait(5)
+        port = admin.status()["port"]
+        status, h, body = get(port, "/health")
+        health = json.loads(body)
+        assert status == 200 and h["content-type"] == "application/json"
+        assert list(health) == ["status", "uptime_seconds", "graph", "dj_connects", "dj_disconnects",
+                                "browser_connects", "browser_disconnects", "mc_reconnect_count", "current_djs",
+                                "current_browsers", "mc_connected"]
+        assert health["status"] == "ok" and health["uptime_seconds"] >= 0 and health["mc_connected"] is False
+        status, h, body = get(port, "/metrics")
+        text = body.decode()
+        assert status == 200 and h["content-type"].startswith("text/plain; version=0.0.4")
+        assert "# TYPE mcav_uptime_seconds gauge" in text and 'mcav_connected_browsers{graph="web"} 0' in text
+        assert 'mcav_node_frames_in_total{node="admin",kind="admin_http"} 0' in text
+        cfg = json.loads(get(port, "/config.json")[2])
+        assert cfg["ws_port"] == 8766  # no browser node in this graph: the MCAV default
+        assert cfg["timing"]["reconnect_base_ms"] == 2000 and cfg["timing"]["ping_ms"] == 5000
+        assert cfg["timing"]["pong_timeout_ms"] == 20000 and cfg["timing"]["max_attempts"] == 10
+
+
+def test_default_static_dir_serves_the_shipped_pages_or_a_minimal_page():
+    with running(build(admin_graph())) as rt:
+        admin = rt.node("admin")
+        assert admin.ready.wait(5)
+        status, h, body = get(admin.status()["port"], "/")
+        assert status == 200 and h["content-type"] == "text/html; charset=utf-8"
+        if (STATIC_DIR / "index.html").exists():
+            assert body == (STATIC_DIR / "index.html").read_bytes()
+        else:
+            assert b"mcav VJ server" in body
+        assert get(admin.status()["port"], "/preview/")[0] == 200
