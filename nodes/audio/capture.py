@@ -1,0 +1,248 @@
+"""The ``sounddevice`` source: live capture through PortAudio, reopened when the device dies.
+
+The PortAudio callback runs on the audio thread and holds the GIL while it
+runs, so it does the least possible: copy the block into a preallocated ring,
+note its capture time, count status flags, wake the reader. Everything else
+(mono mixing, analysis) happens on the source's worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from mcav.runtime.errors import NodeFailure
+from mcav.runtime.frames import AudioBlock, Frame
+from mcav.runtime.node import NodeContext, SourceNode
+from mcav.runtime.params import param
+from mcav.runtime.policies import Backoff
+
+from .devices import AudioUnavailable, InputDevice, find_input_device, load_sounddevice
+
+__all__ = ["BlockRing", "Capture"]
+
+
+class BlockRing:
+    """A single-producer single-consumer ring of fixed-size audio blocks.
+
+    The producer (PortAudio callback) writes a slot, then bumps ``written``;
+    the consumer reads up to ``written`` and bumps ``read``. Each index has one
+    writer and an int store is atomic under the GIL, so no lock is needed.
+    When full, the *new* block is dropped and counted: the callback must not wait.
+
+    Args:
+        slots: Capacity in blocks.
+        block: Samples per block.
+        channels: Channels per sample.
+    """
+
+    def __init__(self, slots: int, block: int, channels: int) -> None:
+        self.data = np.zeros((slots, block, channels), np.float32)
+        self.frames = np.zeros(slots, np.int64)  # valid samples per slot (PortAudio may vary)
+        self.t_first = np.zeros(slots, np.int64)  # monotonic ns of each block's first sample
+        self.slots = slots
+        self.written = 0
+        self.read = 0
+        self.dropped = 0
+        self.wake = threading.Event()
+
+    def put(self, block: np.ndarray, t_first_ns: int) -> None:
+        """Producer side: copy one block in (or count a drop when full)."""
+        if self.written - self.read >= self.slots:
+            self.dropped += 1
+            return
+        i = self.written % self.slots
+        n = min(block.shape[0], self.data.shape[1])
+        self.data[i, :n] = block[:n]
+        self.frames[i] = n
+        self.t_first[i] = t_first_ns
+        self.written += 1
+        self.wake.set()
+
+    def get(self) -> tuple[np.ndarray, int] | None:
+        """Consumer side: a copy of the oldest block and its first-sample time, or None if empty."""
+        if self.read >= self.written:
+            return None
+        i = self.read % self.slots
+        out = self.data[i, : self.frames[i]].copy(), int(self.t_first[i])
+        self.read += 1
+        return out
+
+
+class Capture(SourceNode):
+    """Live audio input through PortAudio (device by name, index or default); reopened when it dies."""
+
+    kind = "sounddevice"
+    policies = {"reconnect": "audio_device"}
+
+    @dataclass
+    class Params:
+        device: str | int | None = param(None, doc="input device: index, name or part of it (null = default)")
+        sample_rate: int = param(48000, doc="capture rate (0 = the device's default)", unit="Hz", min=0, max=384000)
+        channels: int = param(0, doc="channels to capture (0 = up to 2 of the device's)", min=0, max=64)
+        block: int = param(512, doc="samples per block (10.7 ms at 48 kHz)", min=16, max=1 << 15)
+        ring_blocks: int = param(256, doc="blocks buffered between the audio thread and the graph", min=2, max=4096)
+        latency: str = param("low", doc="PortAudio latency hint", choices=("low", "high"))
+        stall_timeout: float = param(3.0, doc="no audio for this long means the stream died", unit="s", min=0.1)
+        duration: float | None = param(None, doc="stop after this much audio (null = run until stopped)", unit="s", min=0)
+
+    outputs = {"out": AudioBlock}
+
+    def __init__(self, params: Params, ctx: NodeContext) -> None:
+        super().__init__(params, ctx)
+        self.device: InputDevice | None = None
+        self.status_flags = 0  # callbacks that reported over/underflow
+        self.reopens = 0
+        self._ring: BlockRing | None = None
+        self._stream_error: str | None = None
+
+    def status(self) -> dict[str, Any]:
+        ring = self._ring
+        return {
+            "device": self.device.name if self.device else None,
+            "status_flags": self.status_flags,
+            "dropped": ring.dropped if ring else 0,
+            "reopens": self.reopens,
+        }
+
+    def _callback_for(self, ring: BlockRing, rate: int):  # type: ignore[no-untyped-def]
+        monotonic_ns = time.monotonic_ns
+
+        def callback(indata: np.ndarray, frames: int, t: Any, status: Any) -> None:
+            now = monotonic_ns()
+            if status:
+                self.status_flags += 1
+            # Map the ADC time of the first sample onto our clock through the offset
+            # between PortAudio's stream clock and ours at this instant; use the
+            # arrival time minus the block duration when the host gives no times.
+            lag = t.currentTime - t.inputBufferAdcTime
+            if t.inputBufferAdcTime > 0 and 0.0 <= lag < 1.0:
+                first = now - int(lag * 1e9)
+            else:
+                first = now - frames * 1_000_000_000 // rate
+            ring.put(indata, first)
+
+        return callback
+
+    def _open(self, sd: Any) -> tuple[Any, BlockRing, int]:
+        """Find the device and start a stream on it."""
+        p = self.params
+        dev = find_input_device(sd, p.device)
+        rate = p.sample_rate or int(dev.default_rate)
+        channels = p.channels or min(2, dev.channels)
+        if channels > dev.channels:
+            raise NodeFailure(f"device '{dev.name}' has {dev.channels} input channel(s); channels: {channels} asked")
+        ring = BlockRing(p.ring_blocks, p.block, channels)
+        stream = sd.InputStream(
+            device=dev.index,
+            samplerate=rate,
+            channels=channels,
+            blocksize=p.block,
+            dtype="float32",
+            latency=p.latency,
+            callback=self._callback_for(ring, rate),
+        )
+        stream.start()
+        self.device = dev
+        self._ring = ring
+        self.ctx.log.info("capturing from [%d] %s at %d Hz, %d ch, %d-sample blocks", dev.index, dev.name, rate, channels, p.block)
+        return stream, ring, rate
+
+    def frames(self) -> Iterator[Frame]:
+        try:
+            sd = load_sounddevice()
+        except AudioUnavailable as exc:
+            raise NodeFailure(f"sounddevice node '{self.ctx.name}': {exc}") from None
+        ctx = self.ctx
+        backoff = Backoff(ctx.reconnect)
+        seq = 0
+        pos = 0  # samples emitted: the audio time keeps counting across reopens
+        while not ctx.stopping:
+            try:
+                stream, ring, rate = self._open(sd)
+            except (AudioUnavailable, sd.PortAudioError) as exc:
+                if isinstance(exc, AudioUnavailable) and not backoff.ever_connected:
+                    raise NodeFailure(f"sounddevice node '{ctx.name}': {exc}") from None  # wrong name: say so now
+                delay = backoff.failed()  # busy, or gone and maybe coming back
+                if delay is None:
+                    raise NodeFailure(f"sounddevice node '{ctx.name}': cannot open audio input: {exc}") from None
+                ctx.log.warning("cannot open audio input (%s); retrying in %.1f s", str(exc).splitlines()[0], delay)
+            else:
+                if backoff.ever_connected:
+                    self.reopens += 1
+                backoff.connected()
+                end = None if self.params.duration is None else round(self.params.duration * rate)
+                try:
+                    for block, t_first in self._read(stream, ring, rate):
+                        if end is not None and pos + block.shape[0] >= end:
+                            block = block[: end - pos]
+                        yield AudioBlock(
+                            seq=seq, t_capture=t_first, samples=block, sample_rate=rate,
+                            t_audio=pos / rate, source=ctx.name,
+                        )  # fmt: skip
+                        seq += 1
+                        pos += block.shape[0]
+                        if end is not None and pos >= end:
+                            return
+                finally:
+                    self._close(stream)
+                if ctx.stopping:
+                    return
+                delay = backoff.lost()
+                ctx.log.warning("audio stream died (%s); reopening in %.1f s", self._stream_error, delay)
+            if ctx.stop_event.wait(delay):
+                return
+            _rescan(sd)
+
+    def _read(self, stream: Any, ring: BlockRing, rate: int) -> Iterator[tuple[np.ndarray, int]]:
+        """Blocks from the ring until the graph stops or the stream dies."""
+        ctx = self.ctx
+        stall_ns = int(self.params.stall_timeout * 1e9)
+        last_data = time.monotonic_ns()
+        flags_seen = self.status_flags
+        dropped_seen = 0
+        while not ctx.stopping:
+            ring.wake.clear()
+            item = ring.get()
+            if item is None:
+                if not stream.active:
+                    self._stream_error = "the stream stopped"
+                    return
+                if time.monotonic_ns() - last_data > stall_ns:
+                    self._stream_error = f"no audio for {self.params.stall_timeout:g} s"
+                    return
+                ring.wake.wait(0.05)
+                continue
+            last_data = time.monotonic_ns()
+            # Count losses where the runtime shows them: overflow flags and ring drops are xruns.
+            if self.status_flags != flags_seen or ring.dropped != dropped_seen:
+                ctx.metrics.xruns += (self.status_flags - flags_seen) + (ring.dropped - dropped_seen)
+                flags_seen, dropped_seen = self.status_flags, ring.dropped
+            yield item
+
+    def _close(self, stream: Any) -> None:
+        try:
+            stream.abort()
+            stream.close()
+        except Exception as exc:  # a dead device may fail to close; the stream is gone either way
+            self.ctx.log.debug("closing the stream failed: %s", exc)
+
+
+def _rescan(sd: Any) -> None:
+    """Make PortAudio enumerate devices again (it caches the list from its initialisation).
+
+    Only safe when no stream is open in this process; the capture node closes
+    its stream before calling this.
+    """
+    terminate, initialize = getattr(sd, "_terminate", None), getattr(sd, "_initialize", None)
+    if terminate is None or initialize is None:
+        return
+    try:
+        terminate()
+        initialize()
+    except Exception:  # a failed rescan just keeps the old list
+        pass
