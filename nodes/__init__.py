@@ -24,6 +24,8 @@ BUILTIN_KINDS: dict[str, str] = {
     "dj_relay": "mcav.nodes.dj.relay_node:DJRelayNode",
     # audio sources and analysis
     "synth": "mcav.nodes.audio.synth:Synth",
+    "file": "mcav.nodes.audio.file_source:FileSource",
+    "sounddevice": "mcav.nodes.audio.capture:Capture",
     "fft": "mcav.nodes.audio.fft:Fft",
     "beat": "mcav.nodes.audio.beat:Beat",
     # the VJ server: Minecraft plugin :8765, browsers :8766, pages :8080
