@@ -27,7 +27,7 @@ MCAV_ORDER: tuple[str, ...] = (
 )  # fmt: skip
 
 #: Modules (in this package) whose Pattern subclasses are registered.
-PATTERN_MODULES: tuple[str, ...] = ("towers", "solids", "spirals")
+PATTERN_MODULES: tuple[str, ...] = ("towers", "solids", "spirals", "cosmic", "nature", "floating", "symbols")
 
 
 def _collect() -> dict[str, type[Pattern]]:
