@@ -1,0 +1,97 @@
+// 3D preview entry point.
+import { loadConfig } from '../config.js';
+import { McavClient } from '../ws-client.js';
+import { Store, Live } from '../store.js';
+import { bindProtocol, initialState, djName } from '../protocol.js';
+import { $, fmt } from '../ui/dom.js';
+import { mountConnStatus } from '../ui/conn-status.js';
+import { mountToasts } from '../ui/toasts.js';
+import { mountBandMeters, mountBeat, mountTempo } from '../ui/meters.js';
+import { webglAvailable } from './webgl.js';
+import { mountPanel } from './panel.js';
+
+async function createView() {
+  if (!webglAvailable()) return { view: null, reason: 'This browser cannot draw WebGL (no GPU or WebGL disabled).' };
+  try {
+    // Loaded on demand: without WebGL (or if the vendored library is missing) the rest of the
+    // page still works.
+    const { PreviewScene } = await import('./scene.js');
+    return { view: new PreviewScene($('#viewport')), reason: null };
+  } catch (err) {
+    return { view: null, reason: `The 3D view could not start: ${err.message}` };
+  }
+}
+
+async function main() {
+  const notify = mountToasts(document.body);
+  const { options, problems, url } = await loadConfig();
+  problems.forEach((message) => notify({ kind: 'error', message }));
+
+  const client = new McavClient(url, options);
+  const store = new Store(initialState());
+  const live = new Live();
+  window.mcavClient = client.debugView();
+  bindProtocol(client, store, live, notify);
+
+  const { view, reason } = await createView();
+  if (!view) {
+    const msg = $('#no-webgl');
+    msg.hidden = false;
+    $('#no-webgl-reason').textContent = reason;
+  }
+
+  mountConnStatus($('#conn'), client);
+  mountBandMeters($('#overlay-meters'), live, { vertical: true });
+  mountBeat($('#overlay-beat'), live);
+  mountTempo($('#overlay-tempo'), live);
+  mountPanel($('#panel'), { client, store, view });
+
+  const info = { pattern: $('#info-pattern'), dj: $('#info-dj'), fps: $('#info-fps'), frame: $('#info-frame'), blocks: $('#info-blocks') };
+  store.subscribe(['currentPattern', 'patterns', 'activeDj', 'roster'], (d) => {
+    const p = (d.patterns || []).find((x) => x.id === d.currentPattern);
+    info.pattern.textContent = p ? p.name || p.id : d.currentPattern || '—';
+    info.pattern.dataset.pattern = d.currentPattern || '';
+    info.dj.textContent = djName(d.activeDj, d.roster) || 'no DJ';
+  });
+  store.subscribe(['zoneInfo'], (d) => {
+    const s = d.zoneInfo && d.zoneInfo.size;
+    if (view && s) view.setZoneSize(Number(s.x), Number(s.y), Number(s.z));
+  });
+
+  let lastFrame = null;
+  let lastBeatSeen = live.lastBeatAt;
+  live.add((frame, dt) => {
+    if (frame && frame !== lastFrame) {
+      lastFrame = frame;
+      if (view) view.setEntities(frame.entities);
+      info.frame.textContent = String(frame.frame ?? '—');
+      info.fps.textContent = fmt(frame.fps, 0);
+    }
+    if (live.lastBeatAt !== lastBeatSeen) {
+      lastBeatSeen = live.lastBeatAt;
+      if (view) view.beat(Number(lastFrame && lastFrame.beat_intensity) || 0.6);
+    }
+    if (view) {
+      view.render(dt);
+      info.blocks.textContent = `${view.visibleCount}/${view.count}`;
+    }
+  });
+
+  window.mcavPreview = Object.freeze({
+    get webgl() { return !!view; },
+    get entities() { return view ? view.count : 0; },
+    get visibleEntities() { return view ? view.visibleCount : 0; },
+    get framesRendered() { return view ? view.frameCount : 0; },
+    get zoneSize() { return view ? view.size.toArray() : null; },
+    get stateFrames() { return live.frames; },
+  });
+
+  client.start();
+  document.body.dataset.ready = 'true';
+}
+
+main().catch((err) => {
+  const el = document.getElementById('fatal');
+  el.hidden = false;
+  el.textContent = `The preview failed to start: ${err.message}`;
+});
