@@ -18,6 +18,7 @@ it without tearing the screen.
 
 from __future__ import annotations
 
+import collections
 import logging
 import sys
 import time
@@ -102,8 +103,8 @@ class Dashboard:
         self.console = console or Console()
         self.refresh_per_second = min(refresh_per_second, 4.0)
         self.warnings = WarningBuffer()
-        #: Wall time of the last few refreshes in ms (snapshot + layout + render).
-        self.render_ms: list[float] = []
+        #: Wall time of the recent refreshes in ms (snapshot + layout + render), oldest first.
+        self.render_ms: collections.deque[float] = collections.deque(maxlen=1024)
         self._sinks = sink_names(runtime)
         self._last_beats: int | None = None
         self._prev_in: tuple[float, dict[str, int]] = (0.0, {})  # for the input rate of sinks
@@ -169,12 +170,13 @@ class Dashboard:
         t0 = time.perf_counter()
         view = self.render(self.runtime.snapshot())
         segments = Segments(list(self.console.render(view, self.console.options)))
-        self.render_ms = [*self.render_ms[-7:], (time.perf_counter() - t0) * 1e3]
+        self.render_ms.append((time.perf_counter() - t0) * 1e3)
         return segments
 
     def render(self, snap: Snapshot) -> RenderableType:
         """The whole dashboard for one snapshot."""
-        cost = sorted(self.render_ms)[len(self.render_ms) // 2] if self.render_ms else 0.0
+        recent = sorted(list(self.render_ms)[-8:])
+        cost = recent[len(recent) // 2] if recent else 0.0
         title = Text.assemble(
             ("mcav ", "bold cyan"),
             (f"graph '{snap.graph}'", "bold"),

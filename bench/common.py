@@ -1,0 +1,169 @@
+"""Shared pieces of the benchmark paths: results, graph runs, CDFs, CPU time, subprocesses.
+
+Every path returns a :class:`Result`; :mod:`bench.report` turns a list of them
+into ``report.md`` and PNG figures. Latencies are in ms throughout.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from mcav.runtime.compile import CompiledGraph, compile_text
+from mcav.runtime.engine import Runtime
+from mcav.runtime.metrics import Histogram, Snapshot
+
+__all__ = [
+    "CDF_QS",
+    "GRAPHS",
+    "Curve",
+    "Result",
+    "Unavailable",
+    "cdf_of",
+    "free_port",
+    "graph",
+    "percentiles",
+    "proc_cpu_s",
+    "run_graph",
+    "spawn_mcav",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The benchmark graphs (``bench/graphs/*.yaml``).
+GRAPHS = Path(__file__).resolve().parent / "graphs"
+#: Percentiles (0-100) sampled from a histogram to draw its CDF.
+CDF_QS = tuple(float(q) for q in np.linspace(0, 100, 201))
+
+
+class Unavailable(Exception):
+    """A path cannot run here (a node kind or a helper is missing); reported, not a failure."""
+
+
+@dataclass
+class Curve:
+    """A latency-vs-load series: ``x`` (load), p50 and p99 in ms at each x."""
+
+    label: str
+    x: list[float]
+    p50: list[float | None]
+    p99: list[float | None]
+
+
+@dataclass
+class Result:
+    """What one measured path produced.
+
+    Attributes:
+        key: Short id, used for figure file names.
+        title: Heading in the report.
+        what: One paragraph: what is measured, from where to where, and the baseline.
+        columns: Table header.
+        rows: Table rows (already formatted or numbers).
+        cdfs: Label → latency samples in ms (drawn as CDFs).
+        curves: Latency-vs-load series (x label, curves).
+        notes: Extra lines under the table (caveats, what was not measured).
+        headline: Key → value for the summary at the top of the report.
+    """
+
+    key: str
+    title: str
+    what: str
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    cdfs: dict[str, list[float]] = field(default_factory=dict)
+    curves: tuple[str, list[Curve]] | None = None
+    notes: list[str] = field(default_factory=list)
+    headline: dict[str, str] = field(default_factory=dict)
+    figures: list[str] = field(default_factory=list)
+
+
+def graph(name: str, overrides: Iterable[str] = ()) -> CompiledGraph:
+    """Compile ``bench/graphs/NAME.yaml`` with ``--set``-style overrides."""
+    path = GRAPHS / f"{name}.yaml"
+    return compile_text(path.read_text(), str(path), tuple(overrides))
+
+
+def cdf_of(h: Histogram) -> list[float]:
+    """The latency distribution of a histogram's window, as :data:`CDF_QS` percentiles (ms)."""
+    vals = h.percentiles_ms(*CDF_QS)
+    return [float(v) for v in vals if v is not None]
+
+
+def percentiles(samples: Iterable[float], qs: tuple[float, ...] = (50, 99)) -> list[float | None]:
+    """Percentiles of raw samples (ms); None for an empty sample."""
+    arr = np.asarray(list(samples), dtype=float)
+    if arr.size == 0:
+        return [None for _ in qs]
+    return [float(v) for v in np.percentile(arr, qs)]
+
+
+def run_graph(
+    g: CompiledGraph, seconds: float, during: Any = None, until_done: bool = False
+) -> tuple[Runtime, Snapshot, float, float]:
+    """Run ``g`` in this process for ``seconds`` (or until its sources end).
+
+    Args:
+        during: Optional object with ``start(runtime)`` and ``close()`` run
+            alongside (e.g. a dashboard).
+
+    Returns:
+        The runtime (stopped), its last snapshot, wall seconds and CPU seconds of this process.
+    """
+    rt = Runtime(g)
+    c0, t0 = time.process_time(), time.perf_counter()
+    rt.start()
+    extra = during.start(rt) if during is not None else None
+    try:
+        if until_done:
+            rt.wait(seconds)
+        else:
+            rt.stop_event.wait(seconds)
+        snap = rt.snapshot()
+    finally:
+        if extra is not None:
+            extra.close()
+        rt.shutdown()
+    return rt, snap, time.perf_counter() - t0, time.process_time() - c0
+
+
+def proc_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn_mcav(graph_name: str, overrides: Iterable[str], log: Path) -> subprocess.Popen[bytes]:
+    """``mcav run bench/graphs/NAME.yaml --no-dashboard`` as a subprocess, its log to ``log``."""
+    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(GRAPHS / f"{graph_name}.yaml")]
+    for o in overrides:
+        cmd += ["--set", o]
+    cmd += ["--no-dashboard", "--stats-interval", "3600"]
+    with log.open("ab") as f:
+        return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def wait_port(port: int, timeout: float = 10.0) -> bool:
+    """Wait until something listens on 127.0.0.1:``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False

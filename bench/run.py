@@ -1,0 +1,117 @@
+"""Run every benchmark path and write the report: ``python -m bench.run [--out DIR] [--quick]``.
+
+Writes ``DIR/report.md`` (default ``bench/out/``) with one section per measured
+path, PNG figures beside it (latency CDFs, latency-vs-load curves) and the
+pytest-benchmark micro-benchmarks of ``bench/test_bench_*.py`` folded in.
+``--quick`` is the smoke mode: every path briefly, no micro-benchmarks, a few
+seconds per path; its figures show that the pipeline works, not the numbers.
+
+Exit status: 0 when the report was written and every path that could run ran;
+1 when a path failed (the report lists it). A path whose node kinds are not
+installed is reported as not run, without failing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .common import ROOT, Result, Unavailable
+from .report import write_report
+
+__all__ = ["PATHS", "Unavailable", "main"]
+
+
+def _paths() -> dict[str, Callable[[bool], Result]]:
+    from . import paths_audio, paths_network, paths_runtime
+
+    return {
+        "chain_overhead": paths_runtime.chain_overhead,
+        "hop_latency": paths_runtime.hop_latency,
+        "dashboard_cost": paths_runtime.dashboard_cost,
+        "audio_minecraft": paths_audio.audio_minecraft,
+        "dj_browser": paths_network.dj_to_browser,
+        "fanout": paths_network.fanout,
+        "many_djs": paths_network.many_djs,
+    }
+
+
+#: Names of the measured paths, in report order.
+PATHS = (
+    "chain_overhead",
+    "hop_latency",
+    "dashboard_cost",
+    "audio_minecraft",
+    "dj_browser",
+    "fanout",
+    "many_djs",
+)
+
+
+def run_micro(out: Path) -> list[dict[str, Any]]:
+    """Run ``bench/test_bench_*.py`` with pytest-benchmark; one dict per benchmark (times in µs)."""
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bench").glob("test_bench_*.py"))
+    if not files:
+        return []
+    data = out / "micro.json"
+    cmd = [sys.executable, "-m", "pytest", *files, "-q", "--benchmark-only", f"--benchmark-json={data}",
+           "--benchmark-max-time=0.5", "-p", "no:cacheprovider"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    (out / "micro.log").write_text(proc.stdout + proc.stderr)
+    if not data.exists():
+        return [{"name": "pytest-benchmark failed (see micro.log)", "group": "error", "median_us": 1.0, "iqr_us": 0.0}]
+    benches = json.loads(data.read_text())["benchmarks"]
+    return [
+        {
+            "name": b["name"],
+            "group": b.get("group") or b["fullname"].split("::")[0],
+            "median_us": b["stats"]["median"] * 1e6,
+            "iqr_us": b["stats"]["iqr"] * 1e6,
+        }
+        for b in benches
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m bench.run``."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="report directory (default bench/out)")
+    parser.add_argument("--quick", action="store_true", help="smoke mode: every path briefly, no micro-benchmarks")
+    parser.add_argument("--only", action="append", choices=PATHS, help="run only this path (repeatable)")
+    parser.add_argument("--no-micro", action="store_true", help="skip the pytest-benchmark micro-benchmarks")
+    args = parser.parse_args(argv)
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*.error.txt"):
+        stale.unlink()
+    table = _paths()
+    results: list[Result] = []
+    skipped: list[str] = []
+    failed: list[str] = []
+    for name in args.only or PATHS:
+        t0 = time.monotonic()
+        print(f"bench: {name} …", file=sys.stderr, flush=True)
+        try:
+            results.append(table[name](args.quick))
+        except Unavailable as exc:
+            skipped.append(f"{name}: not run: {exc}")
+        except Exception as exc:  # one broken path must not lose the others' figures
+            failed.append(f"{name}: FAILED: {exc!r}")
+            (out / f"{name}.error.txt").write_text(traceback.format_exc())
+        print(f"bench: {name} done in {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+    micro = [] if (args.quick or args.no_micro) else run_micro(out)
+    report = write_report(results, out, args.quick, micro, skipped + failed)
+    print(report)
+    for line in skipped + failed:
+        print(f"bench: {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

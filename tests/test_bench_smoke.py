@@ -1,0 +1,41 @@
+"""The benchmark command's smoke mode: ``python -m bench.run --quick`` writes its report and figures.
+
+Only the report's shape is checked, never a timing (benchmarks are not part of pass/fail).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_quick_bench_writes_report_with_every_path_and_graphs(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=100,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    report = out / "report.md"
+    assert r.stdout.strip() == str(report)
+    text = report.read_text()
+    for title in (
+        "Runtime overhead per frame",
+        "Per-hop latency vs load",
+        "Cost of the dashboard on the audio cycle",
+        "Audio capture → batch_update leaving for Minecraft",
+    ):
+        assert f"## {title}" in text, title
+    # every figure the report links exists and is a PNG
+    figures = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
+    assert {"hop_latency_cdf.png", "hop_latency_load.png", "audio_minecraft_cdf.png"} <= set(figures)
+    for name in figures:
+        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
+    # the key figures carry numbers, e.g. "| one queued hop (p50, at 1000 Hz) | 16 µs |"
+    assert re.search(r"\| one queued hop \(p50, at \d+ Hz\) \| \d+ µs \|", text)
+    assert re.search(r"\| audio → Minecraft batch_update \(20 Hz tick\), p50 / p99 \| [\d.]+ / [\d.]+ ms \|", text)
