@@ -56,6 +56,8 @@ class Audio:
         beat: True in the frame of a beat.
         beat_intensity: Intensity of the latest beat, 0-1.
         pulse: Beat envelope 0-1: jumps to the beat's intensity, decays with a 0.15 s time constant.
+        pulse_area: Integral of ``pulse`` over this frame's step (s), exact at any frame rate:
+            use it, not ``pulse * dt``, to let beats push a phase along.
         beats: Number of beats seen so far.
         since_beat: Time since the latest beat in s (large before the first).
         bpm: Tempo (0 while unknown).
@@ -74,6 +76,7 @@ class Audio:
     beat: bool = False
     beat_intensity: float = 0.0
     pulse: float = 0.0
+    pulse_area: float = 0.0
     beats: int = 0
     since_beat: float = 1e3
     bpm: float = 0.0

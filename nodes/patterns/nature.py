@@ -77,11 +77,12 @@ class Aurora(Pattern):
         f, x = self.flow, self.col
         lv = b[self.band]
         bottom = 0.42 + 0.08 * np.sin(3.0 * x + f * 0.7 + self.cur)
-        height = 0.15 + 0.25 * lv + 0.05 * a.pulse
+        height = 0.15 + 0.15 * lv + 0.1 * b[0] + 0.05 * a.pulse  # ≤ 0.45
         e.x[:] = 0.06 + 0.88 * x
         e.y[:] = bottom + height * self.row
         ripple = 0.05 * a.pulse * np.sin(10.0 * x - 8.0 * a.t)
-        e.z[:] = self.z0 + 0.08 * np.sin(TAU * 1.3 * x + f + self.cur * 2.0) + 0.04 * np.sin(5.0 * x - 1.7 * f) + ripple
+        sway = 0.04 + 0.05 * b[4]  # the highs make the curtains ripple harder
+        e.z[:] = self.z0 + sway * np.sin(TAU * 1.3 * x + f + self.cur * 2.0) + 0.04 * np.sin(5.0 * x - 1.7 * f) + ripple
         shimmer = 0.5 + 0.5 * np.sin(17.0 * x + 6.0 * self.row + a.t * (2.0 + 8.0 * b[4]))
         e.scale[:] = a.size(lv) * (1.0 - 0.5 * self.row)
         e.brightness[:] = 6.0 + 9.0 * shimmer * (0.5 + 0.5 * b[3])

@@ -14,7 +14,7 @@ import numpy as np
 
 from mcav.runtime.frames import Features, Scene
 
-from .base import Audio, Entities, Pattern, approach
+from .base import Audio, Entities, Pattern
 from .easing import blend, ease
 from .effects import TIMED_EFFECTS
 from .registry import PATTERNS
@@ -149,7 +149,12 @@ class Stage:
         a.level = float(a.bands.mean())
         a.t += dt
         a.dt = dt
-        a.pulse = float(approach(a.pulse, 0.0, dt, PULSE_DECAY_S)) if dt > 0.0 else a.pulse
+        if dt > 0.0:
+            decay = math.exp(-dt / PULSE_DECAY_S)
+            a.pulse_area = a.pulse * PULSE_DECAY_S * (1.0 - decay)
+            a.pulse *= decay
+        else:
+            a.pulse_area = 0.0
         a.since_beat += dt
         a.beat = bool(f.beat)
         if a.beat:

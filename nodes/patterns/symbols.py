@@ -182,7 +182,7 @@ class LaserArray(Pattern):
 
     def render(self, a: Audio, e: Entities) -> None:
         b = a.bands
-        self.sweep += a.dt * (0.6 + 1.5 * b[2] + 6.0 * a.pulse)  # beats whip the beams round
+        self.sweep += a.dt * (0.6 + 1.5 * b[2]) + 6.0 * a.pulse_area  # beats whip the beams round
         k = np.arange(self.ox.size)
         phi = 0.6 * np.sin(self.sweep + k * 0.9)  # lean left/right
         psi = -0.3 - 0.2 * np.sin(self.sweep * 0.7 + k)  # lean towards the crowd (-z)
