@@ -281,3 +281,39 @@ def test_control_from_another_thread_while_frames_run() -> None:
         done.set()
         th.join()
     assert not errors
+
+
+def test_runs_in_a_graph_driven_by_the_synth() -> None:
+    from mcav.runtime.engine import Runtime
+
+    graph = build(
+        "nodes:\n"
+        "  src: {kind: synth, duration: 3, speed: max}\n"
+        "  fft: {kind: fft, in: src}\n"
+        "  beat: {kind: beat, in: fft}\n"
+        "  viz: {kind: pattern, in: beat, pattern: ring, entities: 48}\n"
+        "  out: {kind: collect, in: viz}\n"
+    )
+    rt = Runtime(graph)
+    assert rt.run() == 0
+    scenes = list(rt.node("out").frames)
+    assert len(scenes) > 100
+    for s in scenes:
+        check_scene(s, 48)
+    beats = [k for k, s in enumerate(scenes) if s.features.beat and k > 10]
+    assert len(beats) >= 3
+    mean_scale = np.array([s.scale.mean() for s in scenes])
+    # At a beat the sphere swells: its scale beats the frame just before it.
+    assert all(mean_scale[k] > 1.1 * mean_scale[k - 1] for k in beats)
+
+
+def test_entity_count_change_while_frozen_pads_with_unused_entities() -> None:
+    node = pattern_node(entities=16, pattern="ring")
+    last = feed(node, steady(0, 0.0, 5))[-1]
+    node.set_freeze(True)
+    node.set_entity_count(20)
+    s = node.process(features(5, 5 / 60), "in")
+    check_scene(s, 20)
+    assert s.frozen and np.array_equal(s.x[:16], last.x) and (s.scale[16:] == 0).all()
+    node.set_entity_count(8)
+    check_scene(node.process(features(6, 6 / 60), "in"), 8)

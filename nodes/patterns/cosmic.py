@@ -164,7 +164,8 @@ class BlackHole(Pattern):
         self.h = rng.normal(0, 0.01, n)
         self.jet_u = rng.uniform(0, 1, n)
         self.jet_side = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
-        self.band = np.select([self.kind == 1, self.kind == 2], [2, 4], np.minimum((self.r - 0.09) / 0.33 * 3, 2)).astype(np.int8)
+        disc_band = np.minimum((self.r - self.R_IN) / (self.R_OUT - self.R_IN) * 3, 2)  # bass inside .. mid at the rim
+        self.band = np.select([self.kind == 1, self.kind == 2], [2, 4], disc_band).astype(np.int8)
 
     def render(self, a: Audio, e: Entities) -> None:
         b = a.bands

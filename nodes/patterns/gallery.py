@@ -110,7 +110,8 @@ def render_gallery(out_dir: Path, keys: Sequence[str], entities: int = 64) -> li
     grid = fig.add_gridspec(rows, cols, hspace=0.3, wspace=0.08, top=1.0 - 0.5 / (rows * 2.5), bottom=0.01)
     for k, key in enumerate(keys):
         _panel(fig, grid[k // cols, k % cols], key, PATTERNS[key].name, scenes[key], small=True)
-    fig.suptitle(f"mcav patterns — {entities} entities, synth at 128 BPM, at a beat", color="white", fontsize=12, y=1.0 - 0.15 / (rows * 2.5))
+    title = f"mcav patterns — {entities} entities, synth at 128 BPM, at a beat"
+    fig.suptitle(title, color="white", fontsize=12, y=1.0 - 0.15 / (rows * 2.5))
     path = out_dir / "contact_sheet.png"
     fig.savefig(path, dpi=60, facecolor=_BG)
     plt.close(fig)

@@ -36,7 +36,11 @@ BOOST_MAX = 4.0
 
 @dataclass
 class Transition:
-    duration: float = param(1.0, doc="crossfade time when the pattern changes (0 = instant)", unit="s", min=0, max=TRANSITION_MAX)
+    """How a pattern change crossfades."""
+
+    duration: float = param(
+        1.0, doc="crossfade time when the pattern changes (0 = instant)", unit="s", min=0, max=TRANSITION_MAX
+    )
     easing: str = param("smoothstep", doc="crossfade easing", choices=tuple(EASINGS))
 
 
@@ -60,7 +64,8 @@ class PatternNode(SyncNode):
 
         def __post_init__(self) -> None:
             if self.band_sensitivity is not None and len(self.band_sensitivity) != 5:
-                raise ValueError(f"band_sensitivity needs 5 values (bass, low, mid, high, air), got {len(self.band_sensitivity)}")
+                got = len(self.band_sensitivity)
+                raise ValueError(f"band_sensitivity needs 5 values (bass, low, mid, high, air), got {got}")
             if self.base_scale > self.max_scale:
                 raise ValueError(f"base_scale {self.base_scale} is above max_scale {self.max_scale}")
 

@@ -37,7 +37,8 @@ def _collect() -> dict[str, type[Pattern]]:
         for obj in vars(module).values():
             if isinstance(obj, type) and issubclass(obj, Pattern) and obj.key and obj.__module__ == module.__name__:
                 if obj.key in found:
-                    raise RuntimeError(f"pattern key '{obj.key}' is defined twice ({found[obj.key].__name__}, {obj.__name__})")
+                    twice = f"{found[obj.key].__name__} and {obj.__name__}"
+                    raise RuntimeError(f"pattern key '{obj.key}' is defined twice ({twice})")
                 found[obj.key] = obj
     rank = {k: i for i, k in enumerate(MCAV_ORDER)}
     return dict(sorted(found.items(), key=lambda kv: rank.get(kv[0], len(rank))))
