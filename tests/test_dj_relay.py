@@ -280,3 +280,51 @@ def test_frames_while_disconnected_are_dropped_and_counted_then_sent_in_order():
 async def _until(pred: Any) -> None:
     while not pred():
         await asyncio.sleep(0.002)
+
+
+def _relay_node(extra: str) -> Any:
+    from conftest import build
+
+    from mcav.runtime.engine import Runtime
+
+    rt = Runtime(build(f"""
+graph: dj
+nodes:
+  source: {{kind: synth}}
+  fft: {{kind: fft, in: source}}
+  beat: {{kind: beat, in: fft}}
+  relay: {{kind: dj_relay, in: beat{extra}}}
+"""))
+    return rt.node("relay").relay
+
+
+@pytest.mark.parametrize("extra, initial, attempts, interval", [
+    ("", 5.0, 3, 2.0),
+    (", reconnect: lan, heartbeat: lan", 2.0, 5, 1.0),
+    (", reconnect: wan, heartbeat: wan", 10.0, 3, 5.0),
+    (", reconnect: lan, reconnect_interval: 3, max_connect_attempts: 7", 3.0, 7, 2.0),
+    (", heartbeat_interval: 0.5, reconnect: {initial: 4}", 4.0, 3, 0.5),
+])
+def test_node_policies_presets_and_field_precedence(extra, initial, attempts, interval):
+    relay = _relay_node(extra)
+    assert (relay.reconnect.initial, relay.reconnect.max_attempts, relay.heartbeat.interval) == (
+        initial, attempts, interval)
+    assert relay.reconnect.multiplier == 1.5 and relay.reconnect.max == 30.0 and relay.reconnect.jitter == 0.1
+    assert relay.heartbeat.failure_threshold == 3
+
+
+def test_node_key_from_environment(monkeypatch):
+    from conftest import build
+
+    from mcav.runtime.engine import Runtime
+
+    monkeypatch.setenv("MCAV_DJ_KEY", "from-the-env")
+    g = build("""
+graph: dj
+nodes:
+  source: {kind: synth}
+  fft: {kind: fft, in: source}
+  beat: {kind: beat, in: fft}
+  relay: {kind: dj_relay, in: beat, dj_key: "${MCAV_DJ_KEY}"}
+""")
+    assert Runtime(g).node("relay").relay.config.dj_key == "from-the-env"
