@@ -102,6 +102,8 @@ def test_state_reports_every_setting() -> None:
         ("set_preset", (None,), ["None"]),
         ("trigger_effect", ("sparkle",), ["sparkle", "bass_drop"]),
         ("trigger_effect", ("flash", 3.0), ["intensity", "3.0"]),
+        ("trigger_effect", ("flash", -1.0), ["intensity", "-1.0", "0-2"]),
+        ("trigger_effect", ("blackout", float("inf")), ["intensity", "inf"]),
         ("trigger_effect", ("flash", 1.0, 0.0), ["duration", "0"]),
         ("trigger_effect", ("flash", 1.0, 61.0), ["duration", "61"]),
         ("set_blackout", ("yes",), ["'yes'"]),
@@ -172,7 +174,12 @@ def test_blackout_keeps_ids_and_zeroes_every_scale() -> None:
     s = node.process(features(6, 6 / 60), "in")
     assert not s.blackout and s.visible.any()
     node.trigger_effect("blackout")  # > 0 toggles
-    assert node.state()["blackout"] and node.set_blackout(False) is False
+    assert node.state()["blackout"]
+    node.trigger_effect("blackout", intensity=-1.0)
+    assert not node.state()["blackout"]
+    node.trigger_effect("freeze")
+    node.trigger_effect("freeze", intensity=0.0)
+    assert not node.state()["freeze"] and node.set_blackout(False) is False
 
 
 def test_freeze_resends_the_last_entities_with_fresh_features() -> None:

@@ -156,10 +156,11 @@ class PatternNode(SyncNode):
         """Start ``effect`` with ``intensity`` 0-2 for ``duration`` s (0-60).
 
         ``blackout`` and ``freeze`` are toggles, as in MCAV: intensity > 0
-        toggles them, intensity 0 turns them off; their duration is ignored.
+        toggles them, intensity ≤ 0 (down to -2) turns them off; their duration is ignored.
         """
         checks.choice("effect", effect, ("blackout", "freeze", *TIMED_EFFECTS))
-        intensity = checks.number(f"intensity of effect '{effect}'", intensity, 0.0, INTENSITY_MAX)
+        lowest = -INTENSITY_MAX if effect in ("blackout", "freeze") else 0.0
+        intensity = checks.number(f"intensity of effect '{effect}'", intensity, lowest, INTENSITY_MAX)
         duration = checks.number(f"duration of effect '{effect}'", duration, 0.0, DURATION_MAX, unit="s")
         if duration <= 0.0 and effect in TIMED_EFFECTS:
             raise ValueError(f"duration of effect '{effect}' must be above 0 s, got {duration}")
