@@ -31,4 +31,5 @@ BUILTIN_KINDS: dict[str, str] = {
     # the VJ server: Minecraft plugin :8765, browsers :8766, pages :8080
     "minecraft": "mcav.nodes.minecraft.sink:MinecraftSink",
     "admin_http": "mcav.nodes.web.http:AdminHttp",
+    "browser": "mcav.nodes.browser.server:BrowserServer",
 }

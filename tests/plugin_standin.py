@@ -74,6 +74,8 @@ class SchemaCheck:
             for e in m.get("entities", []):
                 for k in ("glow", "brightness", "interpolation"):  # read by the plugin (NEW schema)
                     e.pop(k, None) if isinstance(e, dict) else None
+        if t == "renderer_capabilities":  # WIRE 1.2: also accepted as a request (alias of get_renderer_capabilities)
+            t = m["type"] = "get_renderer_capabilities"
         v = self.validators.get(t)
         if v is None:
             return []  # no schema for this type (dj_info, cleanup_zone…): shape checked by the plugin stand-in

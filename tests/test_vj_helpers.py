@@ -8,6 +8,7 @@ graph through it, so the sinks can be driven frame by frame.
 from __future__ import annotations
 
 import asyncio
+import json
 import contextlib
 import time
 from typing import Any, Callable, Iterator
@@ -48,11 +49,12 @@ class SceneFeed(AsyncNode):
 def make_scene(
     n: int = 16, seq: int = 0, *, blackout: bool = False, visible: np.ndarray | None = None,
     bpm: float = 128.0, beat: bool = False, x: float | None = None, pattern: str = "spectrum",
+    t_capture: int | None = None,
 ) -> Scene:
     """A Scene of ``n`` entities spread over the zone, with features that have tempo and phase."""
     i = np.arange(n, dtype=np.float32)
     feats = Features(
-        seq=seq, t_capture=now_ns(), bands=np.array([0.8, 0.6, 0.4, 0.3, 0.2], np.float32), peak=0.8,
+        seq=seq, t_capture=now_ns() if t_capture is None else t_capture, bands=np.array([0.8, 0.6, 0.4, 0.3, 0.2], np.float32), peak=0.8,
         beat=beat, beat_intensity=0.9 if beat else 0.1, bpm=bpm, tempo_confidence=0.7, beat_phase=0.25,
         source="test",
     )
@@ -92,3 +94,55 @@ def running(graph: Any, clock: Clock | None = None) -> Iterator[Runtime]:
 def on_loop(rt: Runtime, coro: Any, timeout: float = 5.0) -> Any:
     """Run ``coro`` on the runtime's I/O loop (for node APIs that must be called there)."""
     return asyncio.run_coroutine_threadsafe(coro, rt._loop).result(timeout)
+
+
+class RawBrowser:
+    """A browser as the MCAV pages are: a plain WebSocket client speaking hand-written JSON."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []
+
+    @classmethod
+    async def connect(cls, port: int, **kw: Any) -> RawBrowser:
+        from websockets.asyncio.client import connect
+
+        ws = await connect(f"ws://127.0.0.1:{port}", proxy=None, compression=None, ping_interval=None,
+                           open_timeout=5, **kw)
+        return cls(ws)
+
+    async def send(self, msg: dict[str, Any] | str | bytes) -> None:
+        await self.ws.send(msg if isinstance(msg, (str, bytes)) else json.dumps(msg))
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        text = await asyncio.wait_for(self.ws.recv(), timeout)
+        msg = json.loads(text)
+        assert next(iter(msg)) == "type", f"'type' is not the first key: {text[:80]}"
+        self.seen.append(msg)
+        return msg
+
+    async def expect(self, mtype: str, timeout: float = 5.0, skip: tuple[str, ...] = ("state", "ping")) -> dict[str, Any]:
+        """The next message of ``mtype``, skipping only the periodic ``skip`` types (anything else fails)."""
+        while True:
+            msg = await self.recv(timeout)
+            if msg["type"] == mtype:
+                return msg
+            assert msg["type"] in skip, f"expected {mtype}, got {msg}"
+
+    async def ask(self, msg: dict[str, Any], reply: str, **kw: Any) -> dict[str, Any]:
+        await self.send(msg)
+        return await self.expect(reply, **kw)
+
+    async def closed(self, timeout: float = 5.0) -> tuple[int | None, str | None]:
+        """Wait for the server to close us (reading and discarding); return (code, reason)."""
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            while True:
+                await asyncio.wait_for(self.ws.recv(), timeout)
+        except ConnectionClosed:
+            pass
+        return self.ws.close_code, self.ws.close_reason
+
+    async def close(self) -> None:
+        await self.ws.close()

@@ -73,6 +73,7 @@ class MinecraftSink(AsyncNode):
         self._blackout = False
         self._dj: str | None = None
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._status_listeners: list[Callable[[bool], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- status and control (loop thread, except status()) ---------------------------------
@@ -128,6 +129,14 @@ class MinecraftSink(AsyncNode):
                 self.pool = None
                 raise
 
+    def add_status_listener(self, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(connected)`` when the connection to Minecraft comes up or goes down."""
+        self._status_listeners.append(callback)
+
+    def _status_changed(self, up: bool) -> None:
+        for cb in self._status_listeners:
+            cb(up)
+
     def _unsolicited(self, msg: dict[str, Any]) -> None:
         for cb in self._listeners:
             cb(msg)
@@ -148,12 +157,14 @@ class MinecraftSink(AsyncNode):
                     log.info("connected to Minecraft at %s (zone %s)", self.client.uri, self.zone)
                 backoff.connected()
                 self._next_retry = self._delay = None
+                self._status_changed(True)
                 while self.client.connected:
                     try:  # react to a close at once; re-check health every `check` s
                         await clock_timeout(clock, check, self.client.wait_closed())
                     except TimeoutError:
                         pass
                 self._ready = False
+                self._status_changed(False)
                 delay = backoff.lost()
                 log.warning("Minecraft connection lost (%s); reconnecting in %g s", self.client.last_error, delay)
             else:

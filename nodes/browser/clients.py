@@ -1,0 +1,147 @@
+"""One connected browser: its leaky outbox, sender task, heartbeat state, role and command budget.
+
+Fan-out (RUNTIME-LESSONS 3): each frame is encoded once. A client whose
+socket is keeping up (nothing queued, nothing being sent, transport buffer
+small) gets it written at once by :func:`fanout` in one ``broadcast()`` call
+with the other fast clients; a client that is behind gets it in its own small
+leaky queue instead (oldest dropped and counted) and its sender task awaits
+that socket's backpressure alone. So a stalled browser loses frames and never
+delays the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import Iterable
+
+from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.exceptions import ConnectionClosed
+
+from mcav.runtime.clock import Clock
+from mcav.runtime.policies import HeartbeatMonitor, HeartbeatPolicy
+
+__all__ = ["Client", "TokenBucket", "fanout"]
+
+#: Control messages (replies, events) a client may have queued; beyond that it is hopelessly behind.
+CONTROL_SLOTS = 256
+
+
+class TokenBucket:
+    """``rate`` tokens per s up to ``burst``; one per mutating command (NEW server: 10/s)."""
+
+    def __init__(self, rate: float, burst: float, clock: Clock) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens = burst
+        self._t = clock.monotonic()
+
+    def take(self) -> bool:
+        now = self.clock.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self._t) * self.rate)
+        self._t = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class Client:
+    """A browser connection.
+
+    Args:
+        ws: Its WebSocket.
+        state_slots: Leaky queue length for ``state`` frames (default 2).
+        heartbeat: Ping interval / missed-pong threshold (VJ → browsers: 15 s, 2).
+        clock: For heartbeat and rate-limit timing.
+        high_water: Transport bytes above which the client counts as behind.
+    """
+
+    _ids = 0
+
+    def __init__(
+        self, ws: ServerConnection, state_slots: int, heartbeat: HeartbeatPolicy, clock: Clock,
+        rate: float, burst: float, high_water: int,
+    ) -> None:
+        Client._ids += 1
+        self.id = Client._ids
+        self.ws = ws
+        self.states: collections.deque[str] = collections.deque(maxlen=state_slots)
+        self.control: collections.deque[str] = collections.deque()
+        self.monitor = HeartbeatMonitor(heartbeat, clock)
+        self.awaiting_pong = False
+        self.operator = False
+        self.bucket = TokenBucket(rate, burst, clock)
+        self.high_water = high_water
+        #: state frames this client lost (leaky queue overflow).
+        self.dropped = 0
+        self.sending = False
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def keeping_up(self) -> bool:
+        """True if a frame can be written now without queueing behind older data."""
+        if self.sending or self.states or self.control:
+            return False
+        t = self.ws.transport
+        return t is not None and not t.is_closing() and t.get_write_buffer_size() <= self.high_water
+
+    def push_state(self, text: str) -> None:
+        """Queue a ``state`` frame; the oldest is dropped (and counted) when the queue is full."""
+        if len(self.states) == self.states.maxlen:
+            self.dropped += 1
+        self.states.append(text)
+        self._wake.set()
+
+    def send(self, text: str) -> bool:
+        """Queue a control message (reply or event) in order; False if the client is hopelessly behind."""
+        if len(self.control) >= CONTROL_SLOTS:
+            return False
+        self.control.append(text)
+        self._wake.set()
+        return True
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._sender())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _sender(self) -> None:
+        ws = self.ws
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self.control or self.states:
+                    text = self.control.popleft() if self.control else self.states.popleft()
+                    self.sending = True
+                    await ws.send(text)  # waits for this socket only
+                    self.sending = False
+        except ConnectionClosed:
+            pass
+        finally:
+            self.sending = False
+
+    async def close(self, code: int, reason: str, timeout: float = 2.0) -> None:
+        """Close with ``code``; a peer that does not answer the closing handshake is cut off."""
+        try:
+            await asyncio.wait_for(self.ws.close(code, reason), timeout)
+        except (TimeoutError, asyncio.TimeoutError, ConnectionError):
+            if self.ws.transport is not None:
+                self.ws.transport.abort()
+
+
+def fanout(clients: Iterable[Client], text: str) -> int:
+    """Give ``text`` to every client; return how many got it written at once."""
+    fast: list[ServerConnection] = []
+    for c in clients:
+        if c.keeping_up:
+            fast.append(c.ws)
+        else:
+            c.push_state(text)
+    if fast:
+        broadcast(fast, text)  # str → bytes once; one frame write per socket
+    return len(fast)

@@ -1,0 +1,358 @@
+"""The browser command table (WIRE.md 3.3): one handler per command ``type``, found by dict lookup.
+
+A handler ``async def h(srv, client, msg)`` replies with ``client.send(...)``
+and tells everyone with ``srv.broadcast(...)``/``srv.to_djs(...)``. Bad
+arguments raise :class:`ValueError` with a clear message (the server turns it
+into ``{"type":"error"}``; nothing has changed). ``mutating`` commands need an
+operator when a password is set, and spend the client's rate budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from mcav.nodes.dj import protocol as dj_wire
+from mcav.nodes.minecraft.viz_client import NotConnected
+
+from . import protocol as P
+from .banners import process_logo
+
+if TYPE_CHECKING:
+    from .clients import Client
+    from .server import BrowserServer
+
+__all__ = ["COMMANDS", "Command", "FORWARD_TO_MINECRAFT"]
+
+Handler = Callable[["BrowserServer", "Client", dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    handler: Handler
+    mutating: bool
+
+
+COMMANDS: dict[str, Command] = {}
+
+#: Plugin commands passed through; the plugin's reply goes back to the asker (WIRE.md 1.5).
+FORWARD_TO_MINECRAFT = (
+    "set_zone_config", "set_render_mode", "set_renderer_backend", "renderer_capabilities", "get_renderer_capabilities",
+    "set_hologram_config", "set_particle_viz_config", "set_particle_effect", "set_particle_config", "init_pool",
+    "cleanup_zone", "set_entity_glow", "set_entity_brightness", "banner_config",
+)
+_READ_ONLY_FORWARDS = {"renderer_capabilities", "get_renderer_capabilities"}
+
+
+def command(*names: str, mutating: bool = True) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for n in names:
+            COMMANDS[n] = Command(fn, mutating)
+        return fn
+
+    return register
+
+
+def field(msg: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+    """``msg[name]`` checked against ``kind`` (bools are not numbers); ValueError names the field."""
+    if name not in msg:
+        if default is ...:
+            raise ValueError(f"missing field '{name}'")
+        return default
+    v = msg[name]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(v, bool) and bool not in kinds or not isinstance(v, kinds):
+        want = " or ".join(k.__name__ for k in kinds)
+        raise ValueError(f"field '{name}' must be {want}, got {v!r}")
+    return v
+
+
+# -- connection-level ---------------------------------------------------------------------------
+
+
+@command("ping", mutating=False)
+async def _ping(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    c.send(P.pong())
+
+
+@command("pong", mutating=False)
+async def _pong(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    c.monitor.answered()
+    c.awaiting_pong = False
+
+
+@command("vj_auth", mutating=False)
+async def _vj_auth(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    if srv.check_password(field(msg, "password", str, "")):
+        c.operator = True
+        c.send(P.auth_success(True))
+    else:
+        c.send(P.auth_error("Invalid operator password"))
+        srv.spawn(c.close(4004, "Authentication failed"))
+
+
+@command("get_state", mutating=False)
+async def _get_state(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    c.send(srv.vj_state(c))
+
+
+@command("get_patterns", mutating=False)
+async def _get_patterns(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    c.send(P.message("patterns", patterns=srv.patterns(), current=srv.pattern_state().get("pattern")))
+
+
+@command("get_particle_effects", mutating=False)
+async def _get_particle_effects(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    effects = [{"id": e, "name": e.replace("_", " ").title(), **srv.particle_effects.get(e, {"enabled": False})}
+               for e in P.PARTICLE_EFFECTS]
+    c.send(P.message("particle_effects", effects=effects))
+
+
+# -- pattern ------------------------------------------------------------------------------------------
+
+
+@command("set_pattern")
+async def _set_pattern(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    key = field(msg, "pattern", str)
+    srv.need_pattern().set_pattern(key)
+    srv.broadcast(P.message("pattern_changed", pattern=key, patterns=srv.patterns()))
+    st = srv.pattern_state()
+    cfg = {"entity_count": st["entity_count"], "zone_size": 10.0,
+           **{k: st[k] for k in ("beat_boost", "base_scale", "max_scale")}}
+    await srv.to_djs(dj_wire.pattern_sync(key, cfg))
+
+
+@command("set_entity_count", "set_block_count")
+async def _set_entity_count(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    count = field(msg, "count", int)
+    if not 1 <= count <= 256:
+        raise ValueError(f"count must be 1-256 (the plugin's pool limit), got {count}")
+    srv.need_pattern().set_entity_count(count)
+    await srv.config_changed()
+
+
+@command("set_preset")
+async def _set_preset(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    preset = field(msg, "preset", (str, dict))
+    pat = srv.need_pattern()
+    if isinstance(preset, str):
+        p = pat.set_preset(preset.strip().lower())
+        name, settings = p.name, p.to_wire()
+    else:
+        bands = preset.get("band_sensitivity", [])
+        if not (isinstance(bands, list) and len(bands) == 5):
+            raise ValueError("a custom preset needs 'band_sensitivity': 5 numbers 0-2")
+        for i, v in enumerate(bands):  # check all five before changing any
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 2.0:
+                raise ValueError(f"band_sensitivity[{i}] must be a number 0-2, got {v!r}")
+        for i, v in enumerate(bands):
+            pat.set_band_sensitivity(i, v)
+        srv.audio_settings.update({k: v for k, v in preset.items() if k in ("attack", "release", "beat_threshold")})
+        name, settings = dj_wire.preset_name(preset) or "custom", dict(preset)
+    srv.broadcast(P.message("preset_changed", preset=name, settings=settings))
+    await srv.to_djs(dj_wire.preset_sync(name if isinstance(preset, str) else preset))
+
+
+@command("set_band_sensitivity")
+async def _set_band_sensitivity(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    srv.need_pattern().set_band_sensitivity(field(msg, "band", int), field(msg, "sensitivity", (int, float)))
+
+
+@command("set_audio_setting")
+async def _set_audio_setting(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    setting = field(msg, "setting", str)
+    known = ("attack", "release", "beat_threshold", "agc_max_gain", "beat_sensitivity")
+    if setting not in known:
+        raise ValueError(f"unknown setting '{setting}'; settings: {', '.join(known)}")
+    srv.audio_settings[setting] = float(field(msg, "value", (int, float)))
+
+
+@command("trigger_effect")
+async def _trigger_effect(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    effect = field(msg, "effect", str)
+    intensity = field(msg, "intensity", (int, float), 1.0)
+    duration_ms = field(msg, "duration", (int, float), 500)
+    srv.need_pattern().trigger_effect(effect, intensity, duration_ms / 1000.0)
+    srv.broadcast(P.message("effect_triggered", effect=effect))
+    await srv.to_djs(dj_wire.effect_triggered(effect))
+
+
+@command("blackout", "set_blackout")
+async def _blackout(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    on = srv.need_pattern().set_blackout(field(msg, "enabled", bool, None))
+    srv.broadcast(P.message("effect_triggered", effect="blackout", enabled=on))
+
+
+@command("freeze", "set_freeze")
+async def _freeze(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    on = srv.need_pattern().set_freeze(field(msg, "enabled", bool, None))
+    srv.broadcast(P.message("effect_triggered", effect="freeze", enabled=on))
+
+
+@command("set_transition", "set_transition_duration")
+async def _set_transition(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    st = srv.pattern_state()["transition"]
+    srv.need_pattern().set_transition(field(msg, "duration", (int, float)), field(msg, "easing", str, st["easing"]))
+
+
+# -- DJs ------------------------------------------------------------------------------------------
+
+
+@command("set_active_dj")
+async def _set_active_dj(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    await srv.need_dj().set_active(field(msg, "dj_id", str))
+
+
+@command("kick_dj")
+async def _kick_dj(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    await srv.need_dj().kick(field(msg, "dj_id", str))
+
+
+@command("approve_dj")
+async def _approve_dj(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    await srv.need_dj().approve(field(msg, "dj_id", str))
+
+
+@command("deny_dj")
+async def _deny_dj(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    await srv.need_dj().deny(field(msg, "dj_id", str))
+
+
+@command("reorder_dj_queue")
+async def _reorder(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    srv.need_dj().reorder(field(msg, "dj_id", str), field(msg, "new_position", int))
+
+
+@command("generate_connect_code")
+async def _generate_code(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    ttl = field(msg, "ttl_minutes", (int, float), 30)
+    if not 0 < ttl <= 24 * 60:
+        raise ValueError(f"ttl_minutes must be above 0 and at most 1440, got {ttl}")
+    c.send(P.message("connect_code_generated", **srv.need_dj().generate_code(ttl)))
+
+
+@command("get_connect_codes", mutating=False)
+async def _get_codes(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    c.send(P.message("connect_codes", codes=srv.need_dj().codes()))
+
+
+@command("revoke_connect_code")
+async def _revoke_code(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    srv.need_dj().revoke_code(field(msg, "code", str))
+
+
+@command("get_dj_roster", mutating=False)
+async def _get_roster(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    dj = srv.need_dj()
+    c.send(P.message("dj_roster", roster=dj.roster(), active_dj=dj.active_dj))
+
+
+@command("get_pending_djs", mutating=False)
+async def _get_pending(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    c.send(P.message("pending_djs", pending=srv.need_dj().pending()))
+
+
+# -- Minecraft --------------------------------------------------------------------------------------
+
+
+async def _to_minecraft(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> dict[str, Any] | None:
+    mc = srv.mc
+    if mc is None or not mc.connected:
+        c.send(P.error("Minecraft not connected"))
+        return None
+    try:
+        reply = await mc.forward(msg)
+    except NotConnected:
+        c.send(P.error("Minecraft not connected"))
+        return None
+    except TimeoutError as exc:
+        c.send(P.error(str(exc)))
+        return None
+    if reply is not None:
+        c.send(P.relay(reply))
+    return reply
+
+
+@command("get_zones", "get_zone", mutating=False)
+async def _zones(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    await _to_minecraft(srv, c, msg)
+
+
+@command("set_zone")
+async def _set_zone(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    zone = field(msg, "zone", str)
+    if srv.mc is None:
+        raise ValueError("this graph has no minecraft node")
+    await srv.mc.set_zone(zone)
+    await srv.config_changed()
+
+
+async def _forward(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    if msg["type"] == "set_zone_config":
+        cfg = field(msg, "config", dict)
+        pat = srv.need_pattern()
+        count = cfg.get("entity_count")
+        if count is not None:
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
+                raise ValueError(f"config.entity_count must be an integer 1-1000, got {count!r}")
+        pat.set_scales(cfg.get("base_scale"), cfg.get("max_scale"))
+        if count is not None:
+            pat.set_entity_count(count)
+        else:  # the plugin re-inits the pool to 16 when entity_count is absent (WIRE 11.6): keep ours
+            msg = {**msg, "config": {**cfg, "entity_count": srv.pattern_state()["entity_count"]}}
+    if msg["type"] == "set_particle_effect":
+        srv.particle_effects[field(msg, "effect", str)] = {
+            "enabled": field(msg, "enabled", bool, True), "beat_type": msg.get("beat_type")}
+    await _to_minecraft(srv, c, msg)
+
+
+for _name in FORWARD_TO_MINECRAFT:
+    command(_name, mutating=_name not in _READ_ONLY_FORWARDS)(_forward)
+
+
+@command("voice_config")
+async def _voice_config(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    reply = await _to_minecraft(srv, c, msg)
+    if reply is not None and reply.get("type") == "voice_status":
+        srv.broadcast(P.relay(reply), exclude=c)
+
+
+@command("get_voice_status", mutating=False)
+async def _voice_status(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    if srv.mc is None or not srv.mc.connected:
+        c.send(P.message("voice_status", **P.DEFAULT_VOICE_STATUS))
+    else:
+        await _to_minecraft(srv, c, msg)
+
+
+# -- DJ banners -----------------------------------------------------------------------------------------
+
+
+@command("set_banner_profile")
+async def _set_banner(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    dj_id = field(msg, "dj_id", str)
+    srv.banners[dj_id] = {**srv.banners.get(dj_id, {}), **field(msg, "profile", dict)}
+    c.send(P.message("banner_profile_saved", dj_id=dj_id))
+    await srv.push_banner(dj_id)
+
+
+@command("get_banner_profile", mutating=False)
+async def _get_banner(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    dj_id = field(msg, "dj_id", str)
+    profile = {k: v for k, v in srv.banners.get(dj_id, {}).items() if k != "image_pixels"}
+    c.send(P.message("banner_profile", dj_id=dj_id, profile={**profile, "has_image": "image_pixels" in srv.banners.get(dj_id, {})}))
+
+
+@command("get_all_banner_profiles", mutating=False)
+async def _get_banners(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    c.send(P.message("all_banner_profiles", profiles=srv.banner_summaries()))
+
+
+@command("upload_banner_logo")
+async def _upload_logo(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    dj_id = field(msg, "dj_id", str)
+    w, h = field(msg, "grid_width", int, 24), field(msg, "grid_height", int, 12)
+    pixels = process_logo(field(msg, "image_base64", str), w, h)
+    srv.banners.setdefault(dj_id, {}).update(grid_width=w, grid_height=h, image_pixels=pixels)
+    c.send(P.message("banner_logo_processed", dj_id=dj_id, grid_width=w, grid_height=h, pixel_count=len(pixels)))
+    await srv.push_banner(dj_id)

@@ -1,0 +1,142 @@
+"""The :8766 wire (VJ server ⇄ admin panel and 3D preview): every message built and parsed here.
+
+Shapes follow WIRE.md 3.1-3.4 (the OLD server). The per-frame ``state`` is
+encoded once per frame by :class:`StateEncoder` and the same string goes to
+every browser; entity arrays are written without a dict per entity.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Mapping
+
+from mcav.nodes.minecraft.entities import BROWSER_FIELDS, EntityEncoder
+from mcav.runtime.frames import Scene
+
+__all__ = ["ProtocolError", "StateEncoder", "decode", "encode", "error"]
+
+# The plugin's particle effects (WIRE.md 1.2 set_particle_effect), listed for `get_particle_effects`.
+PARTICLE_EFFECTS = ("particle_burst", "screen_shake", "lightning", "explosion_visual")
+DEFAULT_VOICE_STATUS = {"available": False, "streaming": False, "channel_type": "static", "connected_players": 0}
+
+
+class ProtocolError(ValueError):
+    """A browser message that is not a JSON object with a string ``type``."""
+
+
+def encode(message: Mapping[str, Any]) -> str:
+    """Compact JSON with ``type`` first."""
+    mtype = message["type"]
+    return json.dumps({"type": mtype, **{k: v for k, v in message.items() if k != "type"}}, separators=(",", ":"))
+
+
+def decode(data: str | bytes) -> dict[str, Any]:
+    """Parse one browser message.
+
+    Raises:
+        ProtocolError: binary frame, bad JSON, not an object, or no string ``type`` (clear message).
+    """
+    if isinstance(data, bytes):
+        raise ProtocolError("binary messages are not supported; send JSON text")
+    try:
+        msg = json.loads(data)
+    except ValueError as exc:
+        raise ProtocolError(f"invalid JSON: {exc}") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError("expected a JSON object")
+    if not isinstance(msg.get("type"), str) or not msg["type"]:
+        raise ProtocolError("missing string field 'type'")
+    return msg
+
+
+# -- simple messages ------------------------------------------------------------------------------
+
+
+def error(message: str) -> str:
+    """``{"type":"error","message":…}`` — the only error shape MCAV pages know."""
+    return encode({"type": "error", "message": message})
+
+
+def ping() -> str:
+    return encode({"type": "ping"})
+
+
+def pong() -> str:
+    return encode({"type": "pong"})
+
+
+def auth_success(operator: bool) -> str:
+    """Answer to a correct ``vj_auth``."""
+    return encode({"type": "auth_success", "role": "operator" if operator else "viewer"})
+
+
+def auth_error(message: str) -> str:
+    return encode({"type": "auth_error", "message": message})
+
+
+def message(mtype: str, **fields: Any) -> str:
+    """Any other VJ→browser message of WIRE.md 3.4 (``pattern_changed``, ``config_update``…)."""
+    return encode({"type": mtype, **fields})
+
+
+def relay(msg: Mapping[str, Any]) -> str:
+    """A message from another wire (plugin reply, DJ-server event) passed on as is, ``type`` first."""
+    return encode(msg)
+
+
+def vj_state(**fields: Any) -> str:
+    """``vj_state`` (WIRE.md 3.1): sent on connect and as the reply to ``get_state``."""
+    return encode({"type": "vj_state", **fields})
+
+
+# -- the per-frame state --------------------------------------------------------------------------
+
+
+def _r(v: float, digits: int = 4) -> float:
+    v = float(v)
+    return round(v, digits) if math.isfinite(v) else 0.0
+
+
+class StateEncoder:
+    """Builds the ``state`` broadcast (WIRE.md 3.2) of one Scene as one string.
+
+    Entities are the pattern's full fixed set with ``band`` and ``visible``
+    (``[]`` during blackout, as MCAV pages expect); ``bands`` are the raw
+    bands. Beyond the OLD keys it adds ``bpm``, ``blackout`` and ``frozen``.
+    """
+
+    def __init__(self) -> None:
+        self.entities = EntityEncoder(BROWSER_FIELDS)
+
+    def encode(self, scene: Scene, dj: Mapping[str, Any]) -> str:
+        """``dj``: ``active_dj``, ``latency_ms``, ``ping_ms``, ``pipeline_latency_ms``, ``fps`` (may be None)."""
+        f = scene.features
+        head = {
+            "type": "state",
+            "bands": [_r(min(1.0, max(0.0, float(b)))) for b in f.bands[:5]],
+            "amplitude": _r(max(0.0, f.peak)),
+            "is_beat": bool(f.beat),
+            "beat_intensity": _r(max(0.0, f.beat_intensity)),
+            "instant_bass": _r(max(0.0, f.instant_bass)),
+            "instant_kick": bool(f.instant_kick),
+            "frame": int(scene.seq),
+            "pattern": scene.pattern,
+            "active_dj": dj.get("active_dj"),
+            "latency_ms": dj.get("latency_ms"),
+            "ping_ms": dj.get("ping_ms"),
+            "pipeline_latency_ms": dj.get("pipeline_latency_ms"),
+            "fps": dj.get("fps"),
+            "bpm": _r(max(0.0, f.bpm), 2),
+            "zone_status": {
+                "bpm_estimate": _r(max(0.0, f.bpm), 2),
+                "tempo_confidence": _r(f.tempo_confidence, 3),
+                "beat_phase": _r(f.beat_phase, 3),
+            },
+            "blackout": bool(scene.blackout),
+            "frozen": bool(scene.frozen),
+        }
+        body = "[]" if scene.blackout else self.entities.encode(scene)
+        text = json.dumps(head, separators=(",", ":"))
+        # Entities go second, right after `type`, like the OLD server's key order.
+        return '{"type":"state","entities":' + body + "," + text[len('{"type":"state",') :]

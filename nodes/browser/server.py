@@ -1,0 +1,318 @@
+"""The ``browser`` node: the WebSocket server of the admin panel and 3D preview (:8766).
+
+* On connect: ``vj_state``. Then one ``state`` per arriving Scene (capped at
+  ``state_rate``, 60 Hz), encoded once and shared by every client; no sleep
+  tick in the path.
+* ``{"type":"ping"}`` every 15 s; a client missing 2 pongs is closed with
+  4100 "Heartbeat timeout". Client pings get ``pong``.
+* Commands of WIRE.md 3.3 (:mod:`.commands`); malformed input gets an
+  ``error`` reply and the connection stays up. With ``operator_password``
+  set, commands that change anything need ``vj_auth`` first; viewers still
+  get state. Mutating commands are rate-limited per client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any, Coroutine
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from mcav.nodes.web.health import health_stats
+from mcav.runtime.frames import Scene
+from mcav.runtime.node import AsyncNode, EndOfStream
+from mcav.runtime.params import param
+
+from . import protocol as P
+from .banners import BANNER_FIELDS
+from .clients import Client, fanout
+from .commands import COMMANDS
+
+__all__ = ["BrowserServer"]
+
+
+class BrowserServer(AsyncNode):
+    """Serves the admin panel and 3D preview on :8766: vj_state, state at up to 60 Hz, commands, heartbeats."""
+
+    kind = "browser"
+    inputs = {"in": Scene}
+    policies = {"heartbeat": "vj_browser"}
+
+    @dataclass
+    class Params:
+        host: str = param("0.0.0.0", doc="address to listen on")
+        port: int = param(8766, doc="TCP port (0 = any free port, see status())", min=0, max=65535)
+        max_clients: int = param(256, doc="browsers at once; more are closed with 4003", min=1)
+        max_message_size: int = param(65536, doc="largest message from a browser (bigger: close 1009)", unit="B", min=1024)
+        operator_password: str = param("", doc="password for commands that change anything (empty = everyone may)")
+        state_rate: float = param(60.0, doc="most state messages per second", unit="Hz", min=1, max=240)
+        client_queue: int = param(2, doc="state frames a slow client may have queued (older ones dropped)", min=1)
+        commands_per_s: float = param(10.0, doc="mutating commands per second per client (burst of as many)", min=0.1)
+        send_buffer: int = param(131072, doc="kernel send buffer per client: bounds a slow client's lag", unit="B", min=4096)
+
+    def __init__(self, params: Params, ctx: Any) -> None:
+        super().__init__(params, ctx)
+        self.port: int | None = None
+        self.ready = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.clients: set[Client] = set()
+        self.counters = dict.fromkeys(
+            ("browser_connects", "browser_disconnects", "rejected", "bad_messages", "unknown_commands",
+             "unauthorized", "rate_limited", "heartbeat_timeouts", "states_sent", "states_skipped"), 0)
+        self.dropped_closed = 0  # state frames lost by clients that have left
+        self._connecting = 0  # accepted, vj_state not yet sent (counted as current browsers)
+        self.audio_settings: dict[str, float] = {}
+        self.particle_effects: dict[str, dict[str, Any]] = {}
+        self.banners: dict[str, dict[str, Any]] = {}
+        self.last_bpm: float | None = None
+        self.pattern: Any = None
+        self.dj: Any = None
+        self.mc: Any = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._encoder = P.StateEncoder()
+        self._dj_cache: dict[str, Any] = {}
+        self._dj_cache_frame = -1_000_000
+        self._last_sent_ns: int | None = None
+
+    @property
+    def operator_auth(self) -> bool:
+        return bool(self.params.operator_password)
+
+    # -- status (any thread) ----------------------------------------------------------------------
+
+    def health(self) -> dict[str, int]:
+        c = self.counters
+        return {"browser_connects": c["browser_connects"], "browser_disconnects": c["browser_disconnects"],
+                "current_browsers": len(self.clients) + self._connecting}
+
+    def status(self) -> dict[str, Any]:
+        clients = list(self.clients)
+        return {"port": self.port, "browsers": len(clients), **self.health(), **self.counters,
+                "frames_dropped": self.dropped_closed + sum(c.dropped for c in clients)}
+
+    # -- run --------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        p, ctx = self.params, self.ctx
+        self.pattern = next(iter(ctx.peers("pattern")), None)
+        self.dj = next(iter(ctx.peers("dj_server")), None)
+        self.mc = next(iter(ctx.peers("minecraft")), None)
+        if self.dj is not None:
+            self.dj.add_listener(lambda event: self.broadcast(P.relay(event)))
+        if self.mc is not None:
+            self.mc.add_listener(lambda msg: self.broadcast(P.relay(msg)))
+            self.mc.add_status_listener(lambda up: self.broadcast(P.message("minecraft_status", connected=up)))
+        # compression off: small real-time frames (RUNTIME-LESSONS 3); our own app-level heartbeat.
+        server = await serve(self._serve, p.host, p.port, compression=None, max_size=p.max_message_size,
+                             ping_interval=None, close_timeout=2, max_queue=16)
+        self.port = server.sockets[0].getsockname()[1]
+        ctx.log.info("browsers on ws://%s:%d (%s)", p.host, self.port,
+                     "operator password set" if self.operator_auth else "no operator password")
+        self.ready.set()
+        self.spawn(self._heartbeat())
+        try:
+            inp = ctx.input()
+            while True:
+                self._on_scene(await inp.latest())
+        except EndOfStream:
+            pass
+        finally:
+            await self._shutdown(server)
+
+    async def _shutdown(self, server: Any) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        server.close(close_connections=False)
+        await asyncio.gather(*(c.close(1001, "Server shutting down", 0.5) for c in list(self.clients)))
+        await server.wait_closed()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` as a task owned (and cancelled at shutdown) by this node."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- frames ---------------------------------------------------------------------------------------
+
+    def _on_scene(self, scene: Any) -> None:
+        assert isinstance(scene, Scene)
+        # Pace by capture time, not by a timer: a frame closer than 0.8 periods to the last one sent is skipped.
+        # (A capture time going backwards means a new source: never skip on that.)
+        if self._last_sent_ns is not None and 0 <= scene.t_capture - self._last_sent_ns < 0.8e9 / self.params.state_rate:
+            self.counters["states_skipped"] += 1
+            return
+        self._last_sent_ns = scene.t_capture
+        self.last_bpm = float(scene.features.bpm)
+        if self.clients:
+            fanout(self.clients, self._encoder.encode(scene, self._dj_fields(scene.seq)))
+            self.counters["states_sent"] += 1
+        self.ctx.delivered(scene)
+
+    def _dj_fields(self, seq: int) -> dict[str, Any]:
+        """The active DJ's id and link figures for ``state``, refreshed every 15 frames (¼ s)."""
+        if self.dj is None:
+            return {}
+        active = self.dj.active_dj
+        if seq - self._dj_cache_frame >= 15 or seq < self._dj_cache_frame or self._dj_cache.get("active_dj") != active:
+            self._dj_cache_frame = seq
+            entry = next((e for e in self.dj.roster() if e.get("dj_id") == active), {})
+            self._dj_cache = {"active_dj": active, **{k: entry.get(k) for k in
+                                                      ("latency_ms", "ping_ms", "pipeline_latency_ms", "fps")}}
+        return self._dj_cache
+
+    # -- connections ----------------------------------------------------------------------------------
+
+    async def _serve(self, ws: ServerConnection) -> None:
+        p = self.params
+        if len(self.clients) >= p.max_clients:
+            self.counters["rejected"] += 1
+            await ws.close(4003, "Too many browsers")
+            return
+        sock = ws.transport.get_extra_info("socket")
+        if sock is not None:  # bound how far a slow client can lag behind in the kernel
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, p.send_buffer)
+        client = Client(ws, p.client_queue, self.ctx.heartbeat, self.ctx.clock, p.commands_per_s,
+                        p.commands_per_s, high_water=65536)
+        client.operator = not self.operator_auth
+        self.counters["browser_connects"] += 1
+        self._connecting += 1
+        try:
+            try:
+                await ws.send(self.vj_state(client))  # before any state frame can reach it
+            finally:
+                self._connecting -= 1
+            self.clients.add(client)
+            client.start()
+            async for raw in ws:
+                await self._on_message(client, raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.clients.discard(client)
+            self.dropped_closed += client.dropped
+            self.counters["browser_disconnects"] += 1
+            await client.stop()
+
+    async def _on_message(self, client: Client, raw: str | bytes) -> None:
+        try:
+            msg = P.decode(raw)
+        except P.ProtocolError as exc:
+            self.counters["bad_messages"] += 1
+            client.send(P.error(str(exc)))
+            return
+        mtype = msg["type"]
+        cmd = COMMANDS.get(mtype)
+        if cmd is None:
+            self.counters["unknown_commands"] += 1
+            client.send(P.error(f"Unknown command: {mtype}"))
+            return
+        if cmd.mutating:
+            if not client.operator:
+                self.counters["unauthorized"] += 1
+                client.send(P.error(f"{mtype}: not allowed for viewers; send vj_auth with the operator password"))
+                return
+            if not client.bucket.take():
+                self.counters["rate_limited"] += 1
+                client.send(P.error(f"{mtype}: rate limited (at most {self.params.commands_per_s:g} commands/s)"))
+                return
+        try:
+            await cmd.handler(self, client, msg)
+        except ValueError as exc:
+            client.send(P.error(f"{mtype}: {exc}"))
+        except Exception:
+            self.ctx.log.exception("command %s failed", mtype)
+            client.send(P.error(f"{mtype}: internal error (see the VJ server log)"))
+
+    async def _heartbeat(self) -> None:
+        clock = self.ctx.clock
+        while True:
+            await clock.sleep(self.ctx.heartbeat.interval)
+            for c in list(self.clients):
+                if c.awaiting_pong:
+                    c.monitor.missed()
+                    if c.monitor.dead:
+                        self.counters["heartbeat_timeouts"] += 1
+                        self.spawn(c.close(4100, "Heartbeat timeout"))
+                        continue
+                c.awaiting_pong = True
+                c.send(P.ping())
+
+    # -- helpers for commands ---------------------------------------------------------------------------
+
+    def broadcast(self, text: str, exclude: Client | None = None) -> None:
+        """Send a control message (event) to every browser, in order with its replies."""
+        for c in list(self.clients):
+            if c is not exclude:
+                c.send(text)
+
+    def check_password(self, password: str) -> bool:
+        want = self.params.operator_password
+        return not want or hmac.compare_digest(password.encode(), want.encode())
+
+    def need_pattern(self) -> Any:
+        if self.pattern is None:
+            raise ValueError("this graph has no pattern node")
+        return self.pattern
+
+    def need_dj(self) -> Any:
+        if self.dj is None:
+            raise ValueError("this graph has no dj_server node")
+        return self.dj
+
+    def pattern_state(self) -> dict[str, Any]:
+        return self.pattern.state() if self.pattern is not None else {}
+
+    def patterns(self) -> list[dict[str, Any]]:
+        return self.pattern.patterns() if self.pattern is not None else []
+
+    async def to_djs(self, message: dict[str, Any]) -> None:
+        if self.dj is not None:
+            await self.dj.send_to_djs(message)
+
+    async def config_changed(self) -> None:
+        """Entity count or zone changed: tell DJs (``config_sync``) and browsers (``config_update``)."""
+        from mcav.nodes.dj import protocol as dj_wire
+
+        st = self.pattern_state()
+        zone = self.mc.zone if self.mc is not None else "main"
+        self.broadcast(P.message("config_update", entity_count=st.get("entity_count"), zone=zone,
+                                 current_pattern=st.get("pattern")))
+        await self.to_djs(dj_wire.config_sync(st.get("entity_count", 16), zone))
+
+    def banner_summaries(self) -> dict[str, dict[str, Any]]:
+        return {dj: {**{k: v for k, v in prof.items() if k != "image_pixels"}, "has_image": "image_pixels" in prof}
+                for dj, prof in self.banners.items()}
+
+    async def push_banner(self, dj_id: str) -> None:
+        """Send the active DJ's banner to the plugin (``banner_config``), if connected."""
+        if self.dj is None or self.dj.active_dj != dj_id or self.mc is None or not self.mc.connected:
+            return
+        prof = self.banners.get(dj_id, {})
+        msg = {"type": "banner_config", **{k: prof[k] for k in BANNER_FIELDS if k in prof}}
+        if "image_pixels" in prof:
+            msg["image_pixels"] = prof["image_pixels"]
+        try:
+            await self.mc.forward(msg)
+        except (ConnectionError, TimeoutError) as exc:
+            self.ctx.log.info("banner_config not sent: %s", exc)
+
+    def vj_state(self, client: Client | None = None) -> str:
+        st = self.pattern_state()
+        dj, mc = self.dj, self.mc
+        return P.vj_state(
+            patterns=self.patterns(), current_pattern=st.get("pattern"), entity_count=st.get("entity_count"),
+            zone=mc.zone if mc is not None else "main", dj_roster=dj.roster() if dj is not None else [],
+            active_dj=dj.active_dj if dj is not None else None, health_stats=health_stats(self.ctx),
+            minecraft_connected=bool(mc is not None and mc.connected),
+            pending_djs=dj.pending() if dj is not None else [], banner_profiles=self.banner_summaries(),
+            preset=st.get("preset"), band_sensitivity=st.get("band_sensitivity"), blackout=st.get("blackout"),
+            freeze=st.get("freeze"), transition=st.get("transition"), audio_settings=self.audio_settings,
+            operator_auth=self.operator_auth, operator=bool(client is not None and client.operator),
+        )

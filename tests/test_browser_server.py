@@ -1,0 +1,188 @@
+"""The ``browser`` node with raw WebSocket clients: vj_state, state frames, heartbeat, bad input, limits, slow clients."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from conftest import build
+from test_vj_helpers import RawBrowser, make_scene, running, wait_until
+
+from mcav.runtime.clock import ManualClock
+
+MS = 1_000_000
+STATE_KEYS = {"type", "entities", "bands", "amplitude", "is_beat", "beat_intensity", "instant_bass", "instant_kick",
+              "frame", "pattern", "active_dj", "latency_ms", "ping_ms", "pipeline_latency_ms", "fps", "zone_status"}
+VJ_STATE_KEYS = {"type", "patterns", "current_pattern", "entity_count", "zone", "dj_roster", "active_dj",
+                 "health_stats", "minecraft_connected", "pending_djs", "banner_profiles"}
+
+
+def graph(extra: str = "") -> str:
+    return f"""
+graph: web
+nodes:
+  feed: {{kind: scene_feed}}
+  web: {{kind: browser, in: feed, host: 127.0.0.1, port: 0{extra}}}
+"""
+
+
+def start(rt):
+    web = rt.node("web")
+    assert web.ready.wait(5)
+    return web, rt.node("feed"), web.status()["port"]
+
+
+def test_vj_state_on_connect_then_state_per_frame():
+    with running(build(graph())) as rt:
+        web, feed, port = start(rt)
+
+        async def scenario() -> None:
+            b = await RawBrowser.connect(port)
+            hello = await b.recv()
+            assert hello["type"] == "vj_state" and VJ_STATE_KEYS <= set(hello)
+            assert hello["health_stats"]["current_browsers"] == 1 and hello["health_stats"]["browser_connects"] == 1
+            assert list(hello["health_stats"]) == ["dj_connects", "dj_disconnects", "browser_connects",
+                                                   "browser_disconnects", "mc_reconnect_count", "current_djs",
+                                                   "current_browsers", "mc_connected"]
+            assert hello["minecraft_connected"] is False and hello["zone"] == "main"
+            feed.push(make_scene(16, seq=5, beat=True))
+            st = await b.expect("state")
+            assert STATE_KEYS <= set(st) and list(st)[:2] == ["type", "entities"]
+            assert [e["id"] for e in st["entities"]] == [f"block_{i}" for i in range(16)]
+            assert set(st["entities"][0]) == {"id", "x", "y", "z", "scale", "band", "visible"}
+            assert st["frame"] == 5 and st["is_beat"] is True and st["bands"] == [0.8, 0.6, 0.4, 0.3, 0.2]
+            assert st["zone_status"] == {"bpm_estimate": 128.0, "tempo_confidence": 0.7, "beat_phase": 0.25}
+            feed.push(make_scene(16, seq=6, blackout=True, t_capture=st_t(6)))
+            assert (await b.expect("state"))["entities"] == []
+            await b.close()
+
+        asyncio.run(scenario())
+        wait_until(lambda: web.health()["browser_disconnects"] == 1)
+
+
+def st_t(seq: int) -> int:
+    """Capture times 17 ms apart (a 60 Hz source) so the 60 Hz cap never skips them."""
+    return 10**12 + seq * 17 * MS
+
+
+def test_state_rate_is_capped_by_capture_time_not_a_timer():
+    with running(build(graph(", state_rate: 60"))) as rt:
+        web, feed, port = start(rt)
+
+        async def scenario() -> list[int]:
+            b = await RawBrowser.connect(port)
+            await b.expect("vj_state")
+            # a 200 Hz burst (5 ms apart) then the end marker 40 ms later
+            for k, (seq, t_ms) in enumerate([(s, s * 5) for s in range(10)] + [(99, 85)]):
+                feed.push(make_scene(4, seq=seq, t_capture=10**12 + t_ms * MS))
+                wait_until(lambda: web.ctx.metrics.frames_in > k)  # one at a time, none coalesced
+            frames = []
+            while not frames or frames[-1] != 99:
+                frames.append((await b.expect("state"))["frame"])
+            return frames
+
+        frames = asyncio.run(scenario())
+        assert frames == [0, 3, 6, 9, 99]  # ≥ 13.3 ms (0.8 × 16.7 ms) between frames sent
+        assert web.status()["states_skipped"] == 6
+
+
+def test_ping_every_15s_and_close_4100_after_two_missed_pongs():
+    clock = ManualClock()
+    with running(build(graph()), clock) as rt:
+        web, feed, port = start(rt)
+
+        async def scenario() -> None:
+            good, bad = await RawBrowser.connect(port), await RawBrowser.connect(port)
+            await good.expect("vj_state")
+            await bad.expect("vj_state")
+            assert await asyncio.to_thread(clock.wait_for_sleepers, 1)
+            for t in (15, 30, 45):
+                clock.advance(15)
+                assert await good.expect("ping") == {"type": "ping"}
+                await good.send({"type": "pong"})
+                if t < 45:
+                    assert (await bad.expect("ping"))["type"] == "ping"  # never answered
+                assert await asyncio.to_thread(clock.wait_for_sleepers, 1)
+            assert await bad.closed() == (4100, "Heartbeat timeout")  # 2 missed: closed at 45 s
+            assert (await good.ask({"type": "ping"}, "pong")) == {"type": "pong"}  # the answering one stays
+
+        asyncio.run(scenario())
+        assert web.status()["heartbeat_timeouts"] == 1
+
+
+def test_bad_input_gets_error_replies_and_the_connection_stays_up():
+    with running(build(graph())) as rt:
+        web, feed, port = start(rt)
+
+        async def scenario() -> None:
+            b, other = await RawBrowser.connect(port), await RawBrowser.connect(port)
+            await b.expect("vj_state")
+            await other.expect("vj_state")
+            for bad, why in (("{nope", "invalid JSON"), ("[1, 2]", "JSON object"), ('{"type": 7}', "'type'"),
+                             (b"\x00\x01", "binary"), ('{"type":"warp_drive"}', "Unknown command: warp_drive"),
+                             ('{"type":"set_pattern","pattern":"ring"}', "no pattern node")):
+                await b.send(bad)
+                err = await b.expect("error")
+                assert set(err) == {"type", "message"} and why in err["message"], (bad, err)
+            assert await b.ask({"type": "ping"}, "pong") == {"type": "pong"}
+            feed.push(make_scene(4, seq=1))
+            assert (await other.expect("state"))["frame"] == 1  # others unaffected
+            assert (await b.expect("state"))["frame"] == 1
+
+        asyncio.run(scenario())
+        s = web.status()
+        assert s["bad_messages"] == 4 and s["unknown_commands"] == 1
+
+
+def test_oversized_message_closes_1009_and_max_clients_closes_4003():
+    with running(build(graph(", max_clients: 2, max_message_size: 2048"))) as rt:
+        web, feed, port = start(rt)
+
+        async def scenario() -> None:
+            a, b = await RawBrowser.connect(port), await RawBrowser.connect(port)
+            await a.expect("vj_state")
+            await b.expect("vj_state")
+            c = await RawBrowser.connect(port)
+            assert await c.closed() == (4003, "Too many browsers")
+            await a.send('{"type":"ping","pad":"' + "x" * 4096 + '"}')
+            assert (await a.closed())[0] == 1009
+            assert await b.ask({"type": "ping"}, "pong") == {"type": "pong"}
+
+        asyncio.run(scenario())
+        assert web.status()["rejected"] == 1
+
+
+def stalled_client(port: int) -> socket.socket:
+    """A browser that completes the WebSocket handshake and then never reads again."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    s.settimeout(5)
+    assert s.recv(4096).startswith(b"HTTP/1.1 101")
+    return s
+
+
+def test_a_stalled_browser_loses_frames_and_never_delays_the_others():
+    with running(build(graph(", send_buffer: 4096"))) as rt:
+        web, feed, port = start(rt)
+        stuck = stalled_client(port)
+        try:
+            async def scenario() -> list[int]:
+                fast = [await RawBrowser.connect(port) for _ in range(3)]
+                for b in fast:
+                    await b.expect("vj_state")
+                wait_until(lambda: web.status()["browsers"] == 4)
+                got = []
+                for seq in range(150):  # ~25 KB frames: the stalled socket's buffers fill within a few
+                    feed.push(make_scene(256, seq=seq, t_capture=st_t(seq)))
+                    frames = [(await b.expect("state"))["frame"] for b in fast]
+                    assert frames == [seq] * 3  # every fast browser got this frame before the next was made
+                    got.append(seq)
+                return got
+
+            assert len(asyncio.run(scenario())) == 150
+            assert web.status()["frames_dropped"] > 100  # the stalled one lost frames (counted)
+        finally:
+            stuck.close()
