@@ -28,6 +28,7 @@ from .codes import CodeRejected, dj_id_for_code
 from .hub import DJHub, Pending
 from .ratelimit import TokenBucket
 from .roster import DJSession
+from .timing import within
 
 __all__ = ["ConnectionHandler", "HandlerConfig"]
 
@@ -64,21 +65,7 @@ class ConnectionHandler:
 
     async def _within(self, aw: Awaitable[T], timeout: float) -> T:
         """``await aw`` but raise TimeoutError after ``timeout`` s of the hub's clock."""
-        task = asyncio.ensure_future(aw)
-        timer = asyncio.ensure_future(self.hub.clock.sleep(timeout))
-        try:
-            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timer
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if task.cancelled():
-            raise TimeoutError
-        return task.result()
+        return await within(aw, self.hub.clock, timeout)
 
     async def __call__(self, conn: Any) -> None:
         peer = _peer(conn)

@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import logging
 import random
-from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -36,64 +35,13 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from mcav.runtime.clock import Clock, SystemClock
 from mcav.runtime.frames import Features, now_ns
-from mcav.runtime.policies import Backoff, HeartbeatMonitor, HeartbeatPolicy, ReconnectPolicy, default_policy
+from mcav.runtime.policies import Backoff, HeartbeatMonitor, HeartbeatPolicy, ReconnectPolicy
 
 from . import protocol as P
+from .config import FINAL_CLOSE_CODES, AuthFailed, DJRelayConfig, GaveUp
+from .timing import within
 
 __all__ = ["AuthFailed", "DJRelay", "DJRelayConfig", "GaveUp"]
-
-#: Close codes after which the relay never reconnects: bad key/code, denied, kicked.
-FINAL_CLOSE_CODES = {P.CloseCode.AUTH_FAILED, P.CloseCode.DENIED, P.CloseCode.KICKED}
-
-
-@dataclass
-class DJRelayConfig:
-    """CONNECTIVITY.md's DJ relay configuration (same fields, same defaults).
-
-    Attributes:
-        vj_server_url: ``ws://host:9000`` of the VJ server.
-        dj_id: Id sent in ``dj_auth`` (the keys file's entry on the VJ side).
-        dj_name: Display name.
-        dj_key: The DJ's key (plaintext on the wire, as in MCAV; use ``wss://`` across the internet).
-        reconnect_interval: First backoff delay in s (5).
-        heartbeat_interval: Seconds between ``dj_heartbeat`` messages (2).
-        max_connect_attempts: Tries for the first connection (3).
-    """
-
-    vj_server_url: str = "ws://localhost:9000"
-    dj_id: str = "dj_1"
-    dj_name: str = "DJ 1"
-    dj_key: str = ""
-    reconnect_interval: float = 5.0
-    heartbeat_interval: float = 2.0
-    max_connect_attempts: int = 3
-
-    @classmethod
-    def tuned(cls, network: str, **fields: Any) -> DJRelayConfig:
-        """CONNECTIVITY.md "Network Tuning": ``lan`` (2 s, 1 s, 5 tries) or ``wan`` (10 s, 5 s, 3 tries)."""
-        presets = {"lan": (2.0, 1.0, 5), "wan": (10.0, 5.0, 3)}
-        if network not in presets:
-            raise ValueError(f"unknown network tuning '{network}'; choose lan or wan")
-        r, h, n = presets[network]
-        return cls(**{"reconnect_interval": r, "heartbeat_interval": h, "max_connect_attempts": n, **fields})
-
-    def reconnect_policy(self) -> ReconnectPolicy:
-        """The dj_relay reconnect defaults with this config's interval and attempts."""
-        base = default_policy("reconnect", "dj_relay")
-        return replace(base, initial=self.reconnect_interval, max_attempts=self.max_connect_attempts)
-
-    def heartbeat_policy(self) -> HeartbeatPolicy:
-        """The dj_relay heartbeat defaults (3 failures) with this config's interval."""
-        return replace(default_policy("heartbeat", "dj_relay"), interval=self.heartbeat_interval)
-
-
-class AuthFailed(Exception):
-    """The VJ refused us (bad key or code, denied, kicked); never retried."""
-
-
-class GaveUp(Exception):
-    """The first connection failed ``max_connect_attempts`` times."""
-
 
 class DJRelay:
     """One DJ's link to a VJ server.
@@ -195,25 +143,6 @@ class DJRelay:
                 await ws.send(P.encode(P.going_offline()))
             await ws.close(1000, "DJ going offline")
 
-    async def _within(self, aw: Any, timeout: float | None) -> Any:
-        if timeout is None:
-            return await aw
-        task = asyncio.ensure_future(aw)
-        timer = asyncio.ensure_future(self.clock.sleep(timeout))
-        try:
-            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timer
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if task.cancelled():
-            raise TimeoutError(f"no answer within {timeout:g} s")
-        return task.result()
-
     async def _open(self) -> ClientConnection:
         """Connect and authenticate; returns the connection once the VJ accepted us."""
         cfg = self.config
@@ -228,7 +157,7 @@ class DJRelay:
             await ws.send(P.encode(first))
             timeout: float | None = self.reconnect.connect_timeout
             while True:
-                msg = P.decode(await self._within(ws.recv(), timeout))
+                msg = P.decode(await within(ws.recv(), self.clock, timeout))
                 kind = msg["type"]
                 if kind in ("auth_success", "auth_approved"):
                     self.dj_id = str(msg.get("dj_id", self.dj_id))
