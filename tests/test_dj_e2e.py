@@ -143,3 +143,13 @@ def test_active_dj_failover_when_its_process_is_killed(keys_file: Path):
                 if p is not None and p.poll() is None:
                     p.kill()
                     p.wait()
+
+
+def test_dj_pipeline_without_a_usable_input_names_the_alternatives():
+    env = {**os.environ, "MCAV_VJ_URL": f"ws://127.0.0.1:{free_port()}"}
+    proc = subprocess.run([MCAV, "run", str(ROOT / "pipelines" / "dj.yaml"), "--no-dashboard",
+                           "--set", "source.device=no-such-input-device-42"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "--set source.kind=file" in proc.stderr and "--set source.kind=synth" in proc.stderr
+    assert "mcav devices" in proc.stderr
