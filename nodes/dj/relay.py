@@ -240,8 +240,6 @@ class DJRelay:
 
     async def _handle(self, ws: ClientConnection, msg: dict[str, Any]) -> None:
         kind = msg["type"]
-        if not kind.startswith("auth_"):
-            self._streaming = True  # the VJ's post-auth messages (sync, route) have started
         if kind == "heartbeat_ack":
             assert self._monitor is not None
             self._monitor.answered()
@@ -262,6 +260,10 @@ class DJRelay:
             self.vj.update(current_pattern=msg.get("pattern"), pattern_config=msg.get("config"))
         elif kind == "config_sync":
             self.vj.update(entity_count=msg.get("entity_count"), zone=msg.get("zone"))
+        if not kind.startswith("auth_"):
+            # The VJ's post-auth messages have begun (and a clock sync, if any, is answered): an MCAV
+            # server reads the message after clock_sync_request as the reply, so no frame may precede it.
+            self._streaming = True
         if self._on_message is not None:
             try:
                 self._on_message(msg)
