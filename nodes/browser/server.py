@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import socket
 import threading
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ class BrowserServer(AsyncNode):
         self._encoder = P.StateEncoder()
         self._dj_cache: dict[str, Any] = {}
         self._dj_cache_frame = -1_000_000
-        self._last_sent_ns: int | None = None
+        self._next_due_ns: float | None = None
 
     @property
     def operator_auth(self) -> bool:
@@ -109,8 +110,10 @@ class BrowserServer(AsyncNode):
             self.mc.add_listener(lambda msg: self.broadcast(P.relay(msg)))
             self.mc.add_status_listener(lambda up: self.broadcast(P.message("minecraft_status", connected=up)))
         # compression off: small real-time frames (RUNTIME-LESSONS 3); our own app-level heartbeat.
+        ws_log = ctx.log.getChild("ws")
+        ws_log.setLevel(logging.WARNING)  # websockets logs every open/close at INFO: too much with 500 browsers
         server = await serve(self._serve, p.host, p.port, compression=None, max_size=p.max_message_size,
-                             ping_interval=None, close_timeout=2, max_queue=16)
+                             ping_interval=None, close_timeout=2, max_queue=16, logger=ws_log)
         self.port = server.sockets[0].getsockname()[1]
         ctx.log.info("browsers on ws://%s:%d (%s)", p.host, self.port,
                      "operator password set" if self.operator_auth else "no operator password")
@@ -143,12 +146,15 @@ class BrowserServer(AsyncNode):
 
     def _on_scene(self, scene: Any) -> None:
         assert isinstance(scene, Scene)
-        # Pace by capture time, not by a timer: a frame closer than 0.8 periods to the last one sent is skipped.
-        # (A capture time going backwards means a new source: never skip on that.)
-        if self._last_sent_ns is not None and 0 <= scene.t_capture - self._last_sent_ns < 0.8e9 / self.params.state_rate:
+        # Pace by capture time on a state_rate grid, not by a timer: a frame due (within 20 % of a period)
+        # goes out at once, an early one is skipped. A capture time going backwards means a new source.
+        t, period = scene.t_capture, 1e9 / self.params.state_rate
+        due = self._next_due_ns
+        if due is not None and t < due - 0.2 * period and t >= due - 2 * period:
             self.counters["states_skipped"] += 1
             return
-        self._last_sent_ns = scene.t_capture
+        # Keep the grid (so a 94 Hz source gives ~60 Hz, not 47); restart it after a gap or a new source.
+        self._next_due_ns = (t if due is None or t > due + period or t < due - 2 * period else due) + period
         self.last_bpm = float(scene.features.bpm)
         if self.clients:
             fanout(self.clients, self._encoder.encode(scene, self._dj_fields(scene.seq)))

@@ -15,6 +15,7 @@ due unless a newer one replaces it (so the last frame of a burst still goes out)
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -170,8 +171,10 @@ class MinecraftSink(AsyncNode):
             else:
                 self.counters["connect_failures"] += 1
                 delay = backoff.failed() or self.ctx.reconnect.max
-                log.warning("Minecraft at %s unavailable (%s); retrying in %g s",
-                            self.client.uri, self.client.last_error, delay)
+                # The first failure of an outage is a warning; the retries after it are routine.
+                log.log(logging.WARNING if backoff.attempts <= 1 else logging.INFO,
+                        "Minecraft at %s unavailable (%s); retrying in %g s (attempt %d)",
+                        self.client.uri, self.client.last_error, delay, backoff.attempts)
             self._next_retry, self._delay = clock.monotonic() + delay, delay
             await clock.sleep(delay)
 
