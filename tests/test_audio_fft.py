@@ -67,7 +67,7 @@ def test_noise_gate_lets_bands_fall() -> None:
     loud = feed(an, tone(1000))[-1]["bands"][2]
     faint = feed(an, tone(1000, amp=0.01, seconds=0.1))  # below the 0.02 gate
     assert faint[-1]["bands"][2] < 0.5 * loud
-    assert all(r["bands"][2] < 1 for r in faint)
+    assert all(r["bands"][2] < 1 for r in faint[1:])  # the first window still holds loud samples
 
 
 def test_presets_change_attack_speed() -> None:

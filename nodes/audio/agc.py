@@ -43,21 +43,24 @@ class BandAgc:
     def __init__(self, bands: int = 5, half_life: float = 2.3, gate: float = 0.02) -> None:
         self.half_life = half_life
         self.gate = gate
-        self.peaks = np.zeros(bands)
-        self.smoothed = np.zeros(bands)
-        self.norm = np.zeros(bands)
+        # Plain lists: with 5 bands, numpy's per-call cost outweighs the arithmetic.
+        self.peaks = [0.0] * bands
+        self.smoothed = [0.0] * bands
+        self.norm = [0.0] * bands
 
-    def update(self, raw: np.ndarray, amplitude: float, hop_s: float, preset: Preset) -> np.ndarray:
-        """Advance one hop of ``hop_s`` s with band amplitudes ``raw``; return the smoothed bands."""
-        release = per_hop(preset.release, hop_s)
+    def update(self, raw: np.ndarray, amplitude: float, dt: float, preset: Preset) -> np.ndarray:
+        """Advance by ``dt`` s with band amplitudes ``raw``; return the smoothed bands (float32)."""
+        release = per_hop(preset.release, dt)
         if amplitude < self.gate:
-            self.norm[:] = 0.0
-            self.smoothed *= 1.0 - release
-            return self.smoothed
-        self.peaks = np.maximum(raw, self.peaks * 0.5 ** (hop_s / self.half_life))
-        floor = max(float(self.peaks.max()) / preset.agc_max_gain, 1e-9)
-        self.norm = np.minimum(1.0, raw / np.maximum(self.peaks, floor))
-        attack = per_hop(preset.attack, hop_s)
-        rate = np.where(self.norm > self.smoothed, attack, release)
-        self.smoothed += (self.norm - self.smoothed) * rate
-        return self.smoothed
+            self.norm = [0.0] * len(self.norm)
+            self.smoothed = [v * (1.0 - release) for v in self.smoothed]
+            return np.array(self.smoothed, np.float32)
+        attack = per_hop(preset.attack, dt)
+        decay = 0.5 ** (dt / self.half_life)
+        values = raw.tolist()
+        peaks = [max(v, p * decay) for v, p in zip(values, self.peaks)]
+        floor = max(max(peaks) / preset.agc_max_gain, 1e-9)
+        norm = [min(1.0, v / max(p, floor)) for v, p in zip(values, peaks)]
+        self.smoothed = [s + (x - s) * (attack if x > s else release) for x, s in zip(norm, self.smoothed)]
+        self.peaks, self.norm = peaks, norm
+        return np.array(self.smoothed, np.float32)

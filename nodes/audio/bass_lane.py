@@ -7,6 +7,11 @@ import math
 import numpy as np
 from scipy.signal import lfilter
 
+try:  # lfilter's argument checks cost 3x the filtering itself on a 512-sample block
+    from scipy.signal._sigtools import _linear_filter as _raw_lfilter
+except ImportError:  # pragma: no cover - other scipy layouts
+    _raw_lfilter = None
+
 __all__ = ["BassLane"]
 
 
@@ -44,7 +49,10 @@ class BassLane:
         if n == 0:
             return min(1.0, self.env / self.peak), False
         dt = n / self.sr
-        low, self._zi = lfilter(self._b, self._a, mono, zi=self._zi)
+        if _raw_lfilter is not None and mono.dtype == np.float64:
+            low, self._zi = _raw_lfilter(self._b, self._a, mono, -1, self._zi)
+        else:
+            low, self._zi = lfilter(self._b, self._a, mono, zi=self._zi)
         level = float(np.abs(low).max())
         before = self.env
         self.env = level if level > self.env else self.env * math.exp(-dt / self.RELEASE_S)

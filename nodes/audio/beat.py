@@ -18,6 +18,7 @@ from mcav.runtime.frames import Features, Frame, Spectrum
 from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
 
+from .fft import band_bins
 from .onset import History, OnsetDetector
 from .tempo import TempoEstimator
 from .tracker import BeatTracker
@@ -35,18 +36,24 @@ class BeatSettings:
     lock_confidence: float = param(0.25, doc="tempo confidence from which beats come from the prediction", min=0, max=1)
     lookahead: float = param(0.0, doc="flag beats this early (to offset downstream latency)", unit="s", min=0, max=0.2)
     tempo_window: float = param(8.0, doc="seconds of onsets the tempo is estimated from", unit="s", min=3, max=30)
-    tempo_every: float = param(0.5, doc="time between tempo estimates", unit="s", min=0.05, max=5)
+    tempo_every: float = param(1.0, doc="time between tempo estimates", unit="s", min=0.05, max=5)
 
     def __post_init__(self) -> None:
         if self.min_bpm >= self.max_bpm:
             raise ValueError(f"min_bpm ({self.min_bpm}) must be below max_bpm ({self.max_bpm})")
 
 
-def _weights(preset: Preset) -> np.ndarray:
-    """Band weights of the onset function: the preset's bass weight, the rest shared."""
-    w = np.full(5, (1.0 - preset.bass_weight) / 4.0)
-    w[0] = preset.bass_weight
-    return w
+def _weights(preset: Preset, bins: np.ndarray) -> np.ndarray:
+    """Band weights of the onset function, given the FFT bins per band.
+
+    Each band's mean flux counts with the square root of its bin count: the
+    plain sum over bins lets the wide treble band drown the rest, the plain
+    mean over-weights the five narrow low bins. The bass band is scaled by the
+    preset's ``bass_weight``. (Chosen on the beat benchmark, see bench/.)
+    """
+    w = np.sqrt(bins.astype(np.float64))
+    w[0] *= preset.bass_weight
+    return w / w.sum()
 
 
 class BeatAnalyzer:
@@ -68,9 +75,13 @@ class BeatAnalyzer:
         self.last_beat: float | None = None
         self.next_beat: float | None = None
 
-    def _reset(self, rate: float, window_s: float) -> None:
+    def _reset(self, rate: float, spec: Spectrum) -> None:
         s = self.s
         self._rate = rate
+        window_s = spec.window_s
+        bands = band_bins(round(window_s * spec.sample_rate), spec.sample_rate)
+        self._bins = np.bincount(bands[bands >= 0], minlength=5)
+        self._preset_name = ""  # recompute the weights
         self._delay = window_s / 2  # an onset peaks the flux when it reaches the window's centre
         self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm)
         self.tracker = BeatTracker(rate, history_s=max(6.0, 2.5 * 60.0 / s.min_bpm))
@@ -98,25 +109,25 @@ class BeatAnalyzer:
             return self._fields(spec.t_audio, False, 0.0)
         rate = 1.0 / spec.hop_s
         if abs(rate - self._rate) > 1e-6 * rate:
-            self._reset(rate, spec.window_s)
+            self._reset(rate, spec)
         if spec.preset != self._preset_name:
             self._preset = get_preset(spec.preset)
             self._preset_name = spec.preset
-            self._w = _weights(self._preset)
+            self._w = _weights(self._preset, self._bins)
         k = spec.flux.shape[0]
         onset_seen = False
         strength = 0.0
         if k:
-            values = spec.flux @ self._w
-            for i in range(k):
-                onset_seen |= self._push(float(values[i]))
+            onset_seen = self._push(spec.flux @ self._w)
             strength = self.detector.strength
             self._t_newest = spec.t_audio - self._delay
         beat = False
         intensity = 0.0
         if self.locked:
             nb = self.next_beat
-            if nb is not None and self.time_of(nb) <= spec.t_audio + self.s.lookahead:
+            # Due in this frame if it falls nearer to this frame's end than to the next one's.
+            half_frame = 0.5 * max(k, 1) * spec.hop_s
+            if nb is not None and self.time_of(nb) <= spec.t_audio + half_frame + self.s.lookahead:
                 beat = True
                 self.last_beat, self.next_beat = nb, None
                 self._predict_at = nb + self.period / 2
@@ -130,13 +141,16 @@ class BeatAnalyzer:
             intensity = min(1.0, intensity * self._preset.beat_sensitivity)
         return self._fields(spec.t_audio, beat, intensity)
 
-    def _push(self, value: float) -> bool:
-        """One onset-strength sample: score, tempo, lock and prediction bookkeeping."""
-        self.odf.push(value)
-        self._peak = max(value, self._peak * 0.9995)
-        self.tracker.push(value, self.period)
-        onset = self.detector.push(value, self._preset.beat_threshold)
-        self.n += 1
+    def _push(self, values: np.ndarray) -> bool:
+        """The onset-strength samples of one frame: score, tempo, lock and prediction; True on an onset."""
+        onset = False
+        threshold = self._preset.beat_threshold
+        for v in values.tolist():
+            self.odf.push(v)
+            self._peak = max(v, self._peak * 0.9995)
+            onset |= self.detector.push(v, threshold)
+        self.tracker.push(values, self.period)
+        self.n += len(values)
         n = self.n
         if n >= self._next_tempo:
             self._next_tempo = n + max(1, int(self.s.tempo_every * self._rate))
@@ -147,11 +161,24 @@ class BeatAnalyzer:
             self._update_lock()
         if self.locked and self.next_beat is None and n - 1 >= self._predict_at:
             assert self.last_beat is not None
-            expected = self.last_beat + self.period - (n - 1)
+            # Re-anchor on the best score near the beat we flagged: the flag came from
+            # the lattice, the score has since seen the actual onset (phase correction).
+            anchor = self._anchor(self.last_beat)
+            expected = anchor + self.period - (n - 1)
             while expected < 1:
                 expected += self.period  # missed a beat (tempo change): aim at the one after
             self.next_beat = (n - 1) + self.tracker.predict(self.period, expected)
         return onset
+
+    def _anchor(self, beat: float) -> float:
+        """Index of the highest beat score within a quarter period of ``beat``."""
+        quarter = max(1, int(self.period / 4))
+        lo = max(int(round(beat)) - quarter, self.n - self.tracker.score.size)
+        hi = min(int(round(beat)) + quarter, self.n - 1)
+        if hi <= lo:
+            return beat
+        scores = self.tracker.score.last(self.n - lo)[: hi - lo + 1]
+        return float(lo + int(np.argmax(scores)))
 
     def _update_lock(self) -> None:
         s = self.s

@@ -57,7 +57,7 @@ class SpectrumAnalyzer:
     Args:
         sample_rate: Input rate in Hz.
         size: FFT length in samples.
-        hop: Samples between analyses; 0 = one analysis ending at the end of each block.
+        hop: Samples between analyses.
         gate: Noise gate threshold on the largest absolute sample, 0-1.
         agc_half_life: Fall time to half of each band's AGC peak, in s.
         bass_cutoff: Corner of the bass lane's low-pass, in Hz.
@@ -68,7 +68,7 @@ class SpectrumAnalyzer:
         self,
         sample_rate: int,
         size: int = 1024,
-        hop: int = 0,
+        hop: int = 512,
         gate: float = 0.02,
         agc_half_life: float = 2.3,
         bass_cutoff: float = 120.0,
@@ -85,6 +85,8 @@ class SpectrumAnalyzer:
         self._power_member = member
         self._flux_member = member / member.sum(axis=0)  # mean flux per bin of each band
         self._mag_scale = 2.0 / float(np.sum(self._window))  # a full-scale sine peaks at 1
+        self._log_scale = _LOG_GAMMA * self._mag_scale
+        self._cols = np.arange(size)
         self._tail = np.zeros(size)  # the last `size` samples before the current block
         self._pos = start_sample  # index of the next sample
         self._prev_log: np.ndarray | None = None
@@ -95,35 +97,33 @@ class SpectrumAnalyzer:
         """Feed a block of mono samples; return the fields of a Spectrum, or None if no hop ended."""
         n = mono.shape[0]
         data = np.concatenate((self._tail, mono))
-        if self.hop:
-            first = (self._pos // self.hop + 1) * self.hop  # first window end inside this block
-            ends = np.arange(first, self._pos + n + 1, self.hop)
-        else:
-            ends = np.array([self._pos + n]) if n else np.zeros(0, np.int64)
-        offsets = ends - self._pos  # window end relative to the block start
+        first = (self._pos // self.hop + 1) * self.hop  # first window end inside this block
+        ends = np.arange(first, self._pos + n + 1, self.hop)
+        offsets = ends - self._pos  # window start inside `data` (its end relative to the block start)
         self._pos += n
         self._tail = data[-self.size :]
         level, kick = self.bass.update(mono)
         if ends.size == 0:
             return None
-        idx = offsets[:, None] + np.arange(self.size)[None, :]  # rows: windows inside `data`
-        frames = data[idx]
-        amps = np.abs(frames[:, -self.hop or -n :]).max(axis=1) if n else np.zeros(len(ends))
+        frames = data[offsets[:, None] + self._cols]  # one row per window
+        amps = np.abs(frames[:, -self.hop :]).max(axis=1)
         mag = np.abs(np.fft.rfft(frames * self._window, axis=1))
-        raw = np.sqrt((mag**2) @ self._power_member * self._power_scale)
-        logmag = np.log1p(_LOG_GAMMA * self._mag_scale * mag)
-        prev = logmag[:1] if self._prev_log is None else self._prev_log[None, :]
-        diff = np.diff(np.concatenate((prev, logmag)), axis=0)
+        raw = np.sqrt((mag * mag) @ self._power_member * self._power_scale)
+        logmag = np.log1p(self._log_scale * mag)
+        prev = logmag[0] if self._prev_log is None else self._prev_log
+        diff = logmag - np.vstack((prev, logmag[:-1]))
         flux = np.maximum(diff, 0.0) @ self._flux_member
         self._prev_log = logmag[-1]
-        hop_s = (self.hop or n) / self.sr
-        for i in range(len(ends)):
-            bands = self.agc.update(raw[i], float(amps[i]), hop_s, preset)
+        hop_s = self.hop / self.sr
+        # AGC and smoothing run once per output frame, on the loudest hop of the
+        # frame; their factors are per second, so this matches per-hop updates
+        # when a frame is one hop (live) and costs less when it is many (files).
+        bands = self.agc.update(raw.max(axis=0), float(amps.max()), hop_s * len(ends), preset)
         return {
             "t_audio": float(ends[-1]) / self.sr,
-            "bands": bands.astype(np.float32),
+            "bands": bands,
             "raw_bands": raw[-1].astype(np.float32),
-            "peak": float(bands.max()),
+            "peak": float(max(self.agc.smoothed)),
             "magnitudes": (mag[-1] * self._mag_scale).astype(np.float32),
             "hop_s": hop_s,
             "flux": flux.astype(np.float32),

@@ -25,7 +25,7 @@ class TempoEstimator:
         max_bpm: Fastest tempo considered. Default 200.
         prior_bpm: Centre of the log-normal tempo prior. Default 110.
         prior_octaves: Standard deviation of the prior, in octaves. Default 0.9.
-        step_bpm: Resolution of the tempo states. Default 0.5 BPM.
+        step: Ratio between neighbouring tempo states, minus 1. Default 0.005 (0.5 %).
         drift: Standard deviation of tempo change between two estimates, as a fraction. Default 0.02.
     """
 
@@ -36,16 +36,19 @@ class TempoEstimator:
         max_bpm: float = 200.0,
         prior_bpm: float = 110.0,
         prior_octaves: float = 0.9,
-        step_bpm: float = 0.5,
+        step: float = 0.005,
         drift: float = 0.02,
     ) -> None:
         self.rate = rate
-        self.bpms = np.arange(min_bpm, max_bpm + step_bpm / 2, step_bpm)
+        # Log-spaced states (step 0.5 %): tempo drift is then the same kernel everywhere.
+        count = int(np.log(max_bpm / min_bpm) / np.log1p(step)) + 1
+        self.bpms = min_bpm * (1.0 + step) ** np.arange(count)
         self.lags = 60.0 * rate / self.bpms  # period of each state in onset samples
         self.prior = np.exp(-0.5 * (np.log2(self.bpms / prior_bpm) / prior_octaves) ** 2)
-        logb = np.log(self.bpms)
-        self._transition = np.exp(-0.5 * ((logb[:, None] - logb[None, :]) / drift) ** 2)
-        self._transition /= self._transition.sum(axis=0, keepdims=True)
+        half = int(3 * drift / np.log1p(step)) + 1
+        kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * np.log1p(step) / drift) ** 2)
+        self._kernel = kernel / kernel.sum()
+        self._step = step
         self.belief = np.full(self.bpms.size, 1.0 / self.bpms.size)
         self.bpm = 0.0
         self.confidence = 0.0
@@ -81,18 +84,17 @@ class TempoEstimator:
         if obs.max() <= 0:
             return self.bpm, self.confidence
         obs /= obs.max()
-        self.belief = (self._transition @ self.belief + 1e-3) * obs**2
+        spread = np.convolve(self.belief, self._kernel, mode="same")
+        self.belief = (spread / spread.sum() + 1e-3) * obs**2
         self.belief /= self.belief.sum()
         best = int(np.argmax(self.belief))
-        # Refine between states with a parabola through the neighbours.
+        # Refine between states with a parabola through the neighbours (in log tempo).
+        off = 0.0
         if 0 < best < self.bpms.size - 1:
             a, b, c = np.log(self.belief[best - 1 : best + 2] + 1e-12)
             d = a - 2 * b + c
             off = 0.5 * (a - c) / d if d < 0 else 0.0
-        else:
-            off = 0.0
-        step = self.bpms[1] - self.bpms[0]
-        self.bpm = float(self.bpms[best] + off * step)
+        self.bpm = float(self.bpms[best] * (1.0 + self._step) ** off)
         # Confidence: how much the periodicity stands out, times how steady the estimate is.
         salience = float(np.clip((score.max() - np.median(score)) / (score.max() + 1e-9), 0.0, 1.0))
         self._recent = (self._recent + [self.bpm])[-8:]
