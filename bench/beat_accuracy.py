@@ -145,7 +145,7 @@ def fmt(v: float | None, spec: str) -> str:
 
 
 def print_table(scores: list[Score]) -> None:
-    print(f"| clip | s | ref BPM | mcav BPM | librosa BPM | mcav F | mcav F >5 s | librosa F | librosa F >5 s | median flag delay ms |")
+    print("| clip | s | ref BPM | mcav BPM | librosa BPM | mcav F | mcav F >5 s | librosa F | librosa F >5 s | median flag delay ms |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for s in scores:
         note = " (smoke: <8 beats)" if s.smoke else ""
