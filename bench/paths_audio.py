@@ -52,7 +52,7 @@ class StandInPlugin:
 
 def audio_minecraft(quick: bool) -> Result:
     """Capture → batch_update latency at the plugin tick rate (20 Hz) and at 60 Hz, and without a network sink."""
-    seconds = 1.0 if quick else 12.0
+    seconds = 0.6 if quick else 12.0
     res = Result(
         key="audio_minecraft",
         title="Audio capture → batch_update leaving for Minecraft (local graph)",

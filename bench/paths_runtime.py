@@ -125,7 +125,7 @@ class _DashboardInBench:
 
 def dashboard_cost(quick: bool) -> Result:
     """The audio cycle's processing time and xruns with and without the dashboard rendering."""
-    seconds = 1.0 if quick else 8.0
+    seconds = 0.8 if quick else 8.0
     rounds = 1 if quick else 3
     stats: dict[str, dict[str, list[float]]] = {"without": {}, "with": {}}
     renders: list[float] = []

@@ -29,13 +29,19 @@ def test_quick_bench_writes_report_with_every_path_and_graphs(tmp_path: Path) ->
         "Per-hop latency vs load",
         "Cost of the dashboard on the audio cycle",
         "Audio capture → batch_update leaving for Minecraft",
+        "DJ frame send → state received by a browser",
+        "Fan-out: one DJ at 60 fps to N browsers",
+        "Many DJs at 60 fps",
     ):
         assert f"## {title}" in text, title
     # every figure the report links exists and is a PNG
     figures = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text)
-    assert {"hop_latency_cdf.png", "hop_latency_load.png", "audio_minecraft_cdf.png"} <= set(figures)
+    assert {"hop_latency_cdf.png", "hop_latency_load.png", "audio_minecraft_cdf.png", "dj_browser_cdf.png",
+            "fanout_load.png", "many_djs_load.png"} <= set(figures)
     for name in figures:
         assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
     # the key figures carry numbers, e.g. "| one queued hop (p50, at 1000 Hz) | 16 µs |"
     assert re.search(r"\| one queued hop \(p50, at \d+ Hz\) \| \d+ µs \|", text)
+    assert re.search(r"\| DJ → browser state, p50 / p99 \| [\d.]+ / [\d.]+ ms \|", text)
+    assert "## Paths that did not run" not in text
     assert re.search(r"\| audio → Minecraft batch_update \(20 Hz tick\), p50 / p99 \| [\d.]+ / [\d.]+ ms \|", text)
