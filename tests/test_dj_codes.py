@@ -69,14 +69,18 @@ def test_code_auth_pending_ping_then_approval_handshake():
                            "dj_send_time": req["server_time"]})
             await dj.expect("stream_route", "status_update", "stream_route")
             assert djs.active_dj == dj_id and await asyncio.to_thread(on_loop, djs, djs.pending) == []
+            await asyncio.to_thread(on_loop, djs, djs.send_stream_routes)
+            (route,) = await dj.expect("stream_route")
+            assert route["is_active"] is True and route["route_mode"] == "relay"
             assert await asyncio.to_thread(on_loop, djs, djs.codes) == []  # used codes are not listed
             await dj.close()
 
         asyncio.run(scenario())
         assert rt.node("sink").frames == type(rt.node("sink").frames)()  # the pending frame was dropped
     types = [e["type"] for e in events]
-    assert types[:3] == ["connect_codes", "dj_pending", "dj_approved"] and "dj_roster" in types
-    assert events[1]["dj"]["dj_name"] == "DJ Spark"
+    assert types[:4] == ["connect_codes", "connect_codes", "dj_pending", "dj_approved"] and "dj_roster" in types
+    assert len(events[0]["codes"]) == 1 and events[1]["codes"] == []  # the used code leaves the list
+    assert events[2]["dj"]["dj_name"] == "DJ Spark"
 
 
 def test_code_auth_denial_reuse_expiry_and_revocation():

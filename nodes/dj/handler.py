@@ -167,6 +167,7 @@ class ConnectionHandler:
             reason = "Connect code expired" if "expired" in str(exc) else "Invalid connect code"
             await self._refuse(conn, C.AUTH_FAILED, reason)
             return None
+        hub.notify(P.connect_codes_event(hub.codes()))  # the code is used: no longer listed
         dj_id, name = dj_id_for_code(code.code), clean_text(msg.get("dj_name"), "DJ")
         loop = asyncio.get_running_loop()
         p = Pending(dj_id, name, conn, hub.clock.time(), msg.get("direct_mode") is True,

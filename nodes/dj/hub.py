@@ -141,6 +141,10 @@ class DJHub:
         P.encode(message)  # fail early, in the caller, on a malformed message
         await self.broadcast(lambda s: message)
 
+    async def send_stream_routes(self) -> None:
+        """Send every DJ its current ``stream_route`` (e.g. after the Minecraft link came back)."""
+        await self.broadcast(self.stream_route_for)
+
     def stream_route_for(self, session: DJSession) -> dict[str, Any]:
         """The ``stream_route`` message for one DJ, from the graph's current state."""
         c = self.vj_context()

@@ -228,6 +228,10 @@ class DJServer(AsyncNode):
         """Broadcast a VJ→DJ message built with :mod:`mcav.nodes.dj.protocol` to every connected DJ."""
         await self.hub.send_to_djs(message)
 
+    async def send_stream_routes(self) -> None:
+        """Send each DJ its own ``stream_route`` (active flag, route mode, Minecraft host/port, pattern)."""
+        await self.hub.send_stream_routes()
+
     def health(self) -> dict[str, int]:
         """``{dj_connects, dj_disconnects, current_djs}``."""
         return self.hub.health()
