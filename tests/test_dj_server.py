@@ -220,3 +220,44 @@ def test_invalid_messages_are_dropped_counted_and_the_connection_survives():
 
         assert asyncio.run(scenario())["echo_ts"] == 1.0
         assert djs.status()["dropped_invalid"] == 3
+
+
+def test_oversized_message_closes_only_that_dj():
+    with running(vj_graph(", max_message_size: 4096")) as rt:
+        djs = rt.node("djs")
+
+        async def scenario():
+            a = await RawDJ.connect(djs.port)
+            await a.auth("dj_a")
+            b = await RawDJ.connect(djs.port)
+            await b.auth("dj_b")
+            await b.send(json.dumps({"type": "dj_audio_frame", "pad": "x" * 8000}))
+            assert (await b.closed())[0] == 1009  # message too big
+            assert (await a.heartbeat(ts=9.0))["echo_ts"] == 9.0
+            await a.close()
+
+        asyncio.run(scenario())
+
+
+def test_direct_mode_dj_gets_minecraft_details_dual_route_and_reports_mc_connected():
+    with running(vj_graph()) as rt:
+        djs = rt.node("djs")
+
+        async def scenario():
+            dj = await RawDJ.connect(djs.port)
+            await dj.send({"type": "dj_auth", "dj_id": "dj_d", "dj_name": "D", "dj_key": "", "direct_mode": True})
+            ok = await dj.recv()
+            assert (ok["minecraft_host"], ok["minecraft_port"], ok["zone"], ok["entity_count"]) == (
+                "localhost", 8765, "main", 16)
+            req = await dj.recv()
+            await dj.send({"type": "clock_sync_response", "dj_recv_time": req["server_time"],
+                           "dj_send_time": req["server_time"]})
+            _, status, route = await dj.expect("stream_route", "status_update", "stream_route")
+            assert route["route_mode"] == "dual" and route["reason"] == "active_direct_dj"
+            await dj.send({"type": "dj_heartbeat", "ts": 1.0, "mc_connected": True})
+            await dj.expect("heartbeat_ack")
+            (entry,) = await asyncio.to_thread(on_loop, djs, djs.roster)
+            assert entry["direct_mode"] is True and entry["mc_connected"] is True
+            await dj.close()
+
+        asyncio.run(scenario())
