@@ -68,11 +68,8 @@ class DJSession:
         self._arrivals.append(now)
 
     def fps(self, now: float) -> float:
-        """Accepted frames in the last second."""
-        arrivals = self._arrivals
-        while arrivals and arrivals[0] <= now - 1.0:
-            arrivals.popleft()
-        return float(len(arrivals))
+        """Accepted frames in the last second (read-only: safe from the metrics thread)."""
+        return float(sum(1 for t in list(self._arrivals) if t > now - 1.0))
 
     def record_pipeline_latency(self, ms: float) -> None:
         """Capture-to-arrival latency of a frame (ms, clamped to [0, 60000], averaged)."""
