@@ -34,6 +34,7 @@ export function initialState() {
     lastEffect: null,
     auth: { required: false, authenticated: false, pending: false, error: null },
     serverInfo: null,
+    djServer: null, // false once the server says its graph has no dj_server node
   };
 }
 
@@ -56,7 +57,10 @@ function readEffects(msg, patch) {
   // Toggles arrive as top-level booleans (vj_state / state) or inside an `effects` mapping.
   const group = msg.effects && typeof msg.effects === 'object' && !Array.isArray(msg.effects) ? msg.effects : {};
   for (const key of ['blackout', 'freeze']) {
-    const v = msg[key] !== undefined ? msg[key] : group[key];
+    // `frozen` is the spelling of the state frames, `freeze` the command's.
+    const alias = key === 'freeze' ? 'frozen' : key;
+    let v = msg[key] !== undefined ? msg[key] : group[key];
+    if (v === undefined) v = msg[alias] !== undefined ? msg[alias] : group[alias];
     if (typeof v === 'boolean') patch[key] = v;
     else if (v && typeof v === 'object' && 'enabled' in v) patch[key] = !!v.enabled;
   }
@@ -91,9 +95,14 @@ export function bindProtocol(client, store, live, notify) {
     }
     if (Array.isArray(m.band_sensitivity) && m.band_sensitivity.length === 5) patch.bandSensitivity = m.band_sensitivity;
     if (Array.isArray(m.connect_codes)) patch.codes = m.connect_codes;
-    if (typeof m.auth_required === 'boolean') {
-      patch.auth = { ...store.get('auth'), required: m.auth_required };
-      if (typeof m.authenticated === 'boolean') patch.auth.authenticated = m.authenticated;
+    // `operator_auth`: the server has an operator password; `operator`: this connection may
+    // change the show (always true without a password).
+    if (typeof m.operator_auth === 'boolean') {
+      patch.auth = { ...store.get('auth'), required: m.operator_auth };
+      if (typeof m.operator === 'boolean') {
+        patch.auth.authenticated = m.operator_auth && m.operator;
+        if (m.operator) patch.auth.pending = false;
+      }
     }
     readEffects(m, patch);
     store.set(patch);
@@ -176,15 +185,27 @@ export function bindProtocol(client, store, live, notify) {
     if (mine) store.set({ zoneInfo: mine });
   });
 
-  on('error', (m) => notify({ kind: 'error', message: m.message || m.error || 'The server reported an error' }));
+  on('error', (m) => {
+    const text = m.message || m.error || 'The server reported an error';
+    // A graph without DJ input (e.g. the demo) answers the DJ/code requests this way: say so on
+    // the DJ cards instead of raising an alarm on every page load.
+    if (/no dj_server node/.test(text)) {
+      store.set({ djServer: false });
+      return;
+    }
+    notify({ kind: 'error', message: text });
+  });
   on('client_error', (m) => notify({ kind: 'error', message: m.message }));
 
   // Operator login (auth.js drives it; the store only records the outcome).
   on('auth_required', (m) => {
     store.set({ auth: { ...store.get('auth'), required: true, authenticated: false, pending: false, error: m.message || null } });
   });
-  on('auth_success', () => {
-    store.set({ auth: { ...store.get('auth'), authenticated: true, pending: false, error: null } });
+  on('auth_success', (m) => {
+    // A server may accept a login with a role that cannot change the show.
+    const operator = m.role === undefined || m.role === 'operator';
+    store.set({ auth: { ...store.get('auth'), authenticated: operator, pending: false,
+      error: operator ? null : 'Logged in as a viewer: this password cannot change the show.' } });
     client.send({ type: 'get_state' });
   });
   on('auth_error', (m) => {

@@ -57,10 +57,18 @@ export class Live {
     this.frames = 0;
     this.drawers = new Set();
     this.lastBeatAt = -Infinity;
+    this.rate = 0; // state frames per second arriving here, over the last second
+    this._rateFrames = 0;
+    this._rateAt = performance.now();
     this._last = performance.now();
     const tick = (t) => {
       const dt = Math.min(0.25, (t - this._last) / 1000);
       this._last = t;
+      if (t - this._rateAt >= 1000) {
+        this.rate = ((this.frames - this._rateFrames) * 1000) / (t - this._rateAt);
+        this._rateFrames = this.frames;
+        this._rateAt = t;
+      }
       for (const draw of this.drawers) {
         try {
           draw(this.frame, dt, t);

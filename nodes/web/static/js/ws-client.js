@@ -286,7 +286,8 @@ export class McavClient {
       return;
     }
     const { reconnectBaseMs, reconnectMultiplier, reconnectMaxMs } = this.options;
-    const delay = Math.min(reconnectBaseMs * reconnectMultiplier ** this.failures, reconnectMaxMs);
+    // Whole milliseconds: that is what setTimeout honours anyway.
+    const delay = Math.round(Math.min(reconnectBaseMs * reconnectMultiplier ** this.failures, reconnectMaxMs));
     this.failures += 1;
     const attempt = { n: this.failures, delay, scheduledAt: now(), startedAt: null };
     this.attempts.push(attempt);

@@ -94,7 +94,7 @@ export function mountAuth(buttonRoot, { client, store, notify }) {
   // A new connection is a new session on the server: not logged in until it says so.
   client.on('open', () => {
     const auth = store.get('auth');
-    store.set({ auth: { ...auth, authenticated: false, pending: !!storedPassword() } });
+    store.set({ auth: { ...auth, authenticated: false, pending: !!storedPassword(), error: null } });
   });
 
   return { open };

@@ -32,6 +32,8 @@ export function mountCodes(root, { client, store }) {
       h('span', { class: 'muted' }, `expires ${relTime(c.expires_at)}`));
   });
   function render(data) {
+    form.hidden = data.djServer === false;
+    if (data.djServer === false) return fill(list, h('p', { class: 'muted' }, 'Connect codes need DJ input (a dj_server node).'));
     const codes = (data.codes || []).filter((c) => !c.used);
     if (!codes.length) return fill(list, h('p', { class: 'muted' }, 'No valid codes.'));
     fill(list, codes.map((c) => h('div', { class: 'code-row', dataset: { code: c.code } },
@@ -40,7 +42,7 @@ export function mountCodes(root, { client, store }) {
       h('button', { class: 'btn btn-small btn-danger', type: 'button', dataset: { action: 'revoke' },
         onclick: () => client.send({ type: 'revoke_connect_code', code: c.code }) }, 'Revoke'))));
   }
-  store.subscribe(['codes'], render);
+  store.subscribe(['codes', 'djServer'], render);
   // Expiry times are relative: refresh the wording twice a minute.
   setInterval(() => render(store.data), 30000);
 }

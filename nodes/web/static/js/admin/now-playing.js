@@ -36,13 +36,16 @@ export function mountFooter(root, { live }) {
   const rx = h('span', { id: 'foot-rx', title: 'state frames received by this page per second' }, '— frames/s');
   fill(root, latency, fps, rx);
   let count = live.frames;
-  setInterval(() => {
+  const update = () => {
     const f = live.frame;
     const n = live.frames - count;
     count = live.frames;
-    rx.textContent = `${n} frames/s here`;
+    rx.textContent = `${n} state frames/s here`;
     if (!f) return;
-    latency.textContent = `Latency ${fmt(f.latency_ms, 1, ' ms')} · pipeline ${fmt(f.pipeline_latency_ms, 1, ' ms')}`;
-    fps.textContent = `${fmt(f.fps, 0)} fps`;
-  }, 1000);
+    // Without a DJ (e.g. the demo's own audio) there is no DJ link to measure.
+    latency.textContent = typeof f.latency_ms === 'number'
+      ? `Latency ${fmt(f.latency_ms, 1, ' ms')} · pipeline ${fmt(f.pipeline_latency_ms, 1, ' ms')}` : 'Latency — (no DJ link)';
+    fps.textContent = typeof f.fps === 'number' ? `DJ ${fmt(f.fps, 0)} fps` : 'DJ — fps';
+  };
+  setInterval(update, 1000);
 }

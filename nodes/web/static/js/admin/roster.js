@@ -5,13 +5,20 @@ import { djId } from '../protocol.js';
 export function mountRoster(root, { client, store }) {
   const table = h('div', { class: 'roster', id: 'dj-roster' });
   const pending = h('div', { class: 'pending', id: 'dj-pending' });
-  fill(root, card('djs', 'DJs', table, h('h3', { class: 'sub-title' }, 'Waiting for approval'), pending));
+  const pendingTitle = h('h3', { class: 'sub-title' }, 'Waiting for approval');
+  fill(root, card('djs', 'DJs', table, pendingTitle, pending));
 
   // Kick asks for a second click instead of window.confirm(), which would freeze the page's
   // live meters while open.
   let armedKick = null;
 
   function renderRoster(data) {
+    if (data.djServer === false) {
+      fill(table, h('p', { class: 'muted', id: 'no-dj-server' }, 'This VJ server runs without DJ input (its graph has no dj_server node).'));
+      fill(pending);
+      pendingTitle.hidden = true;
+      return;
+    }
     const active = djId(data.activeDj);
     const list = [...(data.roster || [])].sort((a, b) => (a.queue_position ?? 999) - (b.queue_position ?? 999));
     if (!list.length) {
@@ -67,6 +74,6 @@ export function mountRoster(root, { client, store }) {
           onclick: () => client.send({ type: 'deny_dj', dj_id: dj.dj_id }) }, 'Deny')))));
   }
 
-  store.subscribe(['roster', 'activeDj'], renderRoster);
-  store.subscribe(['pending'], renderPending);
+  store.subscribe(['roster', 'activeDj', 'djServer'], renderRoster);
+  store.subscribe(['pending', 'djServer'], (d) => { if (d.djServer !== false) renderPending(d); });
 }

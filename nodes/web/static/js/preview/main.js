@@ -3,7 +3,7 @@ import { loadConfig } from '../config.js';
 import { McavClient } from '../ws-client.js';
 import { Store, Live } from '../store.js';
 import { bindProtocol, initialState, djName } from '../protocol.js';
-import { $, fmt } from '../ui/dom.js';
+import { $, fmt, setText } from '../ui/dom.js';
 import { mountConnStatus } from '../ui/conn-status.js';
 import { mountToasts } from '../ui/toasts.js';
 import { mountBandMeters, mountBeat, mountTempo } from '../ui/meters.js';
@@ -64,8 +64,11 @@ async function main() {
     if (frame && frame !== lastFrame) {
       lastFrame = frame;
       if (view) view.setEntities(frame.entities);
-      info.frame.textContent = String(frame.frame ?? '—');
-      info.fps.textContent = fmt(frame.fps, 0);
+      setText(info.frame, String(frame.frame ?? '—'));
+    }
+    if (frame) {
+      // The DJ's fps when a DJ is live, else the rate the state frames reach this page.
+      setText(info.fps, typeof frame.fps === 'number' ? fmt(frame.fps, 0) : fmt(live.rate, 0));
     }
     if (live.lastBeatAt !== lastBeatSeen) {
       lastBeatSeen = live.lastBeatAt;
@@ -73,7 +76,7 @@ async function main() {
     }
     if (view) {
       view.render(dt);
-      info.blocks.textContent = `${view.visibleCount}/${view.count}`;
+      setText(info.blocks, `${view.visibleCount}/${view.count}`);
     }
   });
 
@@ -83,6 +86,7 @@ async function main() {
     get visibleEntities() { return view ? view.visibleCount : 0; },
     get framesRendered() { return view ? view.frameCount : 0; },
     get zoneSize() { return view ? view.size.toArray() : null; },
+    get camera() { return view ? { position: view.camera.position.toArray(), distance: view.camera.position.distanceTo(view.controls.target) } : null; },
     get stateFrames() { return live.frames; },
   });
 

@@ -32,8 +32,8 @@ export class PreviewScene {
     this.controls.maxPolarAngle = Math.PI * 0.495; // stay above the floor
     this.controls.autoRotateSpeed = 0.6;
 
-    this.ambient = new THREE.AmbientLight(0xffffff, 1.4);
-    this.key = new THREE.DirectionalLight(0xffffff, 1.6);
+    this.ambient = new THREE.AmbientLight(0xffffff, 0.9);
+    this.key = new THREE.DirectionalLight(0xffffff, 1.5);
     this.key.position.set(8, 20, 12);
     this.scene.add(this.ambient, this.key);
 
@@ -166,7 +166,7 @@ export class PreviewScene {
       this._s.set(s, s, s);
       this._m.compose(this._p, this._q, this._s);
       this.mesh.setMatrixAt(i, this._m);
-      this._c.copy(BAND_COLORS[this.band[i]]).multiplyScalar(this.bright[i]).lerp(WHITE, this.flash * 0.45);
+      this._c.copy(BAND_COLORS[this.band[i]]).multiplyScalar(this.bright[i]).lerp(WHITE, this.flash * 0.3);
       this.mesh.setColorAt(i, this._c);
     }
     this.mesh.count = n;
@@ -175,7 +175,7 @@ export class PreviewScene {
     // Beat flash: the zone frame and floor light up, then decay over ~300 ms.
     this.box.material.opacity = 0.45 + 0.55 * this.flash;
     this.floor.material.opacity = 0.05 + 0.18 * this.flash;
-    this.ambient.intensity = 1.4 + 1.2 * this.flash;
+    this.ambient.intensity = 0.9 + 0.7 * this.flash;
     this.flash = Math.max(0, this.flash - dt * 3.3);
     this.controls.update(dt);
     this.renderer.render(this.scene, this.camera);

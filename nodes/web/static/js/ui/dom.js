@@ -35,6 +35,11 @@ export function fill(el, ...children) {
   return el;
 }
 
+/** Set text only when it changed (called per animation frame: avoid needless layout work). */
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 
