@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import free_port
 from web_support import ConsoleLog, Demo, launch_browser, require_chromium, server_state, wait_server
 
 require_chromium()
@@ -15,7 +14,7 @@ FAST = dict(reconnect_base_ms=150, reconnect_max_ms=600)
 
 @pytest.fixture(scope="module")
 def demo():
-    d = Demo(sets=(f"web.operator_password={PASSWORD}", f"mc.port={free_port()}")).start()
+    d = Demo(sets=(f"web.operator_password={PASSWORD}",)).start()
     yield d
     d.stop()
 

@@ -9,7 +9,7 @@ The test that runs last writes the README screenshots to bench/screens/.
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT
 from web_support import ConsoleLog, Demo, launch_browser, require_chromium, server_state, wait_server
 
 require_chromium()
@@ -21,7 +21,7 @@ SCREENS = ROOT / "bench" / "screens"
 
 @pytest.fixture(scope="module")
 def demo():
-    d = Demo(sets=(f"web.heartbeat.interval={SERVER_PING_S}", f"mc.port={free_port()}")).start()
+    d = Demo(sets=(f"web.heartbeat.interval={SERVER_PING_S}",)).start()
     yield d
     d.stop()
 

@@ -9,7 +9,6 @@ What the queue delivered is checked on the server, through the effect of the com
 from __future__ import annotations
 
 import pytest
-from conftest import free_port
 from web_support import Demo, launch_browser, require_chromium, server_state, wait_server
 
 require_chromium()
@@ -41,7 +40,7 @@ def context(browser):
 
 @pytest.fixture
 def demo():
-    d = Demo(sets=(f"mc.port={free_port()}",)).start()
+    d = Demo().start()
     yield d
     d.stop()
 

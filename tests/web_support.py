@@ -75,12 +75,17 @@ class Demo:
 
     Args:
         sets: Extra ``--set NODE.KEY=VALUE`` overrides (e.g. a faster server heartbeat).
+        graph: The graph file (default the demo; ``pipelines/vj.yaml`` for DJ tests).
+        listeners: More listening nodes to move to free ports (e.g. ``("djs",)``), in ``ports``.
     """
 
-    def __init__(self, sets: tuple[str, ...] = ()) -> None:
+    def __init__(self, sets: tuple[str, ...] = (), graph: Path = DEMO, listeners: tuple[str, ...] = ()) -> None:
         self.ws_port = free_port()
         self.http_port = free_port()
-        self.sets = sets
+        self.ports = {name: free_port() for name in listeners}
+        self.graph = graph
+        # No Minecraft plugin in tests: point the minecraft node at a port where nobody listens.
+        self.sets = (f"mc.port={free_port()}", *sets)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="mcav-demo-", suffix=".log", delete=False)
         self.starts = 0
@@ -89,10 +94,12 @@ class Demo:
 
     def start(self, timeout: float = 30.0) -> "Demo":
         args = [
-            *_mcav(), "run", str(DEMO), "--no-dashboard",
+            *_mcav(), "run", str(self.graph), "--no-dashboard",
             "--set", f"{BROWSER_NODE}.port={self.ws_port}", "--set", f"{BROWSER_NODE}.host=127.0.0.1",
             "--set", f"{HTTP_NODE}.port={self.http_port}", "--set", f"{HTTP_NODE}.host=127.0.0.1",
         ]
+        for name, port in self.ports.items():
+            args += ["--set", f"{name}.port={port}", "--set", f"{name}.host=127.0.0.1"]
         for s in self.sets:
             args += ["--set", s]
         self.log.write(f"\n--- start {self.starts}: {' '.join(args)}\n".encode())
@@ -105,7 +112,7 @@ class Demo:
     def _wait_listening(self, timeout: float) -> None:
         """Until both ports accept connections (or the process dies, with its log in the failure)."""
         deadline = time.monotonic() + timeout
-        pending = {self.ws_port, self.http_port}
+        pending = {self.ws_port, self.http_port, *self.ports.values()}
         while pending:
             if self.proc is not None and self.proc.poll() is not None:
                 pytest.fail(f"mcav run exited with {self.proc.returncode}:\n{self.output()[-4000:]}")
@@ -162,18 +169,48 @@ class Demo:
         return f"ws://127.0.0.1:{self.ws_port}/"
 
 
-def server_state(demo: Demo, timeout: float = 5.0, first: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
-    """The server's ``vj_state`` as a fresh connection sees it (after sending ``first`` messages)."""
+class DJ:
+    """A real remote DJ: ``pipelines/dj-synth.yaml`` streaming to the server's ``djs`` port."""
+
+    def __init__(self, demo: Demo, dj_id: str, name: str, code: str | None = None) -> None:
+        args = [
+            *_mcav(), "run", str(ROOT / "pipelines" / "dj-synth.yaml"), "--no-dashboard",
+            "--set", f"relay.vj_server_url=ws://127.0.0.1:{demo.ports['djs']}",
+            "--set", f"relay.dj_id={dj_id}", "--set", f"relay.dj_name={name}",
+        ]
+        if code:
+            args += ["--set", f"relay.connect_code={code}"]
+        demo.log.write(f"\n--- DJ {dj_id}: {' '.join(args)}\n".encode())
+        demo.log.flush()
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=demo.log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def server_ask(demo: Demo, reply_type: str, message: dict[str, Any] | None = None, timeout: float = 5.0) -> dict[str, Any]:
+    """Over a fresh connection, send ``message`` (if any) and return the first ``reply_type`` message."""
     from websockets.sync.client import connect
 
     with connect(demo.ws_url, open_timeout=timeout, close_timeout=1) as ws:
-        for m in first:
-            ws.send(json.dumps(m))
+        if message is not None:
+            ws.send(json.dumps(message))
         deadline = time.monotonic() + timeout
         while True:
             msg = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
-            if msg.get("type") == "vj_state":
+            if msg.get("type") == reply_type:
                 return msg
+
+
+def server_state(demo: Demo, timeout: float = 5.0) -> dict[str, Any]:
+    """The server's ``vj_state`` as a fresh connection sees it."""
+    return server_ask(demo, "vj_state", timeout=timeout)
 
 
 def wait_server(demo: Demo, check: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
