@@ -116,6 +116,7 @@ def test_dj_commands_drive_the_dj_server(vj_running):
         alice, bob = await RawDJ.connect(dj_port), await RawDJ.connect(dj_port)
         await alice.auth("dj_alice", name="DJ Alice")
         await bob.auth("dj_bob", name="DJ Bob")
+        await wait_for_roster(a, lambda r: len(r["roster"]) == 2)  # both joined (broadcast)
         roster = await a.ask({"type": "get_dj_roster"}, "dj_roster", skip=SKIP[:2] + SKIP[3:])
         assert [d["dj_id"] for d in roster["roster"]] == ["dj_alice", "dj_bob"] and roster["active_dj"] == "dj_alice"
         await a.send({"type": "set_active_dj", "dj_id": "dj_bob"})

@@ -145,9 +145,12 @@ def test_pong_timeout_drops_the_connection_and_reconnects():
         mc = rt.node("mc")
         wait_until(lambda: mc.status()["connected"])
         plugin.answer_pings = False
-        for _ in range(4):  # pings at 10, 20, 30 s unanswered; at 40 s: 40 s without pong > 30 s
+        # 10 s sleeps so far: the connect timeout's and the heartbeat's
+        wait_until(lambda: clock.sleep_log.count(10.0) == 2)
+        for k in range(3):  # pings at 10, 20, 30 s go unanswered
             clock.advance(10)
-            wait_until(lambda: clock.next_deadline() is not None)
+            wait_until(lambda: clock.sleep_log.count(10.0) == k + 3 and mc.client.stats["pings_sent"] == k + 1)
+        clock.advance(10)  # 40 s without a pong > 30 s
         wait_until(lambda: not mc.status()["connected"])
         assert "pong timeout" in mc.status()["last_error"]
         plugin.answer_pings = True

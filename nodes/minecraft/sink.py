@@ -235,16 +235,20 @@ class MinecraftSink(AsyncNode):
             await self._shutdown()
 
     async def _frames(self, inp: AsyncInput) -> None:
+        """Send arriving frames on a ``rate`` grid: a frame due (or up to 10 % early) goes out on arrival;
+        an early one is held, and sent half a period after its slot only if no newer frame came by then
+        (so a live feed is always sent fresh, and the last frame of a burst still goes out)."""
         clock = self.ctx.clock
         period = 1.0 / self.params.rate
-        slack = 0.1 * period  # tolerate arrival jitter so a 60 Hz feed gives an even 20 Hz
+        slack, grace = 0.1 * period, 0.5 * period
         held: Scene | None = None
         while True:
             if held is None:
                 frame = await inp.latest()
             else:
                 try:
-                    frame = await clock_timeout(clock, max(0.0, self._next_due - clock.monotonic()), inp.latest())
+                    wait = max(0.0, self._next_due + grace - clock.monotonic())
+                    frame = await clock_timeout(clock, wait, inp.latest())
                 except TimeoutError:
                     frame = held
             assert isinstance(frame, Scene)
@@ -255,7 +259,8 @@ class MinecraftSink(AsyncNode):
                 held = frame
                 continue
             held = None
-            self._next_due = max(self._next_due, now - slack) + period
+            # Keep the grid (an exact average rate); start a new one after a pause.
+            self._next_due = (self._next_due if now - self._next_due < period else now) + period
             await self._deliver(frame)
 
     async def _deliver(self, scene: Scene) -> None:

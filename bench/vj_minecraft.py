@@ -1,0 +1,142 @@
+"""DJ frame → Minecraft ``batch_update`` latency and the VJ process's CPU, with and without browser load.
+
+    python bench/vj_minecraft.py [--seconds 10] [--browsers 50] [--out bench/out/vj_minecraft.json]
+
+``mcav run pipelines/vj.yaml`` runs in its own process, as in production. This
+process plays one DJ streaming stamped frames at 60 fps (:class:`bench.wsclients.FakeDJ`:
+the frame number rides in the first two bands, which the VJ passes to the
+plugin unchanged), the lean browser clients, and the MCAV plugin stand-in of
+``tests/plugin_standin.py`` (schema checks off), which timestamps every message
+on this process's monotonic clock. Latency = plugin receipt − DJ send.
+
+The baseline is the same server in the same run with no browser connected; the
+report gives the loaded figures and their ratio to it. CPU is the VJ
+process's user+system time over the window, as a fraction of one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from bench.common import free_port, proc_cpu_s  # noqa: E402
+from bench.wsclients import BrowserClient, FakeDJ  # noqa: E402
+from plugin_standin import PluginStandIn  # noqa: E402
+
+
+def _sig(bands: list[float]) -> int:
+    return round(bands[0] * 1000) + 1000 * round(bands[1] * 1000)
+
+
+async def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"VJ server exited with {proc.returncode}")
+        try:
+            _, w = await asyncio.open_connection("127.0.0.1", port)
+            w.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+async def measure(plugin: PluginStandIn, proc: subprocess.Popen[bytes], dj: FakeDJ, browsers: list[BrowserClient],
+                  seconds: float) -> dict[str, float | int | None]:
+    """One window: MC latency, browser latency, delivery and the VJ process's CPU."""
+    n0, marks = len(plugin.messages), [len(b.arrivals) for b in browsers]
+    t0, cpu0 = time.monotonic_ns(), proc_cpu_s(proc.pid)
+    await asyncio.sleep(seconds)
+    t1, cpu1 = time.monotonic_ns(), proc_cpu_s(proc.pid)
+    with plugin._cond:  # a consistent copy of what arrived in the window
+        msgs = list(zip(plugin.messages[n0:], plugin.arrivals[n0:]))
+    lat = []
+    batches = 0
+    for m, t in msgs:
+        if m.get("type") == "batch_update" and "bands" in m:
+            batches += 1
+            sent = dj.sent.get(_sig(m["bands"]))
+            if sent is not None and t0 <= sent <= t1:
+                lat.append(t * 1e9 - sent)
+    blat = [t - dj.sent[s] for b, k in zip(browsers, marks) for s, t in b.arrivals[k:] if s in dj.sent and t0 <= dj.sent[s] <= t1]
+    wall = (t1 - t0) / 1e9
+    a = np.asarray(lat) / 1e6
+    ba = np.asarray(blat) / 1e6
+    pct = lambda x, q: round(float(np.percentile(x, q)), 2) if x.size else None  # noqa: E731
+    return {
+        "browsers": len(browsers), "mc_batches_per_s": round(batches / wall, 2),
+        "mc_p50_ms": pct(a, 50), "mc_p99_ms": pct(a, 99), "mc_max_ms": round(float(a.max()), 2) if a.size else None,
+        "browser_p50_ms": pct(ba, 50), "browser_p99_ms": pct(ba, 99),
+        "browser_states_per_s": round(len(blat) / wall / max(1, len(browsers)), 1) if browsers else None,
+        "vj_cpu_core": round((cpu1 - cpu0) / wall, 3),
+    }
+
+
+async def run(seconds: float, n_browsers: int) -> list[dict[str, float | int | None]]:
+    plugin = PluginStandIn(shared_dir=None).start()
+    dj_port, web_port, admin_port = free_port(), free_port(), free_port()
+    log = Path(tempfile.gettempdir()) / "mcav-bench-vj-minecraft.log"
+    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(ROOT / "pipelines" / "vj.yaml"),
+           "--no-dashboard", "--stats-interval", "3600"]
+    for s in (f"djs.port={dj_port}", f"web.port={web_port}", f"admin.port={admin_port}", "mc.host=127.0.0.1",
+              f"mc.port={plugin.port}", "djs.health_log_interval=0", f"web.max_clients={n_browsers + 10}"):
+        cmd += ["--set", s]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    browsers: list[BrowserClient] = []
+    dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
+    try:
+        await _wait_port(dj_port, proc)
+        await _wait_port(web_port, proc)
+        dj.start()
+        await asyncio.wait_for(dj.authed.wait(), 10)
+        await asyncio.to_thread(plugin.wait_for, lambda: any(m.get("type") == "batch_update" for m in plugin.messages), 10)
+        await asyncio.sleep(1.5)
+        results = [await measure(plugin, proc, dj, browsers, seconds)]  # baseline: no browser
+        while len(browsers) < n_browsers:
+            k = min(50, n_browsers - len(browsers))
+            browsers += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", web_port) for _ in range(k)))
+        await asyncio.sleep(1.5)
+        results.append(await measure(plugin, proc, dj, browsers, seconds))
+        return results
+    finally:
+        await dj.stop()
+        for b in browsers:
+            b.close()
+        proc.send_signal(signal.SIGINT)
+        try:
+            await asyncio.to_thread(proc.wait, 10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        plugin.stop()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--browsers", type=int, default=50)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vj_minecraft.json")
+    args = ap.parse_args()
+    base, loaded = asyncio.run(run(args.seconds, args.browsers))
+    ratio = {k: round(loaded[k] / base[k], 2) for k in ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core") if base[k] and loaded[k]}
+    report = {"baseline_no_browsers": base, "loaded": loaded, "loaded_over_baseline": ratio}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
