@@ -26,7 +26,8 @@ from mcav.runtime.params import param
 from mcav.runtime.policies import Backoff
 
 from . import protocol
-from .viz_client import NotConnected, VizClient, clock_timeout
+from .viz_client import NotConnected, VizClient
+from .waits import clock_timeout
 
 __all__ = ["MinecraftSink"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable, Mapping, TypeVar
+from typing import Any, Awaitable, Callable, Mapping
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
@@ -25,37 +25,15 @@ from mcav.runtime.clock import Clock, SystemClock
 from mcav.runtime.policies import Backoff, HeartbeatMonitor, HeartbeatPolicy, ReconnectPolicy, default_policy
 
 from . import protocol
+from .waits import clock_timeout
 
-__all__ = ["NotConnected", "VizClient", "clock_timeout"]
+__all__ = ["NotConnected", "VizClient"]
 
-T = TypeVar("T")
 log = logging.getLogger("mcav.viz_client")
 
 
 class NotConnected(ConnectionError):
     """The plugin is not connected (or the connection dropped while waiting)."""
-
-
-async def clock_timeout(clock: Clock, seconds: float, aw: Awaitable[T]) -> T:
-    """Await ``aw``; raise TimeoutError after ``seconds`` s of ``clock`` time.
-
-    With the system clock this is :func:`asyncio.timeout`; with a manual clock
-    the deadline moves only when the test advances time.
-    """
-    if isinstance(clock, SystemClock):
-        async with asyncio.timeout(seconds):
-            return await aw
-    task = asyncio.ensure_future(aw)
-    timer = asyncio.ensure_future(clock.sleep(seconds))
-    try:
-        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            return task.result()
-        raise TimeoutError(f"no result within {seconds} s")
-    finally:
-        timer.cancel()
-        if not task.done():
-            task.cancel()
 
 
 @dataclass

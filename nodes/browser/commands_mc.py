@@ -1,0 +1,132 @@
+"""Browser commands that reach the Minecraft plugin (forwarded, replies relayed) and the DJ banner store.
+
+Registered into :data:`mcav.nodes.browser.commands.COMMANDS` on import.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mcav.nodes.minecraft.viz_client import NotConnected
+
+from . import protocol as P
+from .banners import process_logo
+from .commands import command, field
+
+if TYPE_CHECKING:
+    from .clients import Client
+    from .server import BrowserServer
+
+#: Plugin commands passed through; the plugin's reply goes back to the asker (WIRE.md 1.5).
+FORWARD_TO_MINECRAFT = (
+    "set_zone_config", "set_render_mode", "set_renderer_backend", "renderer_capabilities", "get_renderer_capabilities",
+    "set_hologram_config", "set_particle_viz_config", "set_particle_effect", "set_particle_config", "init_pool",
+    "cleanup_zone", "set_entity_glow", "set_entity_brightness", "banner_config",
+)
+_READ_ONLY_FORWARDS = {"renderer_capabilities", "get_renderer_capabilities"}
+
+
+# -- Minecraft --------------------------------------------------------------------------------------
+
+
+async def _to_minecraft(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> dict[str, Any] | None:
+    mc = srv.mc
+    if mc is None or not mc.connected:
+        c.send(P.error("Minecraft not connected"))
+        return None
+    try:
+        reply = await mc.forward(msg)
+    except NotConnected:
+        c.send(P.error("Minecraft not connected"))
+        return None
+    except TimeoutError as exc:
+        c.send(P.error(str(exc)))
+        return None
+    if reply is not None:
+        c.send(P.relay(reply))
+    return reply
+
+
+@command("get_zones", "get_zone", mutating=False)
+async def _zones(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    await _to_minecraft(srv, c, msg)
+
+
+@command("set_zone")
+async def _set_zone(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    zone = field(msg, "zone", str)
+    if srv.mc is None:
+        raise ValueError("this graph has no minecraft node")
+    await srv.mc.set_zone(zone)
+    await srv.config_changed()
+
+
+async def _forward(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    if msg["type"] == "set_zone_config":
+        cfg = field(msg, "config", dict)
+        pat = srv.need_pattern()
+        count = cfg.get("entity_count")
+        if count is not None:
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
+                raise ValueError(f"config.entity_count must be an integer 1-1000, got {count!r}")
+        pat.set_scales(cfg.get("base_scale"), cfg.get("max_scale"))
+        if count is not None:
+            pat.set_entity_count(count)
+        else:  # the plugin re-inits the pool to 16 when entity_count is absent (WIRE 11.6): keep ours
+            msg = {**msg, "config": {**cfg, "entity_count": srv.pattern_state()["entity_count"]}}
+    if msg["type"] == "set_particle_effect":
+        srv.particle_effects[field(msg, "effect", str)] = {
+            "enabled": field(msg, "enabled", bool, True), "beat_type": msg.get("beat_type")}
+    await _to_minecraft(srv, c, msg)
+
+
+for _name in FORWARD_TO_MINECRAFT:
+    command(_name, mutating=_name not in _READ_ONLY_FORWARDS)(_forward)
+
+
+@command("voice_config")
+async def _voice_config(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    reply = await _to_minecraft(srv, c, msg)
+    if reply is not None and reply.get("type") == "voice_status":
+        srv.broadcast(P.relay(reply), exclude=c)
+
+
+@command("get_voice_status", mutating=False)
+async def _voice_status(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    if srv.mc is None or not srv.mc.connected:
+        c.send(P.message("voice_status", **P.DEFAULT_VOICE_STATUS))
+    else:
+        await _to_minecraft(srv, c, msg)
+
+
+# -- DJ banners -----------------------------------------------------------------------------------------
+
+
+@command("set_banner_profile")
+async def _set_banner(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    dj_id = field(msg, "dj_id", str)
+    srv.banners[dj_id] = {**srv.banners.get(dj_id, {}), **field(msg, "profile", dict)}
+    c.send(P.message("banner_profile_saved", dj_id=dj_id))
+    await srv.push_banner(dj_id)
+
+
+@command("get_banner_profile", mutating=False)
+async def _get_banner(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    dj_id = field(msg, "dj_id", str)
+    profile = {k: v for k, v in srv.banners.get(dj_id, {}).items() if k != "image_pixels"}
+    c.send(P.message("banner_profile", dj_id=dj_id, profile={**profile, "has_image": "image_pixels" in srv.banners.get(dj_id, {})}))
+
+
+@command("get_all_banner_profiles", mutating=False)
+async def _get_banners(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    c.send(P.message("all_banner_profiles", profiles=srv.banner_summaries()))
+
+
+@command("upload_banner_logo")
+async def _upload_logo(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    dj_id = field(msg, "dj_id", str)
+    w, h = field(msg, "grid_width", int, 24), field(msg, "grid_height", int, 12)
+    pixels = process_logo(field(msg, "image_base64", str), w, h)
+    srv.banners.setdefault(dj_id, {}).update(grid_width=w, grid_height=h, image_pixels=pixels)
+    c.send(P.message("banner_logo_processed", dj_id=dj_id, grid_width=w, grid_height=h, pixel_count=len(pixels)))
+    await srv.push_banner(dj_id)
