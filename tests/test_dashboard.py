@@ -153,3 +153,65 @@ def test_dashboard_shows_tempo_and_beat_flash_of_the_audio_chain(tmp_path: Path)
     assert out[1] == "discard"  # a sink's rate is its input rate (48000 / 512 ≈ 94 blocks/s)
     term.child.sendintr()
     assert term.finish() == 0
+
+
+def vj_graph(dj_port: int, web_port: int, mc_port: int) -> str:
+    return f"""
+        graph: vj
+        nodes:
+          djs: {{kind: dj_server, host: 127.0.0.1, port: {dj_port}}}
+          viz: {{kind: pattern, in: djs, entities: 16}}
+          web: {{kind: browser, in: viz, host: 127.0.0.1, port: {web_port}}}
+          mc:  {{kind: minecraft, in: viz, url: "ws://127.0.0.1:{mc_port}"}}
+        """
+
+
+def synth_dj(dj_port: int):  # type: ignore[no-untyped-def]
+    """A real DJ graph in this process: synth → fft → beat → dj_relay."""
+    from conftest import build
+
+    from mcav.runtime.engine import Runtime
+
+    rt = Runtime(build(f"""
+        nodes:
+          source: {{kind: synth, bpm: 128}}
+          fft:    {{kind: fft, in: source}}
+          beat:   {{kind: beat, in: fft}}
+          relay:  {{kind: dj_relay, in: beat, vj_server_url: "ws://127.0.0.1:{dj_port}", dj_id: dj_synth,
+                    dj_name: "Synth DJ", max_connect_attempts: 10, reconnect_interval: 0.2}}
+        """))
+    rt.start()
+    return rt
+
+
+def test_dashboard_shows_djs_browsers_minecraft_and_health(tmp_path: Path) -> None:
+    from conftest import free_port
+    from websockets.sync.client import connect
+
+    dj_port, web_port, mc_port = free_port(), free_port(), free_port()  # nothing listens on mc_port
+    write(tmp_path, vj_graph(dj_port, web_port, mc_port))
+    term = Terminal("run", "g.yaml", cwd=tmp_path)
+    term.wait_for(lambda t: "Connections" in t, what="the dashboard")
+    dj = synth_dj(dj_port)
+    try:
+        with connect(f"ws://127.0.0.1:{web_port}", proxy=None) as browser:
+            # the DJ streams at 60 fps: its roster line shows its name, fps and latency
+            line = term.wait_for(lambda t: re.findall(r"▶ (?:Synth DJ|dj_synth)\s+(\d+) fps\s+([\d.]+|—) ms", t)[-1:], what="DJ row")
+            term.wait_for(lambda t: re.search(r"djs\s+DJs 1\s+active: dj_synth", t), what="active DJ")
+            term.wait_for(lambda t: re.search(r"web\s+browsers 1", t), what="browser count")
+            mc = term.wait_for(
+                lambda t: re.search(r"mc\s+disconnected\s+reconnects (\d+), retry in ([\d.]+) s", t), what="MC state"
+            )
+            assert float(mc.group(2)) <= 60  # type: ignore[union-attr]
+            term.wait_for(lambda t: re.search(r"DJs\s+1\s+conn=1 disc=0", t), what="health: DJs")
+            term.wait_for(lambda t: re.search(r"Browsers\s+1\s+conn=1 disc=0", t), what="health: browsers")
+            assert re.search(r"Minecraft\s+disconnected\s+reconn=\d+", term.text)
+            browser.recv(timeout=5)  # the browser really is served (vj_state first)
+        fps = term.wait_for(lambda t: [int(f) for f in re.findall(r"▶ (?:Synth DJ|dj_synth)\s+(\d+) fps", t) if int(f) >= 30],
+                            what="DJ fps near 60")
+        assert max(fps) <= 70 and line  # type: ignore[arg-type, operator]
+    finally:
+        dj.stop()
+        dj.shutdown()
+    term.child.sendintr()
+    assert term.finish() == 0

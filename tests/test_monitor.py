@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import sys
@@ -66,3 +67,31 @@ def test_health_line_has_the_old_servers_format() -> None:
                           "browser_connects": 4, "browser_disconnects": 3, "mc_connected": True, "mc_reconnect_count": 1})
     assert line == "[HEALTH] DJs: 2 (conn=5, disc=3) / Browsers: 1 (conn=4, disc=3) / MC: connected (reconn=1)"
     assert format_health({}).endswith("MC: disconnected (reconn=0)")
+
+
+def test_log_mode_writes_the_connectivity_health_line(tmp_path: Path) -> None:
+    from conftest import free_port
+    from websockets.sync.client import connect
+
+    web_port = free_port()
+    graph = f"""
+        nodes:
+          src: {{kind: synth, bpm: 120}}
+          fft: {{kind: fft, in: src}}
+          beat: {{kind: beat, in: fft}}
+          viz: {{kind: pattern, in: beat, entities: 8}}
+          web: {{kind: browser, in: viz, host: 127.0.0.1, port: {web_port}}}
+        """
+    (tmp_path / "g.yaml").write_text(textwrap.dedent(graph))
+    cmd = " ".join(shlex.quote(a) for a in [*MCAV, "run", "g.yaml", "--stats-interval", "600"])
+    # the health line comes every 60 s; MCAV_HEALTH_INTERVAL shortens it for this test
+    child = PopenSpawn(cmd, cwd=str(tmp_path), encoding="utf-8", timeout=15, env={**os.environ, "MCAV_HEALTH_INTERVAL": "0.2"})
+    child.expect(r"browsers on ws://")  # the browser node listens
+    child.expect(r"\[HEALTH\] DJs: 0 \(conn=0, disc=0\) / Browsers: 0 \(conn=0, disc=0\) / MC: disconnected \(reconn=0\)")
+    with connect(f"ws://127.0.0.1:{web_port}", proxy=None) as ws:
+        ws.recv(timeout=5)
+        child.expect(r"mcav\.health: \[HEALTH\] DJs: 0 \(conn=0, disc=0\) / Browsers: 1 \(conn=1, disc=0\) / MC: ")
+    child.expect(r"Browsers: 0 \(conn=1, disc=1\)")
+    child.kill(2)
+    child.expect(pexpect.EOF)
+    assert child.wait() == 0
