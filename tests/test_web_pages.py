@@ -3,6 +3,8 @@
 One demo server and one browser for the whole module (the machine has 2 cores); each test gets a
 fresh browser context. The server's heartbeat is sped up (ping every 0.4 s, closed after 2 missed
 pongs) so "the preview stays connected across several ping cycles" takes seconds, not minutes.
+The demo's minecraft node talks to the plugin stand-in (tests/plugin_standin.py), so the pages
+show a connected Minecraft link and the preview gets the zone from the "plugin".
 The test that runs last writes the README screenshots to bench/screens/.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import ROOT
+from plugin_standin import PluginStandIn
 from web_support import ConsoleLog, Demo, launch_browser, require_chromium, server_state, wait_server
 
 require_chromium()
@@ -21,9 +24,10 @@ SCREENS = ROOT / "bench" / "screens"
 
 @pytest.fixture(scope="module")
 def demo():
-    d = Demo(sets=(f"web.heartbeat.interval={SERVER_PING_S}",)).start()
-    yield d
-    d.stop()
+    with PluginStandIn(zones=("main", "arena")) as plugin:
+        d = Demo(sets=(f"web.heartbeat.interval={SERVER_PING_S}", f"mc.port={plugin.port}")).start()
+        yield d
+        d.stop()
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +73,8 @@ def test_admin_loads_clean_state_arrives_and_meters_move(context, demo):
     assert 100 <= int(page.text_content("#bpm")) <= 160
     assert page.text_content("#now-pattern") == next(p["name"] for p in patterns if p["id"] == "spectrum")
     # Health and Minecraft status come from the server's vj_state.
-    assert page.locator("#mc-status").get_attribute("data-connected") == "false"
+    page.wait_for_selector("#mc-status[data-connected=true]")
+    assert page.locator("#mc-dot").get_attribute("data-ok") == "true"
     assert int(page.text_content("[data-stat=browser_connects]")) >= 1
     assert log.errors == []
 
@@ -175,6 +180,9 @@ def test_preview_draws_the_scene_and_stays_connected_across_server_pings(context
     name = next(p["name"] for p in st["patterns"] if p["id"] == st["current_pattern"])
     page.wait_for_function(f"document.querySelector('#info-pattern').textContent === {name!r}")
     assert page.text_content("#info-dj") == "no DJ"
+    # The zone comes from the plugin (get_zone relayed by the server) and sizes the box.
+    page.wait_for_function("z => window.mcavPreview.zoneInfo && window.mcavPreview.zoneInfo.name === z", arg=st["zone"])
+    assert page.evaluate("window.mcavPreview.zoneSize") == [10, 10, 10]
 
     # Orbit (drag) and zoom (wheel) move the camera.
     cam0 = page.evaluate("window.mcavPreview.camera")

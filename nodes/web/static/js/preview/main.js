@@ -53,6 +53,16 @@ async function main() {
     info.pattern.dataset.pattern = d.currentPattern || '';
     info.dj.textContent = djName(d.activeDj, d.roster) || 'no DJ';
   });
+  // The zone's real size comes from the plugin (`get_zone`, relayed by the server); ask only while
+  // Minecraft is connected (otherwise the server can only answer with an error).
+  let askedZone = null;
+  client.on('open', () => { askedZone = null; });
+  store.subscribe(['minecraftConnected', 'zone'], (d) => {
+    if (d.minecraftConnected && d.zone && askedZone !== d.zone && client.state === 'open') {
+      askedZone = d.zone;
+      client.send({ type: 'get_zone', zone: d.zone });
+    }
+  });
   store.subscribe(['zoneInfo'], (d) => {
     const s = d.zoneInfo && d.zoneInfo.size;
     if (view && s) view.setZoneSize(Number(s.x), Number(s.y), Number(s.z));
@@ -86,6 +96,7 @@ async function main() {
     get visibleEntities() { return view ? view.visibleCount : 0; },
     get framesRendered() { return view ? view.frameCount : 0; },
     get zoneSize() { return view ? view.size.toArray() : null; },
+    get zoneInfo() { return store.get('zoneInfo'); },
     get camera() { return view ? { position: view.camera.position.toArray(), distance: view.camera.position.distanceTo(view.controls.target) } : null; },
     get stateFrames() { return live.frames; },
   });
