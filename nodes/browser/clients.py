@@ -74,6 +74,8 @@ class Client:
         self.high_water = high_water
         #: state frames this client lost (leaky queue overflow).
         self.dropped = 0
+        #: control messages lost because CONTROL_SLOTS were already queued (a hopelessly stalled client).
+        self.control_dropped = 0
         self.sending = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -96,6 +98,7 @@ class Client:
     def send(self, text: str) -> bool:
         """Queue a control message (reply or event) in order; False if the client is hopelessly behind."""
         if len(self.control) >= CONTROL_SLOTS:
+            self.control_dropped += 1
             return False
         self.control.append(text)
         self._wake.set()

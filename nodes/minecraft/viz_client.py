@@ -30,6 +30,8 @@ from .waits import clock_timeout
 __all__ = ["NotConnected", "VizClient"]
 
 log = logging.getLogger("mcav.viz_client")
+#: Requests awaiting a reply at once; more means the plugin has stopped answering.
+MAX_PENDING = 256
 
 
 class NotConnected(ConnectionError):
@@ -239,6 +241,8 @@ class VizClient:
         if expect is None or protocol.is_fast_path(text):
             raise ValueError(f"the plugin does not answer '{mtype}'; use send()")
         ws = self._require()
+        if len(self._pending) >= MAX_PENDING:
+            raise TimeoutError(f"{len(self._pending)} requests to Minecraft are still unanswered")
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(expect, fut))
         await self._send(ws, text)
