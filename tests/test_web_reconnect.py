@@ -147,3 +147,28 @@ def test_no_pong_closes_and_reconnects_the_preview(context, demo):
     demo.thaw()
     wait_open(page, opens=2)
     page.wait_for_function("window.mcavPreview.stateFrames > 0 && window.mcavClient.stats.received > 5")
+
+
+def test_long_queue_is_paced_under_the_servers_rate_limit(context, demo):
+    """14 queued commands against a server that refuses more than 10 a second: all arrive, in order.
+
+    (With ``flush_per_s=1000`` the tail is refused as rate limited and this test fails.)
+    """
+    page = context.new_page()
+    page.goto(demo.url("/", **FAST))  # the default flush pace
+    wait_open(page)
+    patterns = [p["id"] for p in server_state(demo)["patterns"]]
+    page.wait_for_selector("#pattern-grid .pattern-btn")
+
+    demo.kill()
+    page.wait_for_function("window.mcavClient.state !== 'open'")
+    order = [patterns[i] for i in (*range(1, 14), 0)]  # ends on the first pattern
+    for p in order:
+        page.click(f"#pattern-grid [data-pattern={p}]")
+    assert [m["pattern"] for m in client(page, "queued")] == order
+
+    demo.start()
+    wait_open(page, opens=2)
+    page.wait_for_function("window.mcavClient.queueLength === 0")
+    wait_server(demo, lambda s: s["current_pattern"] == order[-1])
+    assert page.locator(".toast-error").count() == 0  # nothing was refused as rate limited

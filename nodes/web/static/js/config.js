@@ -17,6 +17,11 @@ export const DEFAULTS = Object.freeze({
   // Not in the table: a socket stuck in CONNECTING (e.g. the server process is frozen) would
   // otherwise stall the schedule forever. 10 s is the connect timeout the other MCAV clients use.
   connectTimeoutMs: 10000,
+  // Queued messages sent per second after a reconnect (a burst of as many first). The browser node
+  // refuses mutating commands beyond its rate limit (10/s by default), so sending a long queue at
+  // once would get its tail refused. 8/s stays under that; when /config.json publishes the limit as
+  // `commands_per_s`, 80 % of it is used instead.
+  flushPerSecond: 8,
 });
 
 // query parameter / config.json key -> option name and the range we accept
@@ -30,6 +35,7 @@ const KEYS = {
   pong_timeout_ms: ['pongTimeoutMs', 10, 3600000],
   queue_max: ['queueMax', 0, 1000000, true],
   connect_timeout_ms: ['connectTimeoutMs', 10, 3600000],
+  flush_per_s: ['flushPerSecond', 0.1, 100000],
 };
 
 /** Parse one override; returns [name, value] or a human-readable problem string. */
@@ -71,6 +77,10 @@ async function fetchServerConfig(problems) {
     const flat = {};
     for (const group of [body, body.client, body.browser, body.timing]) {
       if (group && typeof group === 'object') Object.assign(flat, group);
+    }
+    // 80 % of the server's command rate limit leaves room for the operator's own clicks.
+    if (flat.flush_per_s === undefined && Number(flat.commands_per_s) > 0) {
+      flat.flush_per_s = Number(flat.commands_per_s) * 0.8;
     }
     // The browser node's port may be published as `port` inside `browser`, or as `ws_port`.
     if (flat.ws_port === undefined && body.browser && body.browser.port !== undefined) {

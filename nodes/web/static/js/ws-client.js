@@ -32,7 +32,7 @@ export class McavClient {
     this.ws = null;
     this.queue = [];
     this.listeners = new Map();
-    this.timers = { retry: null, ping: null, watchdog: null, connect: null };
+    this.timers = { retry: null, ping: null, watchdog: null, connect: null, flush: null };
     this.failures = 0; // reconnect attempts since the last good connection
     this.nextAttemptAt = null;
     this.gotMessageSinceOpen = false;
@@ -79,7 +79,8 @@ export class McavClient {
    * @returns {'sent'|'queued'}
    */
   send(message) {
-    if (this.state === 'open' && this.ws && this.ws.readyState === WebSocket.OPEN) {
+    // While a paced flush is still going, new messages queue behind it to keep the order.
+    if (this.state === 'open' && this.ws && this.ws.readyState === WebSocket.OPEN && !this.queue.length) {
       this._write(message);
       return 'sent';
     }
@@ -198,13 +199,27 @@ export class McavClient {
     }, this.options.pingMs);
     const hello = this.hooks.hello ? this.hooks.hello() : [];
     for (const m of hello) this._write(m);
-    // Flush in order; a message that fails to send stays at the head for the next connection.
-    while (this.queue.length && ws.readyState === WebSocket.OPEN) {
-      this._write(this.queue[0]);
-      this.queue.shift();
-    }
-    this._emit('status', this.status());
+    this._flush(ws);
     this._emit('open', {});
+  }
+
+  /** Send the queue in order, at most `flushPerSecond` a second (a burst of that many first). */
+  _flush(ws) {
+    const rate = this.options.flushPerSecond;
+    let budget = Number.isFinite(rate) ? Math.max(1, Math.floor(rate)) : Infinity;
+    const step = () => {
+      if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return; // the rest waits for the next open
+      while (this.queue.length && budget > 0) {
+        this._write(this.queue.shift());
+        budget -= 1;
+      }
+      if (this.queue.length) {
+        budget = 1;
+        this.timers.flush = setTimeout(step, 1000 / rate);
+      }
+      this._emit('status', this.status());
+    };
+    step();
   }
 
   _onMessage(ws, ev) {
@@ -306,5 +321,6 @@ export class McavClient {
     clearInterval(this.timers.ping);
     clearTimeout(this.timers.watchdog);
     clearTimeout(this.timers.connect);
+    clearTimeout(this.timers.flush);
   }
 }
