@@ -47,20 +47,31 @@ class BandAgc:
         self.peaks = [0.0] * bands
         self.smoothed = [0.0] * bands
         self.norm = [0.0] * bands
+        self._factors_for: tuple[Preset, float] | None = None
+        self._factors = (0.0, 0.0, 1.0)  # attack, release, peak decay for one update
+
+    def _step_factors(self, preset: Preset, dt: float) -> tuple[float, float, float]:
+        """Attack, release and peak decay over ``dt`` s; cached, since a stream's ``dt`` rarely changes."""
+        if self._factors_for != (preset, dt):
+            self._factors_for = (preset, dt)
+            self._factors = (per_hop(preset.attack, dt), per_hop(preset.release, dt), 0.5 ** (dt / self.half_life))
+        return self._factors
 
     def update(self, raw: np.ndarray, amplitude: float, dt: float, preset: Preset) -> np.ndarray:
         """Advance by ``dt`` s with band amplitudes ``raw``; return the smoothed bands (float32)."""
-        release = per_hop(preset.release, dt)
+        attack, release, decay = self._step_factors(preset, dt)
         if amplitude < self.gate:
             self.norm = [0.0] * len(self.norm)
-            self.smoothed = [v * (1.0 - release) for v in self.smoothed]
+            keep = 1.0 - release
+            self.smoothed = [v * keep for v in self.smoothed]
             return np.array(self.smoothed, np.float32)
-        attack = per_hop(preset.attack, dt)
-        decay = 0.5 ** (dt / self.half_life)
         values = raw.tolist()
-        peaks = [max(v, p * decay) for v, p in zip(values, self.peaks)]
-        floor = max(max(peaks) / preset.agc_max_gain, 1e-9)
-        norm = [min(1.0, v / max(p, floor)) for v, p in zip(values, peaks)]
+        # Conditional expressions, not max()/min(): builtin calls dominate at 5 values.
+        peaks = [v if v > q else q for v, q in zip(values, [p * decay for p in self.peaks])]
+        floor = max(peaks) / preset.agc_max_gain
+        floor = floor if floor > 1e-9 else 1e-9
+        norm = [v / p if p > floor else v / floor for v, p in zip(values, peaks)]
+        norm = [x if x < 1.0 else 1.0 for x in norm]
         self.smoothed = [s + (x - s) * (attack if x > s else release) for x, s in zip(norm, self.smoothed)]
         self.peaks, self.norm = peaks, norm
         return np.array(self.smoothed, np.float32)

@@ -14,6 +14,8 @@ except ImportError:  # pragma: no cover - other scipy layouts
 
 __all__ = ["BassLane"]
 
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
 
 class BassLane:
     """A 1-pole low-pass, a peak envelope and a kick onset detector, updated once per block.
@@ -35,13 +37,25 @@ class BassLane:
     def __init__(self, sample_rate: int, cutoff: float = 120.0) -> None:
         self.sr = sample_rate
         alpha = 1.0 - math.exp(-2.0 * math.pi * cutoff / sample_rate)
-        self._b = np.array([alpha])
-        self._a = np.array([1.0, alpha - 1.0])
-        self._zi = np.zeros(1)
+        # Coefficients per input dtype: the raw filter casts everything to the widest
+        # dtype given, so float32 coefficients keep a float32 block in float32 (no copy).
+        self._coefs = {dt: (np.array([alpha], dt), np.array([1.0, alpha - 1.0], dt)) for dt in _DTYPES}
+        self._zi = np.zeros(1)  # the filter state (direct form II transposed)
         self.env = 0.0
         self.peak = 1e-4
         self._t = 0.0
         self._last_kick = -1.0
+
+    def _lowpass(self, mono: np.ndarray) -> np.ndarray:
+        """The low-pass output of one block, sample by sample, carrying the state to the next."""
+        coefs = self._coefs.get(mono.dtype)
+        if _raw_lfilter is None or coefs is None:
+            b, a = self._coefs[np.dtype(np.float64)]
+            low, self._zi = lfilter(b, a, mono, zi=self._zi.astype(np.float64))
+            return low
+        zi = self._zi if self._zi.dtype == mono.dtype else self._zi.astype(mono.dtype)
+        low, self._zi = _raw_lfilter(coefs[0], coefs[1], mono, -1, zi)
+        return low
 
     def update(self, mono: np.ndarray) -> tuple[float, bool]:
         """Feed one block; return ``(level 0-1, kick onset)``."""
@@ -49,11 +63,8 @@ class BassLane:
         if n == 0:
             return min(1.0, self.env / self.peak), False
         dt = n / self.sr
-        if _raw_lfilter is not None and mono.dtype == np.float64:
-            low, self._zi = _raw_lfilter(self._b, self._a, mono, -1, self._zi)
-        else:
-            low, self._zi = lfilter(self._b, self._a, mono, zi=self._zi)
-        level = float(np.abs(low).max())
+        low = self._lowpass(mono)
+        level = max(float(low.max()), -float(low.min()))
         before = self.env
         self.env = level if level > self.env else self.env * math.exp(-dt / self.RELEASE_S)
         self.peak = max(self.env, self.peak * 0.999 ** (dt / 0.010), 1e-4)

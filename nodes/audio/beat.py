@@ -145,10 +145,14 @@ class BeatAnalyzer:
         """The onset-strength samples of one frame: score, tempo, lock and prediction; True on an onset."""
         onset = False
         threshold = self._preset.beat_threshold
+        detector, peak = self.detector, self._peak
+        # The onset detector and the intensity peak are recurrences: a scalar loop over the
+        # few values of a frame; the histories take the whole frame in one slice copy.
         for v in values.tolist():
-            self.odf.push(v)
-            self._peak = max(v, self._peak * 0.9995)
-            onset |= self.detector.push(v, threshold)
+            peak = v if v > peak * 0.9995 else peak * 0.9995
+            onset |= detector.push(v, threshold)
+        self._peak = peak
+        self.odf.extend(values)
         self.tracker.push(values, self.period)
         self.n += len(values)
         n = self.n

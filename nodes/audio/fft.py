@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
+
+try:  # scipy.fft.rfft's dispatch and argument checks cost as much as a 4 × 1024 float32 transform
+    from scipy.fft._pocketfft.pypocketfft import r2c as _raw_r2c
+except ImportError:  # pragma: no cover - other scipy layouts
+    _raw_r2c = None
 
 from mcav.nodes.presets import PRESET_NAMES, Preset, get_preset
 from mcav.runtime.frames import NUM_BANDS, AudioBlock, Frame, Spectrum
@@ -54,6 +60,13 @@ def band_bins(size: int, sample_rate: int) -> np.ndarray:
 class SpectrumAnalyzer:
     """The stream state of one ``fft`` node at one sample rate (usable without a graph).
 
+    All hops that end inside a block are analysed together: one 2-D ``rfft``
+    over a strided view of the windows, band sums as matrix products. The
+    per-call cost of numpy (a few µs) then counts once per block instead of
+    once per hop, which is what limits analysis speed on short hops.
+    Computation is float32 (band values, flux and magnitudes are float32
+    anyway); inputs of any float dtype are accepted.
+
     Args:
         sample_rate: Input rate in Hz.
         size: FFT length in samples.
@@ -79,56 +92,96 @@ class SpectrumAnalyzer:
         self.hop = hop
         bands = band_bins(size, sample_rate)
         member = np.stack([bands == b for b in range(NUM_BANDS)], axis=1).astype(np.float64)
-        self._window = np.hanning(size)
-        # |X|² summed over a band, times this, is the amplitude² of a sine in that band (Parseval).
-        self._power_scale = 4.0 / (size * float(np.sum(self._window**2)))
-        self._power_member = member
-        self._flux_member = member / member.sum(axis=0)  # mean flux per bin of each band
-        self._mag_scale = 2.0 / float(np.sum(self._window))  # a full-scale sine peaks at 1
-        self._log_scale = _LOG_GAMMA * self._mag_scale
-        self._cols = np.arange(size)
-        self._tail = np.zeros(size)  # the last `size` samples before the current block
+        # Only bins inside a band enter the band sums and the flux: slice them once.
+        used = np.flatnonzero(bands >= 0)
+        self._lo, self._hi = int(used[0]), int(used[-1]) + 1
+        member = member[self._lo : self._hi]
+        hann = np.hanning(size)
+        # The window carries the flux's scale, so |rfft| is already γ·|X| (one multiply less per hop):
+        # |X| = 1 for a full-scale sine (2/Σw), and the flux is log(1 + γ·|X|).
+        log_scale = _LOG_GAMMA * 2.0 / float(np.sum(hann))
+        self._window = (hann * log_scale).astype(np.float32)
+        self._mag_scale = np.float32(1.0 / _LOG_GAMMA)  # scaled |rfft| → |X|
+        # Σ|X_k|² over a band, times 4/(N·Σw²), is the amplitude² of a sine in that band (Parseval);
+        # the window's log_scale is divided back out here.
+        power_scale = 4.0 / (size * float(np.sum(hann**2))) / log_scale**2
+        self._power_member = (member * power_scale).astype(np.float32)
+        self._flux_member = (member / member.sum(axis=0)).astype(np.float32)  # mean flux per bin of each band
+        self._tail = np.zeros(size, np.float32)  # the last `size` samples before the current block
         self._pos = start_sample  # index of the next sample
-        self._prev_log: np.ndarray | None = None
+        # Log-magnitude rows of the hops of the last block, after a first row holding the hop before
+        # them (the flux is the difference of consecutive rows); None until the first hop.
+        self._logs: np.ndarray | None = None
+        self._frames: dict[int, np.ndarray] = {}  # windowed-frame buffers by hop count
         self.agc = BandAgc(NUM_BANDS, agc_half_life, gate)
         self.bass = BassLane(sample_rate, bass_cutoff)
+
+    def _spectra(self, frames: np.ndarray) -> np.ndarray:
+        """``|rfft|`` of each row of ``frames`` (float32; the rows may be overwritten)."""
+        if _raw_r2c is not None:
+            return np.abs(_raw_r2c(frames, (1,), True, 0, None, 1))
+        return np.abs(scipy.fft.rfft(frames, axis=1, overwrite_x=True, workers=1))
+
+    def _log_rows(self, count: int) -> np.ndarray:
+        """The log-magnitude buffer for ``count`` hops, row 0 holding the previous hop's row."""
+        logs = self._logs
+        if logs is None or logs.shape[0] != count + 1:
+            new = np.empty((count + 1, self._hi - self._lo), np.float32)
+            if logs is not None:
+                new[0] = logs[0]
+            logs = self._logs = new
+        return logs
 
     def analyze(self, mono: np.ndarray, preset: Preset) -> dict | None:
         """Feed a block of mono samples; return the fields of a Spectrum, or None if no hop ended."""
         n = mono.shape[0]
-        data = np.concatenate((self._tail, mono))
-        first = (self._pos // self.hop + 1) * self.hop  # first window end inside this block
-        ends = np.arange(first, self._pos + n + 1, self.hop)
-        offsets = ends - self._pos  # window start inside `data` (its end relative to the block start)
-        self._pos += n
-        self._tail = data[-self.size :]
-        level, kick = self.bass.update(mono)
-        if ends.size == 0:
+        size, hop, pos = self.size, self.hop, self._pos
+        # One call both joins the previous tail and converts to float32.
+        data = np.concatenate((self._tail, mono), dtype=np.float32)
+        self._pos = pos + n
+        self._tail = data[-size:]
+        level, kick = self.bass.update(data[size:])
+        first = (pos // hop + 1) * hop  # first window end inside this block
+        if first > pos + n:
             return None
-        frames = data[offsets[:, None] + self._cols]  # one row per window
-        amps = np.abs(frames[:, -self.hop :]).max(axis=1)
-        mag = np.abs(np.fft.rfft(frames * self._window, axis=1))
-        raw = np.sqrt((mag * mag) @ self._power_member * self._power_scale)
-        logmag = np.log1p(self._log_scale * mag)
-        prev = logmag[0] if self._prev_log is None else self._prev_log
-        diff = logmag - np.vstack((prev, logmag[:-1]))
-        flux = np.maximum(diff, 0.0) @ self._flux_member
-        self._prev_log = logmag[-1]
-        hop_s = self.hop / self.sr
+        count = (pos + n - first) // hop + 1
+        start = first - pos  # that window's start inside `data` (its end relative to the block start)
+        # The windows as rows of a strided view of `data` (no copy): the ndarray constructor
+        # costs far less than as_strided or sliding_window_view.
+        rows = np.ndarray((count, size), np.float32, data, start * 4, (hop * 4, 4))
+        frames = self._frames.get(count)
+        if frames is None:
+            frames = self._frames[count] = np.empty((count, size), np.float32)
+        np.multiply(rows, self._window, out=frames)
+        mag = self._spectra(frames)
+        band_mag = mag[:, self._lo : self._hi]
+        raw = np.sqrt(np.square(band_mag) @ self._power_member)
+        first_hop = self._logs is None
+        logs = self._log_rows(count)
+        np.log1p(band_mag, out=logs[1:])
+        if first_hop:
+            logs[0] = logs[1]  # no hop before the first: its flux is 0
+        diff = logs[1:] - logs[:-1]
+        flux = np.maximum(diff, 0.0, out=diff) @ self._flux_member
+        logs[0] = logs[-1]  # the previous row of the next block
+        # The noise gate looks at the newest hop of every window ending in this block.
+        fresh = data[start + size - hop : start + size + (count - 1) * hop]
+        amplitude = max(float(fresh.max()), -float(fresh.min()))
+        hop_s = hop / self.sr
         # AGC and smoothing run once per output frame, on the loudest hop of the
         # frame; their factors are per second, so this matches per-hop updates
         # when a frame is one hop (live) and costs less when it is many (files).
-        bands = self.agc.update(raw.max(axis=0), float(amps.max()), hop_s * len(ends), preset)
+        bands = self.agc.update(raw.max(axis=0), amplitude, hop_s * count, preset)
         return {
-            "t_audio": float(ends[-1]) / self.sr,
+            "t_audio": (first + (count - 1) * hop) / self.sr,
             "bands": bands,
-            "raw_bands": raw[-1].astype(np.float32),
-            "peak": float(max(self.agc.smoothed)),
-            "magnitudes": (mag[-1] * self._mag_scale).astype(np.float32),
+            "raw_bands": raw[-1],
+            "peak": max(self.agc.smoothed),
+            "magnitudes": mag[-1] * self._mag_scale,
             "hop_s": hop_s,
-            "flux": flux.astype(np.float32),
-            "window_s": self.size / self.sr,
-            "amplitude": float(amps.max()),
+            "flux": flux,
+            "window_s": size / self.sr,
+            "amplitude": amplitude,
             "instant_bass": level,
             "instant_kick": kick,
         }
@@ -194,7 +247,7 @@ class Fft(SyncNode):
         x = frame.samples
         mono = x[:, 0] if x.ndim == 2 and x.shape[1] == 1 else (x.mean(axis=1) if x.ndim == 2 else x)
         preset = self._preset
-        out = an.analyze(mono.astype(np.float64, copy=False), preset)
+        out = an.analyze(mono, preset)
         if out is None:
             return None
         spec = Spectrum(

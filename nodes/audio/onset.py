@@ -31,6 +31,30 @@ class History:
         self._pos = pos + 1 if pos + 1 < self.size else 0
         self.count += 1
 
+    def extend(self, values: np.ndarray) -> None:
+        """Append several values, oldest first (one slice copy per part instead of a call per value)."""
+        size = self.size
+        m = values.shape[0]
+        self.count += m
+        buf, pos = self._buf, self._pos
+        if m >= size:  # only the newest `size` survive; the oldest of them goes at the new write position
+            new = (pos + m) % size
+            buf[new:size] = values[m - size : m - new]
+            buf[:new] = values[m - new :]
+            buf[size:] = buf[:size]
+            self._pos = new
+            return
+        end = pos + m  # < 2·size: one contiguous write; then the mirror of each part
+        buf[pos:end] = values
+        if end <= size:
+            buf[pos + size : end + size] = values
+            self._pos = end if end < size else 0
+        else:
+            split = size - pos
+            buf[pos + size :] = values[:split]
+            buf[: end - size] = values[split:]
+            self._pos = end - size
+
     def last(self, m: int) -> np.ndarray:
         """The newest ``m`` values, oldest first (a view; zeros before the stream started)."""
         end = self._pos + self.size

@@ -11,6 +11,8 @@ cannot flip the metrical level.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["TempoEstimator"]
@@ -53,15 +55,35 @@ class TempoEstimator:
         self.bpm = 0.0
         self.confidence = 0.0
         self._recent: list[float] = []
+        # Adaptive threshold: a moving average over 0.1 s (odd length, so "same" stays centred).
+        box = max(3, int(0.1 * rate)) | 1
+        self._box = np.ones(box) / box
+        self._n = 0  # length of the onset window the tables below are made for
+
+    def _prepare(self, n: int) -> None:
+        """Tables for an onset window of ``n`` samples, made once (the window length rarely changes).
+
+        The comb reads the autocorrelation at 1-4 times each state's lag, by linear
+        interpolation; one gather of the two neighbours of every (multiple, state) pair
+        and one weighted sum replace four ``np.interp`` calls per estimate.
+        """
+        self._n = n
+        self._nfft = 2 * n  # ≥ 2n − 1: a circular correlation equal to the linear one
+        mult = np.arange(1, 5)[:, None]
+        lags = self.lags[None, :] * mult
+        ok = lags < n - 1
+        lags = np.where(ok, lags, 0.0)
+        low = np.floor(lags).astype(np.intp)
+        frac = lags - low
+        weight = np.where(ok, 1.0 / np.sqrt(mult), 0.0)
+        self._need = int(low.max()) + 2  # autocorrelation lags read
+        self._comb_index = np.concatenate((low, low + 1))
+        self._comb_weight = np.concatenate(((1.0 - frac) * weight, frac * weight))
+        self._unbias = 1.0 / (n - np.arange(self._need))  # unbiased: long lags see fewer products
 
     def _comb(self, acf: np.ndarray) -> np.ndarray:
-        score = np.zeros(self.bpms.size)
-        grid = np.arange(acf.size)
-        for k in (1, 2, 3, 4):
-            lags = self.lags * k
-            ok = lags < acf.size - 1
-            score[ok] += np.interp(lags[ok], grid, acf) / k**0.5
-        return score
+        """Score of each tempo state: Σ over k = 1-4 of acf(k·lag) / √k (acf linearly interpolated)."""
+        return np.add.reduce(acf[self._comb_index] * self._comb_weight, axis=0)
 
     def update(self, odf: np.ndarray) -> tuple[float, float]:
         """Re-estimate from the onset function ``odf`` (oldest first); return ``(bpm, confidence 0-1)``."""
@@ -69,35 +91,52 @@ class TempoEstimator:
         n = x.size
         if n < 2 * self.lags.max():
             return self.bpm, self.confidence
+        if n != self._n:
+            self._prepare(n)
         # Adaptive threshold: remove the local mean so the ACF sees onsets, not loudness.
-        k = max(3, int(0.1 * self.rate)) | 1
-        local = np.convolve(x, np.ones(k) / k, mode="same")
-        x = np.maximum(x - local, 0.0)
-        if not np.any(x):
+        x = np.maximum(x - np.convolve(x, self._box, mode="same"), 0.0)
+        if not x.any():
             return self.bpm, self.confidence
-        spec = np.fft.rfft(x, 2 * n)
-        acf = np.fft.irfft(spec * np.conj(spec))[:n]
-        acf /= n - np.arange(n)  # unbiased: long lags see fewer products
-        acf /= acf[0]
-        score = np.maximum(self._comb(acf), 0.0)
+        spec = np.fft.rfft(x, self._nfft)
+        spec *= spec.conj()
+        acf = np.fft.irfft(spec, self._nfft)[: self._need]
+        acf *= self._unbias
+        # The comb is linear in the ACF: normalising its output by acf[0] equals normalising the ACF.
+        score = self._comb(acf)
+        score *= 1.0 / acf[0]
+        np.maximum(score, 0.0, out=score)
         obs = score * self.prior
-        if obs.max() <= 0:
+        top = float(obs.max())
+        if top <= 0:
             return self.bpm, self.confidence
-        obs /= obs.max()
+        obs *= 1.0 / top
         spread = np.convolve(self.belief, self._kernel, mode="same")
-        self.belief = (spread / spread.sum() + 1e-3) * obs**2
-        self.belief /= self.belief.sum()
-        best = int(np.argmax(self.belief))
+        spread *= 1.0 / spread.sum()
+        spread += 1e-3
+        obs *= obs
+        spread *= obs
+        belief = self.belief = spread / spread.sum()
+        best = int(belief.argmax())
         # Refine between states with a parabola through the neighbours (in log tempo).
         off = 0.0
         if 0 < best < self.bpms.size - 1:
-            a, b, c = np.log(self.belief[best - 1 : best + 2] + 1e-12)
+            a, b, c = (math.log(v + 1e-12) for v in belief[best - 1 : best + 2].tolist())
             d = a - 2 * b + c
             off = 0.5 * (a - c) / d if d < 0 else 0.0
         self.bpm = float(self.bpms[best] * (1.0 + self._step) ** off)
         # Confidence: how much the periodicity stands out, times how steady the estimate is.
-        salience = float(np.clip((score.max() - np.median(score)) / (score.max() + 1e-9), 0.0, 1.0))
+        smax = float(score.max())
+        salience = min(1.0, max(0.0, (smax - _median(score)) / (smax + 1e-9)))
         self._recent = (self._recent + [self.bpm])[-8:]
-        steady = float(np.mean([abs(b / self.bpm - 1.0) < 0.03 for b in self._recent]))
+        steady = sum(abs(b / self.bpm - 1.0) < 0.03 for b in self._recent) / len(self._recent)
         self.confidence = salience * steady
         return self.bpm, self.confidence
+
+
+def _median(a: np.ndarray) -> float:
+    """``np.median`` of a 1-D array, without its generic-axis overhead (same result)."""
+    m = a.size // 2
+    if a.size % 2:
+        return float(np.partition(a, m)[m])
+    part = np.partition(a, (m - 1, m))
+    return 0.5 * (float(part[m - 1]) + float(part[m]))

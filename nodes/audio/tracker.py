@@ -52,8 +52,12 @@ class BeatTracker:
         self._dmax = min(self.score.size - 1, max(self._dmin + 1, round(2 * period)))
         self._dvals = np.arange(self._dmax, self._dmin - 1, -1)  # lags, aligned with oldest-first history
         self._weights = np.exp(-0.5 * (self.tightness * np.log(self._dvals / period)) ** 2)
-        # Row j: where the candidates of the j-th new sample sit in the last dmax scores.
-        self._rows = self._dmax + np.arange(self._dmin)[:, None] - self._dvals[None, :]
+        # α folded into the weights: max(α·w·C) = α·max(w·C), one array operation less per call.
+        self._alpha_weights = self.alpha * self._weights
+        # Row j: offset of the candidates of the j-th new sample from the first new sample's index.
+        self._offsets = np.arange(self._dmin)[:, None] - self._dvals[None, :]
+        # The same, as indices into the last dmax scores.
+        self._rows = self._dmax + self._offsets
 
     def push(self, onsets: np.ndarray, period: float) -> None:
         """Add onset-strength samples (oldest first), with the current beat period in samples (0 = unknown).
@@ -63,29 +67,27 @@ class BeatTracker:
         """
         score = self.score
         if period <= 0:
-            for v in onsets:
-                score.push(float(v))
+            score.extend(onsets)
             return
         self._set_period(period)
         i, total = 0, len(onsets)
         while i < total:
             k = min(total - i, self._dmin)
-            hist = score.last(self._dmax)
-            past = (hist[self._rows[:k]] * self._weights).max(axis=1)
-            for v in (1 - self.alpha) * onsets[i : i + k] + self.alpha * past:
-                score.push(float(v))
+            past = np.maximum.reduce(score.last(self._dmax)[self._rows[:k]] * self._alpha_weights, axis=1)
+            past += (1 - self.alpha) * onsets[i : i + k]
+            score.extend(past)
             i += k
 
     def _project(self, scores: np.ndarray, steps: int) -> np.ndarray:
         """Extend ``scores`` (oldest first) by ``steps`` samples with no onsets."""
         dmin = self._dmin
-        out = scores
-        while steps > 0:
-            k = min(steps, dmin)  # these samples depend only on values already known
-            rows = (out.size + np.arange(k))[:, None] - self._dvals[None, :]
-            new = self.alpha * np.max(out[rows] * self._weights[None, :], axis=1)
-            out = np.concatenate((out, new))
-            steps -= k
+        out = np.empty(scores.size + steps)
+        out[: scores.size] = scores
+        i, end = scores.size, scores.size + steps
+        while i < end:
+            k = min(end - i, dmin)  # these samples depend only on values already known
+            out[i : i + k] = np.maximum.reduce(out[i + self._offsets[:k]] * self._alpha_weights, axis=1)
+            i += k
         return out
 
     def predict(self, period: float, expected: float) -> float:
