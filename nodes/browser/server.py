@@ -321,4 +321,5 @@ class BrowserServer(AsyncNode):
             preset=st.get("preset"), band_sensitivity=st.get("band_sensitivity"), blackout=st.get("blackout"),
             freeze=st.get("freeze"), transition=st.get("transition"), audio_settings=self.audio_settings,
             operator_auth=self.operator_auth, operator=bool(client is not None and client.operator),
+            dj_server=dj is not None,
         )

@@ -221,6 +221,7 @@ class AdminHttp(AsyncNode):
                 "reconnect_max_ms": int(rc.max * 1000), "max_attempts": rc.max_reconnect_attempts or 0,
                 "ping_ms": int(hb.interval * 1000), "pong_timeout_ms": int((hb.timeout or 20.0) * 1000),
                 "queue_max": 500, "connect_timeout_ms": int(rc.connect_timeout * 1000),
+                "commands_per_s": b.params.commands_per_s if b is not None else 10.0,
             },
         }
 

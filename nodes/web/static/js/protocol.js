@@ -95,6 +95,8 @@ export function bindProtocol(client, store, live, notify) {
     }
     if (Array.isArray(m.band_sensitivity) && m.band_sensitivity.length === 5) patch.bandSensitivity = m.band_sensitivity;
     if (Array.isArray(m.connect_codes)) patch.codes = m.connect_codes;
+    // Graphs without DJ input (e.g. the demo) say so; the DJ and code cards then explain it.
+    if (typeof m.dj_server === 'boolean') patch.djServer = m.dj_server;
     // `operator_auth`: the server has an operator password; `operator`: this connection may
     // change the show (always true without a password).
     if (typeof m.operator_auth === 'boolean') {
