@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.linalg import blas
 from scipy.signal import lfilter
 
 try:  # lfilter's argument checks cost 3x the filtering itself on a 512-sample block
@@ -12,9 +13,19 @@ try:  # lfilter's argument checks cost 3x the filtering itself on a 512-sample b
 except ImportError:  # pragma: no cover - other scipy layouts
     _raw_lfilter = None
 
-__all__ = ["BassLane"]
+__all__ = ["BassLane", "peak_abs"]
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# BLAS i?amax finds the largest |x| in one call, ~5x cheaper than max() and min() on a block.
+_IAMAX = {np.dtype(np.float32): blas.isamax, np.dtype(np.float64): blas.idamax}
+
+
+def peak_abs(x: np.ndarray) -> float:
+    """The largest absolute value of a non-empty 1-D array (same units as ``x``)."""
+    iamax = _IAMAX.get(x.dtype)
+    if iamax is None:
+        return float(np.max(np.abs(x)))
+    return abs(float(x[iamax(x)]))
 
 
 class BassLane:
@@ -64,7 +75,7 @@ class BassLane:
             return min(1.0, self.env / self.peak), False
         dt = n / self.sr
         low = self._lowpass(mono)
-        level = max(float(low.max()), -float(low.min()))
+        level = peak_abs(low)
         before = self.env
         self.env = level if level > self.env else self.env * math.exp(-dt / self.RELEASE_S)
         self.peak = max(self.env, self.peak * 0.999 ** (dt / 0.010), 1e-4)

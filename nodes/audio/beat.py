@@ -143,14 +143,15 @@ class BeatAnalyzer:
 
     def _push(self, values: np.ndarray) -> bool:
         """The onset-strength samples of one frame: score, tempo, lock and prediction; True on an onset."""
-        onset = False
-        threshold = self._preset.beat_threshold
-        detector, peak = self.detector, self._peak
-        # The onset detector and the intensity peak are recurrences: a scalar loop over the
+        # The onset detector and the intensity peak are recurrences: scalar loops over the
         # few values of a frame; the histories take the whole frame in one slice copy.
-        for v in values.tolist():
-            peak = v if v > peak * 0.9995 else peak * 0.9995
-            onset |= detector.push(v, threshold)
+        listed = values.tolist()
+        onset = self.detector.push_all(listed, self._preset.beat_threshold)
+        peak = self._peak
+        for v in listed:
+            peak *= 0.9995
+            if v > peak:
+                peak = v
         self._peak = peak
         self.odf.extend(values)
         self.tracker.push(values, self.period)

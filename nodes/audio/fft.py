@@ -18,7 +18,7 @@ from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
 
 from .agc import BandAgc
-from .bass_lane import BassLane
+from .bass_lane import BassLane, peak_abs
 
 __all__ = ["BAND_EDGES_HZ", "Fft", "SpectrumAnalyzer", "band_bins"]
 
@@ -30,6 +30,9 @@ BAND_EDGES_HZ: tuple[tuple[float, float], ...] = (
     (2000.0, 6000.0),
     (6000.0, 20000.0),
 )
+
+# The reduction itself: ndarray.max() adds a Python-level wrapper call.
+_max = np.maximum.reduce
 
 #: Compression inside the log of the flux: log(1 + γ·|X|), |X| = 1 for a full-scale sine.
 _LOG_GAMMA = 1000.0
@@ -55,6 +58,27 @@ def band_bins(size: int, sample_rate: int) -> np.ndarray:
             "use a larger size or a higher sample rate"
         )
     return out
+
+
+class _Plan:
+    """Buffers and views reused by every block of ``count`` hops (no allocation per hop).
+
+    Only intermediate results live here: every array a Spectrum carries is a
+    fresh result, since frames may be held downstream.
+    """
+
+    __slots__ = ("band_mag", "first", "frames", "last_log", "mag", "new_logs", "prev_log", "prev_logs", "spectrum")
+
+    def __init__(self, count: int, size: int, lo: int, hi: int) -> None:
+        self.frames = np.empty((count, size), np.float32)  # windowed frames, one per row
+        self.spectrum = np.empty((count, size // 2 + 1), np.complex64)
+        self.mag = np.empty((count, size // 2 + 1), np.float32)
+        self.band_mag = self.mag[:, lo:hi]  # the bins inside a band
+        # Log-magnitudes of the band bins: row 0 is the hop before the block, rows 1… its hops.
+        logs = np.empty((count + 1, hi - lo), np.float32)
+        self.prev_log, self.last_log = logs[0], logs[-1]
+        self.new_logs, self.prev_logs = logs[1:], logs[:-1]
+        self.first = False  # True until the first hop of the stream is analysed
 
 
 class SpectrumAnalyzer:
@@ -109,28 +133,26 @@ class SpectrumAnalyzer:
         self._flux_member = (member / member.sum(axis=0)).astype(np.float32)  # mean flux per bin of each band
         self._tail = np.zeros(size, np.float32)  # the last `size` samples before the current block
         self._pos = start_sample  # index of the next sample
-        # Log-magnitude rows of the hops of the last block, after a first row holding the hop before
-        # them (the flux is the difference of consecutive rows); None until the first hop.
-        self._logs: np.ndarray | None = None
-        self._frames: dict[int, np.ndarray] = {}  # windowed-frame buffers by hop count
+        self._plans: dict[int, _Plan] = {}
+        self._plan: _Plan | None = None  # the plan of the last block (None before the first hop)
+        self._hop_s = hop / sample_rate
+        self._window_s = size / sample_rate
         self.agc = BandAgc(NUM_BANDS, agc_half_life, gate)
         self.bass = BassLane(sample_rate, bass_cutoff)
 
-    def _spectra(self, frames: np.ndarray) -> np.ndarray:
-        """``|rfft|`` of each row of ``frames`` (float32; the rows may be overwritten)."""
-        if _raw_r2c is not None:
-            return np.abs(_raw_r2c(frames, (1,), True, 0, None, 1))
-        return np.abs(scipy.fft.rfft(frames, axis=1, overwrite_x=True, workers=1))
-
-    def _log_rows(self, count: int) -> np.ndarray:
-        """The log-magnitude buffer for ``count`` hops, row 0 holding the previous hop's row."""
-        logs = self._logs
-        if logs is None or logs.shape[0] != count + 1:
-            new = np.empty((count + 1, self._hi - self._lo), np.float32)
-            if logs is not None:
-                new[0] = logs[0]
-            logs = self._logs = new
-        return logs
+    def _plan_for(self, count: int) -> _Plan:
+        """The buffers for blocks of ``count`` hops; the previous hop's log row follows the switch."""
+        plan = self._plans.get(count)
+        if plan is None:
+            plan = self._plans[count] = _Plan(count, self.size, self._lo, self._hi)
+        last = self._plan
+        if last is not plan:
+            if last is None:
+                plan.first = True
+            else:
+                plan.prev_log[...] = last.prev_log
+            self._plan = plan
+        return plan
 
     def analyze(self, mono: np.ndarray, preset: Preset) -> dict | None:
         """Feed a block of mono samples; return the fields of a Spectrum, or None if no hop ended."""
@@ -149,29 +171,30 @@ class SpectrumAnalyzer:
         # The windows as rows of a strided view of `data` (no copy): the ndarray constructor
         # costs far less than as_strided or sliding_window_view.
         rows = np.ndarray((count, size), np.float32, data, start * 4, (hop * 4, 4))
-        frames = self._frames.get(count)
-        if frames is None:
-            frames = self._frames[count] = np.empty((count, size), np.float32)
-        np.multiply(rows, self._window, out=frames)
-        mag = self._spectra(frames)
-        band_mag = mag[:, self._lo : self._hi]
+        plan = self._plan_for(count)
+        np.multiply(rows, self._window, out=plan.frames)
+        if _raw_r2c is not None:
+            spectrum = _raw_r2c(plan.frames, (1,), True, 0, plan.spectrum, 1)
+        else:  # pragma: no cover - other scipy layouts
+            spectrum = scipy.fft.rfft(plan.frames, axis=1, workers=1)
+        mag = np.abs(spectrum, out=plan.mag)
+        band_mag = plan.band_mag
         raw = np.sqrt(np.square(band_mag) @ self._power_member)
-        first_hop = self._logs is None
-        logs = self._log_rows(count)
-        np.log1p(band_mag, out=logs[1:])
-        if first_hop:
-            logs[0] = logs[1]  # no hop before the first: its flux is 0
-        diff = logs[1:] - logs[:-1]
+        np.log1p(band_mag, out=plan.new_logs)
+        if plan.first:
+            plan.first = False
+            plan.prev_log[...] = plan.new_logs[0]  # no hop before the first: its flux is 0
+        diff = plan.new_logs - plan.prev_logs
         flux = np.maximum(diff, 0.0, out=diff) @ self._flux_member
-        logs[0] = logs[-1]  # the previous row of the next block
+        plan.prev_log[...] = plan.last_log  # the previous row of the next block
         # The noise gate looks at the newest hop of every window ending in this block.
         fresh = data[start + size - hop : start + size + (count - 1) * hop]
-        amplitude = max(float(fresh.max()), -float(fresh.min()))
-        hop_s = hop / self.sr
+        amplitude = peak_abs(fresh)
+        hop_s = self._hop_s
         # AGC and smoothing run once per output frame, on the loudest hop of the
         # frame; their factors are per second, so this matches per-hop updates
         # when a frame is one hop (live) and costs less when it is many (files).
-        bands = self.agc.update(raw.max(axis=0), amplitude, hop_s * count, preset)
+        bands = self.agc.update(_max(raw, axis=0), amplitude, hop_s * count, preset)
         return {
             "t_audio": (first + (count - 1) * hop) / self.sr,
             "bands": bands,
@@ -180,7 +203,7 @@ class SpectrumAnalyzer:
             "magnitudes": mag[-1] * self._mag_scale,
             "hop_s": hop_s,
             "flux": flux,
-            "window_s": size / self.sr,
+            "window_s": self._window_s,
             "amplitude": amplitude,
             "instant_bass": level,
             "instant_kick": kick,

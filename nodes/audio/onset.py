@@ -94,3 +94,30 @@ class OnsetDetector:
         self.mean += self._a * d
         self.var += self._a * (d * d - self.var)
         return onset
+
+    def push_all(self, values: list[float], threshold: float) -> bool:
+        """Feed several samples, oldest first; True if any was an onset (same as :meth:`push` on each).
+
+        The state lives in locals during the loop: attribute access per sample
+        costs more than the arithmetic.
+        """
+        a, gap, floor, sqrt = self._a, self._gap, self.floor, math.sqrt
+        mean, var, was_above, since = self.mean, self.var, self._above, self._since
+        any_onset = False
+        for value in values:
+            limit = mean + threshold * sqrt(var)
+            if limit < floor:
+                limit = floor
+            above = value > limit
+            if above and not was_above and since >= gap:
+                any_onset = True
+                since = 0
+                self.strength = value / limit
+            else:
+                since += 1
+            was_above = above
+            d = value - mean
+            mean += a * d
+            var += a * (d * d - var)
+        self.mean, self.var, self._above, self._since = mean, var, was_above, since
+        return any_onset

@@ -38,12 +38,14 @@ class BeatTracker:
         self.tightness = tightness
         self.score = History(int(history_s * rate))
         self._period_key = -1.0
+        self._period = -1.0  # the last period given (the tables follow it rounded to 0.1)
         self._weights = np.zeros(0)
         self._dvals = np.zeros(0, np.int64)
         self._dmin = 1
         self._dmax = 2
 
     def _set_period(self, period: float) -> None:
+        self._period = period
         key = round(period, 1)
         if key == self._period_key:
             return
@@ -69,12 +71,13 @@ class BeatTracker:
         if period <= 0:
             score.extend(onsets)
             return
-        self._set_period(period)
+        if period != self._period:
+            self._set_period(period)
         i, total = 0, len(onsets)
         while i < total:
             k = min(total - i, self._dmin)
             past = np.maximum.reduce(score.last(self._dmax)[self._rows[:k]] * self._alpha_weights, axis=1)
-            past += (1 - self.alpha) * onsets[i : i + k]
+            past += (1 - self.alpha) * (onsets[i : i + k] if k < total else onsets)
             score.extend(past)
             i += k
 
