@@ -66,12 +66,21 @@ class BandAgc:
             self.smoothed = [v * keep for v in self.smoothed]
             return np.array(self.smoothed, np.float32)
         values = raw.tolist()
-        # Conditional expressions, not max()/min(): builtin calls dominate at 5 values.
-        peaks = [v if v > q else q for v, q in zip(values, [p * decay for p in self.peaks])]
+        # One explicit loop updating the lists in place, with conditional expressions instead of
+        # max()/min(): at 5 values, calls and temporary lists cost more than the arithmetic.
+        peaks, norm, smoothed = self.peaks, self.norm, self.smoothed
+        for i, v in enumerate(values):
+            q = peaks[i] * decay
+            peaks[i] = v if v > q else q
         floor = max(peaks) / preset.agc_max_gain
-        floor = floor if floor > 1e-9 else 1e-9
-        norm = [v / p if p > floor else v / floor for v, p in zip(values, peaks)]
-        norm = [x if x < 1.0 else 1.0 for x in norm]
-        self.smoothed = [s + (x - s) * (attack if x > s else release) for x, s in zip(norm, self.smoothed)]
-        self.peaks, self.norm = peaks, norm
-        return np.array(self.smoothed, np.float32)
+        if floor < 1e-9:
+            floor = 1e-9
+        for i, v in enumerate(values):
+            p = peaks[i]
+            x = v / (p if p > floor else floor)
+            if x > 1.0:
+                x = 1.0
+            norm[i] = x
+            s = smoothed[i]
+            smoothed[i] = s + (x - s) * (attack if x > s else release)
+        return np.array(smoothed, np.float32)

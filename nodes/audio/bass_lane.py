@@ -57,24 +57,20 @@ class BassLane:
         self._t = 0.0
         self._last_kick = -1.0
 
-    def _lowpass(self, mono: np.ndarray) -> np.ndarray:
-        """The low-pass output of one block, sample by sample, carrying the state to the next."""
-        coefs = self._coefs.get(mono.dtype)
-        if _raw_lfilter is None or coefs is None:
-            b, a = self._coefs[np.dtype(np.float64)]
-            low, self._zi = lfilter(b, a, mono, zi=self._zi.astype(np.float64))
-            return low
-        zi = self._zi if self._zi.dtype == mono.dtype else self._zi.astype(mono.dtype)
-        low, self._zi = _raw_lfilter(coefs[0], coefs[1], mono, -1, zi)
-        return low
-
     def update(self, mono: np.ndarray) -> tuple[float, bool]:
         """Feed one block; return ``(level 0-1, kick onset)``."""
         n = mono.shape[0]
         if n == 0:
             return min(1.0, self.env / self.peak), False
         dt = n / self.sr
-        low = self._lowpass(mono)
+        # The low-pass, sample by sample, carrying its state to the next block.
+        coefs = self._coefs.get(mono.dtype)
+        if _raw_lfilter is not None and coefs is not None:
+            zi = self._zi if self._zi.dtype == mono.dtype else self._zi.astype(mono.dtype)
+            low, self._zi = _raw_lfilter(coefs[0], coefs[1], mono, -1, zi)
+        else:
+            b, a = self._coefs[np.dtype(np.float64)]
+            low, self._zi = lfilter(b, a, mono, zi=self._zi.astype(np.float64))
         level = peak_abs(low)
         before = self.env
         self.env = level if level > self.env else self.env * math.exp(-dt / self.RELEASE_S)

@@ -67,9 +67,10 @@ class _Plan:
     fresh result, since frames may be held downstream.
     """
 
-    __slots__ = ("band_mag", "first", "frames", "last_log", "mag", "new_logs", "prev_log", "prev_logs", "spectrum")
+    __slots__ = ("band_mag", "count", "first", "frames", "last_log", "mag", "new_logs", "prev_log", "prev_logs", "spectrum")
 
     def __init__(self, count: int, size: int, lo: int, hi: int) -> None:
+        self.count = count
         self.frames = np.empty((count, size), np.float32)  # windowed frames, one per row
         self.spectrum = np.empty((count, size // 2 + 1), np.complex64)
         self.mag = np.empty((count, size // 2 + 1), np.float32)
@@ -171,7 +172,9 @@ class SpectrumAnalyzer:
         # The windows as rows of a strided view of `data` (no copy): the ndarray constructor
         # costs far less than as_strided or sliding_window_view.
         rows = np.ndarray((count, size), np.float32, data, start * 4, (hop * 4, 4))
-        plan = self._plan_for(count)
+        plan = self._plan
+        if plan is None or plan.count != count:
+            plan = self._plan_for(count)
         np.multiply(rows, self._window, out=plan.frames)
         if _raw_r2c is not None:
             spectrum = _raw_r2c(plan.frames, (1,), True, 0, plan.spectrum, 1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.fft import next_fast_len
 
 __all__ = ["TempoEstimator"]
 
@@ -68,7 +69,6 @@ class TempoEstimator:
         and one weighted sum replace four ``np.interp`` calls per estimate.
         """
         self._n = n
-        self._nfft = 2 * n  # ≥ 2n − 1: a circular correlation equal to the linear one
         mult = np.arange(1, 5)[:, None]
         lags = self.lags[None, :] * mult
         ok = lags < n - 1
@@ -77,6 +77,9 @@ class TempoEstimator:
         frac = lags - low
         weight = np.where(ok, 1.0 / np.sqrt(mult), 0.0)
         self._need = int(low.max()) + 2  # autocorrelation lags read
+        # Zero-padding to n + need − 1 keeps lags below `need` free of wrap-around (an exact linear
+        # correlation there) with a shorter transform than 2n.
+        self._nfft = next_fast_len(n + self._need - 1, real=True)
         self._comb_index = np.concatenate((low, low + 1))
         self._comb_weight = np.concatenate(((1.0 - frac) * weight, frac * weight))
         self._unbias = 1.0 / (n - np.arange(self._need))  # unbiased: long lags see fewer products
