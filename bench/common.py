@@ -28,6 +28,7 @@ __all__ = [
     "Result",
     "Unavailable",
     "cdf_of",
+    "cpu_ticks",
     "free_port",
     "graph",
     "percentiles",
@@ -138,6 +139,16 @@ def proc_cpu_s(pid: int) -> float:
     """CPU seconds (user + system) used so far by process ``pid`` (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs so far, from ``/proc/stat``; (0, 0) where it is absent."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def free_port() -> int:

@@ -215,7 +215,7 @@ def dj_to_browser(quick: bool) -> Result:
 
 def fanout(quick: bool) -> Result:
     """One DJ at 60 fps to 1…500 browsers; latency, delivery and server CPU at each count."""
-    counts = [1, 10] if quick else [1, 10, 100, 500]
+    counts = [1, 10] if quick else [1, 10, 100, 500, 1000, 2000]
     kinds = ("mcav",) if quick else ("mcav", "relay")  # the smoke run skips the baseline series
     seconds = 0.6 if quick else 8.0
     res = Result(

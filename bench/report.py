@@ -85,7 +85,13 @@ def _micro(micro: list[dict[str, Any]]) -> list[str]:
 
 
 def write_report(
-    results: list[Result], out: Path, quick: bool, micro: list[dict[str, Any]], errors: list[str]
+    results: list[Result],
+    out: Path,
+    quick: bool,
+    micro: list[dict[str, Any]],
+    errors: list[str],
+    conditions: list[list[str]] | None = None,
+    others: list[tuple[str, int, str]] | None = None,
 ) -> Path:
     """Write ``out/report.md`` and the figures; returns the report's path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -119,6 +125,19 @@ def write_report(
         lines += [f"![{res.title}]({name})" for name in res.figures]
         lines.append("")
     lines += _micro(micro)
+    if others:
+        lines += ["## Other benchmarks in bench/ (their own output)", ""]
+        for title, code, text in others:
+            lines += [f"**{title}**" + ("" if code == 0 else f" (exit status {code})"), "", "```", text, "```", ""]
+    if conditions:
+        lines += [
+            "## Run conditions",
+            "",
+            "How busy the whole machine was while each path ran (all its CPUs, this benchmark included). The "
+            "machine is shared: a path measured while something else was busy shows it in its p99s.",
+            "",
+        ]
+        lines += _table(["path", "wall s", "machine busy %", "load avg (1 min)"], conditions) + [""]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -3,8 +3,10 @@
 Writes ``DIR/report.md`` (default ``bench/out/``) with one section per measured
 path, PNG figures beside it (latency CDFs, latency-vs-load curves) and the
 pytest-benchmark micro-benchmarks of ``bench/test_bench_*.py`` folded in.
-``--quick`` is the smoke mode: every path briefly, no micro-benchmarks, a few
-seconds per path; its figures show that the pipeline works, not the numbers.
+The other bench/ scripts (DJ link, VJ → Minecraft, beat accuracy) are run too
+and their output is shown verbatim. ``--quick`` is the smoke mode: every path
+briefly, no micro-benchmarks and no other scripts, about a second per point;
+its figures show that the pipeline works, not the numbers.
 
 Exit status: 0 when the report was written and every path that could run ran;
 1 when a path failed (the report lists it). A path whose node kinds are not
@@ -22,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .common import ROOT, Result, Unavailable
+from .common import ROOT, Result, Unavailable, cpu_ticks
 from .report import write_report
 
 __all__ = ["PATHS", "Unavailable", "main"]
@@ -78,6 +80,35 @@ def run_micro(out: Path) -> list[dict[str, Any]]:
     ]
 
 
+#: Other benchmark scripts in bench/ (each engineer's own), run in full mode and shown verbatim.
+OTHERS: tuple[tuple[str, list[str]], ...] = (
+    ("DJ link: frames/s and DJ → VJ latency (`python -m bench.dj_latency --seconds 3`)",
+     ["-m", "bench.dj_latency", "--seconds", "3"]),
+    ("VJ server → Minecraft and browsers (`python bench/vj_minecraft.py --seconds 5`)",
+     ["bench/vj_minecraft.py", "--seconds", "5", "--out", "{out}/vj_minecraft.json"]),
+    ("Beat tracking accuracy (`python bench/beat_accuracy.py`, needs mir_eval and ../shared)",
+     ["bench/beat_accuracy.py"]),
+)
+
+
+def run_others(out: Path) -> list[tuple[str, int, str]]:
+    """Run :data:`OTHERS` that exist here; (title, exit status, last lines of output) for each."""
+    done = []
+    for title, args in OTHERS:
+        script = args[1] if args[0] == "-m" else args[0]
+        path = ROOT / (script.replace(".", "/") + ".py" if args[0] == "-m" else script)
+        if not path.exists():
+            continue
+        cmd = [sys.executable, *(a.format(out=out) for a in args)]
+        try:
+            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+            text, code = (proc.stdout + proc.stderr).strip(), proc.returncode
+        except subprocess.TimeoutExpired:
+            text, code = "timed out after 900 s", -1
+        done.append((title, code, "\n".join(text.splitlines()[-40:])))
+    return done
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m bench.run``."""
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
@@ -85,7 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke mode: every path briefly, no micro-benchmarks")
     parser.add_argument("--only", action="append", choices=PATHS, help="run only this path (repeatable)")
     parser.add_argument("--no-micro", action="store_true", help="skip the pytest-benchmark micro-benchmarks")
+    parser.add_argument("--no-others", action="store_true", help="skip the other bench/ scripts (dj_latency, …)")
     args = parser.parse_args(argv)
+    # as `mcav run` does: short GIL slices keep the audio worker and the I/O loop responsive
+    sys.setswitchinterval(0.001)
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("*.error.txt"):
@@ -94,8 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[Result] = []
     skipped: list[str] = []
     failed: list[str] = []
+    conditions: list[list[str]] = []
     for name in args.only or PATHS:
         t0 = time.monotonic()
+        busy0, total0 = cpu_ticks()
         print(f"bench: {name} …", file=sys.stderr, flush=True)
         try:
             results.append(table[name](args.quick))
@@ -104,9 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # one broken path must not lose the others' figures
             failed.append(f"{name}: FAILED: {exc!r}")
             (out / f"{name}.error.txt").write_text(traceback.format_exc())
+        busy1, total1 = cpu_ticks()
+        busy = (busy1 - busy0) / (total1 - total0) * 100 if total1 > total0 else float("nan")
+        load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+        conditions.append([name, f"{time.monotonic() - t0:.1f}", f"{busy:.0f}", load])
         print(f"bench: {name} done in {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
     micro = [] if (args.quick or args.no_micro) else run_micro(out)
-    report = write_report(results, out, args.quick, micro, skipped + failed)
+    others = [] if (args.quick or args.no_others or args.only) else run_others(out)
+    report = write_report(results, out, args.quick, micro, skipped + failed, conditions, others)
     print(report)
     for line in skipped + failed:
         print(f"bench: {line}", file=sys.stderr)

@@ -67,7 +67,7 @@ def logfmt_value(value: Any) -> str:
     return f'"{text}"' if (" " in text or '"' in text or not text) else text
 
 
-def _node_line(s: NodeStats, sink: bool) -> str:
+def _node_line(s: NodeStats, sink: bool, in_rate: float | None) -> str:
     flat: dict[str, Any] = {}
     djs = dj_views(s.extra)
     if djs is not None:
@@ -82,7 +82,7 @@ def _node_line(s: NodeStats, sink: bool) -> str:
     return logfmt(
         node=s.name,
         kind=s.kind,
-        fps=round(s.fps, 1),
+        fps=round(s.fps or in_rate or 0.0, 1),
         frames_in=s.frames_in,
         frames_out=s.frames_out,
         proc_p50_ms=s.proc_p50_ms,
@@ -103,9 +103,17 @@ def _dj_text(d: DJView) -> str:
     return f"{d.name}{'*' if d.active else ''}({d.fps:.0f}fps/{lat}ms)".replace(" ", "_")
 
 
-def format_status(snap: Snapshot, sinks: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """Structured status lines of a snapshot: one per node, one per queued edge, one for the audio."""
-    lines = [_node_line(s, s.name in sinks) for s in snap.nodes.values()]
+def format_status(
+    snap: Snapshot, sinks: list[str] | tuple[str, ...] = (), in_rates: dict[str, float] | None = None
+) -> list[str]:
+    """Structured status lines of a snapshot: one per node, one per queued edge, one for the audio.
+
+    Args:
+        sinks: Nodes whose latency is end to end (``e2e_p50_ms``/``e2e_p99_ms``).
+        in_rates: Input frames/s per node, shown as ``fps`` where the node sends nothing (sinks).
+    """
+    rates = in_rates or {}
+    lines = [_node_line(s, s.name in sinks, rates.get(s.name)) for s in snap.nodes.values()]
     for e in snap.edges:
         lines.append(
             logfmt(edge=e.name, leaky=e.leaky, fill=f"{e.fill}/{e.slots}", high=e.high_water, drops=e.drops, xruns=e.xruns)
@@ -143,6 +151,7 @@ class _LogMonitor:
         self._interval = interval
         self._health_interval = health_interval
         self._sinks = sink_names(runtime)
+        self._prev: tuple[float, dict[str, int]] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="mcav-status", daemon=True)
         self._thread.start()
@@ -155,7 +164,12 @@ class _LogMonitor:
             snap = self._runtime.snapshot()  # one snapshot serves both lines
             if now >= next_status:
                 next_status += self._interval
-                for line in format_status(snap, self._sinks):
+                counts = {n: st.frames_in for n, st in snap.nodes.items()}
+                rates = {}
+                if self._prev is not None and now > self._prev[0]:
+                    rates = {n: (c - self._prev[1].get(n, c)) / (now - self._prev[0]) for n, c in counts.items()}
+                self._prev = (now, counts)
+                for line in format_status(snap, self._sinks, rates):
                     log.info("%s", line)
             if now >= next_health:
                 next_health += self._health_interval

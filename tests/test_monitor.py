@@ -42,7 +42,7 @@ def test_without_a_terminal_status_goes_to_the_log_as_structured_lines(tmp_path:
         "--stats-interval",
         "0.25",
     )
-    child.expect(r"mcav\.status: (node=out [^\r\n]*frames_in=[1-9][^\r\n]*)\r?\n")
+    child.expect(r"mcav\.status: (node=out kind=collect fps=[1-9][^\r\n]*frames_in=[1-9][^\r\n]*)\r?\n")
     out = parse(child.match.group(1))
     assert out["kind"] == "collect" and float(out["e2e_p50_ms"]) >= 10.0 and "e2e_p99_ms" in out
     assert out["collected"] == "5"  # the node's own status() fields come along
