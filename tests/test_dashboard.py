@@ -22,8 +22,10 @@ class Terminal:
     """``mcav run`` on a pty; :meth:`wait_for` reads what it draws (escape codes removed)."""
 
     def __init__(self, *args: str, cwd: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-        env["TERM"] = "xterm-256color"
+        # a plain xterm whatever the caller's environment says (rich reads these variables)
+        drop = ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+        env = {k: v for k, v in os.environ.items() if k not in drop}
+        env.update(TERM="xterm-256color", PYTHONIOENCODING="utf-8")
         self.child = pexpect.spawn(
             MCAV[0], [*MCAV[1:], *args], cwd=str(cwd), env=env, dimensions=(ROWS, COLS), encoding="utf-8"
         )
