@@ -118,7 +118,7 @@ class BeatAnalyzer:
         onset_seen = False
         strength = 0.0
         if k:
-            onset_seen = self._push(spec.flux @ self._w)
+            onset_seen = self._push(np.dot(spec.flux, self._w))
             strength = self.detector.strength
             self._t_newest = spec.t_audio - self._delay
         beat = False
