@@ -1,0 +1,117 @@
+"""The batched analysis kernels give what the per-hop / per-sample definitions give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import lfilter
+
+from mcav.nodes.audio.bass_lane import BassLane, peak_abs
+from mcav.nodes.audio.fft import SpectrumAnalyzer
+from mcav.nodes.audio.onset import History, OnsetDetector
+from mcav.nodes.audio.synth import SynthSignal
+from mcav.nodes.audio.tempo import TempoEstimator
+from mcav.nodes.presets import get_preset
+
+SR = 48000
+AUTO = get_preset("auto")
+
+
+@pytest.mark.parametrize("size", [1, 3, 8, 50])
+def test_history_extend_equals_pushing_each_value(size: int) -> None:
+    rng = np.random.default_rng(size)
+    one, many = History(size), History(size)
+    for _ in range(300):
+        values = rng.standard_normal(int(rng.integers(0, 2 * size + 3)))  # empty, wrapping, longer than size
+        for v in values:
+            one.push(float(v))
+        many.extend(values)
+        assert many.count == one.count
+        for m in (1, size // 2 + 1, size):
+            np.testing.assert_array_equal(many.last(m), one.last(m))
+
+
+def test_onset_detector_push_all_equals_push() -> None:
+    rng = np.random.default_rng(1)
+    values = np.abs(rng.standard_normal(3000)) ** 3  # spiky, so onsets happen
+    single, batch = OnsetDetector(93.75), OnsetDetector(93.75)
+    flags = []
+    for i in range(0, len(values), 4):
+        chunk = values[i : i + 4].tolist()
+        expected = False
+        for v in chunk:
+            expected |= single.push(v, 1.3)
+        flags.append(expected)
+        assert batch.push_all(chunk, 1.3) == expected
+        assert (batch.mean, batch.var, batch.strength) == (single.mean, single.var, single.strength)
+    assert sum(flags) > 10
+
+
+def test_spectra_do_not_depend_on_how_the_stream_is_cut() -> None:
+    """All hops of a block are analysed at once; the flux rows and the last hop's bands must match hop by hop."""
+    x = SynthSignal(SR, bpm=128, noise=0.02).render(0, SR * 2)
+    per_hop = [SpectrumAnalyzer(SR).analyze(x[:0], AUTO)]  # an empty block yields nothing
+    assert per_hop == [None]
+    a, b = SpectrumAnalyzer(SR), SpectrumAnalyzer(SR)
+    hops = [h for h in (a.analyze(x[i : i + 512], AUTO) for i in range(0, len(x), 512)) if h is not None]
+    rng = np.random.default_rng(2)
+    cuts = np.cumsum(rng.choice([1, 100, 511, 512, 513, 2048, 3000], size=200))
+    blocks = [r for r in (b.analyze(x[i:j], AUTO) for i, j in zip(np.r_[0, cuts], cuts)) if r is not None]
+    flux_hops = np.concatenate([h["flux"] for h in hops])
+    flux_blocks = np.concatenate([r["flux"] for r in blocks])
+    n = len(flux_blocks)
+    np.testing.assert_allclose(flux_blocks, flux_hops[:n], atol=1e-5)
+    by_time = {round(h["t_audio"] * SR): h for h in hops}
+    for r in blocks:
+        h = by_time[round(r["t_audio"] * SR)]
+        np.testing.assert_allclose(r["raw_bands"], h["raw_bands"], rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(r["magnitudes"], h["magnitudes"], rtol=1e-5, atol=1e-9)
+        assert r["magnitudes"].dtype == np.float32 and r["flux"].dtype == np.float32
+
+
+def test_spectrum_arrays_are_not_reused_buffers() -> None:
+    """Frames may be held downstream: the next block must not overwrite an earlier Spectrum's arrays."""
+    an = SpectrumAnalyzer(SR)
+    x = SynthSignal(SR, bpm=120).render(0, SR)
+    first = an.analyze(x[:2048], AUTO)
+    kept = {k: first[k].copy() for k in ("bands", "raw_bands", "magnitudes", "flux")}
+    an.analyze(x[2048:4096], AUTO)
+    for k, v in kept.items():
+        np.testing.assert_array_equal(first[k], v)
+
+
+def test_bass_lane_filters_every_sample_in_either_precision() -> None:
+    x = SynthSignal(SR, bpm=120).render(0, SR).astype(np.float64)
+    lanes = {np.float32: BassLane(SR), np.float64: BassLane(SR)}
+    for dtype, lane in lanes.items():
+        levels = [lane.update(x[i : i + 2048].astype(dtype)) for i in range(0, len(x), 2048)]
+        lanes[dtype] = levels  # type: ignore[assignment]
+    assert [k for _, k in lanes[np.float32]] == [k for _, k in lanes[np.float64]]
+    np.testing.assert_allclose([v for v, _ in lanes[np.float32]], [v for v, _ in lanes[np.float64]], atol=1e-5)
+    # The level is the block's peak of the per-sample low-pass (state carried across blocks).
+    alpha = 1.0 - np.exp(-2 * np.pi * 120.0 / SR)
+    low = lfilter([alpha], [1.0, alpha - 1.0], x)
+    lane = BassLane(SR)
+    lane.update(x[:2048])
+    assert lane.env == pytest.approx(np.abs(low[:2048]).max(), rel=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+def test_peak_abs_is_the_largest_magnitude(dtype: type) -> None:
+    x = (np.random.default_rng(3).standard_normal(1000) * 100).astype(dtype)
+    assert peak_abs(x) == float(np.max(np.abs(x.astype(np.float64))))
+
+
+def test_tempo_comb_equals_interpolated_autocorrelation() -> None:
+    te = TempoEstimator(SR / 512)
+    n = 750
+    te._prepare(n)
+    acf = np.random.default_rng(4).random(te._need)
+    full = np.concatenate((acf, np.zeros(n - te._need)))
+    grid = np.arange(n)
+    expected = np.zeros(te.bpms.size)
+    for k in (1, 2, 3, 4):
+        lags = te.lags * k
+        ok = lags < n - 1
+        expected[ok] += np.interp(lags[ok], grid, full) / k**0.5
+    np.testing.assert_allclose(te._comb(acf), expected, rtol=1e-12)
