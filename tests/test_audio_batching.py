@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import lfilter
 
 from mcav.nodes.audio.bass_lane import BassLane, peak_abs
-from mcav.nodes.audio.fft import SpectrumAnalyzer
+from mcav.nodes.audio.fft import SpectrumAnalyzer, downmix
 from mcav.nodes.audio.onset import History, OnsetDetector
 from mcav.nodes.audio.synth import SynthSignal
 from mcav.nodes.audio.tempo import TempoEstimator
@@ -115,3 +115,11 @@ def test_tempo_comb_equals_interpolated_autocorrelation() -> None:
         ok = lags < n - 1
         expected[ok] += np.interp(lags[ok], grid, full) / k**0.5
     np.testing.assert_allclose(te._comb(acf), expected, rtol=1e-12)
+
+
+def test_downmix_is_the_channel_mean() -> None:
+    x = np.random.default_rng(5).standard_normal((2048, 3)).astype(np.float32)
+    np.testing.assert_array_equal(downmix(x[:, :2]), x[:, :2].mean(axis=1))  # halving is exact
+    np.testing.assert_allclose(downmix(x), x.mean(axis=1), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(downmix(x[:, :1]), x[:, 0])
+    np.testing.assert_array_equal(downmix(x[:, 0]), x[:, 0])
