@@ -43,11 +43,16 @@ def bare_rfft_us() -> float:
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 60 s synth clip at 48 kHz, 16-bit PCM like most real files."""
-    path = tmp_path_factory.mktemp("audio") / "clip.wav"
-    sf.write(path, SynthSignal(SR, bpm=128, noise=0.02).render(0, SR * CLIP_S), SR)
-    return path
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """60 s synth clips at 48 kHz, 16-bit PCM like most real files, by channel count (1 and 2)."""
+    folder = tmp_path_factory.mktemp("audio")
+    mono = SynthSignal(SR, bpm=128, noise=0.02).render(0, SR * CLIP_S)
+    stereo = np.stack((mono, 0.8 * mono), axis=1)
+    out = {}
+    for channels, samples in ((1, mono), (2, stereo)):
+        out[channels] = folder / f"clip{channels}.wav"
+        sf.write(out[channels], samples, SR)
+    return out
 
 
 @pytest.mark.benchmark(group="fft-per-block")
@@ -78,9 +83,9 @@ def test_beat_feed(benchmark) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.benchmark(group="analyze-throughput")
-def test_bare_rfft_per_hop_baseline(benchmark, clip: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_bare_rfft_per_hop_baseline(benchmark, clips: dict[int, Path], capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     """The floor the graph is compared with: one bare rfft per hop of the clip, in a Python loop."""
-    x, w = sf.read(clip, dtype="float64")[0], np.hanning(SIZE)
+    x, w = sf.read(clips[1], dtype="float64")[0], np.hanning(SIZE)
     starts = range(0, len(x) - SIZE + 1, HOP)
 
     def run() -> None:
@@ -95,12 +100,12 @@ def test_bare_rfft_per_hop_baseline(benchmark, clip: Path, capsys: pytest.Captur
         print(f"\n  bare rfft per hop: {CLIP_S / best:5.0f}x real time, {best / len(starts) * 1e6:5.1f} us per hop")
 
 
-@pytest.mark.parametrize("block", [2048, 512, 4096])
+@pytest.mark.parametrize(("block", "channels"), [(2048, 1), (2048, 2), (512, 1), (4096, 1)])
 @pytest.mark.benchmark(group="analyze-throughput")
-def test_analyze_graph_throughput(benchmark, clip: Path, block: int, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_analyze_graph_throughput(benchmark, clips: dict[int, Path], block: int, channels: int, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     """pipelines/analyze.yaml (file at max speed → fft → beat) into a discard sink, on one worker thread."""
     text = (ROOT / "pipelines" / "analyze.yaml").read_text()
-    overrides = (f"source.path={clip}", f"source.block={block}", "sink.kind=discard")
+    overrides = (f"source.path={clips[channels]}", f"source.block={block}", "sink.kind=discard")
     cpu: list[float] = []
 
     def build() -> tuple[tuple[Runtime], dict[str, object]]:  # not timed: compiling the graph
@@ -125,7 +130,7 @@ def test_analyze_graph_throughput(benchmark, clip: Path, block: int, capsys: pyt
     benchmark.extra_info.update(info)
     with capsys.disabled():
         print(
-            f"\n  analyze block {block:4d}: {info['x_realtime']:5.0f}x real time (wall), "
+            f"\n  analyze block {block:4d}, {'mono' if channels == 1 else 'stereo'}: {info['x_realtime']:5.0f}x real time (wall), "
             f"{info['x_realtime_cpu']:5.0f}x (CPU); {hop_us:5.1f} us per 512-sample hop "
             f"= {info['hop_in_bare_rffts']:.1f}x one bare rfft ({bare_us:.1f} us)"
         )
