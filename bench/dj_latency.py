@@ -36,7 +36,7 @@ __all__ = ["dj_link", "main"]
 VJ_GRAPH = """
 graph: bench-vj
 nodes:
-  djs:  {kind: dj_server, host: 127.0.0.1, port: 0, max_djs: 64, health_log_interval: 0}
+  djs:  {kind: dj_server, host: 127.0.0.1, port: 0, max_djs: 64}
   sink: {kind: async_collect, in: {from: djs, queue: {slots: 64}}, max_frames: 16}
 """
 

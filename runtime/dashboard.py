@@ -33,7 +33,8 @@ from rich.text import Text
 
 from . import panels
 from .metrics import Snapshot
-from .views import WarningBuffer, audio_view, health_view, sink_names
+from .health import health_reported, health_stats
+from .views import WarningBuffer, audio_view, sink_names
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -188,7 +189,7 @@ class Dashboard:
         middle.add_column(ratio=1)
         middle.add_column(ratio=1)
         middle.add_row(panels.sinks_table(snap, self._sinks), panels.audio_panel(audio, flash))
-        middle.add_row(panels.connections_panel(snap), panels.health_panel(health_view(snap)))
+        middle.add_row(panels.connections_panel(snap), panels.health_panel(health_stats(snap) if health_reported(snap) else None))
         parts += [middle, panels.warnings_panel(self.warnings)]
         other = panels.other_status(snap)
         if other is not None:

@@ -16,7 +16,8 @@ import time
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from .metrics import NodeStats, Snapshot
-from .views import DJView, audio_view, dj_views, health_view, sink_names
+from .health import health_reported, health_stats
+from .views import DJView, audio_view, dj_views, sink_names
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -133,7 +134,7 @@ def format_status(
 
 
 def format_health(health: dict[str, Any]) -> str:
-    """The old VJ server's health line (WIRE.md 5), from :func:`health_view`'s dict."""
+    """The old VJ server's health line (WIRE.md 5), from :func:`~mcav.runtime.health.health_stats`."""
     h = collections.defaultdict(int, health)
     mc = "connected" if health.get("mc_connected") else "disconnected"
     return (
@@ -173,9 +174,8 @@ class _LogMonitor:
                     log.info("%s", line)
             if now >= next_health:
                 next_health += self._health_interval
-                health = health_view(snap)
-                if health is not None:
-                    health_log.info("%s", format_health(health))
+                if health_reported(snap):
+                    health_log.info("%s", format_health(health_stats(snap)))
 
     def close(self) -> None:
         self._stop.set()

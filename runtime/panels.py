@@ -12,7 +12,8 @@ from rich.text import Text
 
 from .metrics import Snapshot
 from .monitor import logfmt_value
-from .views import HEALTH_KEYS, AudioView, WarningBuffer, dj_views
+from .health import HEALTH_KEYS
+from .views import AudioView, WarningBuffer, dj_views
 
 __all__ = [
     "BAND_NAMES",

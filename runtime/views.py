@@ -11,9 +11,7 @@ Both displays read the one metrics snapshot (:meth:`Runtime.snapshot`) and the
   latency_ms}}``), and ``active_dj``;
 * links: ``connected`` with ``reconnects``/``mc_reconnect_count``,
   ``next_retry_s`` and ``last_error``; ``clients``/``browsers`` (counts);
-* health: the CONNECTIVITY.md keys (:data:`HEALTH_KEYS`), at the top level of a
-  status dict or under ``health_stats``/``health``, merged over all nodes (a
-  ``minecraft`` node's ``connected`` stands for ``mc_connected``).
+* health: see :mod:`mcav.runtime.health`.
 
 Anything else is shown generically as ``key=value``.
 """
@@ -31,28 +29,13 @@ if TYPE_CHECKING:
     from .engine import Runtime
 
 __all__ = [
-    "HEALTH_KEYS",
     "AudioView",
     "DJView",
     "WarningBuffer",
     "audio_view",
     "dj_views",
-    "health_view",
     "sink_names",
 ]
-
-#: The health statistics of the old VJ server (CONNECTIVITY.md "Health Monitoring").
-HEALTH_KEYS = (
-    "dj_connects",
-    "dj_disconnects",
-    "browser_connects",
-    "browser_disconnects",
-    "mc_reconnect_count",
-    "current_djs",
-    "current_browsers",
-    "mc_connected",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class AudioView:
@@ -139,20 +122,6 @@ def dj_views(extra: dict[str, Any]) -> list[DJView] | None:
         )
         for dj_id, d in entries
     ]
-
-
-def health_view(snap: Snapshot) -> dict[str, Any] | None:
-    """The CONNECTIVITY.md health stats merged over every node's status; None if no node has any."""
-    found: dict[str, Any] = {}
-    for s in snap.nodes.values():
-        for source in (s.extra, s.extra.get("health_stats"), s.extra.get("health")):
-            if isinstance(source, dict):
-                for key in HEALTH_KEYS:
-                    if key in source and key not in found:
-                        found[key] = source[key]
-        if s.kind == "minecraft" and "connected" in s.extra:
-            found.setdefault("mc_connected", bool(s.extra["connected"]))
-    return found or None
 
 
 def sink_names(runtime: Runtime) -> list[str]:

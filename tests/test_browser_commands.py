@@ -24,7 +24,7 @@ def vj(mc_port: int, extra: str = "") -> str:
     return f"""
 graph: vj
 nodes:
-  djs: {{kind: dj_server, host: 127.0.0.1, port: 0, health_log_interval: 0}}
+  djs: {{kind: dj_server, host: 127.0.0.1, port: 0}}
   viz: {{kind: pattern, in: djs, entities: 16}}
   mc: {{kind: minecraft, in: viz, host: 127.0.0.1, port: {mc_port}}}
   web: {{kind: browser, in: viz, host: 127.0.0.1, port: 0{extra}}}

@@ -76,7 +76,7 @@ def vj_graph(extra: str = "", sink: str = "async_collect") -> str:
     return f"""
 graph: vj
 nodes:
-  djs: {{kind: dj_server, host: 127.0.0.1, port: 0, health_log_interval: 0{extra}}}
+  djs: {{kind: dj_server, host: 127.0.0.1, port: 0{extra}}}
   sink: {{kind: {sink}, in: {{from: djs, queue: {{slots: 1024}}}}}}
 """
 

@@ -324,3 +324,16 @@ def test_entity_count_change_while_frozen_pads_with_unused_entities() -> None:
     assert s.frozen and np.array_equal(s.x[:16], last.x) and (s.scale[16:] == 0).all()
     node.set_entity_count(8)
     check_scene(node.process(features(6, 6 / 60), "in"), 8)
+
+
+def test_status_reports_the_audio_it_reacts_to() -> None:
+    node = pattern_node(entities=16)
+    assert "bands" not in node.status() and node.status()["beats"] == 0
+    frames = steady(0, 0.0, 10)
+    frames[3].beat = True
+    frames[-1].bands[:] = [0.9, 0.1, 0.2, 0.3, 0.4]
+    frames[-1].bpm, frames[-1].tempo_confidence = 126.0, 0.8
+    feed(node, frames)
+    st = node.status()
+    assert st["bands"] == [0.9, 0.1, 0.2, 0.3, 0.4]
+    assert (st["bpm"], st["tempo_confidence"], st["beats"]) == (126.0, 0.8, 1)

@@ -66,7 +66,7 @@ class Server:
 def test_vj_pipeline_with_a_dj_the_plugin_and_browsers(tmp_path):
     dj_port = free_port()
     with PluginStandIn() as plugin:
-        srv = Server("vj.yaml", tmp_path, plugin.port, f"djs.port={dj_port}", "djs.health_log_interval=0")
+        srv = Server("vj.yaml", tmp_path, plugin.port, f"djs.port={dj_port}")
         try:
             status, ctype, page = http_get(srv.admin, "/")
             assert status == 200 and ctype.startswith("text/html")
@@ -111,7 +111,7 @@ def test_vj_pipeline_with_a_dj_the_plugin_and_browsers(tmp_path):
 
 
 def test_vj_pipeline_without_minecraft_or_dj_serves_pages_and_retries(tmp_path):
-    srv = Server("vj.yaml", tmp_path, free_port(), f"djs.port={free_port()}", "djs.health_log_interval=0")
+    srv = Server("vj.yaml", tmp_path, free_port(), f"djs.port={free_port()}")
     try:
         assert http_get(srv.admin, "/")[0] == 200
         health = json.loads(http_get(srv.admin, "/health")[2])

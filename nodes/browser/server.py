@@ -24,7 +24,7 @@ from typing import Any, Coroutine
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from mcav.nodes.web.health import health_stats
+from mcav.runtime.health import health_stats
 from mcav.runtime.frames import Scene
 from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
@@ -315,7 +315,7 @@ class BrowserServer(AsyncNode):
         return P.vj_state(
             patterns=self.patterns(), current_pattern=st.get("pattern"), entity_count=st.get("entity_count"),
             zone=mc.zone if mc is not None else "main", dj_roster=dj.roster() if dj is not None else [],
-            active_dj=dj.active_dj if dj is not None else None, health_stats=health_stats(self.ctx),
+            active_dj=dj.active_dj if dj is not None else None, health_stats=health_stats(self.ctx.metrics_snapshot()),
             minecraft_connected=bool(mc is not None and mc.connected),
             pending_djs=dj.pending() if dj is not None else [], banner_profiles=self.banner_summaries(),
             preset=st.get("preset"), band_sensitivity=st.get("band_sensitivity"), blackout=st.get("blackout"),

@@ -58,7 +58,6 @@ class DJServer(AsyncNode):
         handshake_timeout: float = param(10.0, doc="time for the first (auth) message before close 4001", unit="s", min=0.1)
         clock_sync_timeout: float = param(5.0, doc="time to wait for a clock_sync_response", unit="s", min=0.1)
         beat_assist: bool = param(True, doc="add beats the DJ missed, from its beat phase and tempo confidence")
-        health_log_interval: float = param(60.0, doc="seconds between health log lines (0 = never)", unit="s", min=0)
 
     outputs = {"out": Features}
 
@@ -108,12 +107,9 @@ class DJServer(AsyncNode):
         log.info("DJ server listening on ws://%s:%d (auth %s; %s; connect codes on)", p.host, self.port,
                  "required" if self.require_auth else "off", mode)
         self.ready.set()
-        health = asyncio.ensure_future(self._log_health()) if p.health_log_interval > 0 else None
         try:
             await self.ctx.wait_stopping()
         finally:
-            if health is not None:
-                health.cancel()
             await self._close()
 
     async def _close(self) -> None:
@@ -130,14 +126,6 @@ class DJServer(AsyncNode):
                 conn.transport.abort()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), 0.3)
-
-    async def _log_health(self) -> None:
-        while True:
-            await self.ctx.clock.sleep(self.params.health_log_interval)
-            h = self.hub.health()
-            self.ctx.log.info("[HEALTH] DJs: %d (conn=%d, disc=%d), active: %s, dropped: %d rate-limited, %d invalid",
-                              h["current_djs"], h["dj_connects"], h["dj_disconnects"], self.hub.roster.active,
-                              self.hub.dropped_rate_limit, self.hub.dropped_invalid)
 
     def _vj_context(self) -> dict[str, Any]:
         """Pattern and Minecraft facts for auth_success/stream_route, from peer nodes or MCAV defaults."""

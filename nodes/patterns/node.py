@@ -82,6 +82,8 @@ class PatternNode(SyncNode):
             p.pattern, p.entities, sens, p.base_scale, p.max_scale, p.beat_boost, p.transition.duration, p.transition.easing
         )
         self._t_prev: int | None = None
+        self._last: Features | None = None  # for status(): what the visuals react to now
+        self._beats = 0
 
     # --- frames ----------------------------------------------------------------
 
@@ -90,12 +92,20 @@ class PatternNode(SyncNode):
         t = frame.t_capture
         dt = 0.0 if self._t_prev is None else min(MAX_DT, max(0.0, (t - self._t_prev) / 1e9))
         self._t_prev = t
+        self._last = frame
+        self._beats += bool(frame.beat)
         with self._lock:
             return self._stage.render(frame, dt)
 
     def status(self) -> dict[str, Any]:
-        s = self._stage
-        return {"pattern": s.key, "entities": s.n, "fading": s.fade is not None, "nonfinite_frames": s.nonfinite_frames}
+        """Pattern, entity count and the audio it reacts to (bands, peak, bpm, confidence, beats so far)."""
+        s, f = self._stage, self._last
+        out: dict[str, Any] = {"pattern": s.key, "entities": s.n, "fading": s.fade is not None,
+                               "nonfinite_frames": s.nonfinite_frames, "beats": self._beats}
+        if f is not None:
+            out.update(bands=[round(float(b), 3) for b in f.bands], peak=round(float(f.peak), 3),
+                       bpm=round(float(f.bpm), 1), tempo_confidence=round(float(f.tempo_confidence), 2))
+        return out
 
     # --- control API (any thread) ---------------------------------------------
 

@@ -1,9 +1,6 @@
-"""The VJ server's health statistics, gathered from the graph's nodes, and their Prometheus form.
+"""The Prometheus text form of a graph's metrics and health stats (``GET /metrics``).
 
-Each node keeps its own counters (``dj_server``: DJs, ``browser``: browsers,
-``minecraft``: reconnects); :func:`health_stats` reads them through the
-nodes' ``health()``/``status()`` and returns exactly CONNECTIVITY.md's JSON
-(same keys, same order). Call it on the I/O loop thread.
+The health stats themselves come from :func:`mcav.runtime.health.health_stats`.
 """
 
 from __future__ import annotations
@@ -12,50 +9,8 @@ import math
 from typing import Any
 
 from mcav.runtime.metrics import Snapshot
-from mcav.runtime.node import NodeContext
 
-__all__ = ["HEALTH_KEYS", "health_stats", "prometheus"]
-
-#: CONNECTIVITY.md "Health Monitoring", in its order.
-HEALTH_KEYS = (
-    "dj_connects",
-    "dj_disconnects",
-    "browser_connects",
-    "browser_disconnects",
-    "mc_reconnect_count",
-    "current_djs",
-    "current_browsers",
-    "mc_connected",
-)
-
-
-def _call(node: Any, method: str) -> dict[str, Any]:
-    fn = getattr(node, method, None)
-    try:
-        out = fn() if fn is not None else {}
-    except Exception:  # a node mid-shutdown must not break /health
-        return {}
-    return out if isinstance(out, dict) else {}
-
-
-def health_stats(ctx: NodeContext) -> dict[str, Any]:
-    """The health statistics of the graph ``ctx`` belongs to (zeros for absent parts)."""
-    stats: dict[str, Any] = dict.fromkeys(HEALTH_KEYS, 0)
-    stats["mc_connected"] = False
-    for dj in ctx.peers("dj_server"):
-        h = _call(dj, "health")
-        for k in ("dj_connects", "dj_disconnects", "current_djs"):
-            stats[k] += int(h.get(k, 0))
-    for b in ctx.peers("browser"):
-        h = _call(b, "health")
-        for k in ("browser_connects", "browser_disconnects", "current_browsers"):
-            stats[k] += int(h.get(k, 0))
-    for mc in ctx.peers("minecraft"):
-        s = _call(mc, "status")
-        stats["mc_reconnect_count"] += int(s.get("mc_reconnect_count", 0))
-        stats["mc_connected"] = stats["mc_connected"] or bool(s.get("connected"))
-    return stats
-
+__all__ = ["prometheus"]
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -66,7 +21,7 @@ def prometheus(snap: Snapshot, stats: dict[str, Any], info: dict[str, Any]) -> s
 
     Args:
         snap: The graph's metrics snapshot.
-        stats: :func:`health_stats`.
+        stats: :func:`mcav.runtime.health.health_stats` of ``snap``.
         info: ``active_pattern`` (str | None) and ``bpm`` (float | None), when known.
     """
     out: list[str] = []

@@ -24,7 +24,9 @@ from urllib.parse import unquote
 from mcav.runtime.node import AsyncNode
 from mcav.runtime.params import param
 
-from .health import health_stats, prometheus
+from mcav.runtime.health import health_stats
+
+from .health import prometheus
 
 __all__ = ["AdminHttp", "STATIC_DIR"]
 
@@ -195,7 +197,7 @@ class AdminHttp(AsyncNode):
     def _health(self) -> dict[str, Any]:
         snap = self.ctx.metrics_snapshot()
         return {"status": "ok", "uptime_seconds": round(snap.uptime_s, 3), "graph": snap.graph,
-                **health_stats(self.ctx)}
+                **health_stats(self.ctx.metrics_snapshot())}
 
     def _metrics(self) -> str:
         info: dict[str, Any] = {}
@@ -206,7 +208,8 @@ class AdminHttp(AsyncNode):
                 pass
         for b in self.ctx.peers("browser"):
             info["bpm"] = getattr(b, "last_bpm", None)
-        return prometheus(self.ctx.metrics_snapshot(), health_stats(self.ctx), info)
+        snap = self.ctx.metrics_snapshot()
+        return prometheus(snap, health_stats(snap), info)
 
     def _config(self) -> dict[str, Any]:
         browsers = self.ctx.peers("browser")
