@@ -20,79 +20,20 @@ import asyncio
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .clock import Clock, SystemClock
 from .compile import CompiledGraph
 from .errors import NodeFailure
-from .frames import Frame, now_ns
+from .frames import Frame
 from .metrics import Metrics, NodeMetrics, Snapshot
 from .node import AsyncInput, AsyncNode, Node, NodeContext, SourceNode, SyncNode
 from .ring import Ring, RingClosed
+from .wiring import Outlet, Segment, SyncRunner, plan_segments, ring_target
 
 __all__ = ["Runtime"]
 
 log = logging.getLogger("mcav.runtime")
-
-
-class Outlet:
-    """One output port: counts frames and hands each to every target."""
-
-    __slots__ = ("_metrics", "targets")
-
-    def __init__(self, metrics: NodeMetrics) -> None:
-        self._metrics = metrics
-        self.targets: list[Callable[[Frame], None]] = []
-
-    def send(self, frame: Frame) -> None:
-        m = self._metrics
-        m.frames_out += 1
-        m.rate.tick(now_ns())
-        for target in self.targets:
-            target(frame)
-
-
-class _SyncRunner:
-    """Calls a sync node's ``process`` and forwards what it returns."""
-
-    __slots__ = ("_errors_logged", "is_sink", "metrics", "node", "outlet")
-
-    def __init__(self, node: SyncNode, metrics: NodeMetrics, outlet: Outlet | None) -> None:
-        self.node = node
-        self.metrics = metrics
-        self.outlet = outlet
-        self.is_sink = outlet is None
-        self._errors_logged = 0
-
-    def push(self, frame: Frame, port: str) -> None:
-        m = self.metrics
-        m.frames_in += 1
-        t0 = now_ns()
-        try:
-            out = self.node.process(frame, port)
-        except RingClosed:
-            raise
-        except Exception:
-            m.errors += 1
-            if m.errors in (1, 10, 100) or m.errors % 1000 == 0:
-                self.node.ctx.log.exception("process() failed (%d errors so far); frame %d dropped", m.errors, frame.seq)
-            return
-        t1 = now_ns()
-        m.proc.record(t1 - t0)
-        m.latency.record(t1 - frame.t_capture)
-        if out is not None and self.outlet is not None:
-            self.outlet.send(out)
-
-
-@dataclass
-class _Segment:
-    """The sync nodes one worker thread runs, and the rings it reads and feeds."""
-
-    head: str
-    members: list[str] = field(default_factory=list)  # topological order
-    inputs: list[tuple[Ring[Frame], str, str]] = field(default_factory=list)  # ring, node, port
-    produces: list[Ring[Frame]] = field(default_factory=list)
 
 
 class Runtime:
@@ -119,8 +60,8 @@ class Runtime:
         self._outlets: dict[tuple[str, str], Outlet] = {}
         self._inputs: dict[tuple[str, str], AsyncInput] = {}
         self._rings: list[Ring[Frame]] = []
-        self._runners: dict[str, _SyncRunner] = {}
-        self._segments: list[_Segment] = []
+        self._runners: dict[str, SyncRunner] = {}
+        self._segments: list[Segment] = []
         self._threads: list[threading.Thread] = []
         self._loop = asyncio.new_event_loop()
         self._loop_thread: threading.Thread | None = None
@@ -158,12 +99,12 @@ class Runtime:
             if cn.flavor == "sync":
                 outs = list(cn.cls.outputs)
                 outlet = self._outlets[(name, outs[0])] if outs else None
-                runners[name] = _SyncRunner(self._nodes[name], node_metrics[name], outlet)  # type: ignore[arg-type]
+                runners[name] = SyncRunner(self._nodes[name], node_metrics[name], outlet)  # type: ignore[arg-type]
 
         for i, e in enumerate(g.edges):
             outlet = self._outlets[(e.src, e.src_port)]
             if i in rings:
-                outlet.targets.append(_ring_target(rings[i]))
+                outlet.targets.append(ring_target(rings[i]))
             else:
                 runner = runners[e.dst]
                 outlet.targets.append(lambda f, r=runner, p=e.dst_port: r.push(f, p))
@@ -175,7 +116,7 @@ class Runtime:
                     port_rings = [rings[i] for i, e in enumerate(g.edges) if e.dst == name and e.dst_port == port]
                     self._inputs[(name, port)] = AsyncInput(port_rings, node_metrics[name], record)
 
-        self._segments = self._plan_segments(rings)
+        self._segments = plan_segments(self.graph, rings)
         for seg in self._segments:
             self._pending.add(f"segment:{seg.head}")
         for name, cn in g.nodes.items():
@@ -184,37 +125,6 @@ class Runtime:
                 if cn.cls.inputs or cn.cls.outputs:
                     self._pending.add(f"async:{name}")
         self._alive |= self._pending
-
-    def _plan_segments(self, rings: dict[int, Ring[Frame]]) -> list[_Segment]:
-        g = self.graph
-        direct: dict[str, list[str]] = {n: [] for n in g.nodes}
-        for i, e in enumerate(g.edges):
-            if i not in rings:
-                direct[e.src].append(e.dst)
-        heads = [n for n, cn in g.nodes.items() if cn.flavor == "source"]
-        heads += [
-            n
-            for n, cn in g.nodes.items()
-            if cn.flavor == "sync" and any(i in rings for i, e in enumerate(g.edges) if e.dst == n)
-        ]
-        segments = []
-        for head in heads:
-            seg = _Segment(head)
-            stack = [head]
-            while stack:
-                n = stack.pop()
-                seg.members.append(n)
-                stack.extend(direct[n])
-            order = {n: k for k, n in enumerate(_topo(g))}
-            seg.members.sort(key=order.__getitem__)
-            members = set(seg.members)
-            for i, e in enumerate(g.edges):
-                if i in rings and e.dst == head:
-                    seg.inputs.append((rings[i], e.dst, e.dst_port))
-                if i in rings and e.src in members:
-                    seg.produces.append(rings[i])
-            segments.append(seg)
-        return segments
 
     # -- lookups for nodes ----------------------------------------------------------------------
 
@@ -373,7 +283,7 @@ class Runtime:
         names = {e.name for e in self.graph.edges_from(node) if e.queue is not None}
         return [r for r in self._rings if r.name in names]
 
-    def _run_segment(self, seg: _Segment) -> None:
+    def _run_segment(self, seg: Segment) -> None:
         head = self._nodes[seg.head]
         members = [self._nodes[n] for n in seg.members]
         try:
@@ -417,7 +327,7 @@ class Runtime:
         finally:
             frames.close()  # type: ignore[attr-defined]
 
-    def _drain_rings(self, seg: _Segment) -> None:
+    def _drain_rings(self, seg: Segment) -> None:
         wake = threading.Event()
         for ring, _, _ in seg.inputs:
             ring.notify = wake.set
@@ -450,19 +360,3 @@ class Runtime:
             self.stop()  # the sources are exhausted: stop the services (nodes with no ports) too
         if all_done:
             self._done.set()
-
-
-def _ring_target(ring: Ring[Frame]) -> Callable[[Frame], None]:
-    def push(frame: Frame) -> None:
-        try:
-            ring.push(frame)
-        except RingClosed:
-            pass  # only during an aborted shutdown: the consumer is gone
-
-    return push
-
-
-def _topo(g: CompiledGraph) -> list[str]:
-    import networkx as nx
-
-    return list(nx.topological_sort(g.dag))

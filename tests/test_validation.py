@@ -259,3 +259,49 @@ def test_problems_in_overrides_point_at_the_command_line() -> None:
     err = only("nodes:\n  src: {kind: counter}\n  out: {kind: discard, in: src}\n", ("src.count=lots",))
     assert (err.file, err.line, err.node, err.key) == ("--set", None, "src", "count")
     assert str(err).startswith("--set: node 'src': key 'count': expected an integer")
+
+
+def test_incompatible_port_types_name_both_frame_types() -> None:
+    err = only(
+        """
+        nodes:
+          src: {kind: synth}
+          s: {kind: scale, in: src}
+          out: {kind: discard, in: s}
+        """
+    )
+    assert (err.line, err.node, err.key) == (4, "s", "in")
+    assert "'src.out' produces AudioBlock frames but 's.in' accepts Tick" in err.message
+
+
+def test_policies_from_yaml_reach_the_node() -> None:
+    g = build(
+        """
+        nodes:
+          src: {kind: synth}
+          fft: {kind: fft, in: src}
+          beat: {kind: beat, in: fft}
+          relay:
+            kind: dj_relay
+            in: beat
+            vj_server_url: ws://127.0.0.1:9
+            reconnect: {preset: lan, max: 12}
+            heartbeat: wan
+        """
+    )
+    policies = g.nodes["relay"].policies
+    assert (policies["reconnect"].initial, policies["reconnect"].max, policies["reconnect"].jitter) == (2, 12, 0.1)
+    assert policies["heartbeat"].interval == 5 and policies["heartbeat"].failure_threshold == 3
+
+
+def test_bad_policy_fields_name_the_node_and_field() -> None:
+    err = only(
+        """
+        nodes:
+          src: {kind: synth}
+          fft: {kind: fft, in: src}
+          beat: {kind: beat, in: fft}
+          relay: {kind: dj_relay, in: beat, vj_server_url: "ws://127.0.0.1:9", reconnect: {initial: -1}}
+        """
+    )
+    assert (err.node, err.key) == ("relay", "reconnect.initial") and "below the minimum" in err.message

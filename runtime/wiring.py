@@ -1,0 +1,128 @@
+"""The moving parts of a compiled plan: outlets, sync runners and segments.
+
+A *segment* is what one worker thread runs: a head (a source, or a sync node
+fed by rings) plus every sync node reached from it by direct edges, called
+in topological order. An :class:`Outlet` hands each frame of an output port to
+its targets: a direct call into a :class:`SyncRunner`, or a push into a ring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import networkx as nx
+
+from .compile import CompiledGraph
+from .frames import Frame, now_ns
+from .metrics import NodeMetrics
+from .node import SyncNode
+from .ring import Ring, RingClosed
+
+__all__ = ["Outlet", "Segment", "SyncRunner", "plan_segments", "ring_target"]
+
+
+class Outlet:
+    """One output port: counts frames and hands each to every target."""
+
+    __slots__ = ("_metrics", "targets")
+
+    def __init__(self, metrics: NodeMetrics) -> None:
+        self._metrics = metrics
+        self.targets: list[Callable[[Frame], None]] = []
+
+    def send(self, frame: Frame) -> None:
+        m = self._metrics
+        m.frames_out += 1
+        m.rate.tick(now_ns())
+        for target in self.targets:
+            target(frame)
+
+
+class SyncRunner:
+    """Calls a sync node's ``process`` and forwards what it returns."""
+
+    __slots__ = ("_errors_logged", "is_sink", "metrics", "node", "outlet")
+
+    def __init__(self, node: SyncNode, metrics: NodeMetrics, outlet: Outlet | None) -> None:
+        self.node = node
+        self.metrics = metrics
+        self.outlet = outlet
+        self.is_sink = outlet is None
+        self._errors_logged = 0
+
+    def push(self, frame: Frame, port: str) -> None:
+        m = self.metrics
+        m.frames_in += 1
+        t0 = now_ns()
+        try:
+            out = self.node.process(frame, port)
+        except RingClosed:
+            raise
+        except Exception:
+            m.errors += 1
+            if m.errors in (1, 10, 100) or m.errors % 1000 == 0:
+                self.node.ctx.log.exception("process() failed (%d errors so far); frame %d dropped", m.errors, frame.seq)
+            return
+        t1 = now_ns()
+        m.proc.record(t1 - t0)
+        m.latency.record(t1 - frame.t_capture)
+        if out is not None and self.outlet is not None:
+            self.outlet.send(out)
+
+
+@dataclass
+class Segment:
+    """The sync nodes one worker thread runs, and the rings it reads and feeds."""
+
+    head: str
+    members: list[str] = field(default_factory=list)  # topological order
+    inputs: list[tuple[Ring[Frame], str, str]] = field(default_factory=list)  # ring, node, port
+    produces: list[Ring[Frame]] = field(default_factory=list)
+
+
+def plan_segments(g: CompiledGraph, rings: dict[int, Ring[Frame]]) -> list[Segment]:
+    """Group the graph into segments: one per source and per ring-fed sync node.
+
+    ``rings`` maps the index of each queued edge in ``g.edges`` to its ring.
+    """
+    direct: dict[str, list[str]] = {n: [] for n in g.nodes}
+    for i, e in enumerate(g.edges):
+        if i not in rings:
+            direct[e.src].append(e.dst)
+    heads = [n for n, cn in g.nodes.items() if cn.flavor == "source"]
+    heads += [
+        n
+        for n, cn in g.nodes.items()
+        if cn.flavor == "sync" and any(i in rings for i, e in enumerate(g.edges) if e.dst == n)
+    ]
+    order = {n: k for k, n in enumerate(nx.topological_sort(g.dag))}
+    segments = []
+    for head in heads:
+        seg = Segment(head)
+        stack = [head]
+        while stack:
+            n = stack.pop()
+            seg.members.append(n)
+            stack.extend(direct[n])
+        seg.members.sort(key=order.__getitem__)
+        members = set(seg.members)
+        for i, e in enumerate(g.edges):
+            if i in rings and e.dst == head:
+                seg.inputs.append((rings[i], e.dst, e.dst_port))
+            if i in rings and e.src in members:
+                seg.produces.append(rings[i])
+        segments.append(seg)
+    return segments
+
+
+def ring_target(ring: Ring[Frame]) -> Callable[[Frame], None]:
+    """An outlet target that pushes into ``ring`` (the ring's policy decides about drops)."""
+
+    def push(frame: Frame) -> None:
+        try:
+            ring.push(frame)
+        except RingClosed:
+            pass  # only during an aborted shutdown: the consumer is gone
+
+    return push
