@@ -337,3 +337,13 @@ def test_status_reports_the_audio_it_reacts_to() -> None:
     st = node.status()
     assert st["bands"] == [0.9, 0.1, 0.2, 0.3, 0.4]
     assert (st["bpm"], st["tempo_confidence"], st["beats"]) == (126.0, 0.8, 1)
+
+
+def test_band_sensitivities_apply_all_five_or_none() -> None:
+    node = pattern_node()
+    node.set_band_sensitivities([0.5, 1.0, 1.5, 2.0, 0.0])
+    assert node.state()["band_sensitivity"] == [0.5, 1.0, 1.5, 2.0, 0.0]
+    for bad in ([1, 1, 1, 1], [1, 1, 1, 1, 2.5], "11111", [1, 1, "x", 1, 1]):
+        with pytest.raises(ValueError):
+            node.set_band_sensitivities(bad)  # type: ignore[arg-type]
+        assert node.state()["band_sensitivity"] == [0.5, 1.0, 1.5, 2.0, 0.0]

@@ -130,14 +130,10 @@ async def _set_preset(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> Non
         p = pat.set_preset(preset.strip().lower())
         name, settings = p.name, p.to_wire()
     else:
-        bands = preset.get("band_sensitivity", [])
-        if not (isinstance(bands, list) and len(bands) == 5):
+        bands = preset.get("band_sensitivity")
+        if bands is None:
             raise ValueError("a custom preset needs 'band_sensitivity': 5 numbers 0-2")
-        for i, v in enumerate(bands):  # check all five before changing any
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 2.0:
-                raise ValueError(f"band_sensitivity[{i}] must be a number 0-2, got {v!r}")
-        for i, v in enumerate(bands):
-            pat.set_band_sensitivity(i, v)
+        pat.set_band_sensitivities(bands)
         srv.audio_settings.update({k: v for k, v in preset.items() if k in ("attack", "release", "beat_threshold")})
         name, settings = dj_wire.preset_name(preset) or "custom", dict(preset)
     srv.broadcast(P.message("preset_changed", preset=name, settings=settings))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from mcav.nodes.presets import PRESET_NAMES, Preset, get_preset
 from mcav.runtime.frames import Features, Frame, Scene
@@ -151,6 +151,14 @@ class PatternNode(SyncNode):
         value = checks.number(f"sensitivity of band {band}", value, 0.0, 2.0)
         with self._lock:
             self._stage.sensitivity[band] = value
+
+    def set_band_sensitivities(self, values: Sequence[float]) -> None:
+        """Set all 5 band multipliers (0-2) at once: every value is checked, then all apply in one step."""
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) != 5:
+            raise ValueError(f"band sensitivities need 5 numbers 0-2 (bass, low, mid, high, air), got {values!r}")
+        checked = [checks.number(f"band_sensitivity[{i}]", v, 0.0, 2.0) for i, v in enumerate(values)]
+        with self._lock:
+            self._stage.sensitivity[:] = checked
 
     def set_preset(self, name: str) -> Preset:
         """Apply MCAV preset ``name`` (its band sensitivity) and return it."""
