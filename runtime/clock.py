@@ -9,11 +9,14 @@ trio's ``MockClock``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from typing import Protocol, runtime_checkable
+from typing import Awaitable, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "wait_for"]
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -123,3 +126,32 @@ class ManualClock:
 def _resolve(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
+
+
+async def wait_for(aw: Awaitable[T], timeout: float | None, clock: Clock) -> T:
+    """``await aw``, raising :class:`TimeoutError` after ``timeout`` s of ``clock`` time (None = no limit).
+
+    Like :func:`asyncio.wait_for`, but a :class:`ManualClock` moves the deadline
+    only when a test advances time. On timeout ``aw`` is cancelled (cancelling a
+    websockets ``recv()`` loses no message).
+    """
+    if timeout is None:
+        return await aw
+    if isinstance(clock, SystemClock):  # the common case: no helper tasks
+        async with asyncio.timeout(max(0.0, timeout)):
+            return await aw
+    task = asyncio.ensure_future(aw)
+    timer = asyncio.ensure_future(clock.sleep(timeout))
+    try:
+        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await timer
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    return task.result()

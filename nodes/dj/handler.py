@@ -22,13 +22,14 @@ from typing import Any, Awaitable, TypeVar
 
 from websockets.exceptions import ConnectionClosed
 
+from mcav.runtime.clock import wait_for
+
 from . import protocol as P
 from .auth import DEFAULT_PRIORITY, KeysFileError, KeyStore
 from .codes import CodeRejected, dj_id_for_code
 from .hub import DJHub, Pending
 from .ratelimit import TokenBucket
 from .roster import DJSession
-from .timing import within
 
 __all__ = ["ConnectionHandler", "HandlerConfig"]
 
@@ -65,7 +66,7 @@ class ConnectionHandler:
 
     async def _within(self, aw: Awaitable[T], timeout: float) -> T:
         """``await aw`` but raise TimeoutError after ``timeout`` s of the hub's clock."""
-        return await within(aw, self.hub.clock, timeout)
+        return await wait_for(aw, timeout, self.hub.clock)
 
     async def __call__(self, conn: Any) -> None:
         peer = _peer(conn)

@@ -33,13 +33,12 @@ from typing import Any, Callable
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from mcav.runtime.clock import Clock, SystemClock
+from mcav.runtime.clock import Clock, SystemClock, wait_for
 from mcav.runtime.frames import Features, now_ns
 from mcav.runtime.policies import Backoff, HeartbeatMonitor, HeartbeatPolicy, ReconnectPolicy
 
 from . import protocol as P
 from .config import FINAL_CLOSE_CODES, AuthFailed, DJRelayConfig, GaveUp
-from .timing import within
 
 __all__ = ["AuthFailed", "DJRelay", "DJRelayConfig", "GaveUp"]
 
@@ -157,7 +156,7 @@ class DJRelay:
             await ws.send(P.encode(first))
             timeout: float | None = self.reconnect.connect_timeout
             while True:
-                msg = P.decode(await within(ws.recv(), self.clock, timeout))
+                msg = P.decode(await wait_for(ws.recv(), timeout, self.clock))
                 kind = msg["type"]
                 if kind in ("auth_success", "auth_approved"):
                     self.dj_id = str(msg.get("dj_id", self.dj_id))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from mcav.runtime.clock import wait_for
 from mcav.runtime.frames import Scene
 from mcav.runtime.node import AsyncInput, AsyncNode, EndOfStream
 from mcav.runtime.params import param
@@ -27,7 +28,6 @@ from mcav.runtime.policies import Backoff
 
 from . import protocol
 from .viz_client import NotConnected, VizClient
-from .waits import clock_timeout
 
 __all__ = ["MinecraftSink"]
 
@@ -162,7 +162,7 @@ class MinecraftSink(AsyncNode):
                 self._status_changed(True)
                 while self.client.connected:
                     try:  # react to a close at once; re-check health every `check` s
-                        await clock_timeout(clock, check, self.client.wait_closed())
+                        await wait_for(self.client.wait_closed(), check, clock)
                     except TimeoutError:
                         pass
                 self._ready = False
@@ -249,7 +249,7 @@ class MinecraftSink(AsyncNode):
             else:
                 try:
                     wait = max(0.0, self._next_due + grace - clock.monotonic())
-                    frame = await clock_timeout(clock, wait, inp.latest())
+                    frame = await wait_for(inp.latest(), wait, clock)
                 except TimeoutError:
                     frame = held
             assert isinstance(frame, Scene)

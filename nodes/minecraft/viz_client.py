@@ -21,11 +21,10 @@ from typing import Any, Awaitable, Callable, Mapping
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from mcav.runtime.clock import Clock, SystemClock
+from mcav.runtime.clock import Clock, SystemClock, wait_for
 from mcav.runtime.policies import Backoff, HeartbeatMonitor, HeartbeatPolicy, ReconnectPolicy, default_policy
 
 from . import protocol
-from .waits import clock_timeout
 
 __all__ = ["NotConnected", "VizClient"]
 
@@ -129,7 +128,7 @@ class VizClient:
         self._stopping = False
         timeout = self.reconnect_policy.connect_timeout
         try:
-            ws = await clock_timeout(self.clock, timeout, self._open())
+            ws = await wait_for(self._open(), timeout, self.clock)
         except TimeoutError:
             self.last_error = f"no answer from {self.uri} within {timeout:g} s"
             return False
@@ -248,7 +247,7 @@ class VizClient:
         await self._send(ws, text)
         try:
             # shield: on timeout the entry stays queued, so a late reply is consumed by it.
-            return await clock_timeout(self.clock, timeout or self.request_timeout, asyncio.shield(fut))
+            return await wait_for(asyncio.shield(fut), timeout or self.request_timeout, self.clock)
         except TimeoutError:
             self.stats["timeouts"] += 1
             raise TimeoutError(f"Minecraft did not answer '{mtype}' within {timeout or self.request_timeout:g} s") from None
