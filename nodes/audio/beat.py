@@ -18,7 +18,7 @@ from mcav.runtime.frames import Features, Frame, Spectrum
 from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
 
-from .fft import band_bins
+from .spectrum import band_bins
 from .onset import History, OnsetDetector
 from .tempo import TempoEstimator
 from .tracker import BeatTracker
