@@ -11,7 +11,7 @@ import pytest
 from test_dj_helpers import RawDJ, running, vj_graph, wait_until
 
 from mcav.nodes.dj import protocol as P
-from mcav.nodes.dj.ratelimit import TokenBucket
+from mcav.runtime.ratelimit import TokenBucket
 from mcav.nodes.dj.sanitize import PhaseBeatAssist
 from mcav.runtime.clock import ManualClock
 from mcav.runtime.frames import Features

@@ -15,34 +15,16 @@ import asyncio
 import collections
 from typing import Iterable
 
+from mcav.runtime.clock import Clock
+from mcav.runtime.policies import HeartbeatMonitor, HeartbeatPolicy
+from mcav.runtime.ratelimit import TokenBucket
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 
-from mcav.runtime.clock import Clock
-from mcav.runtime.policies import HeartbeatMonitor, HeartbeatPolicy
-
-__all__ = ["Client", "TokenBucket", "fanout"]
+__all__ = ["Client", "fanout"]
 
 #: Control messages (replies, events) a client may have queued; beyond that it is hopelessly behind.
 CONTROL_SLOTS = 256
-
-
-class TokenBucket:
-    """``rate`` tokens per s up to ``burst``; one per mutating command (NEW server: 10/s)."""
-
-    def __init__(self, rate: float, burst: float, clock: Clock) -> None:
-        self.rate, self.burst, self.clock = rate, burst, clock
-        self.tokens = burst
-        self._t = clock.monotonic()
-
-    def take(self) -> bool:
-        now = self.clock.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self._t) * self.rate)
-        self._t = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 class Client:
@@ -70,7 +52,7 @@ class Client:
         self.monitor = HeartbeatMonitor(heartbeat, clock)
         self.awaiting_pong = False
         self.operator = False
-        self.bucket = TokenBucket(rate, burst, clock)
+        self.bucket = TokenBucket(rate, max(1.0, burst), clock)
         self.high_water = high_water
         #: state frames this client lost (leaky queue overflow).
         self.dropped = 0

@@ -224,7 +224,7 @@ class BrowserServer(AsyncNode):
                 self.counters["unauthorized"] += 1
                 client.send(P.error(f"{mtype}: not allowed for viewers; send vj_auth with the operator password"))
                 return
-            if not client.bucket.take():
+            if not client.bucket.allow():
                 self.counters["rate_limited"] += 1
                 client.send(P.error(f"{mtype}: rate limited (at most {self.params.commands_per_s:g} commands/s)"))
                 return

@@ -23,12 +23,12 @@ from typing import Any, Awaitable, TypeVar
 from websockets.exceptions import ConnectionClosed
 
 from mcav.runtime.clock import wait_for
+from mcav.runtime.ratelimit import TokenBucket
 
 from . import protocol as P
 from .auth import DEFAULT_PRIORITY, KeysFileError, KeyStore
 from .codes import CodeRejected, dj_id_for_code
 from .hub import DJHub, Pending
-from .ratelimit import TokenBucket
 from .roster import DJSession
 
 __all__ = ["ConnectionHandler", "HandlerConfig"]

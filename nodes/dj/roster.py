@@ -13,7 +13,8 @@ import collections
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ratelimit import TokenBucket
+from mcav.runtime.ratelimit import TokenBucket
+
 from .sanitize import BpmStabilizer
 
 __all__ = ["DJSession", "Roster"]

@@ -1,8 +1,8 @@
-"""A token bucket on an injectable clock (the per-DJ frame limit of WIRE.md 2.4)."""
+"""A token bucket on an injectable clock: per-DJ frame limits (WIRE.md 2.4) and per-browser command limits."""
 
 from __future__ import annotations
 
-from mcav.runtime.clock import Clock
+from .clock import Clock
 
 __all__ = ["TokenBucket"]
 
