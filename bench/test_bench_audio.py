@@ -83,7 +83,9 @@ def test_beat_feed(benchmark) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.benchmark(group="analyze-throughput")
-def test_bare_rfft_per_hop_baseline(benchmark, clips: dict[int, Path], capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_bare_rfft_per_hop_baseline(  # type: ignore[no-untyped-def]
+    benchmark, clips: dict[int, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     """The floor the graph is compared with: one bare rfft per hop of the clip, in a Python loop."""
     x, w = sf.read(clips[1], dtype="float64")[0], np.hanning(SIZE)
     starts = range(0, len(x) - SIZE + 1, HOP)
@@ -102,7 +104,9 @@ def test_bare_rfft_per_hop_baseline(benchmark, clips: dict[int, Path], capsys: p
 
 @pytest.mark.parametrize(("block", "channels"), [(2048, 1), (2048, 2), (512, 1), (4096, 1)])
 @pytest.mark.benchmark(group="analyze-throughput")
-def test_analyze_graph_throughput(benchmark, clips: dict[int, Path], block: int, channels: int, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_analyze_graph_throughput(  # type: ignore[no-untyped-def]
+    benchmark, clips: dict[int, Path], block: int, channels: int, capsys: pytest.CaptureFixture[str]
+) -> None:
     """pipelines/analyze.yaml (file at max speed → fft → beat) into a discard sink, on one worker thread."""
     text = (ROOT / "pipelines" / "analyze.yaml").read_text()
     overrides = (f"source.path={clips[channels]}", f"source.block={block}", "sink.kind=discard")
@@ -130,7 +134,8 @@ def test_analyze_graph_throughput(benchmark, clips: dict[int, Path], block: int,
     benchmark.extra_info.update(info)
     with capsys.disabled():
         print(
-            f"\n  analyze block {block:4d}, {'mono' if channels == 1 else 'stereo'}: {info['x_realtime']:5.0f}x real time (wall), "
+            f"\n  analyze block {block:4d}, {'mono' if channels == 1 else 'stereo'}: "
+            f"{info['x_realtime']:5.0f}x real time (wall), "
             f"{info['x_realtime_cpu']:5.0f}x (CPU); {hop_us:5.1f} us per 512-sample hop "
             f"= {info['hop_in_bare_rffts']:.1f}x one bare rfft ({bare_us:.1f} us)"
         )

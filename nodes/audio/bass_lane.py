@@ -23,8 +23,8 @@ _IAMAX = {np.dtype(np.float32): blas.isamax, np.dtype(np.float64): blas.idamax}
 def peak_abs(x: np.ndarray) -> float:
     """The largest absolute value of a non-empty 1-D array (same units as ``x``)."""
     iamax = _IAMAX.get(x.dtype)
-    if iamax is None:
-        return float(np.max(np.abs(x)))
+    if iamax is None:  # other dtypes: in float64, so that abs(int16 −32768) cannot wrap
+        return float(np.max(np.abs(x.astype(np.float64))))
     return abs(float(x[iamax(x)]))
 
 

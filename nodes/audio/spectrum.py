@@ -67,7 +67,9 @@ class _Plan:
     fresh result, since frames may be held downstream.
     """
 
-    __slots__ = ("band_mag", "count", "first", "frames", "last_log", "mag", "new_logs", "prev_log", "prev_logs", "spectrum")
+    __slots__ = (
+        "band_mag", "count", "first", "frames", "last_log", "mag", "new_logs", "prev_log", "prev_logs", "spectrum",
+    )  # fmt: skip
 
     def __init__(self, count: int, size: int, lo: int, hi: int) -> None:
         self.count = count
