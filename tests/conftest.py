@@ -32,3 +32,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """Headless Chromium (Playwright), one per test module; tests using it skip without Chromium."""
+    from web_support import launch_browser
+
+    pw, b = launch_browser()
+    yield b
+    b.close()
+    pw.stop()
+
+
+@pytest.fixture
+def context(browser):  # type: ignore[no-untyped-def]
+    """A fresh browser context at 1280×800 with a 20 s default timeout."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    ctx.set_default_timeout(20000)
+    yield ctx
+    ctx.close()
+

@@ -16,7 +16,7 @@ import os
 import pytest
 from conftest import ROOT
 from plugin_standin import PluginStandIn
-from web_support import ConsoleLog, Demo, launch_browser, require_chromium, server_state, wait_server
+from web_support import ConsoleLog, Demo, require_chromium, server_state, wait_server
 
 require_chromium()
 pytestmark = pytest.mark.browser
@@ -31,22 +31,6 @@ def demo():
         d = Demo(sets=(f"web.heartbeat.interval={SERVER_PING_S}", f"mc.port={plugin.port}")).start()
         yield d
         d.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    pw, b = launch_browser()
-    yield b
-    b.close()
-    pw.stop()
-
-
-@pytest.fixture
-def context(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    ctx.set_default_timeout(15000)
-    yield ctx
-    ctx.close()
 
 
 def open_page(context, url):

@@ -9,7 +9,7 @@ What the queue delivered is checked on the server, through the effect of the com
 from __future__ import annotations
 
 import pytest
-from web_support import Demo, launch_browser, require_chromium, server_state, wait_server
+from web_support import Demo, require_chromium, server_state, wait_server
 
 require_chromium()
 pytestmark = pytest.mark.browser
@@ -20,22 +20,6 @@ FAST = dict(reconnect_base_ms=BASE_MS, reconnect_multiplier=MULT, reconnect_max_
 # Timers never fire early; on a loaded 2-core machine they may fire late. The upper slack only
 # keeps a busy CI from failing a correct schedule.
 LATE_SLACK_MS = 1500
-
-
-@pytest.fixture(scope="module")
-def browser():
-    pw, b = launch_browser()
-    yield b
-    b.close()
-    pw.stop()
-
-
-@pytest.fixture
-def context(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    ctx.set_default_timeout(20000)
-    yield ctx
-    ctx.close()
 
 
 @pytest.fixture
