@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import time
+from typing import Any, Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,33 @@ def shared_dir() -> Path:
 def build(text: str, overrides: tuple[str, ...] = ()) -> CompiledGraph:
     """Compile a graph from YAML text."""
     return compile_text(text, "test.yaml", overrides)
+
+
+def wait_until(pred: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    """Poll ``pred`` until it is truthy and return its value; fail after ``timeout`` real s.
+
+    For conditions with no event to wait on (another process's state, a node's counters).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.005)
+
+
+async def async_wait_until(pred: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    """:func:`wait_until` for coroutines (yields to the event loop between polls)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.005)
 
 
 def free_port() -> int:

@@ -13,38 +13,15 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from conftest import build
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+from conftest import async_wait_until, build, wait_until  # noqa: F401 - waits re-exported for the DJ tests
 
 from mcav.runtime.clock import Clock
 from mcav.runtime.engine import Runtime
 
 TIMEOUT = 5.0
-
-
-def wait_until(pred: Callable[[], Any], timeout: float = TIMEOUT, what: str = "condition") -> Any:
-    """Poll ``pred`` until it is truthy (returns it) or fail after ``timeout`` real seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.005)
-
-
-async def async_wait_until(pred: Callable[[], Any], timeout: float = TIMEOUT, what: str = "condition") -> Any:
-    """:func:`wait_until` for coroutines."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 @contextmanager

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import contextlib
-import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
-import pytest
+
+from conftest import wait_until  # noqa: F401 - re-exported for the VJ tests
 
 import mcav.nodes
 from mcav.runtime.clock import Clock
@@ -66,18 +66,6 @@ def make_scene(
         glow=np.zeros(n, bool), visible=np.ones(n, bool) if visible is None else visible,
         band=(np.arange(n) % 5).astype(np.int8), pattern=pattern, blackout=blackout,
     )
-
-
-def wait_until(pred: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Wait (real time, bounded) until ``pred()`` is truthy; return its value or fail the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s: {getattr(pred, '__name__', pred)}")
-        time.sleep(0.002)  # polling a condition, not pacing the system under test
 
 
 @contextlib.contextmanager
