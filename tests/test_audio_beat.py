@@ -84,3 +84,13 @@ def test_bpm_range_is_a_clear_error() -> None:
 
     with pytest.raises(GraphInvalid, match="min_bpm"):
         build("graph: t\nnodes:\n  s: {kind: synth}\n  f: {kind: fft, in: s}\n  b: {kind: beat, in: f, min_bpm: 150, max_bpm: 100}\n")
+
+
+def test_status_carries_tempo_and_the_latest_bands() -> None:
+    from mcav.runtime.compile import compile_text
+    from mcav.runtime.engine import Runtime
+
+    rt = Runtime(compile_text("nodes:\n  src: {kind: synth, duration: 4, speed: max}\n  fft: {kind: fft, in: src}\n  beat: {kind: beat, in: fft}\n"))
+    assert rt.run() == 0
+    st = rt.node("beat").status()
+    assert len(st["bands"]) == 5 and 0 <= st["peak"] <= 1 and st["beats"] > 0 and st["bpm"] > 0

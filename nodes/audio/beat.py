@@ -229,11 +229,13 @@ class Beat(SyncNode):
         super().__init__(params, ctx)
         self.analyzer = BeatAnalyzer(params)
         self.beats = 0
+        self._last: Spectrum | None = None  # for status()
 
     def process(self, frame: Frame, port: str) -> Features:
         assert isinstance(frame, Spectrum)
         f = self.analyzer.feed(frame)
         self.beats += f["beat"]
+        self._last = frame
         return Features(
             seq=frame.seq,
             t_capture=frame.t_capture,
@@ -247,5 +249,10 @@ class Beat(SyncNode):
         )
 
     def status(self) -> dict[str, Any]:
-        a = self.analyzer
-        return {"bpm": round(a.bpm, 1), "confidence": round(a.confidence, 2), "locked": a.locked, "beats": self.beats}
+        """Tempo, confidence, lock and beats so far, plus the latest bands and peak (for the dashboard)."""
+        a, last = self.analyzer, self._last
+        out: dict[str, Any] = {"bpm": round(a.bpm, 1), "confidence": round(a.confidence, 2), "locked": a.locked,
+                               "beats": self.beats}
+        if last is not None:
+            out.update(bands=[round(float(b), 3) for b in last.bands], peak=round(float(last.peak), 3))
+        return out

@@ -152,11 +152,18 @@ class Capture(SourceNode):
         self.ctx.log.info("capturing from [%d] %s at %d Hz, %d ch, %d-sample blocks", dev.index, dev.name, rate, channels, p.block)
         return stream, ring, rate
 
+    def _alternatives(self) -> str:
+        n = self.ctx.name
+        return (
+            f"\nalternatives: another device (`mcav devices`, then --set {n}.device=NAME), a file "
+            f"(--set {n}.kind=file --set {n}.path=track.wav) or the built-in synth (--set {n}.kind=synth)"
+        )
+
     def frames(self) -> Iterator[Frame]:
         try:
             sd = load_sounddevice()
         except AudioUnavailable as exc:
-            raise NodeFailure(f"sounddevice node '{self.ctx.name}': {exc}") from None
+            raise NodeFailure(f"sounddevice node '{self.ctx.name}': {exc}{self._alternatives()}") from None
         ctx = self.ctx
         backoff = Backoff(ctx.reconnect)
         seq = 0
@@ -166,7 +173,8 @@ class Capture(SourceNode):
                 stream, ring, rate = self._open(sd)
             except (AudioUnavailable, sd.PortAudioError) as exc:
                 if isinstance(exc, AudioUnavailable) and not backoff.ever_connected:
-                    raise NodeFailure(f"sounddevice node '{ctx.name}': {exc}") from None  # wrong name: say so now
+                    # a wrong name or no device at all: say so now, with what to use instead
+                    raise NodeFailure(f"sounddevice node '{ctx.name}': {exc}{self._alternatives()}") from None
                 delay = backoff.failed()  # busy, or gone and maybe coming back
                 if delay is None:
                     raise NodeFailure(f"sounddevice node '{ctx.name}': cannot open audio input: {exc}") from None

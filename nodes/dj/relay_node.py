@@ -92,7 +92,6 @@ class DJRelayNode(AsyncNode):
                 if not self.ctx.stopping:
                     await asyncio.wait({pump, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            self._hint_audio_alternatives()
             await self.relay.stop()
             for task in (link, pump, stop):
                 task.cancel()
@@ -108,16 +107,6 @@ class DJRelayNode(AsyncNode):
             self.ctx.fail(f"dj_relay '{self.ctx.name}': {exc}", exit_code=1)
         else:
             self.ctx.log.error("other sinks keep running; frames for the VJ are dropped from now on")
-
-    def _hint_audio_alternatives(self) -> None:
-        """If the graph stops before its audio input ever opened, say what a DJ can use instead."""
-        for src in self.ctx.peers("sounddevice"):
-            with contextlib.suppress(Exception):
-                if src.status().get("device") is None and self.relay.frames_sent == 0:
-                    self.ctx.log.error(
-                        "no audio input for the DJ link: pick another device (`mcav devices`, then --set %s.device=NAME),"
-                        " stream a file (--set %s.kind=file --set %s.path=track.wav) or the synth"
-                        " (--set %s.kind=synth, or pipelines/dj-synth.yaml)", *(src.ctx.name,) * 4)
 
     def _only_sink(self) -> bool:
         names = self.ctx.metrics_snapshot().nodes
