@@ -128,6 +128,16 @@ def _plugged(name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mcav`` (plugged subcommands add their own options)."""
     parser = argparse.ArgumentParser(prog="mcav", description="Real-time audio-to-visuals dataflow graphs.")
@@ -145,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = graph_cmd("run", "run a graph until its sources end or SIGINT/SIGTERM")
     p.add_argument("--no-dashboard", action="store_true", help="log periodic status lines instead of the dashboard")
     p.add_argument(
-        "--stats-interval", type=float, default=10.0, metavar="S", help="seconds between status log lines (default 10)"
+        "--stats-interval", type=_positive_seconds, default=10.0, metavar="S",
+        help="seconds between status log lines (default 10)",
     )
     p.set_defaults(func=cmd_run)
     graph_cmd("validate", "check a graph and report every problem").set_defaults(func=cmd_validate)

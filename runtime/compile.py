@@ -23,7 +23,7 @@ import networkx as nx
 from .errors import GraphError, GraphInvalid
 from .model import EdgeSpec, GraphSpec, QueueSpec, parse_graph_text
 from .node import Node, flavor
-from .params import build_params, closest
+from .params import ParamProblem, build_params, closest
 from .policies import resolve_policy
 from .registry import UnknownKind, all_kinds, get_kind
 
@@ -122,6 +122,8 @@ def compile_graph(spec: GraphSpec) -> CompiledGraph:
                 notes.append(f"node '{ns.name}': kind set to '{ns.kind}'; dropped parameters it does not have: {', '.join(dropped)}")
         params, problems = build_params(cls.Params, raw_params)
         for p in problems:
+            if p.message.startswith("unknown parameter") and "." not in p.key:
+                p = _unknown_key(p, cls)
             top = p.key.split(".")[0].split("[")[0]
             if top in ns.overridden:
                 errors.append(GraphError(p.message, "--set", None, ns.name, p.key))
@@ -137,7 +139,10 @@ def compile_graph(spec: GraphSpec) -> CompiledGraph:
         for policy, link in cls.policies.items():
             obj, problems = resolve_policy(policy, link, ns.policies.get(policy))
             for p in problems:
-                errors.append(GraphError(p.message, file, ns.line, ns.name, p.key))
+                if policy in ns.overridden:
+                    errors.append(GraphError(p.message, "--set", None, ns.name, p.key))
+                else:
+                    errors.append(GraphError(p.message, file, ns.params.line_of(policy) or ns.line, ns.name, p.key))
             policies[policy] = obj
         nodes[ns.name] = CompiledNode(ns.name, ns.kind, cls, params, policies, ns.line)
 
@@ -177,6 +182,19 @@ def compile_graph(spec: GraphSpec) -> CompiledGraph:
     if errors:
         raise GraphInvalid(errors)
     return CompiledGraph(spec.name, file, spec, nodes, edges, dag, notes)
+
+
+def describe_keys(params_cls: type) -> list[str]:
+    """Parameter names of a Params dataclass, in declaration order."""
+    return list(params_cls.__dataclass_fields__)  # type: ignore[attr-defined]
+
+
+def _unknown_key(problem: ParamProblem, cls: type[Node]) -> ParamProblem:
+    """Re-word an unknown parameter so the suggestion also covers ``in`` and the node's policies."""
+    keys = [*describe_keys(cls.Params), "in", *cls.policies]
+    hint = closest(problem.key, keys)
+    extra = f"did you mean '{hint}'?" if hint else f"valid keys: {', '.join(keys)}"
+    return ParamProblem(problem.key, f"unknown parameter '{problem.key}'; {extra}")
 
 
 def compile_text(text: str, filename: str = "<string>", overrides: Iterable[str] = ()) -> CompiledGraph:

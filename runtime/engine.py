@@ -29,7 +29,7 @@ from .frames import Frame
 from .metrics import Metrics, NodeMetrics, Snapshot
 from .node import AsyncInput, AsyncNode, Node, NodeContext, SourceNode, SyncNode
 from .ring import Ring, RingClosed
-from .wiring import Outlet, Segment, SyncRunner, plan_segments, ring_target
+from .wiring import Outlet, Segment, SyncRunner, drain_rings, drive_source, plan_segments, ring_target
 
 __all__ = ["Runtime"]
 
@@ -294,9 +294,9 @@ class Runtime:
                     except Exception as exc:
                         raise NodeFailure(f"node '{node.ctx.name}' failed to start: {exc}") from exc
             if isinstance(head, SourceNode):
-                self._drive_source(head)
+                drive_source(head, self._outlets.get((seg.head, next(iter(type(head).outputs), "out"))), self.stop_event)
             else:
-                self._drain_rings(seg)
+                drain_rings(seg, self._runners)
         except RingClosed:
             pass  # aborted during shutdown
         except NodeFailure as exc:
@@ -314,40 +314,6 @@ class Runtime:
             for ring in seg.produces:
                 ring.close()
             self._finished(f"segment:{seg.head}")
-
-    def _drive_source(self, source: SourceNode) -> None:
-        outlet = self._outlets.get((source.ctx.name, next(iter(type(source).outputs), "out")))
-        frames = source.frames()
-        try:
-            for frame in frames:
-                if outlet is not None:
-                    outlet.send(frame)
-                if self.stop_event.is_set():
-                    break
-        finally:
-            frames.close()  # type: ignore[attr-defined]
-
-    def _drain_rings(self, seg: Segment) -> None:
-        wake = threading.Event()
-        for ring, _, _ in seg.inputs:
-            ring.notify = wake.set
-        runners = self._runners
-        while True:
-            wake.clear()
-            got = False
-            for ring, node, port in seg.inputs:
-                items = ring.pop_all()
-                if items:
-                    got = True
-                    ring.consumer_busy = True
-                    runner = runners[node]
-                    for item in items:
-                        runner.push(item, port)
-                    ring.consumer_busy = False
-            if not got:
-                if all(r.closed and len(r) == 0 for r, _, _ in seg.inputs):
-                    return
-                wake.wait(0.5)
 
     def _finished(self, unit: str) -> None:
         with self._lock:

@@ -184,7 +184,7 @@ def parse_graph(
             kind = None
         params = SourceMap({k: v for k, v in body.items() if k not in RESERVED_KEYS})
         params.line = body.line
-        params.key_lines = {k: v for k, v in body.key_lines.items() if k not in RESERVED_KEYS}
+        params.key_lines = dict(body.key_lines)  # lines of reserved keys too, for policy errors
         policies = {k: body[k] for k in ("reconnect", "heartbeat") if k in body}
         inputs = _parse_inputs(body.get("in"), node_name, file, body.line_of("in"), errors) if "in" in body else []
         spec.nodes[node_name] = NodeSpec(

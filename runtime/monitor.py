@@ -199,6 +199,21 @@ def wants_dashboard(requested: bool, stream: IO[str] | None = None) -> bool:
     return tty and os.environ.get("TERM", "") not in ("dumb", "unknown")
 
 
+def _positive_env(name: str, default: float) -> float:
+    """A positive number of seconds from the environment, else ``default`` (with a warning if unusable)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        log.warning("%s=%r is not a positive number of seconds; using %g s", name, raw, default)
+        return default
+    return value
+
+
 def start_monitor(
     runtime: Runtime, dashboard: bool, interval: float = 10.0, health_interval: float | None = None
 ) -> Monitor:
@@ -213,7 +228,9 @@ def start_monitor(
             ``$MCAV_HEALTH_INTERVAL`` or 60.
     """
     if health_interval is None:
-        health_interval = float(os.environ.get("MCAV_HEALTH_INTERVAL", HEALTH_INTERVAL))
+        health_interval = _positive_env("MCAV_HEALTH_INTERVAL", HEALTH_INTERVAL)
+    if interval <= 0 or health_interval <= 0:
+        raise ValueError(f"status intervals must be > 0 s, got {interval} and {health_interval}")
     if wants_dashboard(dashboard):
         from .dashboard import Dashboard
 

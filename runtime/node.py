@@ -132,7 +132,7 @@ class AsyncInput:
     """The frames arriving at one input port of an :class:`AsyncNode`.
 
     ``async for frame in ctx.input():`` reads every frame in order;
-    :meth:`latest` skips to the newest (the skipped ones are counted as drops).
+    :meth:`latest` skips to the newest (the skipped ones are counted as drops of their edge).
     """
 
     def __init__(self, rings: list[Ring[Frame]], metrics: NodeMetrics, record_latency: bool) -> None:
@@ -195,20 +195,11 @@ class AsyncInput:
         await self._wait()
         self._drain()
         for ring in self._origin[:-1]:  # skipped frames count as drops of the edge they came by
-            ring.drops += 1
+            ring.count_drops(1)
         frame = self._pending[-1]
         self._pending.clear()
         self._origin.clear()
         return self._take(frame)
-
-    def get_nowait(self) -> Frame | None:
-        """The next frame if one is queued, else None."""
-        if not self._pending:
-            self._drain()
-        if not self._pending:
-            return None
-        self._origin.pop(0)
-        return self._take(self._pending.pop(0))
 
     def __aiter__(self) -> AsyncIterator[Frame]:
         return self._iterate()

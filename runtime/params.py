@@ -288,4 +288,12 @@ def build_params(cls: type, raw: typing.Mapping[str, Any], prefix: str = "") -> 
     try:
         return cls(**values), []
     except (TypeError, ValueError) as exc:  # __post_init__ cross-field checks
-        return None, [ParamProblem(prefix.rstrip(".") or "(node)", str(exc))]
+        return None, [ParamProblem(prefix + _first_named(str(exc), fields, raw), str(exc))]
+
+
+def _first_named(message: str, fields: typing.Iterable[str], raw: typing.Mapping[str, Any]) -> str:
+    """The parameter a cross-field error is about: the first one its message names (else the first given)."""
+    found = [(message.find(name), name) for name in fields if name in message]
+    if found:
+        return min(found)[1]
+    return next(iter(raw), "(node)")

@@ -129,15 +129,10 @@ class Ring(Generic[T]):
             self._not_full.notify_all()
             return out
 
-    def pop_latest(self) -> T | None:
-        """Take the newest frame and discard (and count) any older ones; None if empty."""
-        items = self.pop_all()
-        if not items:
-            return None
-        if len(items) > 1:
-            with self._lock:
-                self.drops += len(items) - 1
-        return items[-1]
+    def count_drops(self, n: int) -> None:
+        """Count ``n`` frames the consumer skipped (e.g. reading only the newest)."""
+        with self._lock:
+            self.drops += n
 
     def close(self) -> None:
         """No more frames will be pushed; wakes a blocked producer and the consumer."""

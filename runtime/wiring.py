@@ -9,6 +9,7 @@ its targets: a direct call into a :class:`SyncRunner`, or a push into a ring.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import threading
 from typing import Callable
 
 import networkx as nx
@@ -16,10 +17,10 @@ import networkx as nx
 from .compile import CompiledGraph
 from .frames import Frame, now_ns
 from .metrics import NodeMetrics
-from .node import SyncNode
+from .node import SourceNode, SyncNode
 from .ring import Ring, RingClosed
 
-__all__ = ["Outlet", "Segment", "SyncRunner", "plan_segments", "ring_target"]
+__all__ = ["Outlet", "Segment", "SyncRunner", "drain_rings", "drive_source", "plan_segments", "ring_target"]
 
 
 class Outlet:
@@ -42,14 +43,12 @@ class Outlet:
 class SyncRunner:
     """Calls a sync node's ``process`` and forwards what it returns."""
 
-    __slots__ = ("_errors_logged", "is_sink", "metrics", "node", "outlet")
+    __slots__ = ("metrics", "node", "outlet")
 
     def __init__(self, node: SyncNode, metrics: NodeMetrics, outlet: Outlet | None) -> None:
         self.node = node
         self.metrics = metrics
-        self.outlet = outlet
-        self.is_sink = outlet is None
-        self._errors_logged = 0
+        self.outlet = outlet  # None for a sink
 
     def push(self, frame: Frame, port: str) -> None:
         m = self.metrics
@@ -57,9 +56,7 @@ class SyncRunner:
         t0 = now_ns()
         try:
             out = self.node.process(frame, port)
-        except RingClosed:
-            raise
-        except Exception:
+        except Exception:  # a node bug costs one frame, counted and logged, not the show
             m.errors += 1
             if m.errors in (1, 10, 100) or m.errors % 1000 == 0:
                 self.node.ctx.log.exception("process() failed (%d errors so far); frame %d dropped", m.errors, frame.seq)
@@ -126,3 +123,43 @@ def ring_target(ring: Ring[Frame]) -> Callable[[Frame], None]:
             pass  # only during an aborted shutdown: the consumer is gone
 
     return push
+
+
+def drive_source(source: SourceNode, outlet: Outlet | None, stop: threading.Event) -> None:
+    """The body of a source's worker: send each frame it yields through the fused chain behind it."""
+    frames = source.frames()
+    try:
+        for frame in frames:
+            if outlet is not None:
+                outlet.send(frame)
+            if stop.is_set():
+                break
+    finally:
+        frames.close()  # type: ignore[attr-defined]
+
+
+def drain_rings(seg: Segment, runners: dict[str, SyncRunner]) -> None:
+    """The body of a ring-fed worker: batch-drain its input rings until every producer has closed.
+
+    A push that arrives while the worker is busy with earlier frames counts an
+    xrun on that ring's consumer.
+    """
+    wake = threading.Event()
+    for ring, _, _ in seg.inputs:
+        ring.notify = wake.set
+    while True:
+        wake.clear()  # before draining, so a push after the drain is never missed
+        got = False
+        for ring, node, port in seg.inputs:
+            items = ring.pop_all()
+            if items:
+                got = True
+                ring.consumer_busy = True
+                runner = runners[node]
+                for item in items:
+                    runner.push(item, port)
+                ring.consumer_busy = False
+        if not got:
+            if all(r.closed and len(r) == 0 for r, _, _ in seg.inputs):
+                return
+            wake.wait(0.5)

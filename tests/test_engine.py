@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-
-from conftest import build
+from conftest import build, wait_until
 from mcav.runtime.engine import Runtime
 
 
@@ -148,11 +146,7 @@ def test_edges_at_async_nodes_get_implicit_rings() -> None:
 def test_stop_ends_an_endless_graph_promptly() -> None:
     rt = Runtime(build("nodes:\n  src: {kind: counter, count: null, rate: 500}\n  out: {kind: collect, in: src}\n  t: {kind: ticker, count: null, interval: 0.01}\n  o2: {kind: async_collect, in: t}\n"))
     rt.start()
-    first = threading.Event()
-    # wait until frames flow, then stop
-    while not first.wait(0.01):
-        if len(rt.node("out").frames) > 5:  # type: ignore[attr-defined]
-            first.set()
+    wait_until(lambda: len(rt.node("out").frames) > 5 and len(rt.node("o2").frames) > 5, what="frames flowing")
     rt.stop()
     assert rt.wait(2.0)
     rt.shutdown()

@@ -305,3 +305,49 @@ def test_bad_policy_fields_name_the_node_and_field() -> None:
         """
     )
     assert (err.node, err.key) == ("relay", "reconnect.initial") and "below the minimum" in err.message
+
+
+def test_cross_field_errors_name_the_parameter() -> None:
+    err = only(
+        """
+        nodes:
+          src: {kind: synth}
+          fft: {kind: fft, in: src}
+          beat:
+            kind: beat
+            in: fft
+            min_bpm: 150
+            max_bpm: 100
+        """
+    )
+    assert (err.node, err.key, err.line) == ("beat", "min_bpm", 8)
+
+
+def test_policy_problems_point_at_their_line_or_the_command_line() -> None:
+    text = """
+        nodes:
+          src: {kind: synth}
+          fft: {kind: fft, in: src}
+          beat: {kind: beat, in: fft}
+          relay:
+            kind: dj_relay
+            in: beat
+            heartbeat: {interval: 0}
+        """
+    err = only(text)
+    assert (err.file, err.line, err.key) == ("test.yaml", 9, "heartbeat.interval")
+    err = only(text.replace("heartbeat: {interval: 0}", "fps: 30"), ("relay.heartbeat.interval=0",))
+    assert (err.file, err.line, err.key) == ("--set", None, "heartbeat.interval")
+
+
+def test_a_misspelt_policy_key_is_suggested() -> None:
+    err = only(
+        """
+        nodes:
+          src: {kind: synth}
+          fft: {kind: fft, in: src}
+          beat: {kind: beat, in: fft}
+          relay: {kind: dj_relay, in: beat, reconect: lan}
+        """
+    )
+    assert err.key == "reconect" and "did you mean 'reconnect'" in err.message

