@@ -56,6 +56,8 @@ def test_missing_file_and_bad_flags_exit_2(tmp_path: Path) -> None:
     g = write(tmp_path, "nodes:\n  src: {kind: counter}\n  out: {kind: discard, in: src}\n")
     r = mcav("validate", str(g), "--set", "src.count")
     assert r.returncode == 2 and "expected NODE.KEY=VALUE" in r.stderr
+    r = mcav("run", str(g), "--stats-interval", "0")
+    assert r.returncode == 2 and "must be a positive number of seconds" in r.stderr
 
 
 def test_nodes_lists_kinds_and_describes_one() -> None:
