@@ -27,15 +27,15 @@ def test_encode_puts_type_first_is_compact_and_refuses_nan():
     assert text.startswith('{"type":"x"') and " " not in text
     with pytest.raises(ValueError):
         P.encode({"type": "x", "v": NAN})
-    with pytest.raises(ValueError, match="without 'type'"):
+    with pytest.raises(ValueError, match="no string 'type'"):
         P.encode({"a": 1})
 
 
 @pytest.mark.parametrize("raw, code, match", [
-    ("{nope", 4002, "invalid JSON at line 1"),
+    ("{nope", 4002, "invalid JSON.*line 1"),
     (b"\xff", 4002, "not UTF-8"),
     ("[1]", 4003, "expected a JSON object"),
-    ('{"type": 3}', 4003, "no string 'type'"),
+    ('{"type": 3}', 4003, "string field 'type'"),
 ])
 def test_decode_errors_name_the_problem(raw, code, match):
     with pytest.raises(P.ProtocolError, match=match) as info:

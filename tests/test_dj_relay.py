@@ -12,7 +12,7 @@ import random
 from typing import Any
 
 import pytest
-from conftest import free_port
+from conftest import async_wait_until, free_port
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
@@ -182,7 +182,7 @@ def test_lost_connection_backoff_grows_caps_at_30_and_resets_on_success():
             assert within_jitter(first, 5.0), clock.sleep_log
             clock.advance(first)
             await vj.wait_for(lambda m: m["type"] == "clock_sync_response", "the clock sync answer")
-            await asyncio.wait_for(_until(lambda: relay.connected), TIMEOUT)
+            await async_wait_until(lambda: relay.connected, TIMEOUT)
             assert relay.connects == 2
         # The server is gone: the session ends (reset: 5 s again), then every reconnect fails.
         delays = []
@@ -283,11 +283,6 @@ def test_frames_while_disconnected_are_dropped_and_counted_then_sent_in_order():
             await asyncio.wait_for(task, TIMEOUT)
 
     asyncio.run(scenario())
-
-
-async def _until(pred: Any) -> None:
-    while not pred():
-        await asyncio.sleep(0.002)
 
 
 def _relay_node(extra: str) -> Any:

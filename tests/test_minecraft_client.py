@@ -7,6 +7,7 @@ import json
 
 import pytest
 import websockets
+from conftest import async_wait_until
 from plugin_standin import PluginStandIn
 from websockets.asyncio.client import connect
 
@@ -107,7 +108,7 @@ def test_concurrent_requests_get_their_own_replies_and_fast_path_is_never_awaite
             await c.request('{"type":"batch_update","zone":"main","entities":[]}')
         await c.send('{"type":"batch_update","zone":"main","entities":[]}')
         zones, missing, pool, info, vis = await asyncio.gather(
-            c.request(protocol.get_zones()), c.request(protocol.get_zone("nowhere")),
+            c.request(protocol.get_zones()), c.request({"zone": "nowhere", "type": "get_zone"}),
             c.request(protocol.init_pool("main", 8, "SEA_LANTERN")),
             c.request(protocol.dj_info("DJ A", "dj_a", 128)), c.request(protocol.set_visible("main", True)),
         )
@@ -160,22 +161,18 @@ def test_answers_plugin_pings_and_declares_the_plugin_dead_after_30s_without_pon
         await asyncio.to_thread(clock.wait_for_sleepers, 2)
         for _ in range(6):  # 60 s: we ping every 10 s, the plugin pings us and we answer
             assert await step(10)
-        await asyncio.wait_for(_until(lambda: len(mc.of_type("pong")) >= 3 and c.stats["pings_sent"] == 6), T)
+        # every ping answered (the last pong must be in before the clock moves on, or the silence starts later)
+        await async_wait_until(lambda: len(mc.of_type("pong")) >= 3 and c.stats["pongs_received"] == 6, T)
         assert c.connected and mc.connections == 1  # our pongs kept the plugin's 45 s timer happy
         mc.answer_pings = False  # from now on the plugin ignores our pings
         for _ in range(3):  # 30 s of silence is not yet dead
             assert await step(10) and c.connected
         clock.advance(10)
-        await asyncio.wait_for(_until(lambda: not c.connected), T)
+        await async_wait_until(lambda: not c.connected, T)
         assert "pong timeout" in c.last_error
 
     with PluginStandIn(clock=clock) as mc:
         asyncio.run(scenario(mc))
-
-
-async def _until(pred) -> None:
-    while not pred():
-        await asyncio.sleep(0.002)  # poll a condition on the loop; the clock is manual
 
 
 def test_auto_reconnect_after_a_plugin_restart_uses_1s_backoff():
@@ -185,10 +182,10 @@ def test_auto_reconnect_after_a_plugin_restart_uses_1s_backoff():
         c = VizClient("127.0.0.1", mc.port, clock=clock, auto_reconnect=True)
         assert await c.connect()
         await asyncio.to_thread(mc.restart)
-        await asyncio.wait_for(_until(lambda: not c.connected), T)
-        await asyncio.wait_for(_until(lambda: 1.0 in clock.sleep_log), T)
+        await async_wait_until(lambda: not c.connected, T)
+        await async_wait_until(lambda: 1.0 in clock.sleep_log, T)
         clock.advance(1.0)
-        await asyncio.wait_for(_until(lambda: c.connected), T)
+        await async_wait_until(lambda: c.connected, T)
         assert c.stats["reconnects"] == 1 and mc.total_connections == 2
         await c.disconnect()
 

@@ -16,8 +16,8 @@ from mcav.nodes.minecraft.entities import BROWSER_FIELDS, EntityEncoder
 
 
 def test_every_request_puts_type_first_and_sync_ones_avoid_the_fast_path():
-    for text in (protocol.ping(), protocol.pong(5), protocol.get_zones(), protocol.get_zone("main"),
-                 protocol.init_pool("main", 16, "SEA_LANTERN"), protocol.cleanup_zone("main"),
+    for text in (protocol.ping(), protocol.pong(5), protocol.get_zones(),
+                 protocol.init_pool("main", 16, "SEA_LANTERN"),
                  protocol.set_visible("main", False), protocol.dj_info("DJ A", "dj_a", 128.0),
                  protocol.forward({"zone": "main", "mode": "particles", "type": "set_render_mode"})):
         msg = json.loads(text)

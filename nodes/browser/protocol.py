@@ -7,28 +7,28 @@ every browser; entity arrays are written without a dict per entity.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any, Mapping
 
 from mcav.nodes.minecraft.entities import BROWSER_FIELDS, EntityEncoder
+from mcav.runtime import jsonwire
 from mcav.runtime.frames import Scene
+from mcav.runtime.jsonwire import WireError
 
-__all__ = ["ProtocolError", "StateEncoder", "decode", "encode", "error"]
+__all__ = ["ProtocolError", "StateEncoder", "WireError", "decode", "encode", "error"]
 
 # The plugin's particle effects (WIRE.md 1.2 set_particle_effect), listed for `get_particle_effects`.
 PARTICLE_EFFECTS = ("particle_burst", "screen_shake", "lightning", "explosion_visual")
 DEFAULT_VOICE_STATUS = {"available": False, "streaming": False, "channel_type": "static", "connected_players": 0}
 
 
-class ProtocolError(ValueError):
+class ProtocolError(jsonwire.WireError):
     """A browser message that is not a JSON object with a string ``type``."""
 
 
 def encode(message: Mapping[str, Any]) -> str:
-    """Compact JSON with ``type`` first."""
-    mtype = message["type"]
-    return json.dumps({"type": mtype, **{k: v for k, v in message.items() if k != "type"}}, separators=(",", ":"))
+    """Compact JSON with ``type`` first (:func:`mcav.runtime.jsonwire.encode`; NaN/inf refused)."""
+    return jsonwire.encode(message)
 
 
 def decode(data: str | bytes) -> dict[str, Any]:
@@ -37,17 +37,10 @@ def decode(data: str | bytes) -> dict[str, Any]:
     Raises:
         ProtocolError: binary frame, bad JSON, not an object, or no string ``type`` (clear message).
     """
-    if isinstance(data, bytes):
-        raise ProtocolError("binary messages are not supported; send JSON text")
     try:
-        msg = json.loads(data)
-    except ValueError as exc:
-        raise ProtocolError(f"invalid JSON: {exc}") from None
-    if not isinstance(msg, dict):
-        raise ProtocolError("expected a JSON object")
-    if not isinstance(msg.get("type"), str) or not msg["type"]:
-        raise ProtocolError("missing string field 'type'")
-    return msg
+        return jsonwire.decode(data)
+    except jsonwire.WireError as exc:
+        raise ProtocolError(str(exc)) from None
 
 
 # -- simple messages ------------------------------------------------------------------------------
@@ -137,6 +130,6 @@ class StateEncoder:
             "frozen": bool(scene.frozen),
         }
         body = "[]" if scene.blackout else self.entities.encode(scene)
-        text = json.dumps(head, separators=(",", ":"))
+        text = jsonwire.encode(head)
         # Entities go second, right after `type`, like the OLD server's key order.
         return '{"type":"state","entities":' + body + "," + text[len('{"type":"state",') :]

@@ -105,9 +105,9 @@ class BrowserServer(AsyncNode):
         self.dj = next(iter(ctx.peers("dj_server")), None)
         self.mc = next(iter(ctx.peers("minecraft")), None)
         if self.dj is not None:
-            self.dj.add_listener(lambda event: self.broadcast(P.relay(event)))
+            self.dj.add_listener(self._relay_event)
         if self.mc is not None:
-            self.mc.add_listener(lambda msg: self.broadcast(P.relay(msg)))
+            self.mc.add_listener(self._relay_event)
             self.mc.add_status_listener(lambda up: self.broadcast(P.message("minecraft_status", connected=up)))
         # compression off: small real-time frames (RUNTIME-LESSONS 3); our own app-level heartbeat.
         ws_log = ctx.log.getChild("ws")
@@ -249,6 +249,15 @@ class BrowserServer(AsyncNode):
                         continue
                 c.awaiting_pong = True
                 c.send(P.ping())
+
+    def _relay_event(self, msg: dict[str, Any]) -> None:
+        """Pass a DJ-server event or an unsolicited plugin message on to every browser."""
+        try:
+            text = P.relay(msg)
+        except P.WireError as exc:  # e.g. a NaN from the plugin: browsers could not parse it
+            self.ctx.log.warning("not relaying a %r message to browsers: %s", str(msg.get("type"))[:40], exc)
+            return
+        self.broadcast(text)
 
     # -- helpers for commands ---------------------------------------------------------------------------
 

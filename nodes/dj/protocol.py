@@ -1,9 +1,10 @@
 """The DJ wire on :9000 (WIRE.md section 2): every message, both directions, in one place.
 
 Nothing else in mcav writes DJ-wire JSON by hand: builders return dicts whose
-first key is ``type`` and :func:`encode` serialises them compactly (the
-``type`` key is forced first; NaN/inf are refused). :func:`decode` parses one
-text frame and raises :class:`ProtocolError` naming what was wrong.
+first key is ``type`` and :func:`encode` serialises them compactly with
+:mod:`mcav.runtime.jsonwire` (the ``type`` key is forced first; NaN/inf are
+refused). :func:`decode` parses one frame and raises :class:`ProtocolError`
+naming what was wrong and the close code a handshake answers it with.
 
 Per-frame hygiene (WIRE.md 2.4) lives in :mod:`mcav.nodes.dj.sanitize` and is
 re-exported here: :func:`sanitize_audio_frame`, :class:`BpmStabilizer`,
@@ -12,14 +13,15 @@ re-exported here: :func:`sanitize_audio_frame`, :class:`BpmStabilizer`,
 
 from __future__ import annotations
 
-import json
 import math
 from enum import IntEnum
 from typing import Any, Mapping
 
 from mcav.nodes.presets import PRESETS, get_preset
+from mcav.runtime import jsonwire
+from mcav.runtime.jsonwire import clamp_finite
 
-from .sanitize import BpmStabilizer, clamp_finite, clock_offset, sanitize_audio_frame
+from .sanitize import BpmStabilizer, clock_offset, sanitize_audio_frame
 
 __all__ = [
     "BpmStabilizer",
@@ -56,7 +58,7 @@ class CloseCode(IntEnum):
     KICKED = 4010  # "Kicked by VJ"
 
 
-class ProtocolError(ValueError):
+class ProtocolError(jsonwire.WireError):
     """A frame that is not a DJ-wire message.
 
     Attributes:
@@ -73,19 +75,20 @@ class ProtocolError(ValueError):
 
 
 def encode(message: Mapping[str, Any]) -> str:
-    """Serialise one message: ``type`` first, compact separators, no NaN/inf (ValueError)."""
-    if "type" not in message:
-        raise ValueError(f"message without 'type': {sorted(message)}")
-    ordered = {"type": message["type"]}
-    ordered.update((k, v) for k, v in message.items() if k != "type")
-    return json.dumps(ordered, separators=(",", ":"), allow_nan=False)
+    """Serialise one message: ``type`` first, compact separators.
+
+    Raises:
+        jsonwire.WireError: (a ValueError) no string ``type``, or a NaN/inf value.
+    """
+    return jsonwire.encode(message)
 
 
 def decode(data: str | bytes) -> dict[str, Any]:
-    """Parse one frame into a dict with a string ``type``.
+    """Parse one frame into a dict with a string ``type`` (a binary frame is read as UTF-8 text, as MCAV does).
 
     Raises:
-        ProtocolError: the frame is not UTF-8 JSON, not an object, or has no string ``type``.
+        ProtocolError: the frame is not UTF-8 JSON (close code 4002), or not an object with a
+            string ``type`` (4003).
     """
     if isinstance(data, (bytes, bytearray, memoryview)):
         try:
@@ -93,14 +96,11 @@ def decode(data: str | bytes) -> dict[str, Any]:
         except UnicodeDecodeError as exc:
             raise ProtocolError(f"binary frame is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     try:
-        msg = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise ProtocolError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    if not isinstance(msg, dict):
-        raise ProtocolError(f"expected a JSON object, got {type(msg).__name__}", CloseCode.UNEXPECTED)
-    if not isinstance(msg.get("type"), str):
-        raise ProtocolError("message has no string 'type'", CloseCode.UNEXPECTED)
-    return msg
+        return jsonwire.decode(data)
+    except jsonwire.WireError as exc:
+        text = str(exc)
+        code = CloseCode.INVALID_JSON if text.startswith("invalid JSON") else CloseCode.UNEXPECTED
+        raise ProtocolError(text, code) from None
 
 
 def _num(x: Any, digits: int = 4) -> float:

@@ -39,6 +39,7 @@ from mcav.runtime.policies import Backoff, HeartbeatMonitor, HeartbeatPolicy, Re
 
 from . import protocol as P
 from .config import FINAL_CLOSE_CODES, AuthFailed, DJRelayConfig, GaveUp
+from .logs import frame_logger
 
 __all__ = ["AuthFailed", "DJRelay", "DJRelayConfig", "GaveUp"]
 
@@ -147,7 +148,7 @@ class DJRelay:
         cfg = self.config
         try:
             ws = await connect(cfg.vj_server_url, proxy=None, compression=None, max_size=2**18, close_timeout=1,
-                               open_timeout=self.reconnect.connect_timeout, logger=_frame_logger())
+                               open_timeout=self.reconnect.connect_timeout, logger=frame_logger("mcav.dj_relay.ws"))
         except InvalidURI as exc:
             raise AuthFailed(f"vj_server_url {cfg.vj_server_url!r} is not a ws:// or wss:// URL ({exc})") from None
         try:
@@ -301,10 +302,3 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ConnectionClosed):
         return f"closed during the handshake ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
     return str(exc) or type(exc).__name__
-
-
-def _frame_logger() -> logging.Logger:
-    """websockets' client logger, kept at INFO: at DEBUG it would print frames, and so the DJ key."""
-    logger = logging.getLogger("mcav.dj_relay.ws")
-    logger.setLevel(max(logging.INFO, logger.getEffectiveLevel()))
-    return logger

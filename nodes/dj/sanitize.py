@@ -10,24 +10,12 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-__all__ = ["BpmStabilizer", "PhaseBeatAssist", "clamp_finite", "clock_offset", "sanitize_audio_frame"]
+from mcav.runtime.jsonwire import clamp_finite
+
+__all__ = ["BpmStabilizer", "PhaseBeatAssist", "clock_offset", "sanitize_audio_frame"]
 
 #: Number of MCAV bands.
 BANDS = 5
-
-
-def clamp_finite(value: Any, lo: float, hi: float, default: float) -> float:
-    """``value`` as a float clamped to ``[lo, hi]``; ``default`` if it is not a finite number.
-
-    Ints and bools count as numbers (``True`` → 1.0), as in MCAV; strings,
-    None, lists, NaN and ±inf give ``default``.
-    """
-    if not isinstance(value, (int, float)):
-        return float(default)
-    v = float(value)
-    if not math.isfinite(v):
-        return float(default)
-    return min(hi, max(lo, v))
 
 
 def sanitize_audio_frame(data: Mapping[str, Any]) -> dict[str, Any]:

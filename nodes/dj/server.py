@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -29,6 +28,7 @@ from . import protocol as P
 from .auth import KeysFileError, KeyStore
 from .handler import ConnectionHandler, HandlerConfig
 from .hub import DJHub
+from .logs import frame_logger
 
 __all__ = ["AuthParams", "DJServer"]
 
@@ -97,7 +97,7 @@ class DJServer(AsyncNode):
         try:
             self._server = await serve(ConnectionHandler(self.hub, cfg), p.host, p.port, compression=None,
                                        max_size=p.max_message_size, max_queue=64, close_timeout=1,
-                                       logger=_frame_logger(self.ctx.name))
+                                       logger=frame_logger(f"mcav.{self.ctx.name}.ws"))
         except OSError as exc:
             self.ready.set()
             self.ctx.fail(f"dj_server '{self.ctx.name}': cannot listen on {p.host}:{p.port}: {exc.strerror or exc}")
@@ -227,10 +227,3 @@ class DJServer(AsyncNode):
     def add_listener(self, callback: Callable[[dict[str, Any]], None]) -> None:
         """Register ``callback(event)``, called on the loop with browser-bound events (WIRE.md 3.4)."""
         self.hub.add_listener(callback)
-
-
-def _frame_logger(node: str) -> logging.Logger:
-    """The websockets logger of this server, kept at INFO: at DEBUG it would print frames, and so DJ keys."""
-    logger = logging.getLogger(f"mcav.{node}.ws")
-    logger.setLevel(max(logging.INFO, logger.getEffectiveLevel()))
-    return logger

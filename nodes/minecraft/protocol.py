@@ -15,12 +15,12 @@ Facts from WIRE.md section 1 that shape this module:
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any, Mapping
 
 import numpy as np
 
+from mcav.runtime import jsonwire
 from mcav.runtime.frames import Features, Scene
 
 from .entities import MC_FIELDS, EntityEncoder
@@ -32,12 +32,10 @@ __all__ = [
     "BatchEncoder",
     "ProtocolError",
     "check_zone",
-    "cleanup_zone",
     "decode",
     "dj_info",
     "encode",
     "expected_reply",
-    "get_zone",
     "get_zones",
     "init_pool",
     "is_fast_path",
@@ -84,39 +82,33 @@ _ZONE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _FAST_MARKERS = tuple(f'"type"{sep}"{t}"' for t in sorted(FAST_PATH_TYPES) for sep in (":", ": "))
 
 
-class ProtocolError(ValueError):
-    """A message that is not valid on this wire (bad JSON, not an object, no ``type``)."""
+class ProtocolError(jsonwire.WireError):
+    """A message that is not valid on this wire (bad JSON, not an object, no ``type``, too long)."""
 
 
 def encode(message: Mapping[str, Any]) -> str:
     """Compact JSON with ``type`` first, whatever order ``message`` has.
 
     Raises:
-        ProtocolError: no string ``type``, or the result exceeds :data:`MAX_MESSAGE_CHARS`.
+        ProtocolError: no string ``type``, a NaN/inf, or longer than :data:`MAX_MESSAGE_CHARS`
+            (the plugin would drop it unseen).
     """
-    mtype = message.get("type")
-    if not isinstance(mtype, str) or not mtype:
-        raise ProtocolError("message has no 'type'")
-    ordered = {"type": mtype, **{k: v for k, v in message.items() if k != "type"}}
-    text = json.dumps(ordered, separators=(",", ":"), allow_nan=False)
-    if len(text) > MAX_MESSAGE_CHARS:
-        raise ProtocolError(f"'{mtype}' message is {len(text)} chars; the plugin drops anything over {MAX_MESSAGE_CHARS}")
-    return text
+    try:
+        return jsonwire.encode(message, MAX_MESSAGE_CHARS)
+    except jsonwire.WireError as exc:
+        raise ProtocolError(str(exc)) from None
 
 
 def decode(text: str | bytes) -> dict[str, Any]:
     """Parse one message from the plugin.
 
     Raises:
-        ProtocolError: not JSON, not an object, or no string ``type``.
+        ProtocolError: a binary frame, not JSON, not an object, or no string ``type``.
     """
     try:
-        msg = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"invalid JSON: {exc}") from None
-    if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
-        raise ProtocolError("expected a JSON object with a string 'type'")
-    return msg
+        return jsonwire.decode(text)
+    except jsonwire.WireError as exc:
+        raise ProtocolError(str(exc)) from None
 
 
 def is_fast_path(text: str) -> bool:
@@ -161,21 +153,11 @@ def get_zones() -> str:
     return encode({"type": "get_zones"})
 
 
-def get_zone(zone: str) -> str:
-    """One zone (reply ``zone{zone,entity_count}`` or ``error``)."""
-    return encode({"type": "get_zone", "zone": check_zone(zone)})
-
-
 def init_pool(zone: str, count: int, material: str) -> str:
     """(Re)build the zone's pool of ``count`` block displays ``block_0…`` of ``material``."""
     if not 1 <= int(count) <= 1024:
         raise ValueError(f"pool size {count} out of range 1-1024")
     return encode({"type": "init_pool", "zone": check_zone(zone), "count": int(count), "material": material})
-
-
-def cleanup_zone(zone: str) -> str:
-    """Remove the zone's pool and renderer state (reply ``zone_cleaned``)."""
-    return encode({"type": "cleanup_zone", "zone": check_zone(zone)})
 
 
 def set_visible(zone: str, visible: bool) -> str:
@@ -186,7 +168,7 @@ def set_visible(zone: str, visible: bool) -> str:
 def dj_info(dj_name: str, dj_id: str, bpm: float, is_active: bool = True) -> str:
     """Tell the plugin's stage decorators who is playing (reply ``dj_info_received``)."""
     return encode(
-        {"type": "dj_info", "dj_name": dj_name, "dj_id": dj_id, "bpm": _num(bpm, 0.0, 300.0, 0.0), "is_active": is_active}
+        {"type": "dj_info", "dj_name": dj_name, "dj_id": dj_id, "bpm": _num(bpm, 0.0, 300.0), "is_active": is_active}
     )
 
 
@@ -198,11 +180,9 @@ def forward(message: Mapping[str, Any]) -> str:
 # -- the per-frame message ----------------------------------------------------------------------
 
 
-def _num(v: float, lo: float, hi: float, default: float) -> float:
-    v = float(v)
-    if not math.isfinite(v):
-        return default
-    return round(min(hi, max(lo, v)), 4)
+def _num(v: float, lo: float, hi: float) -> float:
+    """``v`` (numpy scalars too) clamped to ``[lo, hi]`` and rounded to 4 decimals; 0 if not finite."""
+    return round(jsonwire.clamp_finite(float(v), lo, hi, 0.0), 4)
 
 
 def audio_fields(f: Features) -> dict[str, Any]:
@@ -210,12 +190,12 @@ def audio_fields(f: Features) -> dict[str, Any]:
     bands = np.nan_to_num(np.asarray(f.bands, dtype=np.float64)[:5], nan=0.0)
     return {
         "bands": [round(float(b), 4) for b in np.clip(bands, 0.0, 1.0)],
-        "amplitude": _num(f.peak, 0.0, 5.0, 0.0),
+        "amplitude": _num(f.peak, 0.0, 5.0),
         "is_beat": bool(f.beat),
-        "beat_intensity": _num(f.beat_intensity, 0.0, 1.0, 0.0),
-        "bpm": _num(f.bpm, 0.0, 300.0, 0.0),
-        "tempo_confidence": _num(f.tempo_confidence, 0.0, 1.0, 0.0),
-        "beat_phase": _num(f.beat_phase, 0.0, 1.0, 0.0),
+        "beat_intensity": _num(f.beat_intensity, 0.0, 1.0),
+        "bpm": _num(f.bpm, 0.0, 300.0),
+        "tempo_confidence": _num(f.tempo_confidence, 0.0, 1.0),
+        "beat_phase": _num(f.beat_phase, 0.0, 1.0),
     }
 
 

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from mcav.runtime.frames import Features, Scene
+from mcav.runtime.jsonwire import clamp_finite
 
 from .base import Audio, Entities, Pattern
 from .easing import blend, ease
@@ -158,15 +159,15 @@ class Stage:
         a.since_beat += dt
         a.beat = bool(f.beat)
         if a.beat:
-            intensity = _finite(f.beat_intensity, 0.0, 1.0)
+            intensity = clamp_finite(float(f.beat_intensity), 0.0, 1.0, 0.0)
             a.beat_intensity = intensity
             a.pulse = max(a.pulse, intensity, PULSE_MIN)
             a.beats += 1
             a.since_beat = 0.0
-        a.peak = _finite(f.peak, 0.0, 1.0)
-        a.bpm = _finite(f.bpm, 0.0, 1000.0)
-        a.beat_phase = _finite(f.beat_phase, 0.0, 1.0)
-        a.instant_bass = _finite(f.instant_bass, 0.0, 1.0)
+        a.peak = clamp_finite(float(f.peak), 0.0, 1.0, 0.0)
+        a.bpm = clamp_finite(float(f.bpm), 0.0, 1000.0, 0.0)
+        a.beat_phase = clamp_finite(float(f.beat_phase), 0.0, 1.0, 0.0)
+        a.instant_bass = clamp_finite(float(f.instant_bass), 0.0, 1.0, 0.0)
         return a
 
     def render(self, f: Features, dt: float) -> Scene:
@@ -238,11 +239,6 @@ class Stage:
             out.visible = np.zeros(self.n, dtype=bool)
             out.blackout = True
         return out
-
-
-def _finite(value: float, lo: float, hi: float) -> float:
-    v = float(value)
-    return min(hi, max(lo, v)) if math.isfinite(v) else lo
 
 
 def _resized_scene(scene: Scene, n: int) -> Scene:
