@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import logging
 
 import pytest
 import websockets
@@ -211,3 +213,29 @@ def test_standin_validates_against_the_schemas_with_the_documented_differences(s
         assert len(mc.violations) == 3, mc.violations
         assert "'yes' is not of type 'boolean'" in mc.violations[0]
         assert "first key" in mc.violations[1] and "additional" in mc.violations[2].lower()
+
+
+def test_unanswered_and_timed_out_requests_log_nothing_when_the_plugin_goes_away(caplog):
+    """A request that timed out, and a reply-bearing message sent without waiting, are pending when the
+    plugin restarts: nobody awaits their futures any more, so asyncio must have nothing to complain about."""
+    clock = ManualClock()
+
+    async def scenario(mc: PluginStandIn) -> None:
+        c = VizClient("127.0.0.1", mc.port, clock=clock)
+        assert await c.connect()
+        mc.reply_to_sync = False  # a stalled plugin: reads everything, answers nothing
+        await c.send(protocol.set_visible("main", True))  # answered by the plugin, but awaited by nobody
+        task = asyncio.ensure_future(c.request(protocol.get_zones(), timeout=5))
+        assert await asyncio.to_thread(mc.wait_for, lambda: len(mc.of_type("get_zones")) == 1)
+        await asyncio.to_thread(clock.wait_for_sleepers, 3)  # two heartbeats + the request timer
+        clock.advance(5)
+        with pytest.raises(TimeoutError, match="get_zones"):
+            await asyncio.wait_for(task, T)
+        await asyncio.to_thread(mc.restart)  # the plugin goes away with both still unanswered
+        await async_wait_until(lambda: not c.connected, T)
+        await c.disconnect()
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"), PluginStandIn(clock=clock) as mc:
+        asyncio.run(scenario(mc))
+        gc.collect()
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()], caplog.text

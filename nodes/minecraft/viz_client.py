@@ -9,6 +9,11 @@ messages in order, one reply per request, of a type fixed by the request
 expects; a reply resolves the oldest pending request expecting that type, and
 ``error`` resolves the oldest pending request of any type. Fast-path messages
 (``batch_update``…) are never answered and never awaited.
+
+A waiter nobody awaits (a message sent with :meth:`VizClient.send` that the
+plugin will answer, or a request that timed out or was cancelled) stays queued
+so its late reply is consumed by it, but holds no live future: failing it when
+the connection drops must not leave an exception nobody retrieves.
 """
 
 from __future__ import annotations
@@ -39,8 +44,18 @@ class NotConnected(ConnectionError):
 
 @dataclass
 class _Pending:
+    """A reply the plugin owes; ``future`` is None (or cancelled) once nobody awaits it."""
+
     expect: str
-    future: asyncio.Future[dict[str, Any]]
+    future: asyncio.Future[dict[str, Any]] | None = None
+
+    def resolve(self, msg: dict[str, Any]) -> None:
+        if self.future is not None and not self.future.done():
+            self.future.set_result(msg)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.future is not None and not self.future.done():
+            self.future.set_exception(exc)
 
 
 class VizClient:
@@ -186,10 +201,9 @@ class VizClient:
             return
         self._alive = False
         self.last_error = why
-        for p in self._pending:
-            if not p.future.done():
-                p.future.set_exception(NotConnected(f"connection to Minecraft lost: {why}"))
-        self._pending.clear()
+        pending, self._pending = self._pending, []
+        for p in pending:
+            p.fail(NotConnected(f"connection to Minecraft lost: {why}"))
         if self._closed is not None:
             self._closed.set()
         if self.auto_reconnect and not self._stopping:
@@ -219,11 +233,11 @@ class VizClient:
         text = message if isinstance(message, str) else protocol.encode(message)
         ws = self._require()
         if not protocol.is_fast_path(text):
-            # The plugin will answer it: register a waiter nobody awaits so the
-            # reply cannot be mistaken for the answer to a later request.
+            # The plugin will answer it: queue a waiter without a future (nobody awaits
+            # it) so the reply cannot be mistaken for the answer to a later request.
             expect = protocol.expected_reply(protocol.decode(text)["type"])
             if expect is not None:
-                self._pending.append(_Pending(expect, asyncio.get_running_loop().create_future()))
+                self._pending.append(_Pending(expect))
         await self._send(ws, text)
 
     async def request(self, message: Mapping[str, Any] | str, timeout: float | None = None) -> dict[str, Any]:
@@ -244,13 +258,20 @@ class VizClient:
             raise TimeoutError(f"{len(self._pending)} requests to Minecraft are still unanswered")
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(expect, fut))
-        await self._send(ws, text)
         try:
+            await self._send(ws, text)
             # shield: on timeout the entry stays queued, so a late reply is consumed by it.
             return await wait_for(asyncio.shield(fut), timeout or self.request_timeout, self.clock)
         except TimeoutError:
             self.stats["timeouts"] += 1
             raise TimeoutError(f"Minecraft did not answer '{mtype}' within {timeout or self.request_timeout:g} s") from None
+        finally:
+            # Timed out, cancelled or failed: nobody will read this future again, so it must never
+            # hold an exception (asyncio would log "Future exception was never retrieved").
+            if not fut.done():
+                fut.cancel()
+            elif not fut.cancelled():
+                fut.exception()  # mark an exception (e.g. a stale-reply TimeoutError) as retrieved
 
     def _require(self) -> ClientConnection:
         if not self.connected:
@@ -297,12 +318,11 @@ class VizClient:
         for i, p in enumerate(self._pending):
             if mtype == "error" or p.expect == mtype:
                 # Replies come in request order: entries before this one will never be answered.
-                for stale in self._pending[:i]:
-                    if not stale.future.done():
-                        stale.future.set_exception(TimeoutError("the plugin answered a later request first"))
+                stale = self._pending[:i]
                 del self._pending[: i + 1]
-                if not p.future.done():
-                    p.future.set_result(msg)
+                for old in stale:
+                    old.fail(TimeoutError("the plugin answered a later request first"))
+                p.resolve(msg)
                 return
         if self.on_message is not None:
             self.on_message(msg)
