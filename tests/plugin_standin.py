@@ -114,6 +114,7 @@ class PluginStandIn:
         self.schema = SchemaCheck(proto) if proto and proto.is_dir() else None
         self.answer_pings = True  # False: ignore our pings (a hung client-side peer)
         self.reply_to_sync = True  # False: read sync messages but never reply (a stalled server)
+        self.replies: dict[str, dict[str, Any]] = {}  # request type → the reply to send instead (a broken plugin)
         self.messages: list[dict[str, Any]] = []  # every parsed message, in arrival order
         self.arrivals: list[float] = []  # clock.monotonic() of each message
         self.violations: list[str] = []
@@ -263,6 +264,8 @@ class PluginStandIn:
             return {"type": "error", "message": "Invalid zone name"}
         with self._cond:
             try:
+                if t in self.replies and not fast:
+                    return self.replies[t]
                 return self._reply(t, zone, msg, fast)
             finally:
                 self._cond.notify_all()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from conftest import build, free_port
 from plugin_standin import PluginStandIn
 from test_vj_helpers import make_scene, running, wait_until
 
 from mcav.runtime.clock import ManualClock
+from mcav.runtime.engine import Runtime
 
 
 def graph(port: int, extra: str = "") -> str:
@@ -158,3 +161,42 @@ def test_pong_timeout_drops_the_connection_and_reconnects():
         clock.advance(5.0)
         wait_until(lambda: mc.status()["connected"])
         assert mc.status()["mc_reconnect_count"] == 1
+
+
+def test_malformed_plugin_replies_are_failed_attempts_and_the_schedule_goes_on(caplog):
+    clock = ManualClock()
+    with caplog.at_level(logging.INFO, logger="mcav"), PluginStandIn(clock=clock) as plugin, \
+            running(build(graph(plugin.port)), clock) as rt:
+        mc = rt.node("mc")
+        plugin.replies["get_zones"] = {"type": "zones", "zones": None}
+        wait_until(lambda: mc.status()["connect_failures"] == 1 and mc.status()["retry_delay_s"] == 5.0)
+        assert "malformed reply to get_zones" in mc.status()["last_error"]
+        assert 'malformed reply to get_zones: {"type": "zones", "zones": null}' in caplog.text
+        del plugin.replies["get_zones"]
+        plugin.replies["init_pool"] = {"type": "pool_initialized", "zone": "main", "count": None}
+        clock.advance(5.0)
+        wait_until(lambda: mc.status()["connect_failures"] == 2 and mc.status()["retry_delay_s"] == 7.5)
+        assert "malformed reply to init_pool" in mc.status()["last_error"]
+        plugin.replies.clear()  # the plugin is fixed: the next attempt of the schedule connects
+        clock.advance(7.5)
+        wait_until(lambda: mc.status()["connected"])
+        assert mc.status()["pool"] == 16 and rt.exit_code == 0
+        assert plugin.close_codes == [1011, 1011]  # each broken handshake was closed by us
+
+
+def test_a_crash_of_the_connection_manager_fails_the_graph_with_a_traceback(caplog):
+    def broken_listener(up: bool) -> None:
+        raise RuntimeError("listener bug")
+
+    clock = ManualClock()
+    with caplog.at_level(logging.INFO, logger="mcav"), PluginStandIn(clock=clock) as plugin:
+        rt = Runtime(build(graph(plugin.port)), clock=clock)
+        rt.node("mc").add_status_listener(broken_listener)
+        rt.start()
+        try:
+            assert rt.stop_event.wait(5), "the graph kept running without a Minecraft connection manager"
+        finally:
+            rt.shutdown()
+    assert rt.exit_code == 1
+    crash = [r for r in caplog.records if "connection manager crashed" in r.getMessage()]
+    assert crash and crash[0].exc_info is not None and "listener bug" in caplog.text

@@ -41,7 +41,9 @@ __all__ = [
     "is_fast_path",
     "ping",
     "pong",
+    "pool_size",
     "set_visible",
+    "zone_names",
 ]
 
 #: Largest message the plugin accepts (characters); longer ones are dropped unseen.
@@ -133,6 +135,43 @@ def check_zone(zone: str) -> str:
     if not isinstance(zone, str) or not _ZONE.match(zone):
         raise ValueError(f"invalid zone name {zone!r}: use 1-64 letters, digits, '_' or '-'")
     return zone
+
+
+# -- replies --------------------------------------------------------------------------------------
+
+
+def _brief(reply: Mapping[str, Any]) -> str:
+    text = json.dumps(reply, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def zone_names(reply: Mapping[str, Any]) -> list[str]:
+    """The zone names of the plugin's answer to ``get_zones`` (``{"type":"zones","zones":[zoneObj…]}``).
+
+    Raises:
+        ProtocolError: an ``error`` reply (its message), or a malformed one (shown).
+    """
+    if reply.get("type") == "error":
+        raise ProtocolError(f"get_zones refused: {reply.get('message')}")
+    zones = reply.get("zones")
+    if reply.get("type") != "zones" or not isinstance(zones, list):
+        raise ProtocolError(f"malformed reply to get_zones: {_brief(reply)}")
+    return [z["name"] for z in zones if isinstance(z, dict) and isinstance(z.get("name"), str)]
+
+
+def pool_size(reply: Mapping[str, Any], asked: int) -> int:
+    """The pool size the plugin confirmed for ``init_pool`` (``asked`` if the reply has no ``count``).
+
+    Raises:
+        ProtocolError: an ``error`` reply (its message), or a malformed one (shown).
+    """
+    if reply.get("type") == "error":
+        raise ProtocolError(f"init_pool refused: {reply.get('message')}")
+    count = reply.get("count", asked)
+    if (reply.get("type") != "pool_initialized" or isinstance(count, bool) or not isinstance(count, (int, float))
+            or not 0 <= count <= 1_000_000 or count != int(count)):
+        raise ProtocolError(f"malformed reply to init_pool: {_brief(reply)}")
+    return int(count)
 
 
 # -- requests ---------------------------------------------------------------------------------

@@ -132,7 +132,10 @@ class MinecraftSink(AsyncNode):
                 raise
 
     def add_status_listener(self, callback: Callable[[bool], None]) -> None:
-        """Call ``callback(connected)`` when the connection to Minecraft comes up or goes down."""
+        """Call ``callback(connected)`` on the loop when the connection to Minecraft comes up or goes down.
+
+        Callbacks must not raise: one that does is a bug, and fails the node (see :meth:`_manager_ended`).
+        """
         self._status_listeners.append(callback)
 
     def _status_changed(self, up: bool) -> None:
@@ -183,10 +186,9 @@ class MinecraftSink(AsyncNode):
         if not await self.client.connect():
             return False
         try:
-            reply = await self.client.request(protocol.get_zones())
-            zones = [z.get("name") for z in reply.get("zones", []) if isinstance(z, dict)]
-            if reply.get("type") == "error" or not zones:
-                raise ValueError(reply.get("message") or "the plugin has no zones (create one: /audioviz zone create main)")
+            zones = protocol.zone_names(await self.client.request(protocol.get_zones()))
+            if not zones:
+                raise ValueError("the plugin has no zones (create one: /audioviz zone create main)")
             if self.zone not in zones:
                 self.ctx.log.warning("Minecraft has no zone '%s'; using '%s' (zones: %s)", self.zone, zones[0], zones)
                 self.zone = zones[0]
@@ -196,7 +198,7 @@ class MinecraftSink(AsyncNode):
                 await self.client.request(protocol.set_visible(self.zone, False))
             if self._dj is not None:
                 self._spawn(self._send_dj_info(self._dj, 0.0))
-        except (ValueError, TimeoutError, NotConnected) as exc:
+        except (ValueError, TimeoutError, NotConnected) as exc:  # ValueError includes a malformed reply
             await self.client.disconnect(1011, "handshake failed")
             self.client.last_error = f"handshake failed: {exc}"
             return False
@@ -213,17 +215,25 @@ class MinecraftSink(AsyncNode):
 
     async def _init_pool(self, count: int) -> None:
         reply = await self.client.request(protocol.init_pool(self.zone, count, self.params.material))
-        if reply.get("type") != "pool_initialized":
-            raise ValueError(f"init_pool refused: {reply.get('message', reply)}")
-        self.pool = int(reply.get("count", count))
+        self.pool = protocol.pool_size(reply, count)
         if self.pool < count:
             self.ctx.log.warning("Minecraft capped the pool at %d of %d entities (max_entities_per_zone)", self.pool, count)
         self._requested = count
+
+    def _manager_ended(self, task: asyncio.Task[None]) -> None:
+        """``_manage`` only ends by cancellation: anything else is a bug, and Minecraft would never come back."""
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        self.ctx.log.error("the Minecraft connection manager crashed; no more reconnection attempts",
+                           exc_info=(type(exc), exc, exc.__traceback__))
+        self.ctx.fail(f"minecraft '{self.ctx.name}': connection manager crashed: {type(exc).__name__}: {exc}")
 
     # -- frames -------------------------------------------------------------------------------
 
     async def run(self) -> None:
         manager = asyncio.ensure_future(self._manage())
+        manager.add_done_callback(self._manager_ended)
         try:
             await self._frames(self.ctx.input())
         except EndOfStream:
