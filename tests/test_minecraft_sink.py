@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import numpy as np
-from conftest import build, free_port
+from conftest import async_wait_until, build, free_port
 from plugin_standin import PluginStandIn
+from test_dj_helpers import RawDJ
 from test_vj_helpers import make_scene, running, wait_until
 
 from mcav.runtime.clock import ManualClock
@@ -200,3 +202,77 @@ def test_a_crash_of_the_connection_manager_fails_the_graph_with_a_traceback(capl
     assert rt.exit_code == 1
     crash = [r for r in caplog.records if "connection manager crashed" in r.getMessage()]
     assert crash and crash[0].exc_info is not None and "listener bug" in caplog.text
+
+
+def dual_graph(port: int) -> str:
+    return f"""
+graph: vj
+nodes:
+  djs: {{kind: dj_server, host: 127.0.0.1, port: 0}}
+  viz: {{kind: pattern, in: djs, entities: 8}}
+  mc: {{kind: minecraft, in: viz, host: 127.0.0.1, port: {port}}}
+"""
+
+
+async def next_of(dj: RawDJ, mtype: str) -> dict:
+    """The next message of ``mtype`` the DJ gets, skipping heartbeat acks."""
+    while True:
+        msg = await dj.recv()
+        if msg["type"] == mtype:
+            return msg
+        assert msg["type"] == "heartbeat_ack", msg
+
+
+def test_vj_yields_minecraft_to_a_direct_mode_dj_and_re_routes_djs_on_every_link_change():
+    clock = ManualClock()
+    with PluginStandIn(clock=clock) as plugin, running(build(dual_graph(plugin.port)), clock) as rt:
+        djs, mc = rt.node("djs"), rt.node("mc")
+        assert djs.ready.wait(5)
+        wait_until(lambda: mc.connected)
+        sent = 0
+
+        async def frame(dj: RawDJ) -> None:  # one DJ frame, drawn (or yielded) by the sink at its due time
+            nonlocal sent
+            await dj.frame(sent)
+            sent += 1
+            await async_wait_until(lambda: mc.ctx.metrics.frames_in >= sent, what=f"frame {sent} at the sink")
+            await async_wait_until(lambda: mc.counters["batches"] + mc.counters["frames_yielded_to_dj"] >= sent)
+            clock.advance(0.05)
+
+        async def scenario() -> None:
+            dj = await RawDJ.connect(djs.port)
+            await dj.send({"type": "dj_auth", "dj_id": "dj_d", "dj_name": "D", "dj_key": "", "direct_mode": True})
+            _, req = await dj.expect("auth_success", "clock_sync_request")
+            await dj.send({"type": "clock_sync_response", "dj_recv_time": req["server_time"],
+                           "dj_send_time": req["server_time"]})
+            _, _, route = await dj.expect("stream_route", "status_update", "stream_route")
+            assert route["route_mode"] == "dual" and route["minecraft_port"] == plugin.port
+            await frame(dj)  # the DJ has not said it is on Minecraft yet: the VJ draws
+            assert mc.counters["batches"] == 1
+
+            await dj.send({"type": "dj_heartbeat", "ts": 1.0, "mc_connected": True})
+            await next_of(dj, "heartbeat_ack")
+            for _ in range(3):
+                await frame(dj)
+            assert mc.counters["frames_yielded_to_dj"] == 3 and mc.counters["batches"] == 1
+            assert await asyncio.to_thread(plugin.wait_for, lambda: len(plugin.of_type("batch_update")) == 1)
+
+            await asyncio.to_thread(plugin.restart)  # Minecraft goes down: the DJ is told at once…
+            down = await next_of(dj, "stream_route")
+            assert down["route_mode"] == "dual" and down["is_active"] is True
+            await async_wait_until(lambda: mc.status()["retry_delay_s"] == 5.0)
+            clock.advance(5.0)  # …and again when it is back
+            await async_wait_until(lambda: mc.connected)
+            up = await next_of(dj, "stream_route")
+            assert up["zone"] == "main" and up["minecraft_port"] == plugin.port
+
+            await dj.send({"type": "dj_heartbeat", "ts": 2.0, "mc_connected": False})
+            await next_of(dj, "heartbeat_ack")
+            await frame(dj)  # the DJ lost its own link: the VJ draws again, on a freshly set-up pool
+            assert mc.counters["batches"] == 2 and mc.counters["frames_yielded_to_dj"] == 3
+            await dj.close()
+
+        asyncio.run(scenario())
+        assert plugin.wait_for(lambda: len(plugin.of_type("batch_update")) == 2)
+        assert len(plugin.of_type("init_pool")) == 3  # connect, reconnect, and the resumed VJ's own pool
+        assert plugin.violations == []

@@ -111,6 +111,14 @@ class DJHub:
         """DJs waiting for approval: ``{dj_id, dj_name, waiting_since, direct_mode}``."""
         return [p.to_wire() for p in self.pending.values()]
 
+    def direct_dj_on_minecraft(self) -> str | None:
+        """The active DJ's id while it is in direct mode and reports ``mc_connected`` (else None).
+
+        Its route is ``dual``: it draws in Minecraft itself, so the VJ must not (WIRE.md 2.3).
+        """
+        s = self.roster.sessions.get(self.roster.active) if self.roster.active is not None else None
+        return s.dj_id if s is not None and s.direct_mode and s.mc_connected else None
+
     @property
     def full(self) -> bool:
         """True when ``max_djs`` DJs are connected."""

@@ -73,6 +73,7 @@ class DJServer(AsyncNode):
         #: The I/O loop the node runs on (call the operator API through it from other threads).
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -106,13 +107,24 @@ class DJServer(AsyncNode):
         mode = f"keys file {p.auth.keys} ({len(keys.djs)} DJs)" if keys else "no keys file"
         log.info("DJ server listening on ws://%s:%d (auth %s; %s; connect codes on)", p.host, self.port,
                  "required" if self.require_auth else "off", mode)
+        for mc in self.ctx.peers("minecraft")[:1]:
+            mc.add_status_listener(self._minecraft_changed)  # type: ignore[attr-defined]
         self.ready.set()
         try:
             await self.ctx.wait_stopping()
         finally:
             await self._close()
 
+    def _minecraft_changed(self, up: bool) -> None:
+        """The Minecraft link went up or down: every DJ gets a fresh ``stream_route`` (WIRE.md 2.3)."""
+        task = asyncio.ensure_future(self.hub.send_stream_routes())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def _close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         server = self._server
         if server is None:
             return
@@ -175,6 +187,12 @@ class DJServer(AsyncNode):
     def active_dj(self) -> str | None:
         """Id of the DJ whose frames are emitted, or None."""
         return self.hub.roster.active
+
+    @property
+    def direct_dj_on_minecraft(self) -> str | None:
+        """Id of the active DJ while it draws in Minecraft itself (direct mode, heartbeats say
+        ``mc_connected``), else None; the ``minecraft`` node then sends no ``batch_update`` (WIRE.md 2.3)."""
+        return self.hub.direct_dj_on_minecraft()
 
     def pending(self) -> list[dict[str, Any]]:
         """Connect-code DJs waiting for approval: ``{dj_id, dj_name, waiting_since, direct_mode}``."""

@@ -10,6 +10,9 @@ sequence: welcome → ``get_zones`` → pick the zone → ``init_pool``.
 Frames: one ``batch_update`` per arriving frame, capped at ``rate`` (20 Hz,
 the plugin's tick rate); a frame that arrives too early is held and sent when
 due unless a newer one replaces it (so the last frame of a burst still goes out).
+While the active DJ is a direct-mode DJ that reports ``mc_connected`` (route
+``dual``), it draws in Minecraft itself and this node sends no ``batch_update``
+(counted as ``frames_yielded_to_dj``; WIRE.md 2.3).
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ class MinecraftSink(AsyncNode):
         )
         self.encoder = protocol.BatchEncoder(params.particles_on_beat, ("brightness", "glow") if params.entity_style else ())
         self.mc_reconnect_count = 0
-        self.counters = dict.fromkeys(("batches", "frames_unsent", "frames_coalesced", "connect_failures"), 0)
+        self.counters = dict.fromkeys(
+            ("batches", "frames_unsent", "frames_coalesced", "frames_yielded_to_dj", "connect_failures"), 0)
         self.pool: int | None = None  # pool size the plugin confirmed on this connection
         self._requested = 0  # pool size last asked for
         self._ready = False  # connected and zone chosen
@@ -74,6 +78,7 @@ class MinecraftSink(AsyncNode):
         self._next_due = 0.0
         self._blackout = False
         self._dj: str | None = None
+        self._yielding_to: str | None = None  # a direct-mode DJ drawing in Minecraft itself
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._status_listeners: list[Callable[[bool], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -274,7 +279,24 @@ class MinecraftSink(AsyncNode):
             self._next_due = (self._next_due if now - self._next_due < period else now) + period
             await self._deliver(frame)
 
+    def _direct_dj(self) -> str | None:
+        """The active DJ if it draws in Minecraft itself (route ``dual`` and ``mc_connected``), else None."""
+        for djs in self.ctx.peers("dj_server")[:1]:
+            return getattr(djs, "direct_dj_on_minecraft", None)
+        return None
+
     async def _deliver(self, scene: Scene) -> None:
+        direct = self._direct_dj()
+        if direct != self._yielding_to:
+            self._yielding_to = direct
+            if direct is not None:
+                self.ctx.log.info("DJ %s draws in Minecraft itself (direct mode): not sending batch_update", direct)
+            else:
+                self.ctx.log.info("sending batch_update to Minecraft again")
+                self.pool = None  # the DJ may have re-initialised the pool: set ours up again
+        if direct is not None:  # two writers on one zone would fight every tick (WIRE.md 2.3)
+            self.counters["frames_yielded_to_dj"] += 1
+            return
         if not self.connected:
             self.counters["frames_unsent"] += 1
             return
