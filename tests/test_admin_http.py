@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
 
 import pytest
@@ -11,6 +12,7 @@ from conftest import build
 from test_vj_helpers import running
 
 from mcav.nodes.web.http import STATIC_DIR
+from mcav.runtime.engine import Runtime
 
 
 @pytest.fixture
@@ -142,3 +144,16 @@ def test_default_static_dir_serves_the_shipped_pages_or_a_minimal_page():
         else:
             assert b"mcav VJ server" in body
         assert get(admin.status()["port"], "/preview/")[0] == 200
+
+
+def test_port_in_use_is_a_clear_failure_not_a_crash(caplog):
+    with socket.socket() as taken, caplog.at_level(logging.INFO, logger="mcav"):
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        rt = Runtime(build(admin_graph().replace("port: 0", f"port: {port}")))
+        assert rt.run() == 1
+    admin = rt.node("admin")
+    assert admin.ready.is_set() and admin.port is None
+    assert f"admin_http 'admin': cannot listen on 127.0.0.1:{port}: Address already in use" in caplog.text
+    assert "crashed" not in caplog.text and "Traceback" not in caplog.text

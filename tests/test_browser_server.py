@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import socket
+import subprocess
+import sys
 
 from conftest import build
 from test_vj_helpers import RawBrowser, make_scene, running, wait_until
 
 from mcav.runtime.clock import ManualClock
+from mcav.runtime.engine import Runtime
 
 MS = 1_000_000
 STATE_KEYS = {"type", "entities", "bands", "amplitude", "is_beat", "beat_intensity", "instant_bass", "instant_kick",
@@ -188,3 +193,41 @@ def test_a_stalled_browser_loses_frames_and_never_delays_the_others():
             assert web.status()["frames_dropped"] > 100  # the stalled one lost frames (counted)
         finally:
             stuck.close()
+
+
+@contextlib.contextmanager
+def occupied_port():
+    """A port some other program listens on (127.0.0.1)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+def test_port_in_use_is_a_clear_failure_not_a_crash(caplog):
+    with occupied_port() as port, caplog.at_level(logging.INFO, logger="mcav"):
+        rt = Runtime(build(graph().replace("port: 0", f"port: {port}")))
+        assert rt.run() == 1
+    web = rt.node("web")
+    assert web.ready.is_set() and web.port is None
+    assert f"browser 'web': cannot listen on 127.0.0.1:{port}: Address already in use" in caplog.text
+    assert "crashed" not in caplog.text and "Traceback" not in caplog.text
+
+
+def test_mcav_run_with_the_browser_port_taken_exits_1_with_one_clear_line(tmp_path):
+    with occupied_port() as port:
+        path = tmp_path / "g.yaml"
+        path.write_text(f"""
+graph: demo
+nodes:
+  source: {{kind: synth}}
+  fft: {{kind: fft, in: source}}
+  beat: {{kind: beat, in: fft}}
+  viz: {{kind: pattern, in: beat}}
+  web: {{kind: browser, in: viz, host: 127.0.0.1, port: {port}}}
+""")
+        res = subprocess.run([sys.executable, "-m", "mcav.runtime.cli", "run", str(path), "--no-dashboard"],
+                             capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1, res.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in res.stderr
+    assert "crashed" not in res.stderr and "Traceback" not in res.stderr

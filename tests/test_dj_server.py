@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 
 import pytest
-from test_dj_helpers import RawDJ, async_wait_until, on_loop, running, vj_graph, wait_until
+from test_dj_helpers import RawDJ, async_wait_until, build, on_loop, running, vj_graph, wait_until
 
 from mcav.nodes.dj.auth import KeyStore
 from mcav.runtime.clock import ManualClock
+from mcav.runtime.engine import Runtime
 from mcav.runtime.frames import Features
 
 
@@ -261,3 +263,15 @@ def test_direct_mode_dj_gets_minecraft_details_dual_route_and_reports_mc_connect
             await dj.close()
 
         asyncio.run(scenario())
+
+
+def test_port_in_use_is_a_clear_failure_not_a_crash(caplog):
+    with socket.socket() as taken, caplog.at_level(logging.INFO, logger="mcav"):
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        rt = Runtime(build(vj_graph().replace("port: 0", f"port: {port}")))
+        assert rt.run() == 1
+    assert rt.node("djs").ready.is_set() and rt.node("djs").port is None
+    assert f"dj_server 'djs': cannot listen on 127.0.0.1:{port}: Address already in use" in caplog.text
+    assert "crashed" not in caplog.text and "Traceback" not in caplog.text

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import socket
 import threading
 from dataclasses import dataclass
@@ -112,8 +113,13 @@ class BrowserServer(AsyncNode):
         # compression off: small real-time frames (RUNTIME-LESSONS 3); our own app-level heartbeat.
         ws_log = ctx.log.getChild("ws")
         ws_log.setLevel(logging.WARNING)  # websockets logs every open/close at INFO: too much with 500 browsers
-        server = await serve(self._serve, p.host, p.port, compression=None, max_size=p.max_message_size,
-                             ping_interval=None, close_timeout=2, max_queue=16, logger=ws_log)
+        try:
+            server = await serve(self._serve, p.host, p.port, compression=None, max_size=p.max_message_size,
+                                 ping_interval=None, close_timeout=2, max_queue=16, logger=ws_log)
+        except OSError as exc:  # e.g. the port is taken: say so, no traceback (port stays None)
+            self.ready.set()
+            ctx.fail(f"browser '{ctx.name}': cannot listen on {p.host}:{p.port}: {os.strerror(exc.errno) if exc.errno else exc}")
+            return
         self.port = server.sockets[0].getsockname()[1]
         ctx.log.info("browsers on ws://%s:%d (%s)", p.host, self.port,
                      "operator password set" if self.operator_auth else "no operator password")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -101,7 +102,7 @@ class DJServer(AsyncNode):
                                        logger=frame_logger(f"mcav.{self.ctx.name}.ws"))
         except OSError as exc:
             self.ready.set()
-            self.ctx.fail(f"dj_server '{self.ctx.name}': cannot listen on {p.host}:{p.port}: {exc.strerror or exc}")
+            self.ctx.fail(f"dj_server '{self.ctx.name}': cannot listen on {p.host}:{p.port}: {os.strerror(exc.errno) if exc.errno else exc}")
             return
         self.port = self._server.sockets[0].getsockname()[1]
         mode = f"keys file {p.auth.keys} ({len(keys.djs)} DJs)" if keys else "no keys file"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +87,12 @@ class AdminHttp(AsyncNode):
         p = self.params
         if not self.root.is_dir():
             self.ctx.log.warning("static_dir %s does not exist: pages will answer 404", self.root)
-        server = await asyncio.start_server(self._serve, p.host, p.port, limit=p.max_header_bytes)
+        try:
+            server = await asyncio.start_server(self._serve, p.host, p.port, limit=p.max_header_bytes)
+        except OSError as exc:  # e.g. the port is taken: say so, no traceback (port stays None)
+            self.ready.set()
+            self.ctx.fail(f"admin_http '{self.ctx.name}': cannot listen on {p.host}:{p.port}: {os.strerror(exc.errno) if exc.errno else exc}")
+            return
         self.port = server.sockets[0].getsockname()[1]
         self.ctx.log.info("admin panel on http://%s:%d/ (preview: /preview/, health: /health)",
                           "localhost" if p.host in ("0.0.0.0", "::") else p.host, self.port)
