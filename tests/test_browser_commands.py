@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import struct
+import sys
+import zlib
 
 import pytest
 from conftest import build
@@ -15,6 +18,8 @@ from plugin_standin import PluginStandIn
 from test_dj_helpers import RawDJ
 from test_vj_helpers import RawBrowser, running, wait_until
 
+from mcav.nodes.browser.commands_mc import MAX_BANNER_PROFILES
+from mcav.nodes.browser.protocol import PARTICLE_EFFECTS
 from mcav.runtime.clock import ManualClock
 
 SKIP = ("state", "ping", "dj_roster", "connect_codes", "minecraft_status")
@@ -286,3 +291,67 @@ nodes:
 
         asyncio.run(scenario())
         assert web.status()["rate_limited"] == 2
+
+
+def _png_claiming(width: int, height: int) -> str:
+    """A tiny PNG whose header claims ``width``×``height`` pixels (a decompression bomb's shape)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return base64.b64encode(png).decode()
+
+
+def test_browser_input_cannot_grow_the_banner_and_effect_stores(vj_running):
+    rt, plugin, port, dj_port = vj_running
+    web = rt.node("web")
+
+    async def scenario() -> None:
+        (a, _), dj = await two_browsers(port), await RawDJ.connect(dj_port)
+        await dj.auth("dj_live")
+        for i in range(MAX_BANNER_PROFILES):
+            await a.ask({"type": "set_banner_profile", "dj_id": f"dj_{i}", "profile": {"banner_mode": "text"}},
+                        "banner_profile_saved", skip=SKIP)
+        full = await a.ask({"type": "set_banner_profile", "dj_id": "dj_stranger", "profile": {}}, "error", skip=SKIP)
+        assert f"{MAX_BANNER_PROFILES} banner profiles" in full["message"] and "dj_stranger" in full["message"]
+        assert "not connected" in (await a.ask({"type": "upload_banner_logo", "dj_id": "dj_stranger",
+                                                "image_base64": ""}, "error", skip=SKIP))["message"]
+        # a connected DJ always gets its profile; known profiles can still be edited; unknown fields are dropped
+        await a.ask({"type": "set_banner_profile", "dj_id": "dj_live", "profile": {"text_style": "bold", "junk": "x" * 999}},
+                    "banner_profile_saved", skip=SKIP)
+        await a.ask({"type": "set_banner_profile", "dj_id": "dj_3", "profile": {"text_format": "%name%"}},
+                    "banner_profile_saved", skip=SKIP)
+        assert "256 characters" in (await a.ask({"type": "set_banner_profile", "dj_id": "dj_3",
+                                                 "profile": {"text_format": "x" * 300}}, "error", skip=SKIP))["message"]
+        effect = await a.ask({"type": "set_particle_effect", "zone": "main", "effect": "confetti_cannon"}, "error",
+                             skip=SKIP)
+        assert "confetti_cannon" in effect["message"] and "explosion_visual" in effect["message"]
+        assert "finite" in (await a.ask({"type": "set_audio_setting", "setting": "attack", "value": float("nan")},
+                                        "error", skip=SKIP))["message"]
+        await dj.close()
+
+    asyncio.run(scenario())
+    assert len(web.banners) == MAX_BANNER_PROFILES + 1 and web.banners["dj_live"] == {"text_style": "bold"}
+    assert set(web.particle_effects) <= set(PARTICLE_EFFECTS)
+    assert not plugin.of_type("set_particle_effect")  # refused before reaching Minecraft
+
+
+def test_logo_upload_refuses_decompression_bombs_and_says_when_pillow_is_missing(vj_running, monkeypatch):
+    pytest.importorskip("PIL.Image")
+    rt, plugin, port, dj_port = vj_running
+
+    async def scenario() -> None:
+        a, b = await two_browsers(port)
+        bomb = {"type": "upload_banner_logo", "dj_id": "dj_x", "image_base64": _png_claiming(8000, 8000)}
+        refused = await a.ask(bomb, "error", skip=SKIP)
+        assert "8000×8000 = 64000000 pixels" in refused["message"] and "limit" in refused["message"]
+        assert await b.ask({"type": "ping"}, "pong") == {"type": "pong"}  # the loop kept serving everyone
+        monkeypatch.setitem(sys.modules, "PIL", None)  # as on a machine without the optional Pillow
+        missing = await a.ask({"type": "upload_banner_logo", "dj_id": "dj_x", "image_base64": _png_claiming(4, 4)},
+                              "error", skip=SKIP)
+        assert "Pillow" in missing["message"] and "optional" in missing["message"]
+        assert "pip install pillow" in missing["message"]
+
+    asyncio.run(scenario())
+    assert "dj_x" not in rt.node("web").banners

@@ -9,6 +9,7 @@ operator when a password is set, and spend the client's rate budget.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
@@ -55,6 +56,8 @@ def field(msg: dict[str, Any], name: str, kind: type | tuple[type, ...], default
     if isinstance(v, bool) and bool not in kinds or not isinstance(v, kinds):
         want = " or ".join(k.__name__ for k in kinds)
         raise ValueError(f"field '{name}' must be {want}, got {v!r}")
+    if isinstance(v, float) and not math.isfinite(v):  # JSON text may say NaN; it must never be stored
+        raise ValueError(f"field '{name}' must be a finite number, got {v!r}")
     return v
 
 

@@ -5,12 +5,14 @@ Registered into :data:`mcav.nodes.browser.commands.COMMANDS` on import.
 
 from __future__ import annotations
 
+import asyncio
+import math
 from typing import TYPE_CHECKING, Any
 
 from mcav.nodes.minecraft.viz_client import NotConnected
 
 from . import protocol as P
-from .banners import process_logo
+from .banners import BANNER_FIELDS, process_logo
 from .commands import command, field
 
 if TYPE_CHECKING:
@@ -24,6 +26,8 @@ FORWARD_TO_MINECRAFT = (
     "cleanup_zone", "set_entity_glow", "set_entity_brightness", "banner_config",
 )
 _READ_ONLY_FORWARDS = {"renderer_capabilities", "get_renderer_capabilities"}
+#: Banner profiles kept for DJs that are not connected (connected and pending DJs always get one).
+MAX_BANNER_PROFILES = 64
 
 
 # -- Minecraft --------------------------------------------------------------------------------------
@@ -75,8 +79,10 @@ async def _forward(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
         else:  # the plugin re-inits the pool to 16 when entity_count is absent (WIRE 11.6): keep ours
             msg = {**msg, "config": {**cfg, "entity_count": srv.pattern_state()["entity_count"]}}
     if msg["type"] == "set_particle_effect":
-        srv.particle_effects[field(msg, "effect", str)] = {
-            "enabled": field(msg, "enabled", bool, True), "beat_type": msg.get("beat_type")}
+        effect = field(msg, "effect", str)
+        if effect not in P.PARTICLE_EFFECTS:
+            raise ValueError(f"unknown particle effect {effect[:40]!r}; effects: {', '.join(P.PARTICLE_EFFECTS)}")
+        srv.particle_effects[effect] = {"enabled": field(msg, "enabled", bool, True), "beat_type": msg.get("beat_type")}
     await _to_minecraft(srv, c, msg)
 
 
@@ -102,10 +108,42 @@ async def _voice_status(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> N
 # -- DJ banners -----------------------------------------------------------------------------------------
 
 
+def _banner_dj(srv: BrowserServer, msg: dict[str, Any]) -> str:
+    """The ``dj_id`` of a banner command that may store a profile, checked so the store stays bounded.
+
+    Raises:
+        ValueError: a bad id, or :data:`MAX_BANNER_PROFILES` profiles kept and this DJ is not connected.
+    """
+    dj_id = field(msg, "dj_id", str)
+    if not 1 <= len(dj_id) <= 64 or not dj_id.isprintable():
+        raise ValueError("dj_id must be 1-64 printable characters")
+    if dj_id in srv.banners or len(srv.banners) < MAX_BANNER_PROFILES:
+        return dj_id
+    dj = srv.dj
+    known = dj is not None and (any(e.get("dj_id") == dj_id for e in dj.roster())
+                                or any(p.get("dj_id") == dj_id for p in dj.pending()))
+    if not known:
+        raise ValueError(f"{MAX_BANNER_PROFILES} banner profiles are kept already and DJ '{dj_id}' is not connected")
+    return dj_id
+
+
+def _banner_fields(profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile fields the plugin's ``banner_config`` reads (others are dropped), with scalar values."""
+    out = {}
+    for k in BANNER_FIELDS:
+        if k in profile:
+            v = profile[k]
+            if (not isinstance(v, (str, int, float, bool)) or isinstance(v, str) and len(v) > 256
+                    or isinstance(v, float) and not math.isfinite(v)):
+                raise ValueError(f"profile.{k} must be a string (at most 256 characters), a finite number or a boolean")
+            out[k] = v
+    return out
+
+
 @command("set_banner_profile")
 async def _set_banner(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    dj_id = field(msg, "dj_id", str)
-    srv.banners[dj_id] = {**srv.banners.get(dj_id, {}), **field(msg, "profile", dict)}
+    dj_id = _banner_dj(srv, msg)
+    srv.banners[dj_id] = {**srv.banners.get(dj_id, {}), **_banner_fields(field(msg, "profile", dict))}
     c.send(P.message("banner_profile_saved", dj_id=dj_id))
     await srv.push_banner(dj_id)
 
@@ -124,9 +162,11 @@ async def _get_banners(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> No
 
 @command("upload_banner_logo")
 async def _upload_logo(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    dj_id = field(msg, "dj_id", str)
+    dj_id = _banner_dj(srv, msg)
     w, h = field(msg, "grid_width", int, 24), field(msg, "grid_height", int, 12)
-    pixels = process_logo(field(msg, "image_base64", str), w, h)
+    # Decoding and resizing is CPU work: off the I/O loop, so every socket keeps being served meanwhile.
+    pixels = await asyncio.to_thread(process_logo, field(msg, "image_base64", str), w, h)
+    _banner_dj(srv, msg)  # still room after the wait (other uploads may have run meanwhile)
     srv.banners.setdefault(dj_id, {}).update(grid_width=w, grid_height=h, image_pixels=pixels)
     c.send(P.message("banner_logo_processed", dj_id=dj_id, grid_width=w, grid_height=h, pixel_count=len(pixels)))
     await srv.push_banner(dj_id)
