@@ -2,6 +2,8 @@
 
 A preset tunes analysis (attack, release, beat threshold, AGC gain, bass
 weight) and visuals (per-band sensitivity). ``auto`` is the default.
+:func:`apply_preset` switches a graph's analysis (its ``fft`` nodes) to a
+preset; the browser's ``set_preset`` and the DJ relay's ``preset_sync`` both use it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["PRESETS", "PRESET_NAMES", "Preset", "get_preset"]
+__all__ = ["PRESETS", "PRESET_NAMES", "Preset", "apply_preset", "get_preset"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +74,17 @@ def get_preset(name: str) -> Preset:
         return PRESETS[key]
     except KeyError:
         raise ValueError(f"unknown preset '{name}'; presets: {', '.join(PRESET_NAMES)}") from None
+
+
+def apply_preset(ctx: Any, name: str) -> Preset:
+    """Set preset ``name`` on every ``fft`` node of the graph of node context ``ctx``; return it.
+
+    Graphs without an ``fft`` node (a VJ fed by remote DJs) just get the Preset back.
+
+    Raises:
+        ValueError: naming the valid presets when ``name`` is unknown (no node is changed).
+    """
+    preset = get_preset(name)
+    for fft in ctx.peers("fft"):
+        fft.set_preset(preset.name)
+    return preset

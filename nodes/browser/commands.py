@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from mcav.nodes.dj import protocol as dj_wire
+from mcav.nodes.presets import apply_preset
 
 from . import protocol as P
 
@@ -127,10 +128,14 @@ async def _set_entity_count(srv: BrowserServer, c: Client, msg: dict[str, Any]) 
 
 @command("set_preset")
 async def _set_preset(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    """A named preset sets the pattern's band sensitivity and the local analysis (``fft`` nodes), as a
+    DJ relay does on ``preset_sync``; a custom one sets the band sensitivity (and the analysis if it
+    matches a named preset)."""
     preset = field(msg, "preset", (str, dict))
     pat = srv.need_pattern()
     if isinstance(preset, str):
-        p = pat.set_preset(preset.strip().lower())
+        p = apply_preset(srv.ctx, preset)  # ValueError naming the presets if unknown
+        pat.set_preset(p.name)
         name, settings = p.name, p.to_wire()
     else:
         bands = preset.get("band_sensitivity")
@@ -138,7 +143,11 @@ async def _set_preset(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> Non
             raise ValueError("a custom preset needs 'band_sensitivity': 5 numbers 0-2")
         pat.set_band_sensitivities(bands)
         srv.audio_settings.update({k: v for k, v in preset.items() if k in ("attack", "release", "beat_threshold")})
-        name, settings = dj_wire.preset_name(preset) or "custom", dict(preset)
+        named = dj_wire.preset_name(preset)
+        if named is not None:
+            apply_preset(srv.ctx, named)
+        name, settings = named or "custom", dict(preset)
+        _band_sensitivity_changed(srv, c)
     srv.broadcast(P.message("preset_changed", preset=name, settings=settings))
     await srv.to_djs(dj_wire.preset_sync(name if isinstance(preset, str) else preset))
 
@@ -146,6 +155,13 @@ async def _set_preset(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> Non
 @command("set_band_sensitivity")
 async def _set_band_sensitivity(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     srv.need_pattern().set_band_sensitivity(field(msg, "band", int), field(msg, "sensitivity", (int, float)))
+    _band_sensitivity_changed(srv, c)
+
+
+def _band_sensitivity_changed(srv: BrowserServer, sender: Client) -> None:
+    """Keep the other admin pages' sliders in sync (the sender's page moved its own already)."""
+    bands = srv.pattern_state().get("band_sensitivity")
+    srv.broadcast(P.message("band_sensitivity_changed", band_sensitivity=bands), exclude=sender)
 
 
 @command("set_audio_setting")

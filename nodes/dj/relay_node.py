@@ -20,6 +20,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from mcav.nodes.presets import apply_preset
 from mcav.runtime.frames import Features
 from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
@@ -133,15 +134,14 @@ class DJRelayNode(AsyncNode):
         if msg["type"] != "preset_sync":
             return
         name = P.preset_name(msg.get("preset"))
-        ffts = self.ctx.peers("fft")
         if name is None:
             self.ctx.log.warning("preset_sync with a custom preset (%s) is not applied: fft takes preset names",
                                  ", ".join(sorted(msg.get("preset") or {})) if isinstance(msg.get("preset"), dict) else "?")
             return
-        for fft in ffts:
-            fft.set_preset(name)  # type: ignore[attr-defined]
+        preset = apply_preset(self.ctx, name)
         self.presets_applied += 1
-        self.ctx.log.info("VJ preset '%s' applied to %s", name, ", ".join(f.ctx.name for f in ffts) or "no fft node")
+        self.ctx.log.info("VJ preset '%s' applied to %s", preset.name,
+                          ", ".join(f.ctx.name for f in self.ctx.peers("fft")) or "no fft node")
 
     def _mc_connected(self) -> bool:
         for node in self.ctx.peers("minecraft")[:1]:
