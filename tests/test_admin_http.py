@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import os
 import socket
 
 import pytest
@@ -157,3 +158,20 @@ def test_port_in_use_is_a_clear_failure_not_a_crash(caplog):
     assert admin.ready.is_set() and admin.port is None
     assert f"admin_http 'admin': cannot listen on 127.0.0.1:{port}: Address already in use" in caplog.text
     assert "crashed" not in caplog.text and "Traceback" not in caplog.text
+
+
+def test_static_files_are_read_once_then_served_from_memory_until_they_change(site):
+    with running(build(admin_graph(str(site)))) as rt:
+        admin = rt.node("admin")
+        assert admin.ready.wait(5)
+        port = admin.status()["port"]
+        for method in ("GET", "HEAD", "GET"):
+            assert get(port, "/style.css", method)[0] == 200
+        assert get(port, "/style.css")[2] == b"body{}" and admin.status()["file_reads"] == 1
+        css = site / "style.css"
+        css.write_text("body{color:red}")
+        st = css.stat()
+        os.utime(css, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a later mtime, whatever the fs resolution
+        assert get(port, "/style.css")[2] == b"body{color:red}" and admin.status()["file_reads"] == 2
+        assert get(port, "/style.css")[2] == b"body{color:red}" and admin.status()["file_reads"] == 2
+        assert get(port, "/js/admin-app.js")[0] == 200 and admin.status()["file_reads"] == 3

@@ -3,7 +3,9 @@
 A small HTTP/1.1 server on the I/O loop (no thread): ``GET``/``HEAD`` only,
 keep-alive, static files from ``static_dir`` (``/`` = admin panel,
 ``/preview/`` = 3D preview) with explicit MIME types, never a directory
-listing, never a path outside ``static_dir``; plus
+listing, never a path outside ``static_dir``. A file is read off the loop
+(``asyncio.to_thread``) the first time and then served from memory until its
+modification time or size changes; plus
 
 * ``/health`` — ``{"status":"ok","uptime_seconds":…}`` and CONNECTIVITY.md's health stats;
 * ``/metrics`` — Prometheus text: health stats, per-node and per-edge metrics;
@@ -46,6 +48,8 @@ REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 404: "Not Fo
            408: "Request Timeout", 431: "Request Header Fields Too Large", 500: "Internal Server Error"}
 
 Response = tuple[int, dict[str, str], bytes]
+#: Static files kept in memory (bytes in all; a file larger than a quarter of it is read each time).
+CACHE_BYTES = 32 * 1024 * 1024
 
 # Served at / and /preview/ when static_dir has no index.html there (pages not installed yet).
 FALLBACK_PAGE = b"""<!doctype html><meta charset="utf-8"><title>mcav</title>
@@ -76,8 +80,10 @@ class AdminHttp(AsyncNode):
         self.port: int | None = None
         self.ready = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.counters = dict.fromkeys(("requests", "not_found", "bad_requests"), 0)
+        self.counters = dict.fromkeys(("requests", "not_found", "bad_requests", "file_reads"), 0)
         self._writers: set[asyncio.StreamWriter] = set()
+        self._files: dict[Path, tuple[tuple[int, int], bytes]] = {}  # path → ((mtime_ns, size), content)
+        self._cached = 0  # bytes in _files
 
     def status(self) -> dict[str, Any]:
         return {"port": self.port, "static_dir": str(self.root), **self.counters}
@@ -143,7 +149,7 @@ class AdminHttp(AsyncNode):
             await self._send(writer, (405, {"Allow": "GET, HEAD"}, b"only GET and HEAD\n"), False, head_only=False)
             return False
         try:
-            resp = self._route(target)
+            resp = await self._route(target)
         except Exception:
             self.ctx.log.exception("error answering %s", target)
             resp = (500, {}, b"internal error\n")
@@ -168,7 +174,7 @@ class AdminHttp(AsyncNode):
 
     # -- routes ---------------------------------------------------------------------------------
 
-    def _route(self, target: str) -> Response:
+    async def _route(self, target: str) -> Response:
         raw_path, _, query = target.partition("?")
         path = unquote(raw_path)
         if path == "/health":
@@ -179,9 +185,9 @@ class AdminHttp(AsyncNode):
             return _json(self._config())
         if path == "/preview":
             return 301, {"Location": "/preview/" + (f"?{query}" if query else "")}, b""
-        return self._static(path, raw_path, query)
+        return await self._static(path, raw_path, query)
 
-    def _static(self, path: str, raw_path: str, query: str) -> Response:
+    async def _static(self, path: str, raw_path: str, query: str) -> Response:
         parts = path.split("/")[1:]
         # No traversal, no hidden files, no NUL or backslash tricks: refuse before touching the disk.
         if any(p in ("..", ".") or p.startswith(".") or "\\" in p or "\0" in p for p in parts):
@@ -198,12 +204,30 @@ class AdminHttp(AsyncNode):
                 return 200, {"Content-Type": MIME[".html"]}, FALLBACK_PAGE
             return 404, {}, b"not found\n"
         mime = MIME.get(file.suffix.lower(), "application/octet-stream")
-        return 200, {"Content-Type": mime}, file.read_bytes()
+        return 200, {"Content-Type": mime}, await self._read(file)
+
+    async def _read(self, file: Path) -> bytes:
+        """``file``'s bytes: from memory while its mtime and size are unchanged, else read in a thread."""
+        st = file.stat()
+        version = (st.st_mtime_ns, st.st_size)
+        hit = self._files.get(file)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        data = await asyncio.to_thread(file.read_bytes)
+        self.counters["file_reads"] += 1
+        old = self._files.pop(file, None)
+        self._cached -= len(old[1]) if old is not None else 0
+        if len(data) <= CACHE_BYTES // 4:
+            if self._cached + len(data) > CACHE_BYTES:  # full: start over (the pages are a few MB)
+                self._files.clear()
+                self._cached = 0
+            self._files[file] = (version, data)
+            self._cached += len(data)
+        return data
 
     def _health(self) -> dict[str, Any]:
         snap = self.ctx.metrics_snapshot()
-        return {"status": "ok", "uptime_seconds": round(snap.uptime_s, 3), "graph": snap.graph,
-                **health_stats(self.ctx.metrics_snapshot())}
+        return {"status": "ok", "uptime_seconds": round(snap.uptime_s, 3), "graph": snap.graph, **health_stats(snap)}
 
     def _metrics(self) -> str:
         info: dict[str, Any] = {}
