@@ -159,3 +159,35 @@ def test_reopens_when_the_device_dies(sine_source: str, caplog: pytest.LogCaptur
             _pactl("unload-module", again.stdout.strip())
     x = np.concatenate([f.samples.mean(axis=1) for f in list(sink.frames)[-40:]])
     assert dominant_hz(x, 48000) == pytest.approx(FREQ, abs=3)
+
+
+def test_every_stream_is_closed_when_start_or_abort_fails(sine_source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PortAudio streams whose start() fails (a busy device) or whose abort() fails (a dying one) are closed."""
+    import types
+
+    import sounddevice as real_sd
+
+    created: list[real_sd.InputStream] = []
+
+    class FlakyStream(real_sd.InputStream):  # the real PortAudio stream, with start()/abort() failing once each
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            created.append(self)
+
+        def start(self) -> None:
+            if len(created) == 1:
+                raise real_sd.PortAudioError("Device unavailable [PaErrorCode -9985]")
+            super().start()
+
+        def abort(self, ignore_errors: bool = True) -> None:
+            raise real_sd.PortAudioError("Unanticipated host error [PaErrorCode -9999]")
+
+    flaky = types.ModuleType("sounddevice")
+    flaky.__dict__.update(real_sd.__dict__)
+    flaky.InputStream = FlakyStream
+    monkeypatch.setitem(sys.modules, "sounddevice", flaky)  # what load_sounddevice() imports
+    rt = Runtime(build("graph: t\nnodes:\n  mic: {kind: sounddevice, device: pulse, duration: 0.2, "
+                       "reconnect: {initial: 0.05}}\n  sink: {kind: collect, in: mic}\n"))
+    assert rt.run() == 0
+    assert sum(f.samples.shape[0] for f in rt.node("sink").frames) == 9600  # the second stream delivered
+    assert len(created) == 2 and [s.closed for s in created] == [True, True]

@@ -146,7 +146,11 @@ class Capture(SourceNode):
             latency=p.latency,
             callback=self._callback_for(ring, rate),
         )
-        stream.start()
+        try:
+            stream.start()
+        except BaseException:  # e.g. the device is busy: the opened stream must not leak
+            self._close(stream, abort=False)
+            raise
         self.device = dev
         self._ring = ring
         self.ctx.log.info("capturing from [%d] %s at %d Hz, %d ch, %d-sample blocks", dev.index, dev.name, rate, channels, p.block)
@@ -232,12 +236,18 @@ class Capture(SourceNode):
                 flags_seen, dropped_seen = self.status_flags, ring.dropped
             yield item
 
-    def _close(self, stream: Any) -> None:
+    def _close(self, stream: Any, abort: bool = True) -> None:
+        """Stop (``abort``) and close ``stream``; close() runs even when abort() fails."""
         try:
-            stream.abort()
-            stream.close()
-        except Exception as exc:  # a dead device may fail to close; the stream is gone either way
-            self.ctx.log.debug("closing the stream failed: %s", exc)
+            if abort:
+                stream.abort()
+        except Exception as exc:  # a dead device may fail to stop; it is closed all the same
+            self.ctx.log.debug("stopping the stream failed: %s", exc)
+        finally:
+            try:
+                stream.close()
+            except Exception as exc:  # the stream is gone either way
+                self.ctx.log.debug("closing the stream failed: %s", exc)
 
 
 def _rescan(sd: Any) -> None:
