@@ -30,6 +30,14 @@ def _pactl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=10)
 
 
+def _suspend_default_source(on: bool) -> bool:
+    """Suspend (or resume) the default source; a monitor source is suspended through its sink."""
+    source = _pactl("get-default-source").stdout.strip()
+    if source.endswith(".monitor"):
+        return _pactl("suspend-sink", source[: -len(".monitor")], "1" if on else "0").returncode == 0
+    return _pactl("suspend-source", source, "1" if on else "0").returncode == 0
+
+
 @pytest.fixture
 def sine_source(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A PulseAudio sine source at FREQ Hz, selected for this process through PULSE_SOURCE."""
@@ -145,6 +153,10 @@ def test_reopens_when_the_device_dies(sine_source: str, caplog: pytest.LogCaptur
     rt.start()
     try:
         assert wait_for(lambda: frames_out() > 20, 10)
+        # PulseAudio may rescue the recording onto the default source instead of ending it; with that
+        # source suspended the rescued stream gets no audio, so the node must see it die either way
+        # (as when a USB interface is unplugged).
+        suspended = _suspend_default_source(True)
         _pactl("unload-module", sine_source)  # the device disappears…
         assert wait_for(lambda: "audio stream died" in caplog.text, 10), mic.status()
         again = _pactl("load-module", "module-sine-source", f"source_name={name}", "rate=48000", f"frequency={FREQ:g}")
@@ -157,6 +169,8 @@ def test_reopens_when_the_device_dies(sine_source: str, caplog: pytest.LogCaptur
         rt.shutdown()
         if again is not None:
             _pactl("unload-module", again.stdout.strip())
+        _suspend_default_source(False)
+    assert suspended, "could not suspend the default source"
     x = np.concatenate([f.samples.mean(axis=1) for f in list(sink.frames)[-40:]])
     assert dominant_hz(x, 48000) == pytest.approx(FREQ, abs=3)
 
