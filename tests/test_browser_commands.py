@@ -270,7 +270,7 @@ def test_mutating_commands_are_rate_limited_per_client():
 graph: web
 nodes:
   feed: {kind: scene_feed}
-  web: {kind: browser, in: feed, host: 127.0.0.1, port: 0, commands_per_s: 10}
+  web: {kind: browser, in: feed, host: 127.0.0.1, port: 0, commands_per_s: 10, command_burst: 10}
 """)
     with running(g, clock) as rt:
         web = rt.node("web")

@@ -54,7 +54,10 @@ class BrowserServer(AsyncNode):
         operator_password: str = param("", doc="password for commands that change anything (empty = everyone may)")
         state_rate: float = param(60.0, doc="most state messages per second", unit="Hz", min=1, max=240)
         client_queue: int = param(2, doc="state frames a slow client may have queued (older ones dropped)", min=1)
-        commands_per_s: float = param(10.0, doc="mutating commands per second per client (burst of as many)", min=0.1)
+        commands_per_s: float = param(10.0, doc="mutating commands per second per client, on average", min=0.1)
+        command_burst: int = param(
+            20, doc="mutating commands a client may send back to back (absorbs network and loop jitter)", min=1
+        )
         send_buffer: int = param(131072, doc="kernel send buffer per client: bounds a slow client's lag", unit="B", min=4096)
 
     def __init__(self, params: Params, ctx: Any) -> None:
@@ -191,7 +194,7 @@ class BrowserServer(AsyncNode):
         if sock is not None:  # bound how far a slow client can lag behind in the kernel
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, p.send_buffer)
         client = Client(ws, p.client_queue, self.ctx.heartbeat, self.ctx.clock, p.commands_per_s,
-                        p.commands_per_s, high_water=65536)
+                        p.command_burst, high_water=65536)
         client.operator = not self.operator_auth
         self.counters["browser_connects"] += 1
         self._connecting += 1
