@@ -39,7 +39,7 @@ nodes:
 
 @pytest.fixture
 def vj_running():
-    with PluginStandIn(zones=("main", "stage")) as plugin, running(build(vj(plugin.port, ", commands_per_s: 1000"))) as rt:
+    with PluginStandIn(zones=("main", "stage")) as plugin, running(build(vj(plugin.port, ", commands_per_s: 1000, command_burst: 1000"))) as rt:
         web = rt.node("web")
         assert web.ready.wait(5) and rt.node("djs").ready.wait(5)
         wait_until(lambda: rt.node("mc").connected)
@@ -365,7 +365,7 @@ nodes:
   fft:    {kind: fft, in: source, preset: auto}
   beat:   {kind: beat, in: fft}
   viz:    {kind: pattern, in: beat, pattern: spectrum, entities: 16}
-  web:    {kind: browser, in: viz, host: 127.0.0.1, port: 0, commands_per_s: 1000}
+  web:    {kind: browser, in: viz, host: 127.0.0.1, port: 0, commands_per_s: 1000, command_burst: 1000}
 """
 
 
