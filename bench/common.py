@@ -6,6 +6,7 @@ into ``report.md`` and PNG figures. Latencies are in ms throughout.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from mcav.runtime.engine import Runtime
 from mcav.runtime.metrics import Histogram, Snapshot
 
 __all__ = [
+    "wait_listening",
     "CDF_QS",
     "GRAPHS",
     "Curve",
@@ -178,3 +180,18 @@ def wait_port(port: int, timeout: float = 10.0) -> bool:
         except OSError:
             time.sleep(0.05)
     return False
+
+
+async def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """Wait until something accepts TCP connections on ``port`` (the benchmarked server ``proc`` is up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            _, w = await asyncio.open_connection("127.0.0.1", port)
+            w.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import CDF_QS, ROOT, Curve, Result, Unavailable, free_port, proc_cpu_s, spawn_mcav
+from .common import CDF_QS, ROOT, Curve, Result, Unavailable, free_port, proc_cpu_s, spawn_mcav, wait_listening
 from .wsclients import BrowserClient, FakeDJ
 
 __all__ = ["dj_to_browser", "fanout", "many_djs"]
@@ -55,20 +55,6 @@ def _start_server(kind: str, dj_port: int, web_port: int, log: Path) -> subproce
                                 cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
 
 
-async def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            _, w = await asyncio.open_connection("127.0.0.1", port)
-            w.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise TimeoutError(f"nothing listens on port {port}")
-
-
 class Session:
     """One VJ server process with the DJs and browsers connected to it so far.
 
@@ -86,8 +72,8 @@ class Session:
         self.djs: list[FakeDJ] = []
 
     async def __aenter__(self) -> Session:
-        await _wait_listening(self.dj_port, self.proc)
-        await _wait_listening(self.web_port, self.proc)
+        await wait_listening(self.dj_port, self.proc)
+        await wait_listening(self.web_port, self.proc)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -31,27 +31,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench.common import free_port, proc_cpu_s  # noqa: E402
+from bench.common import free_port, proc_cpu_s, wait_listening  # noqa: E402
 from bench.wsclients import BrowserClient, FakeDJ  # noqa: E402
 from plugin_standin import PluginStandIn  # noqa: E402
 
 
 def _sig(bands: list[float]) -> int:
     return round(bands[0] * 1000) + 1000 * round(bands[1] * 1000)
-
-
-async def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"VJ server exited with {proc.returncode}")
-        try:
-            _, w = await asyncio.open_connection("127.0.0.1", port)
-            w.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {port}")
 
 
 async def measure(plugin: PluginStandIn, proc: subprocess.Popen[bytes], dj: FakeDJ, browsers: list[BrowserClient],
@@ -98,8 +84,8 @@ async def run(seconds: float, n_browsers: int) -> list[dict[str, float | int | N
     browsers: list[BrowserClient] = []
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
     try:
-        await _wait_port(dj_port, proc)
-        await _wait_port(web_port, proc)
+        await wait_listening(dj_port, proc)
+        await wait_listening(web_port, proc)
         dj.start()
         await asyncio.wait_for(dj.authed.wait(), 10)
         await asyncio.to_thread(plugin.wait_for, lambda: any(m.get("type") == "batch_update" for m in plugin.messages), 10)
