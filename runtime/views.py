@@ -125,9 +125,9 @@ def dj_views(extra: dict[str, Any]) -> list[DJView] | None:
 
 
 def sink_names(runtime: Runtime) -> list[str]:
-    """Nodes with no outgoing edge: where end-to-end latency is measured."""
+    """Nodes that take frames in but send none on: where end-to-end latency is measured."""
     g = runtime.graph
-    return [n for n in g.nodes if not g.edges_from(n)]
+    return [n for n in g.nodes if g.edges_into(n) and not g.edges_from(n)]
 
 
 def _num(value: Any) -> float | None:
