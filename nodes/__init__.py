@@ -18,6 +18,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "async_collect": "mcav.nodes.builtin:AsyncCollect",
     "discard": "mcav.nodes.builtin:Discard",
     "jsonl": "mcav.nodes.jsonl:JsonlSink",
+    "delay": "mcav.nodes.delay:Delay",
     "pattern": "mcav.nodes.patterns.node:PatternNode",
     # the DJ link on :9000
     "dj_server": "mcav.nodes.dj.server:DJServer",

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 import networkx as nx
 
 from .errors import GraphError, GraphInvalid
+from .frames import Frame, Passthrough
 from .model import EdgeSpec, GraphSpec, QueueSpec, parse_graph_text
 from .node import Node, flavor
 from .params import ParamProblem, build_params, closest
@@ -237,7 +238,7 @@ def _check_edge(
         extra = f"; did you mean '{hint}'?" if hint else f"; its inputs: {', '.join(ins)}"
         errors.append(GraphError(f"node kind '{dst.kind}' has no input port '{dst_port}'{extra}", file, es.line, es.dst, "in.to"))
         return None
-    out_t, in_t = outs[src_port], ins[dst_port]
+    out_t, in_t = _produced_type(es.src, src_port, nodes, spec), ins[dst_port]
     if not issubclass(out_t, in_t):
         errors.append(
             GraphError(
@@ -251,6 +252,24 @@ def _check_edge(
         )
         return None
     return CompiledEdge(es.src, src_port, es.dst, dst_port, es.queue, out_t.__name__)
+
+
+def _produced_type(node: str, port: str, nodes: dict[str, CompiledNode], spec: GraphSpec) -> type[Frame]:
+    """The frame type ``node.port`` produces; a :class:`Passthrough` port produces what reaches its ``in``."""
+    seen: set[str] = set()
+    while True:
+        cn = nodes[node]
+        produced = cn.cls.outputs[port]
+        if produced is not Passthrough:
+            return produced
+        upstream = [e for e in spec.nodes[node].inputs if (e.dst_port or "in") == "in" and e.src in nodes]
+        if not upstream or node in seen or len(upstream) > 1:
+            return Frame  # unconnected, a cycle (reported elsewhere) or mixed inputs: only Frame is sure
+        seen.add(node)
+        src = nodes[upstream[0].src]
+        node, port = src.name, upstream[0].src_port or ("out" if "out" in src.cls.outputs else next(iter(src.cls.outputs), "out"))
+        if port not in nodes[node].cls.outputs:
+            return Frame
 
 
 def _place_queues(

@@ -21,6 +21,7 @@ __all__ = [
     "AudioBlock",
     "Features",
     "Frame",
+    "Passthrough",
     "Scene",
     "Spectrum",
     "Tick",
@@ -55,6 +56,13 @@ class Frame:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of this frame (used by the ``jsonl`` sink)."""
         return {"seq": self.seq, "t_capture": self.t_capture}
+
+
+class Passthrough(Frame):
+    """Port marker, never a real frame: an output that carries whatever type arrives at the node's ``in``.
+
+    The compiler resolves it per graph (a ``delay`` after a ``pattern`` produces Scene frames).
+    """
 
 
 @dataclass(slots=True, kw_only=True, eq=False)

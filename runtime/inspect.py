@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from .frames import Passthrough
 from .node import flavor
 from .params import describe_params
 from .policies import HEARTBEAT_LINKS, RECONNECT_LINKS
@@ -56,7 +57,7 @@ def describe_kind(name: str) -> str | None:
         opt = " (optional)" if port in cls.optional_inputs else ""
         out.append(f"  in   {port:<12} {tp.__name__}{opt}")
     for port, tp in cls.outputs.items():
-        out.append(f"  out  {port:<12} {tp.__name__}")
+        out.append(f"  out  {port:<12} {'same type as its input' if tp is Passthrough else tp.__name__}")
     out += ["", "Parameters:"]
     params = describe_params(cls.Params)
     if not params:
