@@ -9,7 +9,7 @@ import os
 import socket
 
 import pytest
-from conftest import build
+from conftest import build, wait_until
 from test_vj_helpers import running
 
 from mcav.nodes.web.http import STATIC_DIR
@@ -175,3 +175,19 @@ def test_static_files_are_read_once_then_served_from_memory_until_they_change(si
         assert get(port, "/style.css")[2] == b"body{color:red}" and admin.status()["file_reads"] == 2
         assert get(port, "/style.css")[2] == b"body{color:red}" and admin.status()["file_reads"] == 2
         assert get(port, "/js/admin-app.js")[0] == 200 and admin.status()["file_reads"] == 3
+
+
+def test_metrics_name_the_pattern_shown_and_its_tempo():
+    g = build(
+        "graph: show\nnodes:\n"
+        "  src: {kind: synth, bpm: 128}\n  fft: {kind: fft, in: src}\n  beat: {kind: beat, in: fft}\n"
+        "  viz: {kind: pattern, in: beat, pattern: ring}\n"
+        "  admin: {kind: admin_http, host: 127.0.0.1, port: 0}\n"
+    )
+    with running(g) as rt:
+        admin = rt.node("admin")
+        assert admin.ready.wait(5)
+        wait_until(lambda: rt.node("viz").status().get("bpm"), what="the pattern node to see a tempo")
+        text = get(admin.status()["port"], "/metrics")[2].decode()
+        assert 'mcav_active_pattern{graph="show",pattern="ring"} 1' in text
+        assert 'mcav_current_bpm{graph="show"}' in text

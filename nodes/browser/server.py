@@ -74,7 +74,6 @@ class BrowserServer(AsyncNode):
         self.audio_settings: dict[str, float] = {}
         self.particle_effects: dict[str, dict[str, Any]] = {}
         self.banners: dict[str, dict[str, Any]] = {}
-        self.last_bpm: float | None = None
         self.pattern: Any = None
         self.dj: Any = None
         self.mc: Any = None
@@ -164,7 +163,6 @@ class BrowserServer(AsyncNode):
             return
         # Keep the grid (so a 94 Hz source gives ~60 Hz, not 47); restart it after a gap or a new source.
         self._next_due_ns = (t if due is None or t > due + period or t < due - 2 * period else due) + period
-        self.last_bpm = float(scene.features.bpm)
         if self.clients:
             fanout(self.clients, self._encoder.encode(scene, self._dj_fields(scene.seq)))
             self.counters["states_sent"] += 1

@@ -217,7 +217,7 @@ class ConnectionHandler:
                     if P.decode(raw)["type"] == "ping":
                         await self.hub.send(conn, P.pong())
                 except P.ProtocolError:
-                    pass
+                    self.hub.dropped_invalid += 1  # dropped as MCAV does while pending, but counted
 
     async def _clock_sync(self, session: DJSession) -> dict[str, Any] | None:
         """One NTP-style exchange; returns a non-sync message that arrived instead (to be handled)."""

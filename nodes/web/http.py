@@ -230,15 +230,12 @@ class AdminHttp(AsyncNode):
         return {"status": "ok", "uptime_seconds": round(snap.uptime_s, 3), "graph": snap.graph, **health_stats(snap)}
 
     def _metrics(self) -> str:
-        info: dict[str, Any] = {}
-        for pat in self.ctx.peers("pattern"):
-            try:
-                info["active_pattern"] = pat.state()["pattern"]  # type: ignore[attr-defined]
-            except Exception:
-                pass
-        for b in self.ctx.peers("browser"):
-            info["bpm"] = getattr(b, "last_bpm", None)
         snap = self.ctx.metrics_snapshot()
+        info: dict[str, Any] = {}
+        for node in snap.nodes.values():  # the pattern node's status says what is shown and at what tempo
+            if node.kind == "pattern":
+                info["active_pattern"] = node.extra.get("pattern")
+                info["bpm"] = node.extra.get("bpm")
         return prometheus(snap, health_stats(snap), info)
 
     def _config(self) -> dict[str, Any]:
