@@ -9,9 +9,9 @@ preset; the browser's ``set_preset`` and the DJ relay's ``preset_sync`` both use
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Mapping
 
-__all__ = ["PRESETS", "PRESET_NAMES", "Preset", "apply_preset", "get_preset"]
+__all__ = ["PRESETS", "PRESET_NAMES", "Preset", "apply_preset", "get_preset", "preset_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +76,45 @@ def get_preset(name: str) -> Preset:
         raise ValueError(f"unknown preset '{name}'; presets: {', '.join(PRESET_NAMES)}") from None
 
 
-def apply_preset(ctx: Any, name: str) -> Preset:
-    """Set preset ``name`` on every ``fft`` node of the graph of node context ``ctx``; return it.
-
-    Graphs without an ``fft`` node (a VJ fed by remote DJs) just get the Preset back.
+async def apply_preset(port: Any, name: str) -> Preset:
+    """Set preset ``name`` on every analysis node bound to control port ``port`` (``analysis_preset``,
+    a ``many`` port); return it. A graph without one (a VJ fed by remote DJs) just gets the Preset back.
 
     Raises:
         ValueError: naming the valid presets when ``name`` is unknown (no node is changed).
     """
     preset = get_preset(name)
-    for fft in ctx.peers("fft"):
-        fft.set_preset(preset.name)
+    await port.call_all("set_preset", preset.name)
     return preset
+
+
+def preset_name(preset: Any) -> str | None:
+    """The MCAV preset a preset (a ``preset_sync`` body or a browser's custom preset) denotes, or None for a custom one.
+
+    A string names a preset directly (case-insensitive). A dict matches the
+    preset whose AudioConfig values equal every known field it carries.
+    """
+    if isinstance(preset, str):
+        key = preset.strip().lower()
+        return key if key in PRESETS else None
+    if not isinstance(preset, Mapping):
+        return None
+    if isinstance(preset.get("name"), str) and preset["name"].lower() in PRESETS:
+        return str(preset["name"]).lower()
+    for name, p in PRESETS.items():
+        wire = p.to_wire()
+        common = [k for k in wire if k in preset]
+        if common and all(_same(preset[k], wire[k]) for k in common):
+            return name
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(b, list):
+        return isinstance(a, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(b, bool) or isinstance(a, bool):
+        return a is b
+    try:
+        return abs(float(a) - float(b)) < 1e-6
+    except (TypeError, ValueError):
+        return False

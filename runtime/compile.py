@@ -20,6 +20,7 @@ from typing import Any, Iterable
 
 import networkx as nx
 
+from .controlplan import CompiledControl, resolve_controls
 from .errors import GraphError, GraphInvalid
 from .frames import Frame, Passthrough
 from .model import EdgeSpec, GraphSpec, QueueSpec, parse_graph_text
@@ -76,6 +77,8 @@ class CompiledGraph:
     edges: list[CompiledEdge]
     dag: nx.DiGraph = field(repr=False)
     notes: list[str] = field(default_factory=list)
+    #: Control links (calls and events between providers and consumers).
+    controls: list[CompiledControl] = field(default_factory=list)
 
     def edges_into(self, node: str) -> list[CompiledEdge]:
         """Edges ending at ``node``."""
@@ -88,10 +91,16 @@ class CompiledGraph:
     def summary(self) -> str:
         """One line: name, counts of nodes, edges and rings."""
         rings = sum(1 for e in self.edges if e.queue is not None)
+        implicit = sum(1 for c in self.controls if c.implicit)
         return (
             f"{self.file}: graph '{self.name}' is valid: {len(self.nodes)} nodes, "
-            f"{len(self.edges)} edges ({rings} queued, {len(self.edges) - rings} fused)"
+            f"{len(self.edges)} edges ({rings} queued, {len(self.edges) - rings} fused), "
+            f"{len(self.controls)} control links ({implicit} implicit)"
         )
+
+    def controls_of(self, consumer: str, port: str) -> list[CompiledControl]:
+        """The control links serving ``consumer.port``, in binding order."""
+        return [c for c in self.controls if c.consumer == consumer and c.port == port]
 
 
 def compile_graph(spec: GraphSpec) -> CompiledGraph:
@@ -164,6 +173,7 @@ def compile_graph(spec: GraphSpec) -> CompiledGraph:
                         GraphError(f"input port '{port}' is not connected (add 'in: NODE')", file, ns.line, ns.name, "in")
                     )
 
+    controls = resolve_controls(spec, nodes, errors)
     dag = nx.DiGraph()
     for name, cn in nodes.items():
         dag.add_node(name, kind=cn.kind, flavor=cn.flavor)
@@ -182,7 +192,7 @@ def compile_graph(spec: GraphSpec) -> CompiledGraph:
     edges = _place_queues(edges, nodes, errors, file, spec)
     if errors:
         raise GraphInvalid(errors)
-    return CompiledGraph(spec.name, file, spec, nodes, edges, dag, notes)
+    return CompiledGraph(spec.name, file, spec, nodes, edges, dag, notes, controls)
 
 
 def describe_keys(params_cls: type) -> list[str]:
@@ -192,7 +202,7 @@ def describe_keys(params_cls: type) -> list[str]:
 
 def _unknown_key(problem: ParamProblem, cls: type[Node]) -> ParamProblem:
     """Re-word an unknown parameter so the suggestion also covers ``in`` and the node's policies."""
-    keys = [*describe_keys(cls.Params), "in", *cls.policies]
+    keys = [*describe_keys(cls.Params), "in", "control", *cls.policies]
     hint = closest(problem.key, keys)
     extra = f"did you mean '{hint}'?" if hint else f"valid keys: {', '.join(keys)}"
     return ParamProblem(problem.key, f"unknown parameter '{problem.key}'; {extra}")

@@ -33,7 +33,6 @@ from rich.text import Text
 
 from . import panels
 from .metrics import Snapshot
-from .health import health_reported, health_stats
 from .views import WarningBuffer, audio_view, sink_names
 
 if TYPE_CHECKING:
@@ -189,7 +188,7 @@ class Dashboard:
         middle.add_column(ratio=1)
         middle.add_column(ratio=1)
         middle.add_row(panels.sinks_table(snap, self._sinks), panels.audio_panel(audio, flash))
-        middle.add_row(panels.connections_panel(snap), panels.health_panel(health_stats(snap) if health_reported(snap) else None))
+        middle.add_row(panels.connections_panel(snap), panels.health_panel(snap))
         parts += [middle, panels.warnings_panel(self.warnings)]
         other = panels.other_status(snap)
         if other is not None:

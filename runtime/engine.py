@@ -24,7 +24,9 @@ from typing import Any
 
 from .clock import Clock, SystemClock
 from .compile import CompiledGraph
+from .control import ControlPort, Event, ProviderRef
 from .errors import NodeFailure
+from .health import declared
 from .frames import Frame
 from .metrics import Metrics, NodeMetrics, Snapshot
 from .node import AsyncInput, AsyncNode, Node, NodeContext, SourceNode, SyncNode
@@ -51,6 +53,7 @@ class Runtime:
         self.shutdown_timeout = shutdown_timeout
         self.stop_event = threading.Event()
         self.metrics = Metrics(graph.name)
+        self.metrics.health = declared(cn.cls for cn in graph.nodes.values())
         self.exit_code = 0
         self._lock = threading.Lock()
         self._done = threading.Event()
@@ -68,6 +71,8 @@ class Runtime:
         self._async_stop: asyncio.Event | None = None
         self._tasks: list[asyncio.Future[Any]] = []
         self._started = False
+        self._locks: dict[str, threading.RLock] = {}  # sync providers: held around process() and calls
+        self._controls: dict[tuple[str, str], ControlPort] = {}
         self._build()
 
     # -- construction -------------------------------------------------------------------------
@@ -75,6 +80,11 @@ class Runtime:
     def _build(self) -> None:
         g = self.graph
         node_metrics: dict[str, NodeMetrics] = {}
+        for name, cn in g.nodes.items():  # control ports exist before nodes (constructors may keep them)
+            for port, req in cn.cls.requires.items():
+                self._controls[(name, port)] = ControlPort(name, port, req, [])
+            if cn.cls.provides and cn.flavor != "async":
+                self._locks[name] = threading.RLock()
         for name, cn in g.nodes.items():
             holder: list[Node] = []
             m = self.metrics.node(name, cn.kind, lambda h=holder: h[0].status() if h else {})
@@ -85,6 +95,10 @@ class Runtime:
             self._nodes[name] = node
             for port in cn.cls.outputs:
                 self._outlets[(name, port)] = Outlet(m)
+        for c in g.controls:
+            port = self._controls[(c.consumer, c.port)]
+            port.providers.append(ProviderRef(c.provider, self._nodes[c.provider], port.require.interface,
+                                              self._loop, self._locks.get(c.provider), self.clock))
 
         rings: dict[int, Ring[Frame]] = {}
         for i, e in enumerate(g.edges):
@@ -99,7 +113,7 @@ class Runtime:
             if cn.flavor == "sync":
                 outs = list(cn.cls.outputs)
                 outlet = self._outlets[(name, outs[0])] if outs else None
-                runners[name] = SyncRunner(self._nodes[name], node_metrics[name], outlet)  # type: ignore[arg-type]
+                runners[name] = SyncRunner(self._nodes[name], node_metrics[name], outlet, self._locks.get(name))  # type: ignore[arg-type]
 
         for i, e in enumerate(g.edges):
             outlet = self._outlets[(e.src, e.src_port)]
@@ -132,9 +146,29 @@ class Runtime:
         """The node instance called ``name``."""
         return self._nodes[name]
 
-    def nodes_of_kind(self, kind: str) -> list[Node]:
-        """Every node instance of ``kind``."""
-        return [n for n in self._nodes.values() if type(n).kind == kind]
+    def control_port(self, node: str, port: str) -> ControlPort:
+        """``node``'s end of control port ``port``."""
+        try:
+            return self._controls[(node, port)]
+        except KeyError:
+            raise KeyError(f"node '{node}' has no control port '{port}' (declare it in the kind's requires)") from None
+
+    def sinks(self) -> list[str]:
+        """Nodes with inputs and no outputs, in graph order."""
+        return [n for n, cn in self.graph.nodes.items() if cn.cls.inputs and not cn.cls.outputs]
+
+    def publish(self, event: Event, port: str) -> None:
+        """Deliver ``event`` from ``event.provider``'s provided port ``port`` to every bound consumer."""
+        cn = self.graph.nodes[event.provider]
+        iface = cn.cls.provides.get(port)
+        if iface is None:
+            raise KeyError(f"node '{event.provider}' provides no control port '{port}'")
+        if event.name not in iface.events:
+            raise ValueError(f"{iface.name} has no event '{event.name}'; events: {', '.join(iface.events) or 'none'}")
+        event = Event(event.provider, iface.name, event.name, event.data)
+        for c in self.graph.controls:
+            if c.provider == event.provider and c.provider_port == port:
+                self._controls[(c.consumer, c.port)].deliver(event)
 
     def outlet(self, node: str, port: str) -> Outlet:
         """The outlet of ``node.port`` (raises KeyError naming it if there is none)."""
@@ -266,7 +300,10 @@ class Runtime:
             if n == name:
                 inp.bind(loop)
         try:
-            await node.run()
+            try:
+                await node.run()
+            finally:
+                await node.ctx.tasks.aclose()
         except asyncio.CancelledError:
             pass
         except NodeFailure as exc:

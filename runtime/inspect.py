@@ -7,12 +7,10 @@ import sys
 from .frames import Passthrough
 from .node import flavor
 from .params import describe_params
-from .policies import HEARTBEAT_LINKS, RECONNECT_LINKS
+from .control import interface_calls
 from .registry import UnknownKind, all_kinds, get_kind
 
 __all__ = ["describe_kind", "list_kinds"]
-
-_LINKS = {"reconnect": RECONNECT_LINKS, "heartbeat": HEARTBEAT_LINKS}
 
 
 def list_kinds() -> str:
@@ -78,14 +76,34 @@ def describe_kind(name: str) -> str | None:
     if cls.policies:
         out += ["", "Policies (a preset name — default, lan, wan — or a mapping of fields):"]
         for policy, link in cls.policies.items():
-            presets = _LINKS[policy][link]
-            fields = ", ".join(f"{k}={_fmt_default(v)}" for k, v in presets["default"].items())
-            out.append(f"  {policy} (link '{link}'): {fields}")
-            for preset in ("lan", "wan"):
-                if presets.get(preset):
-                    more = ", ".join(f"{k}={_fmt_default(v)}" for k, v in presets[preset].items())
-                    out.append(f"      {preset}: {more}")
+            presets = link.presets(policy)
+            fields = ", ".join(f"{k}={_fmt_default(v)}" for k, v in presets.get("default", {}).items())
+            out.append(f"  {policy} (link '{link.name}'): {fields or 'the policy defaults'}")
+            for preset, more in presets.items():
+                if preset != "default" and more:
+                    text = ", ".join(f"{k}={_fmt_default(v)}" for k, v in more.items())
+                    out.append(f"      {preset}: {text}")
+    out += _control_lines(cls)
     return "\n".join(out) + "\n"
+
+
+def _control_lines(cls: type) -> list[str]:
+    """``Provides:`` and ``Requires:`` (control links: interfaces, calls and events)."""
+    out: list[str] = []
+    if cls.provides:  # type: ignore[attr-defined]
+        out += ["", "Provides (control):"]
+        for port, iface in cls.provides.items():  # type: ignore[attr-defined]
+            out.append(f"  {port:<12} {iface.name}: {(iface.__doc__ or '').strip().splitlines()[0]}")
+            out.append(f"      calls: {', '.join(interface_calls(iface))}")
+            if iface.events:
+                out.append(f"      events: {', '.join(iface.events)}")
+    if cls.requires:  # type: ignore[attr-defined]
+        out += ["", "Requires (control; bind with control: {PORT: NODE}, implicit when one node provides it):"]
+        for port, req in cls.requires.items():  # type: ignore[attr-defined]
+            how = ("every provider" if req.many else "one provider") + (", optional" if req.optional else "")
+            doc = f" — {req.doc}" if req.doc else ""
+            out.append(f"  {port:<12} {req.interface.name} ({how}){doc}")
+    return out
 
 
 def _dedent(lines: list[str]) -> list[str]:

@@ -128,6 +128,8 @@ class Snapshot:
     uptime_s: float
     nodes: dict[str, NodeStats]
     edges: list[EdgeStats]
+    #: Health stats the graph's node kinds declare (:class:`~mcav.runtime.health.HealthStat`).
+    health: tuple[Any, ...] = ()
 
     @property
     def total_drops(self) -> int:
@@ -160,6 +162,8 @@ class Metrics:
         self.started = time.monotonic()
         self._nodes: dict[str, tuple[str, NodeMetrics, Callable[[], dict[str, Any]]]] = {}
         self._edges: list[tuple[str, str, Ring[Any]]] = []
+        #: Health stats declared by the graph's node kinds (set once by the runtime).
+        self.health: tuple[Any, ...] = ()
 
     def node(self, name: str, kind: str, extra: Callable[[], dict[str, Any]]) -> NodeMetrics:
         """Register a node; ``extra`` returns its own status fields (connections, counters)."""
@@ -214,4 +218,5 @@ class Metrics:
             )
             for src, dst, r in self._edges
         ]
-        return Snapshot(graph=self.graph, uptime_s=time.monotonic() - self.started, nodes=nodes, edges=edges)
+        return Snapshot(graph=self.graph, uptime_s=time.monotonic() - self.started, nodes=nodes, edges=edges,
+                        health=self.health)

@@ -27,10 +27,19 @@ from .params import closest
 from .ring import LEAKY_POLICIES
 from .yamlsource import SourceMap, YamlProblem, interpolate_env, load_yaml, parse_yaml
 
-__all__ = ["EdgeSpec", "GraphSpec", "NodeSpec", "QueueSpec", "load_graph", "parse_graph", "parse_override"]
+__all__ = [
+    "ControlSpec",
+    "EdgeSpec",
+    "GraphSpec",
+    "NodeSpec",
+    "QueueSpec",
+    "load_graph",
+    "parse_graph",
+    "parse_override",
+]
 
 #: Keys of a node mapping that are not parameters.
-RESERVED_KEYS = ("kind", "in", "reconnect", "heartbeat")
+RESERVED_KEYS = ("kind", "in", "control", "reconnect", "heartbeat")
 TOP_LEVEL_KEYS = ("graph", "description", "nodes")
 DEFAULT_SLOTS = 4
 
@@ -61,6 +70,16 @@ class EdgeSpec:
     line: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class ControlSpec:
+    """One ``control:`` entry: the consumer's control ``port`` is served by ``providers`` (``NODE[.PORT]``)."""
+
+    consumer: str
+    port: str
+    providers: tuple[tuple[str, str | None], ...]
+    line: int | None
+
+
 @dataclass(slots=True)
 class NodeSpec:
     """One node as written: kind, parameters, policies, inputs, and where it is."""
@@ -71,6 +90,7 @@ class NodeSpec:
     policies: dict[str, Any]
     inputs: list[EdgeSpec]
     line: int | None
+    controls: list[ControlSpec] = field(default_factory=list)
     kind_overridden: bool = False
     #: Top-level keys set by ``--set`` (their problems are reported against the command line).
     overridden: frozenset[str] = frozenset()
@@ -187,6 +207,7 @@ def parse_graph(
         params.key_lines = dict(body.key_lines)  # lines of reserved keys too, for policy errors
         policies = {k: body[k] for k in ("reconnect", "heartbeat") if k in body}
         inputs = _parse_inputs(body.get("in"), node_name, file, body.line_of("in"), errors) if "in" in body else []
+        controls = _parse_controls(body.get("control"), node_name, file, body.line_of("control"), errors)
         spec.nodes[node_name] = NodeSpec(
             name=node_name,
             kind=kind,
@@ -194,6 +215,7 @@ def parse_graph(
             policies=policies,
             inputs=inputs,
             line=body.line or node_line,
+            controls=controls,
             kind_overridden=getattr(body, "kind_overridden", False),
             overridden=frozenset(getattr(body, "overridden", ())),
         )
@@ -315,3 +337,25 @@ def _parse_inputs(raw: Any, node: str, file: str, line: int | None, errors: list
         src, _, src_port = source.partition(".")
         edges.append(EdgeSpec(src=src, src_port=src_port or None, dst=node, dst_port=to_port, queue=queue, line=item_line))
     return edges
+
+
+def _parse_controls(raw: Any, node: str, file: str, line: int | None, errors: list[GraphError]) -> list[ControlSpec]:
+    """``control: {PORT: NODE[.PORT] | [NODE[.PORT], …] | null}``; null leaves an optional port unbound."""
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        errors.append(GraphError(f"'control' must map control ports to provider nodes, got {raw!r}", file, line, node, "control"))
+        return []
+    out = []
+    for port, value in raw.items():
+        port_line = raw.line_of(port) if isinstance(raw, SourceMap) else line
+        items = value if isinstance(value, list) else [] if value is None else [value]
+        providers = []
+        for item in items:
+            if not isinstance(item, str) or not item:
+                errors.append(GraphError(f"control port '{port}': expected NODE[.PORT], got {item!r}", file, port_line or line, node, f"control.{port}"))
+                continue
+            src, _, src_port = item.partition(".")
+            providers.append((src, src_port or None))
+        out.append(ControlSpec(node, str(port), tuple(providers), port_line or line))
+    return out

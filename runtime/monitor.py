@@ -7,7 +7,6 @@ dashboard (:mod:`mcav.runtime.dashboard`). Both read the one metrics snapshot;
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import sys
@@ -16,13 +15,13 @@ import time
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from .metrics import NodeStats, Snapshot
-from .health import health_reported, health_stats
+from .health import health_line, health_reported
 from .views import DJView, audio_view, dj_views, sink_names
 
 if TYPE_CHECKING:
     from .engine import Runtime
 
-__all__ = ["Monitor", "format_health", "format_status", "logfmt", "logfmt_value", "start_monitor", "wants_dashboard"]
+__all__ = ["Monitor", "format_status", "logfmt", "logfmt_value", "start_monitor", "wants_dashboard"]
 
 log = logging.getLogger("mcav.status")
 health_log = logging.getLogger("mcav.health")
@@ -133,17 +132,6 @@ def format_status(
     return lines
 
 
-def format_health(health: dict[str, Any]) -> str:
-    """The old VJ server's health line (WIRE.md 5), from :func:`~mcav.runtime.health.health_stats`."""
-    h = collections.defaultdict(int, health)
-    mc = "connected" if health.get("mc_connected") else "disconnected"
-    return (
-        f"[HEALTH] DJs: {h['current_djs']} (conn={h['dj_connects']}, disc={h['dj_disconnects']}) / "
-        f"Browsers: {h['current_browsers']} (conn={h['browser_connects']}, disc={h['browser_disconnects']}) / "
-        f"MC: {mc} (reconn={h['mc_reconnect_count']})"
-    )
-
-
 class _LogMonitor:
     """Logs :func:`format_status` every ``interval`` s and the health line every ``health_interval`` s."""
 
@@ -175,7 +163,7 @@ class _LogMonitor:
             if now >= next_health:
                 next_health += self._health_interval
                 if health_reported(snap):
-                    health_log.info("%s", format_health(health_stats(snap)))
+                    health_log.info("%s", health_line(snap))
 
     def close(self) -> None:
         self._stop.set()

@@ -20,12 +20,14 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, ClassVar, Coroutine, Iterator, Mapping
 
 from .clock import Clock
+from .control import ControlPort, Event, Interface, Require
 from .errors import NodeFailure
 from .frames import Frame, now_ns
 from .metrics import NodeMetrics
+from .scope import TaskScope
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -63,7 +65,12 @@ class Node:
         inputs: Input port name → accepted frame type.
         outputs: Output port name → produced frame type.
         optional_inputs: Input ports that may stay unconnected.
-        policies: Policy name (``reconnect``/``heartbeat``) → link whose defaults apply.
+        policies: Policy name (``reconnect``/``heartbeat``) → the :class:`~mcav.runtime.policies.Link`
+            whose defaults apply (its name and CONNECTIVITY.md-style presets).
+        provides: Control port → :class:`~mcav.runtime.control.Interface` this kind implements.
+        requires: Control port → :class:`~mcav.runtime.control.Require` (an interface it calls).
+        health_schema: Health stats this kind reports at the top level of ``status()``
+            (:class:`~mcav.runtime.health.HealthStat`), summed over the graph.
     """
 
     kind: ClassVar[str] = ""
@@ -71,7 +78,10 @@ class Node:
     inputs: ClassVar[Mapping[str, type[Frame]]] = {}
     outputs: ClassVar[Mapping[str, type[Frame]]] = {}
     optional_inputs: ClassVar[frozenset[str]] = frozenset()
-    policies: ClassVar[Mapping[str, str]] = {}
+    policies: ClassVar[Mapping[str, Any]] = {}
+    provides: ClassVar[Mapping[str, type[Interface]]] = {}
+    requires: ClassVar[Mapping[str, Require]] = {}
+    health_schema: ClassVar[tuple[Any, ...]] = ()
 
     def __init__(self, params: Any, ctx: NodeContext) -> None:
         self.params = params
@@ -213,7 +223,7 @@ class AsyncInput:
 
 
 class NodeContext:
-    """What the runtime hands a node: its name, clock, policies, ports and peers.
+    """What the runtime hands a node: its name, clock, policies, data ports and control ports.
 
     Attributes:
         name: The node's name in the graph.
@@ -224,6 +234,7 @@ class NodeContext:
         heartbeat: The node's heartbeat policy, if its kind declares one.
         base_dir: Directory of the graph file (relative paths in params resolve here).
         stop_event: Set when the graph is stopping.
+        tasks: The node's :class:`~mcav.runtime.scope.TaskScope` (use :meth:`spawn`).
     """
 
     def __init__(
@@ -244,6 +255,26 @@ class NodeContext:
         self.base_dir = base_dir
         self.stop_event: threading.Event = runtime.stop_event
         self._runtime = runtime
+        #: The node's background tasks (async nodes): cancelled and awaited by the runtime when ``run()`` ends.
+        self.tasks = TaskScope(name, self.log, self._task_failed, self._critical_task_failed)
+
+    def _task_failed(self) -> None:
+        self.metrics.errors += 1
+
+    def _critical_task_failed(self, exc: BaseException) -> None:
+        self.fail(f"node '{self.name}': {type(exc).__name__}: {exc}")
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str = "", critical: bool = False) -> asyncio.Task[Any]:
+        """Run ``coro`` as a background task owned by this node (see :class:`~mcav.runtime.scope.TaskScope`).
+
+        Call on the I/O loop. A failing task is logged and counted in ``errors``; with ``critical`` it
+        also fails the node. Every task is cancelled when ``run()`` ends.
+        """
+        return self.tasks.spawn(coro, name=name, critical=critical)
+
+    def sinks(self) -> list[str]:
+        """Names of the graph's sinks (nodes with inputs and no outputs), in graph order."""
+        return self._runtime.sinks()
 
     @property
     def stopping(self) -> bool:
@@ -266,13 +297,21 @@ class NodeContext:
         """Record that ``frame`` left the process now (end-to-end latency at a sink)."""
         self.metrics.latency.record(now_ns() - frame.t_capture)
 
-    def peer(self, name: str) -> Node:
-        """Another node of the same graph, by name (for control APIs)."""
-        return self._runtime.node(name)
+    def control(self, port: str) -> ControlPort:
+        """This node's end of control port ``port`` (declared in the kind's ``requires``).
 
-    def peers(self, kind: str) -> list[Node]:
-        """Every node of the graph of the given kind."""
-        return self._runtime.nodes_of_kind(kind)
+        Raises:
+            KeyError: the kind declares no such control port.
+        """
+        return self._runtime.control_port(self.name, port)
+
+    def publish(self, port: str, event: str, data: Mapping[str, Any] | None = None) -> None:
+        """Publish ``event`` (plain data) to every consumer of provided control port ``port``.
+
+        Raises:
+            ValueError: the port's interface declares no such event.
+        """
+        self._runtime.publish(Event(self.name, "", event, dict(data or {})), port)
 
     def fail(self, message: str, exit_code: int = 1) -> None:
         """Stop the whole graph because of this node; ``mcav run`` exits with ``exit_code``."""

@@ -10,9 +10,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .health import health_groups, health_keys, health_stats
 from .metrics import Snapshot
 from .monitor import logfmt_value
-from .health import HEALTH_KEYS
 from .views import AudioView, WarningBuffer, dj_views
 
 __all__ = [
@@ -33,7 +33,6 @@ BAND_NAMES = ("bass", "low-mid", "mid", "high-mid", "high")
 _SHOWN = frozenset(
     {"bands", "bpm", "tempo_confidence", "confidence", "beats", "beat", "peak", "dj_roster", "djs", "active_dj"}
     | {"clients", "browsers", "connected", "reconnects", "next_retry_s", "last_error", "health_stats", "health"}
-    | set(HEALTH_KEYS)
 )
 
 
@@ -143,16 +142,15 @@ def connections_panel(snap: Snapshot) -> Panel:
     return Panel(body, title="Connections", title_align="left")
 
 
-def health_panel(health: dict[str, Any] | None) -> Panel:
-    """The CONNECTIVITY.md health stats."""
-    if health is None:
+def health_panel(snap: Snapshot) -> Panel:
+    """The health stats the graph's node kinds declare, by group (e.g. DJs, Browsers, MC)."""
+    stats = health_keys(snap)
+    if not stats:
         return Panel(Text("no health stats in this graph", style="dim"), title="Health", title_align="left")
-    h = {k: health.get(k, 0) for k in HEALTH_KEYS}
-    mc = Text("connected", style="green") if h["mc_connected"] else Text("disconnected", style="red")
     grid = Table.grid(padding=(0, 1))
-    grid.add_row("DJs", str(h["current_djs"]), f"conn={h['dj_connects']} disc={h['dj_disconnects']}")
-    grid.add_row("Browsers", str(h["current_browsers"]), f"conn={h['browser_connects']} disc={h['browser_disconnects']}")
-    grid.add_row("Minecraft", mc, f"reconn={h['mc_reconnect_count']}")
+    for group, head, details in health_groups(stats, health_stats(snap)):
+        style = {"connected": "green", "disconnected": "red"}.get(str(head), "")
+        grid.add_row(group, Text("" if head is None else str(head), style=style), " ".join(details))
     return Panel(grid, title="Health", title_align="left")
 
 
@@ -175,8 +173,9 @@ def warnings_panel(warnings: WarningBuffer) -> Panel:
 def other_status(snap: Snapshot) -> Table | None:
     """Status fields no panel shows, as ``key=value`` per node; None if there are none."""
     table = Table.grid(padding=(0, 1))
+    shown = _SHOWN | {h.key for h in health_keys(snap)}
     for s in snap.nodes.values():
-        rest = [f"{k}={logfmt_value(v)}" for k, v in s.extra.items() if k not in _SHOWN and not isinstance(v, (dict, list))]
+        rest = [f"{k}={logfmt_value(v)}" for k, v in s.extra.items() if k not in shown and not isinstance(v, (dict, list))]
         if rest:
             table.add_row(Text(s.name, style="bold"), Text(" ".join(rest), overflow="fold"))
     return table if table.row_count else None

@@ -1,10 +1,11 @@
 """Reconnect and heartbeat policies: values, the CONNECTIVITY.md defaults, and their clocks.
 
-A node that talks to the network declares which *link* it is
-(``policies = {"reconnect": "dj_relay", "heartbeat": "dj_relay"}``); its YAML
-may then say ``reconnect: lan``, ``reconnect: {initial: 2}`` (merged over the
-link's defaults) or nothing (the defaults). The defaults are exactly the tables
-of CONNECTIVITY.md; ``lan`` and ``wan`` are its "Network Tuning" values.
+A node kind that talks to the network declares its :class:`Link` — a name and
+the default policy fields per preset — as ``policies = {"reconnect": LINK,
+"heartbeat": LINK}``; its YAML may then say ``reconnect: lan``,
+``reconnect: {initial: 2}`` (merged over the link's defaults) or nothing (the
+defaults). mcav's own kinds declare CONNECTIVITY.md's tables, ``lan`` and
+``wan`` being its "Network Tuning" values; this module names no link.
 
 Policies are plain values. :class:`Backoff` and :class:`HeartbeatMonitor` are
 the small state machines a node drives with its :class:`~mcav.runtime.clock.Clock`.
@@ -21,11 +22,10 @@ from .clock import Clock
 from .params import ParamProblem, build_params, closest, param
 
 __all__ = [
-    "HEARTBEAT_LINKS",
-    "RECONNECT_LINKS",
     "Backoff",
     "HeartbeatMonitor",
     "HeartbeatPolicy",
+    "Link",
     "ReconnectPolicy",
     "resolve_policy",
 ]
@@ -71,61 +71,57 @@ class HeartbeatPolicy:
     failure_threshold: int | None = param(None, doc="dead after this many consecutive failures", min=1)
 
 
-#: Reconnect defaults per link (CONNECTIVITY.md "Reconnection Behavior"), then lan/wan overrides.
-RECONNECT_LINKS: dict[str, dict[str, dict[str, Any]]] = {
-    "dj_relay": {
-        "default": dict(initial=5.0, multiplier=1.5, max=30.0, jitter=0.10, max_attempts=3),
-        "lan": dict(initial=2.0, max_attempts=5),
-        "wan": dict(initial=10.0, max_attempts=3),
-    },
-    "vj_minecraft": {
-        "default": dict(initial=5.0, multiplier=1.5, max=60.0, check_interval=5.0),
-        "lan": dict(connect_timeout=5.0),
-        "wan": dict(connect_timeout=30.0),
-    },
-    "admin_panel": {
-        "default": dict(initial=2.0, multiplier=1.5, max=30.0, max_attempts=10, max_reconnect_attempts=10),
-        "lan": {},
-        "wan": {},
-    },
-    "audio_device": {
-        "default": dict(initial=1.0, multiplier=1.5, max=10.0, max_attempts=None),
-        "lan": {},
-        "wan": {},
-    },
-    "viz_client": {
-        "default": dict(initial=1.0, multiplier=1.5, max=30.0, max_attempts=10, max_reconnect_attempts=10),
-        "lan": dict(connect_timeout=5.0),
-        "wan": dict(connect_timeout=30.0, max_attempts=15, max_reconnect_attempts=15),
-    },
-}
+@dataclass(frozen=True)
+class Link:
+    """A kind of network link and its policy defaults, declared by the node kind that speaks it.
 
-#: Heartbeat defaults per link (CONNECTIVITY.md "Heartbeat Mechanisms" and the admin table).
-HEARTBEAT_LINKS: dict[str, dict[str, dict[str, Any]]] = {
-    "dj_relay": {
-        "default": dict(interval=2.0, failure_threshold=3),
-        "lan": dict(interval=1.0),
-        "wan": dict(interval=5.0),
-    },
-    "viz_client": {"default": dict(interval=10.0, timeout=30.0), "lan": {}, "wan": {}},
-    "vj_browser": {"default": dict(interval=15.0, failure_threshold=2), "lan": {}, "wan": {}},
-    "admin_panel": {"default": dict(interval=5.0, timeout=20.0), "lan": {}, "wan": {}},
-}
+    Each table maps a preset name to fields: ``default`` (required when the
+    table is given) holds the defaults, ``lan``/``wan`` (or any other name) the
+    fields that differ from them. A YAML ``reconnect: lan`` picks a preset; a
+    mapping overrides fields (and may name a ``preset``)::
 
-_POLICY_TYPES: dict[str, tuple[type, dict[str, dict[str, dict[str, Any]]]]] = {
-    "reconnect": (ReconnectPolicy, RECONNECT_LINKS),
-    "heartbeat": (HeartbeatPolicy, HEARTBEAT_LINKS),
-}
+        MY_LINK = Link("my_link", reconnect={"default": {"initial": 1.0, "max": 10.0}, "lan": {"initial": 0.5}})
+
+    Attributes:
+        name: The link's name (``mcav nodes KIND`` shows it).
+        reconnect: Presets of :class:`ReconnectPolicy` fields, or None.
+        heartbeat: Presets of :class:`HeartbeatPolicy` fields, or None.
+    """
+
+    name: str
+    reconnect: Mapping[str, Mapping[str, Any]] | None = None
+    heartbeat: Mapping[str, Mapping[str, Any]] | None = None
+
+    def presets(self, policy: str) -> Mapping[str, Mapping[str, Any]]:
+        """The preset table of ``policy`` ("reconnect"/"heartbeat"); empty if the link has none."""
+        table = getattr(self, policy, None) if policy in _POLICY_TYPES else None
+        return table or {}
+
+    def policy(self, policy: str, preset: str = "default") -> Any:
+        """The ready-made policy, e.g. ``DJ_RELAY.policy("reconnect", "lan")``.
+
+        Raises:
+            ValueError: an unknown policy or preset, or bad fields in the table.
+        """
+        obj, problems = resolve_policy(policy, self, preset)
+        if problems:
+            raise ValueError("; ".join(p.message for p in problems))
+        return obj
 
 
-def resolve_policy(policy: str, link: str, raw: Any) -> tuple[Any, list[ParamProblem]]:
+_POLICY_TYPES: dict[str, type] = {"reconnect": ReconnectPolicy, "heartbeat": HeartbeatPolicy}
+
+
+def resolve_policy(policy: str, link: Link, raw: Any) -> tuple[Any, list[ParamProblem]]:
     """Build the ``policy`` ("reconnect"/"heartbeat") of ``link`` from YAML ``raw``.
 
     ``raw`` is None (the link's defaults), a preset name (``default``, ``lan``,
     ``wan``) or a mapping, which may name a ``preset`` and override any field.
     """
-    cls, links = _POLICY_TYPES[policy]
-    presets = links[link]
+    cls = _POLICY_TYPES.get(policy)
+    if cls is None:
+        return None, [ParamProblem(policy, f"unknown policy '{policy}'; policies: {', '.join(_POLICY_TYPES)}")]
+    presets = {"default": {}, **link.presets(policy)}
     preset = "default"
     overrides: Mapping[str, Any] = {}
     if isinstance(raw, str):
@@ -138,18 +134,10 @@ def resolve_policy(policy: str, link: str, raw: Any) -> tuple[Any, list[ParamPro
     if preset not in presets:
         hint = closest(str(preset), presets)
         extra = f" (did you mean '{hint}'?)" if hint else ""
-        return None, [ParamProblem(policy, f"unknown {policy} preset '{preset}'; presets: {', '.join(presets)}{extra}")]
+        return None, [ParamProblem(policy, f"unknown {policy} preset '{preset}' of link {link.name}; "
+                                           f"presets: {', '.join(presets)}{extra}")]
     values = {**presets["default"], **presets[preset], **overrides}
-    obj, problems = build_params(cls, values, prefix=f"{policy}.")
-    return obj, problems
-
-
-def default_policy(policy: str, link: str, preset: str = "default") -> Any:
-    """The ready-made policy of a link, e.g. ``default_policy("reconnect", "dj_relay", "lan")``."""
-    obj, problems = resolve_policy(policy, link, preset)
-    if problems:
-        raise ValueError("; ".join(p.message for p in problems))
-    return obj
+    return build_params(cls, values, prefix=f"{policy}.")
 
 
 class Backoff:
@@ -247,5 +235,4 @@ class HeartbeatMonitor:
 
 def policy_fields(policy: str) -> list[str]:
     """Field names of a policy type (for ``mcav nodes``)."""
-    cls, _ = _POLICY_TYPES[policy]
-    return [f.name for f in dataclasses.fields(cls)]
+    return [f.name for f in dataclasses.fields(_POLICY_TYPES[policy])]

@@ -43,19 +43,26 @@ class Outlet:
 class SyncRunner:
     """Calls a sync node's ``process`` and forwards what it returns."""
 
-    __slots__ = ("metrics", "node", "outlet")
+    __slots__ = ("lock", "metrics", "node", "outlet")
 
-    def __init__(self, node: SyncNode, metrics: NodeMetrics, outlet: Outlet | None) -> None:
+    def __init__(
+        self, node: SyncNode, metrics: NodeMetrics, outlet: Outlet | None, lock: threading.RLock | None = None
+    ) -> None:
         self.node = node
         self.metrics = metrics
         self.outlet = outlet  # None for a sink
+        self.lock = lock  # a control provider's lock: calls never run during process()
 
     def push(self, frame: Frame, port: str) -> None:
         m = self.metrics
         m.frames_in += 1
         t0 = now_ns()
         try:
-            out = self.node.process(frame, port)
+            if self.lock is None:
+                out = self.node.process(frame, port)
+            else:
+                with self.lock:
+                    out = self.node.process(frame, port)
         except Exception:  # a node bug costs one frame, counted and logged, not the show
             m.errors += 1
             if m.errors in (1, 10, 100) or m.errors % 1000 == 0:

@@ -207,7 +207,7 @@ def test_dashboard_shows_djs_browsers_minecraft_and_health(tmp_path: Path) -> No
             assert float(mc.group(2)) <= 60  # type: ignore[union-attr]
             term.wait_for(lambda t: re.search(r"DJs\s+1\s+conn=1 disc=0", t), what="health: DJs")
             term.wait_for(lambda t: re.search(r"Browsers\s+1\s+conn=1 disc=0", t), what="health: browsers")
-            assert re.search(r"Minecraft\s+disconnected\s+reconn=\d+", term.text)
+            assert re.search(r"MC\s+disconnected\s+reconn=\d+", term.text)
             browser.recv(timeout=5)  # the browser really is served (vj_state first)
         fps = term.wait_for(lambda t: [int(f) for f in re.findall(r"▶ (?:Synth DJ|dj_synth)\s+(\d+) fps", t) if int(f) >= 30],
                             what="DJ fps near 60")

@@ -46,7 +46,7 @@ def test_code_auth_pending_ping_then_approval_handshake():
     events: list[dict] = []
     with running(vj_graph()) as rt:
         djs = rt.node("djs")
-        on_loop(djs, lambda: djs.add_listener(events.append))
+        on_loop(djs, lambda: djs.hub.add_listener(events.append))
         info = on_loop(djs, lambda: djs.generate_code(10))
         assert CODE_RE.match(info["code"]) and info["ttl_minutes"] == 10
         assert [c["code"] for c in on_loop(djs, djs.codes)] == [info["code"]]
@@ -69,7 +69,7 @@ def test_code_auth_pending_ping_then_approval_handshake():
                            "dj_send_time": req["server_time"]})
             await dj.expect("stream_route", "status_update", "stream_route")
             assert djs.active_dj == dj_id and await asyncio.to_thread(on_loop, djs, djs.pending) == []
-            await asyncio.to_thread(on_loop, djs, djs.send_stream_routes)
+            await asyncio.to_thread(on_loop, djs, djs.hub.send_stream_routes)
             (route,) = await dj.expect("stream_route")
             assert route["is_active"] is True and route["route_mode"] == "relay"
             assert await asyncio.to_thread(on_loop, djs, djs.codes) == []  # used codes are not listed

@@ -54,11 +54,11 @@ def test_synth_dj_graph_streams_into_a_vj_graph_and_follows_presets():
             assert entry["dj_name"] == "Synth DJ" and entry["fps"] > 30 and entry["clock_offset_ms"] is not None
             # the VJ changes preset: the DJ's fft follows
             assert dj.node("fft").status()["preset"] == "auto"
-            on_loop(djs, lambda: djs.send_to_djs(P.preset_sync("edm")))
+            on_loop(djs, lambda: djs.sync_preset("edm"))
             wait_until(lambda: dj.node("fft").status()["preset"] == "edm", what="the fft preset to follow")
             assert relay.status()["presets_applied"] == 1
-            on_loop(djs, lambda: djs.send_to_djs(P.pattern_sync("bars", {"entity_count": 32})))
-            on_loop(djs, lambda: djs.send_to_djs(P.config_sync(32, "stage")))
+            on_loop(djs, lambda: djs.sync_pattern("bars", {"entity_count": 32}))
+            on_loop(djs, lambda: djs.sync_config(32, "stage"))
             wait_until(lambda: relay.relay.vj.get("zone") == "stage", what="config_sync at the DJ")
             assert relay.relay.vj["current_pattern"] == "bars" and relay.relay.vj["entity_count"] == 32
             # latency is measured from the DJ's capture time to the VJ sink (clock offset corrected)

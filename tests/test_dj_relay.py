@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from mcav.nodes.dj.relay import AuthFailed, DJRelay, DJRelayConfig, GaveUp
 from mcav.runtime.clock import ManualClock
 from mcav.runtime.frames import Features, now_ns
-from mcav.runtime.policies import default_policy
+from mcav.nodes.dj.links import DJ_RELAY
 
 TIMEOUT = 5.0
 
@@ -133,7 +133,7 @@ def test_config_fields_defaults_and_network_tuning():
     r = c.reconnect_policy()
     assert (r.initial, r.multiplier, r.max, r.jitter, r.max_attempts) == (5.0, 1.5, 30.0, 0.1, 3)
     assert c.heartbeat_policy().failure_threshold == 3
-    assert lan.reconnect_policy() == default_policy("reconnect", "dj_relay", "lan")
+    assert lan.reconnect_policy() == DJ_RELAY.policy("reconnect", "lan")
 
 
 def test_first_connection_three_attempts_with_backoff_then_gives_up():

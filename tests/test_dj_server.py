@@ -158,7 +158,7 @@ def test_roster_failover_set_active_reorder_kick_and_events():
     events: list[dict] = []
     with running(vj_graph()) as rt:
         djs, sink = rt.node("djs"), rt.node("sink")
-        on_loop(djs, lambda: djs.add_listener(events.append))
+        on_loop(djs, lambda: djs.hub.add_listener(events.append))
 
         async def scenario():
             a = await RawDJ.connect(djs.port)

@@ -187,20 +187,20 @@ def test_malformed_plugin_replies_are_failed_attempts_and_the_schedule_goes_on(c
 
 
 def test_a_crash_of_the_connection_manager_fails_the_graph_with_a_traceback(caplog):
-    def broken_listener(up: bool) -> None:
+    def broken_listener(event) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError("listener bug")
 
     clock = ManualClock()
     with caplog.at_level(logging.INFO, logger="mcav"), PluginStandIn(clock=clock) as plugin:
-        rt = Runtime(build(graph(plugin.port)), clock=clock)
-        rt.node("mc").add_status_listener(broken_listener)
+        rt = Runtime(build(graph(plugin.port, extra="}\n  watch: {kind: link_watch")), clock=clock)
+        rt.control_port("watch", "link").subscribe(broken_listener)  # called on the manager's task: a bug there
         rt.start()
         try:
             assert rt.stop_event.wait(5), "the graph kept running without a Minecraft connection manager"
         finally:
             rt.shutdown()
     assert rt.exit_code == 1
-    crash = [r for r in caplog.records if "connection manager crashed" in r.getMessage()]
+    crash = [r for r in caplog.records if "connection manager failed" in r.getMessage()]
     assert crash and crash[0].exc_info is not None and "listener bug" in caplog.text
 
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import pexpect
 from pexpect.popen_spawn import PopenSpawn
 
-from mcav.runtime.monitor import format_health, logfmt
+from mcav.nodes.health import VJ_HEALTH
+from mcav.runtime.health import format_health
+from mcav.runtime.monitor import logfmt
 
 MCAV = [sys.executable, "-m", "mcav.runtime.cli"]
 
@@ -63,10 +65,10 @@ def test_logfmt_quotes_and_drops_none() -> None:
 
 
 def test_health_line_has_the_old_servers_format() -> None:
-    line = format_health({"current_djs": 2, "dj_connects": 5, "dj_disconnects": 3, "current_browsers": 1,
+    line = format_health(VJ_HEALTH, {"current_djs": 2, "dj_connects": 5, "dj_disconnects": 3, "current_browsers": 1,
                           "browser_connects": 4, "browser_disconnects": 3, "mc_connected": True, "mc_reconnect_count": 1})
     assert line == "[HEALTH] DJs: 2 (conn=5, disc=3) / Browsers: 1 (conn=4, disc=3) / MC: connected (reconn=1)"
-    assert format_health({}).endswith("MC: disconnected (reconn=0)")
+    assert format_health(VJ_HEALTH, {}).endswith("MC: disconnected (reconn=0)")
 
 
 def test_log_mode_writes_the_connectivity_health_line(tmp_path: Path) -> None:

@@ -13,10 +13,21 @@ from mcav.runtime.policies import (
     Backoff,
     HeartbeatMonitor,
     HeartbeatPolicy,
+    Link,
     ReconnectPolicy,
-    default_policy,
     resolve_policy,
 )
+from mcav.nodes.audio.capture import AUDIO_DEVICE
+from mcav.nodes.browser.links import VJ_BROWSER
+from mcav.nodes.dj.links import DJ_RELAY
+from mcav.nodes.minecraft.links import VIZ_CLIENT, VJ_MINECRAFT
+from mcav.nodes.web.links import ADMIN_PANEL
+
+LINKS = {l.name: l for l in (AUDIO_DEVICE, VJ_BROWSER, DJ_RELAY, VIZ_CLIENT, VJ_MINECRAFT, ADMIN_PANEL)}
+
+
+def default_policy(policy: str, link: str, preset: str = "default"):  # type: ignore[no-untyped-def]
+    return LINKS[link].policy(policy, preset)
 
 DJ_OUTAGE = [5, 7.5, 11.25, 16.875, 25.3125, 30, 30]
 
@@ -90,11 +101,11 @@ def test_heartbeat_defaults_match_connectivity_tables() -> None:
 
 
 def test_mapping_merges_over_the_link_defaults_and_rejects_bad_fields() -> None:
-    policy, problems = resolve_policy("reconnect", "dj_relay", {"preset": "lan", "max": 12})
+    policy, problems = resolve_policy("reconnect", DJ_RELAY, {"preset": "lan", "max": 12})
     assert not problems and (policy.initial, policy.max, policy.multiplier) == (2, 12, 1.5)
-    _, problems = resolve_policy("reconnect", "dj_relay", {"intial": 3})
+    _, problems = resolve_policy("reconnect", DJ_RELAY, {"intial": 3})
     assert problems and "did you mean 'initial'" in problems[0].message
-    _, problems = resolve_policy("reconnect", "dj_relay", "lna")
+    _, problems = resolve_policy("reconnect", DJ_RELAY, "lna")
     assert problems and "did you mean 'lan'" in problems[0].message
 
 

@@ -17,12 +17,15 @@ import numpy as np
 from conftest import wait_until  # noqa: F401 - re-exported for the VJ tests
 
 import mcav.nodes
+from mcav.nodes.interfaces import MinecraftLink
 from mcav.runtime.clock import Clock
+from mcav.runtime.control import Require
 from mcav.runtime.engine import Runtime
 from mcav.runtime.frames import Features, Scene, now_ns
 from mcav.runtime.node import AsyncNode
 
 mcav.nodes.BUILTIN_KINDS.setdefault("scene_feed", "test_vj_helpers:SceneFeed")
+mcav.nodes.BUILTIN_KINDS.setdefault("link_watch", "test_vj_helpers:LinkWatch")
 
 
 class SceneFeed(AsyncNode):
@@ -44,6 +47,16 @@ class SceneFeed(AsyncNode):
         assert wait_until(lambda: self.loop is not None)
         assert self.loop is not None
         self.loop.call_soon_threadsafe(self.ctx.emit, scene)
+
+
+class LinkWatch(AsyncNode):
+    """Test consumer of a Minecraft link: the test subscribes to ``rt.control_port(NAME, "link")``."""
+
+    kind = "link_watch"
+    requires = {"link": Require(MinecraftLink)}
+
+    async def run(self) -> None:
+        await self.ctx.wait_stopping()
 
 
 def make_scene(

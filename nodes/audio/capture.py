@@ -19,7 +19,7 @@ from mcav.runtime.errors import NodeFailure
 from mcav.runtime.frames import AudioBlock, Frame
 from mcav.runtime.node import NodeContext, SourceNode
 from mcav.runtime.params import param
-from mcav.runtime.policies import Backoff
+from mcav.runtime.policies import Backoff, Link
 
 from .devices import AudioUnavailable, InputDevice, find_input_device, load_sounddevice
 
@@ -73,11 +73,15 @@ class BlockRing:
         return out
 
 
+#: A capture device that died or stalled is reopened after 1 s ×1.5 up to 10 s, forever.
+AUDIO_DEVICE = Link("audio_device", reconnect={"default": dict(initial=1.0, multiplier=1.5, max=10.0, max_attempts=None)})
+
+
 class Capture(SourceNode):
     """Live audio input through PortAudio (device by name, index or default); reopened when it dies."""
 
     kind = "sounddevice"
-    policies = {"reconnect": "audio_device"}
+    policies = {"reconnect": AUDIO_DEVICE}
 
     @dataclass
     class Params:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mcav.nodes.interfaces import AnalysisPreset
 from mcav.nodes.presets import PRESET_NAMES, get_preset
 from mcav.runtime.frames import AudioBlock, Frame, Spectrum
 from mcav.runtime.node import NodeContext, SyncNode
@@ -43,6 +44,7 @@ class Fft(SyncNode):
     """Hann FFT of the mono mix → 5 MCAV bands with per-band AGC, smoothing, gate, flux and a fast bass lane."""
 
     kind = "fft"
+    provides = {"preset": AnalysisPreset}
 
     @dataclass
     class Params:

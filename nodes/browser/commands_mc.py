@@ -9,11 +9,11 @@ import asyncio
 import math
 from typing import TYPE_CHECKING, Any
 
-from mcav.nodes.minecraft.viz_client import NotConnected
+from mcav.nodes.interfaces import LinkDown
 
 from . import protocol as P
 from .banners import BANNER_FIELDS, process_logo
-from .commands import command, field
+from .registry import command, field
 
 if TYPE_CHECKING:
     from .clients import Client
@@ -34,13 +34,12 @@ MAX_BANNER_PROFILES = 64
 
 
 async def _to_minecraft(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> dict[str, Any] | None:
-    mc = srv.mc
-    if mc is None or not mc.connected:
+    if not srv.mc or not srv.mc_info.get("connected"):
         c.send(P.error("Minecraft not connected"))
         return None
     try:
-        reply = await mc.forward(msg)
-    except NotConnected:
+        reply = await srv.mc.forward(msg)
+    except LinkDown:
         c.send(P.error("Minecraft not connected"))
         return None
     except TimeoutError as exc:
@@ -59,9 +58,10 @@ async def _zones(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
 @command("set_zone")
 async def _set_zone(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     zone = field(msg, "zone", str)
-    if srv.mc is None:
+    if not srv.mc:
         raise ValueError("this graph has no minecraft node")
     await srv.mc.set_zone(zone)
+    srv.mc_info = await srv.mc.info()
     await srv.config_changed()
 
 
@@ -73,11 +73,11 @@ async def _forward(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
         if count is not None:
             if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
                 raise ValueError(f"config.entity_count must be an integer 1-1000, got {count!r}")
-        pat.set_scales(cfg.get("base_scale"), cfg.get("max_scale"))
+        await pat.set_scales(cfg.get("base_scale"), cfg.get("max_scale"))
         if count is not None:
-            pat.set_entity_count(count)
+            await pat.set_entity_count(count)
         else:  # the plugin re-inits the pool to 16 when entity_count is absent (WIRE 11.6): keep ours
-            msg = {**msg, "config": {**cfg, "entity_count": srv.pattern_state()["entity_count"]}}
+            msg = {**msg, "config": {**cfg, "entity_count": (await srv.pattern_state())["entity_count"]}}
     if msg["type"] == "set_particle_effect":
         effect = field(msg, "effect", str)
         if effect not in P.PARTICLE_EFFECTS:
@@ -99,7 +99,7 @@ async def _voice_config(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> N
 
 @command("get_voice_status", mutating=False)
 async def _voice_status(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    if srv.mc is None or not srv.mc.connected:
+    if not srv.mc or not srv.mc_info.get("connected"):
         c.send(P.message("voice_status", **P.DEFAULT_VOICE_STATUS))
     else:
         await _to_minecraft(srv, c, msg)
@@ -108,7 +108,7 @@ async def _voice_status(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> N
 # -- DJ banners -----------------------------------------------------------------------------------------
 
 
-def _banner_dj(srv: BrowserServer, msg: dict[str, Any]) -> str:
+async def _banner_dj(srv: BrowserServer, msg: dict[str, Any]) -> str:
     """The ``dj_id`` of a banner command that may store a profile, checked so the store stays bounded.
 
     Raises:
@@ -119,9 +119,9 @@ def _banner_dj(srv: BrowserServer, msg: dict[str, Any]) -> str:
         raise ValueError("dj_id must be 1-64 printable characters")
     if dj_id in srv.banners or len(srv.banners) < MAX_BANNER_PROFILES:
         return dj_id
-    dj = srv.dj
-    known = dj is not None and (any(e.get("dj_id") == dj_id for e in dj.roster())
-                                or any(p.get("dj_id") == dj_id for p in dj.pending()))
+    dj = srv.djs
+    known = bool(dj) and (any(e.get("dj_id") == dj_id for e in await dj.roster())
+                          or any(p.get("dj_id") == dj_id for p in await dj.pending()))
     if not known:
         raise ValueError(f"{MAX_BANNER_PROFILES} banner profiles are kept already and DJ '{dj_id}' is not connected")
     return dj_id
@@ -142,7 +142,7 @@ def _banner_fields(profile: dict[str, Any]) -> dict[str, Any]:
 
 @command("set_banner_profile")
 async def _set_banner(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    dj_id = _banner_dj(srv, msg)
+    dj_id = await _banner_dj(srv, msg)
     srv.banners[dj_id] = {**srv.banners.get(dj_id, {}), **_banner_fields(field(msg, "profile", dict))}
     c.send(P.message("banner_profile_saved", dj_id=dj_id))
     await srv.push_banner(dj_id)
@@ -162,11 +162,11 @@ async def _get_banners(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> No
 
 @command("upload_banner_logo")
 async def _upload_logo(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    dj_id = _banner_dj(srv, msg)
+    dj_id = await _banner_dj(srv, msg)
     w, h = field(msg, "grid_width", int, 24), field(msg, "grid_height", int, 12)
     # Decoding and resizing is CPU work: off the I/O loop, so every socket keeps being served meanwhile.
     pixels = await asyncio.to_thread(process_logo, field(msg, "image_base64", str), w, h)
-    _banner_dj(srv, msg)  # still room after the wait (other uploads may have run meanwhile)
+    await _banner_dj(srv, msg)  # still room after the wait (other uploads may have run meanwhile)
     srv.banners.setdefault(dj_id, {}).update(grid_width=w, grid_height=h, image_pixels=pixels)
     c.send(P.message("banner_logo_processed", dj_id=dj_id, grid_width=w, grid_height=h, pixel_count=len(pixels)))
     await srv.push_banner(dj_id)

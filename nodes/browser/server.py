@@ -9,6 +9,11 @@
   ``error`` reply and the connection stays up. With ``operator_password``
   set, commands that change anything need ``vj_auth`` first; viewers still
   get state. Mutating commands are rate-limited per client.
+
+Control: it requires (each optional) the pattern control, the DJ roster, a
+Minecraft link and every analysis preset, and relays the roster's and the
+link's events to browsers; it provides ``endpoint`` (where the pages connect)
+to ``admin_http``.
 """
 
 from __future__ import annotations
@@ -20,20 +25,25 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from typing import Any, Coroutine
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from mcav.runtime.health import health_stats
+from mcav.nodes.health import VJ_HEALTH
+from mcav.nodes.interfaces import AnalysisPreset, BrowserEndpoint, DJRoster, LinkDown, MinecraftLink, PatternControl
+from mcav.runtime.control import ControlPort, Event, Require
 from mcav.runtime.frames import Scene
+from mcav.runtime.health import health_stats
 from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
 
+from . import commands, commands_mc  # noqa: F401  (importing them registers the handlers)
 from . import protocol as P
 from .banners import BANNER_FIELDS
 from .clients import Client, fanout
-from .commands import COMMANDS
+from .links import VJ_BROWSER
+from .registry import COMMANDS
 
 __all__ = ["BrowserServer"]
 
@@ -43,7 +53,15 @@ class BrowserServer(AsyncNode):
 
     kind = "browser"
     inputs = {"in": Scene}
-    policies = {"heartbeat": "vj_browser"}
+    policies = {"heartbeat": VJ_BROWSER}
+    provides = {"endpoint": BrowserEndpoint}
+    requires = {
+        "pattern": Require(PatternControl, optional=True, doc="the show's pattern, effects and settings"),
+        "djs": Require(DJRoster, optional=True, doc="the DJ roster, approvals and codes; its events go to browsers"),
+        "minecraft": Require(MinecraftLink, optional=True, doc="plugin commands; link state and plugin events"),
+        "presets": Require(AnalysisPreset, many=True, optional=True, doc="set_preset also switches the analysis"),
+    }
+    health_schema = VJ_HEALTH
 
     @dataclass
     class Params:
@@ -74,10 +92,14 @@ class BrowserServer(AsyncNode):
         self.audio_settings: dict[str, float] = {}
         self.particle_effects: dict[str, dict[str, Any]] = {}
         self.banners: dict[str, dict[str, Any]] = {}
-        self.pattern: Any = None
-        self.dj: Any = None
-        self.mc: Any = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.pattern: ControlPort = ctx.control("pattern")
+        self.djs: ControlPort = ctx.control("djs")
+        self.mc: ControlPort = ctx.control("minecraft")
+        self.presets: ControlPort = ctx.control("presets")
+        #: The Minecraft link's ``info()``, kept by its ``link`` events.
+        self.mc_info: dict[str, Any] = {"connected": False, "zone": "main"}
+        #: The roster's ``live()``, kept by its ``live`` events.
+        self.live_dj: dict[str, Any] = {"dj_id": None, "dj_name": None, "direct": False}
         self._encoder = P.StateEncoder()
         self._dj_cache: dict[str, Any] = {}
         self._dj_cache_frame = -1_000_000
@@ -99,19 +121,22 @@ class BrowserServer(AsyncNode):
         return {"port": self.port, "browsers": len(clients), **self.health(), **self.counters,
                 "frames_dropped": self.dropped_closed + sum(c.dropped for c in clients)}
 
+    def endpoint(self) -> dict[str, Any]:
+        """``{ws_port, operator_auth, commands_per_s}`` (BrowserEndpoint)."""
+        return {"ws_port": self.port or self.params.port, "operator_auth": self.operator_auth,
+                "commands_per_s": self.params.commands_per_s}
+
     # -- run --------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
         self.loop = asyncio.get_running_loop()
         p, ctx = self.params, self.ctx
-        self.pattern = next(iter(ctx.peers("pattern")), None)
-        self.dj = next(iter(ctx.peers("dj_server")), None)
-        self.mc = next(iter(ctx.peers("minecraft")), None)
-        if self.dj is not None:
-            self.dj.add_listener(self._relay_event)
-        if self.mc is not None:
-            self.mc.add_listener(self._relay_event)
-            self.mc.add_status_listener(lambda up: self.broadcast(P.message("minecraft_status", connected=up)))
+        if self.djs:
+            self.live_dj = await self.djs.live()
+            self.djs.subscribe(self._dj_event)
+        if self.mc:
+            self.mc_info = await self.mc.info()
+            self.mc.subscribe(self._mc_event)
         # compression off: small real-time frames (RUNTIME-LESSONS 3); our own app-level heartbeat.
         ws_log = ctx.log.getChild("ws")
         ws_log.setLevel(logging.WARNING)  # websockets logs every open/close at INFO: too much with 500 browsers
@@ -126,7 +151,7 @@ class BrowserServer(AsyncNode):
         ctx.log.info("browsers on ws://%s:%d (%s)", p.host, self.port,
                      "operator password set" if self.operator_auth else "no operator password")
         self.ready.set()
-        self.spawn(self._heartbeat())
+        ctx.spawn(self._heartbeat(), name="heartbeat")
         try:
             inp = ctx.input()
             while True:
@@ -137,18 +162,10 @@ class BrowserServer(AsyncNode):
             await self._shutdown(server)
 
     async def _shutdown(self, server: Any) -> None:
-        for t in list(self._tasks):
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.ctx.tasks.aclose()
         server.close(close_connections=False)
         await asyncio.gather(*(c.close(1001, "Server shutting down", 0.5) for c in list(self.clients)))
         await server.wait_closed()
-
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Run ``coro`` as a task owned (and cancelled at shutdown) by this node."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- frames ---------------------------------------------------------------------------------------
 
@@ -169,16 +186,19 @@ class BrowserServer(AsyncNode):
         self.ctx.delivered(scene)
 
     def _dj_fields(self, seq: int) -> dict[str, Any]:
-        """The active DJ's id and link figures for ``state``, refreshed every 15 frames (¼ s)."""
-        if self.dj is None:
+        """The live DJ's id and link figures for ``state``; the figures are re-read every 15 frames (¼ s)."""
+        if not self.djs:
             return {}
-        active = self.dj.active_dj
-        if seq - self._dj_cache_frame >= 15 or seq < self._dj_cache_frame or self._dj_cache.get("active_dj") != active:
+        if seq - self._dj_cache_frame >= 15 or seq < self._dj_cache_frame:
             self._dj_cache_frame = seq
-            entry = next((e for e in self.dj.roster() if e.get("dj_id") == active), {})
-            self._dj_cache = {"active_dj": active, **{k: entry.get(k) for k in
-                                                      ("latency_ms", "ping_ms", "pipeline_latency_ms", "fps")}}
+            self.ctx.spawn(self._refresh_dj_fields(), name="dj figures")
         return self._dj_cache
+
+    async def _refresh_dj_fields(self) -> None:
+        active = self.live_dj["dj_id"]
+        entry = next((e for e in await self.djs.roster() if e.get("dj_id") == active), {})
+        self._dj_cache = {"active_dj": active, **{k: entry.get(k) for k in
+                                                  ("latency_ms", "ping_ms", "pipeline_latency_ms", "fps")}}
 
     # -- connections ----------------------------------------------------------------------------------
 
@@ -198,7 +218,7 @@ class BrowserServer(AsyncNode):
         self._connecting += 1
         try:
             try:
-                await ws.send(self.vj_state(client))  # before any state frame can reach it
+                await ws.send(await self.vj_state(client))  # before any state frame can reach it
             finally:
                 self._connecting -= 1
             self.clients.add(client)
@@ -252,10 +272,25 @@ class BrowserServer(AsyncNode):
                     c.monitor.missed()
                     if c.monitor.dead:
                         self.counters["heartbeat_timeouts"] += 1
-                        self.spawn(c.close(4100, "Heartbeat timeout"))
+                        self.ctx.spawn(c.close(4100, "Heartbeat timeout"))
                         continue
                 c.awaiting_pong = True
                 c.send(P.ping())
+
+    def _dj_event(self, event: Event) -> None:
+        if event.name == "live":
+            self.live_dj = dict(event.data)
+            self._dj_cache = {**self._dj_cache, "active_dj": self.live_dj["dj_id"]}
+            self._dj_cache_frame = -1_000_000  # its figures at the next frame
+        else:
+            self._relay_event(dict(event.data))
+
+    def _mc_event(self, event: Event) -> None:
+        if event.name == "link":
+            self.mc_info = dict(event.data)
+            self.broadcast(P.message("minecraft_status", connected=bool(event.data.get("connected"))))
+        else:
+            self._relay_event(dict(event.data))
 
     def _relay_event(self, msg: dict[str, Any]) -> None:
         """Pass a DJ-server event or an unsolicited plugin message on to every browser."""
@@ -278,35 +313,34 @@ class BrowserServer(AsyncNode):
         want = self.params.operator_password
         return not want or hmac.compare_digest(password.encode(), want.encode())
 
-    def need_pattern(self) -> Any:
-        if self.pattern is None:
+    def need_pattern(self) -> ControlPort:
+        if not self.pattern:
             raise ValueError("this graph has no pattern node")
         return self.pattern
 
-    def need_dj(self) -> Any:
-        if self.dj is None:
+    def need_dj(self) -> ControlPort:
+        if not self.djs:
             raise ValueError("this graph has no dj_server node")
-        return self.dj
+        return self.djs
 
-    def pattern_state(self) -> dict[str, Any]:
-        return self.pattern.state() if self.pattern is not None else {}
+    async def pattern_state(self) -> dict[str, Any]:
+        return await self.pattern.state() if self.pattern else {}
 
-    def patterns(self) -> list[dict[str, Any]]:
-        return self.pattern.patterns() if self.pattern is not None else []
+    async def patterns(self) -> list[dict[str, Any]]:
+        return await self.pattern.patterns() if self.pattern else []
 
-    async def to_djs(self, message: dict[str, Any]) -> None:
-        if self.dj is not None:
-            await self.dj.send_to_djs(message)
+    async def tell_djs(self, call: str, *args: Any) -> None:
+        """A ``sync_*`` call of the DJ roster (tell every DJ), if the graph has DJs."""
+        if self.djs:
+            await self.djs.call(call, *args)
 
     async def config_changed(self) -> None:
         """Entity count or zone changed: tell DJs (``config_sync``) and browsers (``config_update``)."""
-        from mcav.nodes.dj import protocol as dj_wire
-
-        st = self.pattern_state()
-        zone = self.mc.zone if self.mc is not None else "main"
+        st = await self.pattern_state()
+        zone = self.mc_info.get("zone", "main") if self.mc else "main"
         self.broadcast(P.message("config_update", entity_count=st.get("entity_count"), zone=zone,
                                  current_pattern=st.get("pattern")))
-        await self.to_djs(dj_wire.config_sync(st.get("entity_count", 16), zone))
+        await self.tell_djs("sync_config", st.get("entity_count", 16), zone)
 
     def banner_summaries(self) -> dict[str, dict[str, Any]]:
         return {dj: {**{k: v for k, v in prof.items() if k != "image_pixels"}, "has_image": "image_pixels" in prof}
@@ -314,7 +348,7 @@ class BrowserServer(AsyncNode):
 
     async def push_banner(self, dj_id: str) -> None:
         """Send the active DJ's banner to the plugin (``banner_config``), if connected."""
-        if self.dj is None or self.dj.active_dj != dj_id or self.mc is None or not self.mc.connected:
+        if not self.djs or self.live_dj["dj_id"] != dj_id or not self.mc or not self.mc_info.get("connected"):
             return
         prof = self.banners.get(dj_id, {})
         msg = {"type": "banner_config", **{k: prof[k] for k in BANNER_FIELDS if k in prof}}
@@ -322,20 +356,21 @@ class BrowserServer(AsyncNode):
             msg["image_pixels"] = prof["image_pixels"]
         try:
             await self.mc.forward(msg)
-        except (ConnectionError, TimeoutError) as exc:
+        except (LinkDown, TimeoutError) as exc:
             self.ctx.log.info("banner_config not sent: %s", exc)
 
-    def vj_state(self, client: Client | None = None) -> str:
-        st = self.pattern_state()
-        dj, mc = self.dj, self.mc
+    async def vj_state(self, client: Client | None = None) -> str:
+        st = await self.pattern_state()
+        djs = self.djs
         return P.vj_state(
-            patterns=self.patterns(), current_pattern=st.get("pattern"), entity_count=st.get("entity_count"),
-            zone=mc.zone if mc is not None else "main", dj_roster=dj.roster() if dj is not None else [],
-            active_dj=dj.active_dj if dj is not None else None, health_stats=health_stats(self.ctx.metrics_snapshot()),
-            minecraft_connected=bool(mc is not None and mc.connected),
-            pending_djs=dj.pending() if dj is not None else [], banner_profiles=self.banner_summaries(),
+            patterns=await self.patterns(), current_pattern=st.get("pattern"), entity_count=st.get("entity_count"),
+            zone=self.mc_info.get("zone", "main") if self.mc else "main",
+            dj_roster=await djs.roster() if djs else [], active_dj=self.live_dj["dj_id"],
+            health_stats=health_stats(self.ctx.metrics_snapshot()),
+            minecraft_connected=bool(self.mc and self.mc_info.get("connected")),
+            pending_djs=await djs.pending() if djs else [], banner_profiles=self.banner_summaries(),
             preset=st.get("preset"), band_sensitivity=st.get("band_sensitivity"), blackout=st.get("blackout"),
             freeze=st.get("freeze"), transition=st.get("transition"), audio_settings=self.audio_settings,
             operator_auth=self.operator_auth, operator=bool(client is not None and client.operator),
-            dj_server=dj is not None,
+            dj_server=bool(djs),
         )

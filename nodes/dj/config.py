@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mcav.runtime.policies import HeartbeatPolicy, ReconnectPolicy, default_policy
+from mcav.runtime.policies import HeartbeatPolicy, ReconnectPolicy
+
+from .links import DJ_RELAY
 
 from .protocol import CloseCode
 
@@ -48,12 +50,12 @@ class DJRelayConfig:
 
     def reconnect_policy(self) -> ReconnectPolicy:
         """The dj_relay reconnect defaults with this config's interval and attempts."""
-        base = default_policy("reconnect", "dj_relay")
+        base = DJ_RELAY.policy("reconnect")
         return replace(base, initial=self.reconnect_interval, max_attempts=self.max_connect_attempts)
 
     def heartbeat_policy(self) -> HeartbeatPolicy:
         """The dj_relay heartbeat defaults (3 failures) with this config's interval."""
-        return replace(default_policy("heartbeat", "dj_relay"), interval=self.heartbeat_interval)
+        return replace(DJ_RELAY.policy("heartbeat"), interval=self.heartbeat_interval)
 
 
 class AuthFailed(Exception):

@@ -73,6 +73,8 @@ class DJHub:
         #: Returns current_pattern, pattern_config, entity_count, zone, minecraft_host, minecraft_port.
         self.vj_context = vj_context
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        #: Called when the live DJ's direct-mode drawing starts or stops (heartbeats' ``mc_connected``).
+        self.live_changed: Callable[[], None] = lambda: None
         self._assist = PhaseBeatAssist() if beat_assist else None
         self._seq = 0
         #: Counters (CONNECTIVITY.md "Health Monitoring" plus drops).
@@ -297,5 +299,7 @@ class DJHub:
             corrected = ts - session.clock_offset if session.clock_offset is not None else ts
             session.record_ping((now - corrected) * 1000.0)
         if session.direct_mode:
-            session.mc_connected = bool(msg.get("mc_connected", False))
+            was, session.mc_connected = session.mc_connected, bool(msg.get("mc_connected", False))
+            if was != session.mc_connected and session.dj_id == self.roster.active:
+                self.live_changed()
         return P.heartbeat_ack(now, ts if finite else None)

@@ -17,7 +17,7 @@ import math
 from enum import IntEnum
 from typing import Any, Mapping
 
-from mcav.nodes.presets import PRESETS, get_preset
+from mcav.nodes.presets import get_preset, preset_name
 from mcav.runtime import jsonwire
 from mcav.runtime.jsonwire import clamp_finite
 
@@ -284,35 +284,3 @@ def connect_codes_event(codes: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # -- presets ------------------------------------------------------------------------------------
-
-
-def preset_name(preset: Any) -> str | None:
-    """The MCAV preset a ``preset_sync`` body denotes, or None for a custom one.
-
-    A string names a preset directly (case-insensitive). A dict matches the
-    preset whose AudioConfig values equal every known field it carries.
-    """
-    if isinstance(preset, str):
-        key = preset.strip().lower()
-        return key if key in PRESETS else None
-    if not isinstance(preset, Mapping):
-        return None
-    if isinstance(preset.get("name"), str) and preset["name"].lower() in PRESETS:
-        return str(preset["name"]).lower()
-    for name, p in PRESETS.items():
-        wire = p.to_wire()
-        common = [k for k in wire if k in preset]
-        if common and all(_same(preset[k], wire[k]) for k in common):
-            return name
-    return None
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(b, list):
-        return isinstance(a, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(b, bool) or isinstance(a, bool):
-        return a is b
-    try:
-        return abs(float(a) - float(b)) < 1e-6
-    except (TypeError, ValueError):
-        return False

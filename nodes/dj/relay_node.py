@@ -3,7 +3,9 @@
 It reads its input with ``latest()`` paced to ``fps`` (never a backlog), sends
 one ``dj_audio_frame`` per period while connected, and drops (and counts)
 frames while disconnected. ``preset_sync`` from the VJ switches the preset of
-the graph's ``fft`` node(s).
+every analysis node on its ``presets`` control port (by default every ``fft``
+of the graph); in direct mode its heartbeats report the ``minecraft`` control
+port's link state (kept from the link's events).
 
 Timing precedence: the ``reconnect:`` and ``heartbeat:`` policies (defaults:
 CONNECTIVITY.md's DJ relay table; ``lan``/``wan`` its Network Tuning) give the
@@ -20,13 +22,16 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from mcav.nodes.interfaces import AnalysisPreset, MinecraftLink
 from mcav.nodes.presets import apply_preset
+from mcav.runtime.control import Event, Require
 from mcav.runtime.frames import Features
 from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
 from mcav.runtime.policies import HeartbeatPolicy, ReconnectPolicy
 
 from . import protocol as P
+from .links import DJ_RELAY
 from .relay import AuthFailed, DJRelay, DJRelayConfig, GaveUp
 
 __all__ = ["DJRelayNode", "effective_policies"]
@@ -53,8 +58,12 @@ class DJRelayNode(AsyncNode):
 
     kind = "dj_relay"
     reports_delivery = True
-    policies = {"reconnect": "dj_relay", "heartbeat": "dj_relay"}
+    policies = {"reconnect": DJ_RELAY, "heartbeat": DJ_RELAY}
     inputs = {"in": Features}
+    requires = {
+        "presets": Require(AnalysisPreset, many=True, optional=True, doc="the VJ's preset_sync is applied here"),
+        "minecraft": Require(MinecraftLink, optional=True, doc="direct mode: heartbeats report this link"),
+    }
 
     @dataclass
     class Params:
@@ -81,8 +90,13 @@ class DJRelayNode(AsyncNode):
                              mc_connected=self._mc_connected, log=ctx.log)
         self.presets_applied = 0
         self.failure: str | None = None
+        self._minecraft_up = False  # kept from the minecraft port's ``link`` events
 
     async def run(self) -> None:
+        mc = self.ctx.control("minecraft")
+        if mc:
+            self._minecraft_up = bool((await mc.info())["connected"])
+            mc.subscribe(self._minecraft_changed, ("link",))
         link = asyncio.ensure_future(self.relay.run())
         pump = asyncio.ensure_future(self._pump())
         stop = asyncio.ensure_future(self.ctx.wait_stopping())
@@ -110,9 +124,7 @@ class DJRelayNode(AsyncNode):
             self.ctx.log.error("other sinks keep running; frames for the VJ are dropped from now on")
 
     def _only_sink(self) -> bool:
-        names = self.ctx.metrics_snapshot().nodes
-        sinks = [n for n in names if not type(self.ctx.peer(n)).outputs]
-        return sinks == [self.ctx.name]
+        return self.ctx.sinks() == [self.ctx.name]
 
     async def _pump(self) -> None:
         """Send the newest frame once per 1/fps s of loop time until the input ends."""
@@ -138,16 +150,24 @@ class DJRelayNode(AsyncNode):
             self.ctx.log.warning("preset_sync with a custom preset (%s) is not applied: fft takes preset names",
                                  ", ".join(sorted(msg.get("preset") or {})) if isinstance(msg.get("preset"), dict) else "?")
             return
-        preset = apply_preset(self.ctx, name)
+        self.ctx.spawn(self._apply_preset(name), name="preset_sync")
+
+    async def _apply_preset(self, name: str) -> None:
+        port = self.ctx.control("presets")
+        try:
+            preset = await apply_preset(port, name)
+        except (ValueError, TimeoutError) as exc:
+            self.ctx.log.warning("VJ preset '%s' not applied: %s", name, exc)
+            return
         self.presets_applied += 1
         self.ctx.log.info("VJ preset '%s' applied to %s", preset.name,
-                          ", ".join(f.ctx.name for f in self.ctx.peers("fft")) or "no fft node")
+                          ", ".join(p.node for p in port) or "no analysis node")
+
+    def _minecraft_changed(self, event: Event) -> None:
+        self._minecraft_up = bool(event.data.get("connected"))
 
     def _mc_connected(self) -> bool:
-        for node in self.ctx.peers("minecraft")[:1]:
-            with contextlib.suppress(Exception):
-                return bool(node.status().get("connected", False))
-        return False
+        return self._minecraft_up
 
     def status(self) -> dict[str, Any]:
         """The link's state and counters (frames sent/dropped, reconnects, heartbeat failures, RTT)."""

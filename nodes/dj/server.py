@@ -5,9 +5,11 @@ connect unchanged. Its output is the same :class:`~mcav.runtime.frames.Features`
 frame the local ``beat`` node produces (``source`` = the DJ id), so a VJ graph
 runs the same on a remote DJ or a local source.
 
-The operator API (``roster()``, ``set_active()``, ``kick()``, ``approve()``,
-``deny()``, ``reorder()``, connect codes, ``send_to_djs()``, ``health()``,
-``add_listener()``) must be called on the runtime's I/O loop thread.
+It provides :class:`~mcav.nodes.interfaces.DJRoster` on its ``roster``
+control port (the operator API: roster, live DJ, approvals, codes, syncs to
+every DJ; events ``message`` and ``live``) and requires the graph's pattern
+control (for ``auth_success``/``stream_route``) and Minecraft links (a fresh
+``stream_route`` for every DJ when one goes up or down), both optional.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import contextlib
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from websockets.asyncio.server import Server, serve
 
+from mcav.nodes.health import VJ_HEALTH
+from mcav.nodes.interfaces import DJRoster, MinecraftLink, PatternControl
+from mcav.runtime.control import Event, Require
 from mcav.runtime.frames import Features
 from mcav.runtime.node import AsyncNode
 from mcav.runtime.params import param
@@ -61,6 +66,12 @@ class DJServer(AsyncNode):
         beat_assist: bool = param(True, doc="add beats the DJ missed, from its beat phase and tempo confidence")
 
     outputs = {"out": Features}
+    provides = {"roster": DJRoster}
+    requires = {
+        "pattern": Require(PatternControl, optional=True, doc="pattern and entity count told to DJs"),
+        "minecraft": Require(MinecraftLink, many=True, optional=True, doc="plugin address for direct-mode DJs"),
+    }
+    health_schema = VJ_HEALTH
 
     def __init__(self, params: Params, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(params, ctx)
@@ -74,7 +85,11 @@ class DJServer(AsyncNode):
         #: The I/O loop the node runs on (call the operator API through it from other threads).
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._pattern: dict[str, Any] = {}  # the pattern's state, kept by its ``changed`` events
+        self._minecraft: dict[str, Any] = {}  # the first Minecraft link's info, kept by ``link`` events
+        self._live: dict[str, Any] | None = None  # last published live()
+        self.hub.add_listener(self._hub_event)
+        self.hub.live_changed = self._publish_live
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -108,24 +123,42 @@ class DJServer(AsyncNode):
         mode = f"keys file {p.auth.keys} ({len(keys.djs)} DJs)" if keys else "no keys file"
         log.info("DJ server listening on ws://%s:%d (auth %s; %s; connect codes on)", p.host, self.port,
                  "required" if self.require_auth else "off", mode)
-        for mc in self.ctx.peers("minecraft")[:1]:
-            mc.add_status_listener(self._minecraft_changed)  # type: ignore[attr-defined]
+        await self._follow_peers()
         self.ready.set()
         try:
             await self.ctx.wait_stopping()
         finally:
             await self._close()
 
-    def _minecraft_changed(self, up: bool) -> None:
-        """The Minecraft link went up or down: every DJ gets a fresh ``stream_route`` (WIRE.md 2.3)."""
-        task = asyncio.ensure_future(self.hub.send_stream_routes())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _follow_peers(self) -> None:
+        """Read the pattern's state and the Minecraft link once, then keep them by their events."""
+        pattern, mc = self.ctx.control("pattern"), self.ctx.control("minecraft")
+        if pattern:
+            self._pattern = await pattern.state()
+            pattern.subscribe(lambda e: self._pattern.update(e.data), ("changed",))
+        if mc:
+            self._minecraft = await mc.providers[0].info()
+            mc.subscribe(self._minecraft_changed, ("link",))
+
+    def _minecraft_changed(self, event: Event) -> None:
+        """A Minecraft link went up or down: every DJ gets a fresh ``stream_route`` (WIRE.md 2.3)."""
+        if event.provider == self.ctx.control("minecraft").providers[0].node:
+            self._minecraft = dict(event.data)
+        self.ctx.spawn(self.hub.send_stream_routes(), name="stream_routes")
+
+    def _hub_event(self, message: dict[str, Any]) -> None:
+        """A browser-facing roster message from the hub: publish it, then the live DJ if that changed."""
+        self.ctx.publish("roster", "message", message)
+        self._publish_live()
+
+    def _publish_live(self) -> None:
+        live = self.live()
+        if live != self._live:
+            self._live = live
+            self.ctx.publish("roster", "live", live)
 
     async def _close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.ctx.tasks.aclose()
         server = self._server
         if server is None:
             return
@@ -141,29 +174,22 @@ class DJServer(AsyncNode):
                 await asyncio.wait_for(server.wait_closed(), 0.3)
 
     def _vj_context(self) -> dict[str, Any]:
-        """Pattern and Minecraft facts for auth_success/stream_route, from peer nodes or MCAV defaults."""
+        """Pattern and Minecraft facts for auth_success/stream_route, from the control links or MCAV defaults."""
         c: dict[str, Any] = {"current_pattern": "spectrum", "pattern_config": dict(P.DEFAULT_PATTERN_CONFIG),
                              "entity_count": 16, "zone": "main", "minecraft_host": "localhost", "minecraft_port": 8765}
-        for node in self.ctx.peers("pattern")[:1]:
-            try:
-                st = node.state()  # type: ignore[attr-defined]
-                c["current_pattern"] = str(st.get("pattern", c["current_pattern"]))
-                c["entity_count"] = int(st.get("entity_count", c["entity_count"]))
-                cfg = c["pattern_config"]
-                cfg["entity_count"] = c["entity_count"]
-                for k in ("base_scale", "max_scale", "beat_boost", "zone_size"):
-                    if k in st:
-                        cfg[k] = float(st[k])
-            except Exception:
-                self.ctx.log.exception("reading the pattern node's state failed; using defaults")
-        for node in self.ctx.peers("minecraft")[:1]:
-            try:
-                st = node.status()
-                c["minecraft_host"] = str(st.get("host", c["minecraft_host"]))
-                c["minecraft_port"] = int(st.get("port", c["minecraft_port"]))
-                c["zone"] = str(st.get("zone", c["zone"]))
-            except Exception:
-                self.ctx.log.exception("reading the minecraft node's status failed; using defaults")
+        st, mc = self._pattern, self._minecraft
+        if st:
+            c["current_pattern"] = str(st.get("pattern", c["current_pattern"]))
+            c["entity_count"] = int(st.get("entity_count", c["entity_count"]))
+            cfg = c["pattern_config"]
+            cfg["entity_count"] = c["entity_count"]
+            for k in ("base_scale", "max_scale", "beat_boost", "zone_size"):
+                if k in st:
+                    cfg[k] = float(st[k])
+        if mc:
+            c["minecraft_host"] = str(mc.get("host", c["minecraft_host"]))
+            c["minecraft_port"] = int(mc.get("port", c["minecraft_port"]))
+            c["zone"] = str(mc.get("zone", c["zone"]))
         return c
 
     def status(self) -> dict[str, Any]:
@@ -189,11 +215,13 @@ class DJServer(AsyncNode):
         """Id of the DJ whose frames are emitted, or None."""
         return self.hub.roster.active
 
-    @property
-    def direct_dj_on_minecraft(self) -> str | None:
-        """Id of the active DJ while it draws in Minecraft itself (direct mode, heartbeats say
-        ``mc_connected``), else None; the ``minecraft`` node then sends no ``batch_update`` (WIRE.md 2.3)."""
-        return self.hub.direct_dj_on_minecraft()
+    def live(self) -> dict[str, Any]:
+        """``{dj_id, dj_name, direct}``: the live DJ and whether it draws in Minecraft itself (WIRE.md 2.3)."""
+        hub = self.hub
+        active = hub.roster.active
+        session = hub.roster.sessions.get(active) if active is not None else None
+        return {"dj_id": active, "dj_name": session.dj_name if session is not None else None,
+                "direct": hub.direct_dj_on_minecraft() is not None}
 
     def pending(self) -> list[dict[str, Any]]:
         """Connect-code DJs waiting for approval: ``{dj_id, dj_name, waiting_since, direct_mode}``."""
@@ -231,18 +259,22 @@ class DJServer(AsyncNode):
         """Withdraw a connect code (ValueError if unknown)."""
         self.hub.revoke_code(code)
 
-    async def send_to_djs(self, message: Mapping[str, Any]) -> None:
-        """Broadcast a VJ→DJ message built with :mod:`mcav.nodes.dj.protocol` to every connected DJ."""
-        await self.hub.send_to_djs(message)
+    async def sync_pattern(self, pattern: str, config: dict[str, Any]) -> None:
+        """``pattern_sync`` to every DJ."""
+        await self.hub.send_to_djs(P.pattern_sync(pattern, config))
 
-    async def send_stream_routes(self) -> None:
-        """Send each DJ its own ``stream_route`` (active flag, route mode, Minecraft host/port, pattern)."""
-        await self.hub.send_stream_routes()
+    async def sync_preset(self, preset: str | dict[str, Any]) -> None:
+        """``preset_sync`` to every DJ."""
+        await self.hub.send_to_djs(P.preset_sync(preset))
+
+    async def sync_effect(self, effect: str) -> None:
+        """``effect_triggered`` to every DJ."""
+        await self.hub.send_to_djs(P.effect_triggered(effect))
+
+    async def sync_config(self, entity_count: int, zone: str) -> None:
+        """``config_sync`` to every DJ."""
+        await self.hub.send_to_djs(P.config_sync(entity_count, zone))
 
     def health(self) -> dict[str, int]:
         """``{dj_connects, dj_disconnects, current_djs}``."""
         return self.hub.health()
-
-    def add_listener(self, callback: Callable[[dict[str, Any]], None]) -> None:
-        """Register ``callback(event)``, called on the loop with browser-bound events (WIRE.md 3.4)."""
-        self.hub.add_listener(callback)

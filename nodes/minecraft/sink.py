@@ -13,6 +13,12 @@ due unless a newer one replaces it (so the last frame of a burst still goes out)
 While the active DJ is a direct-mode DJ that reports ``mc_connected`` (route
 ``dual``), it draws in Minecraft itself and this node sends no ``batch_update``
 (counted as ``frames_yielded_to_dj``; WIRE.md 2.3).
+
+Control: it provides :class:`~mcav.nodes.interfaces.MinecraftLink` on ``link``
+(``info``, ``forward``, ``set_zone``; events ``link`` and ``message``) and
+requires, optionally, the pattern control (the entity count for the pool) and
+the DJ roster, whose ``live`` events say who is live and whether that DJ draws
+in Minecraft itself — nothing is polled per frame.
 """
 
 from __future__ import annotations
@@ -20,16 +26,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
+from mcav.nodes.health import VJ_HEALTH
+from mcav.nodes.interfaces import DJRoster, LinkDown, MinecraftLink, PatternControl
 from mcav.runtime.clock import wait_for
+from mcav.runtime.control import Event, Require
 from mcav.runtime.frames import Scene
 from mcav.runtime.node import AsyncInput, AsyncNode, EndOfStream
 from mcav.runtime.params import param
 from mcav.runtime.policies import Backoff
 
 from . import protocol
+from .links import VIZ_CLIENT, VJ_MINECRAFT
 from .viz_client import NotConnected, VizClient
 
 __all__ = ["MinecraftSink"]
@@ -40,8 +50,14 @@ class MinecraftSink(AsyncNode):
 
     kind = "minecraft"
     inputs = {"in": Scene}
-    policies = {"reconnect": "vj_minecraft", "heartbeat": "viz_client"}
+    policies = {"reconnect": VJ_MINECRAFT, "heartbeat": VIZ_CLIENT}
     reports_delivery = True
+    provides = {"link": MinecraftLink}
+    requires = {
+        "pattern": Require(PatternControl, optional=True, doc="entity count for the pool at connect"),
+        "djs": Require(DJRoster, optional=True, doc="the live DJ (dj_info) and direct-mode DJs drawing themselves"),
+    }
+    health_schema = VJ_HEALTH
 
     @dataclass
     class Params:
@@ -78,10 +94,8 @@ class MinecraftSink(AsyncNode):
         self._next_due = 0.0
         self._blackout = False
         self._dj: str | None = None
+        self._live: dict[str, Any] = {"dj_id": None, "dj_name": None, "direct": False}  # from ``live`` events
         self._yielding_to: str | None = None  # a direct-mode DJ drawing in Minecraft itself
-        self._listeners: list[Callable[[dict[str, Any]], None]] = []
-        self._status_listeners: list[Callable[[bool], None]] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- status and control (loop thread, except status()) ---------------------------------
 
@@ -96,12 +110,12 @@ class MinecraftSink(AsyncNode):
             "mc_reconnect_count": self.mc_reconnect_count,
             "next_retry_s": None if nxt is None else round(max(0.0, nxt - self.ctx.clock.monotonic()), 3),
             "retry_delay_s": self._delay, "reconnects": self.mc_reconnect_count,
-            "pool": self.pool, "last_error": self.client.last_error, **self.counters,
+            "pool": self.pool, "last_error": self.client.last_error, "mc_connected": self.connected, **self.counters,
         }
 
-    def add_listener(self, callback: Callable[[dict[str, Any]], None]) -> None:
-        """Call ``callback(message)`` with plugin messages that answer no request (e.g. ``voice_status``)."""
-        self._listeners.append(callback)
+    def info(self) -> dict[str, Any]:
+        """``{connected, host, port, zone}``."""
+        return {"connected": self.connected, "host": self.client.host, "port": self.client.port, "zone": self.zone}
 
     async def forward(self, message: dict[str, Any]) -> dict[str, Any] | None:
         """Pass a browser's command to the plugin; return its reply (None for fast-path types).
@@ -130,26 +144,19 @@ class MinecraftSink(AsyncNode):
             await self.client.send(protocol.set_visible(old, False))
             self.pool = None
             try:
-                await self._init_pool(self._expected_count())
+                await self._init_pool(await self._expected_count())
             except ValueError:
                 self.zone = old
                 self.pool = None
                 raise
 
-    def add_status_listener(self, callback: Callable[[bool], None]) -> None:
-        """Call ``callback(connected)`` on the loop when the connection to Minecraft comes up or goes down.
-
-        Callbacks must not raise: one that does is a bug, and fails the node (see :meth:`_manager_ended`).
-        """
-        self._status_listeners.append(callback)
-
     def _status_changed(self, up: bool) -> None:
-        for cb in self._status_listeners:
-            cb(up)
+        """Publish ``link`` (a subscriber that raises is a bug, and fails the node: see :meth:`_manager_ended`)."""
+        self.ctx.publish("link", "link", self.info())
 
     def _unsolicited(self, msg: dict[str, Any]) -> None:
-        for cb in self._listeners:
-            cb(msg)
+        """A plugin message that answers no request (e.g. ``voice_status``): publish it."""
+        self.ctx.publish("link", "message", msg)
 
     # -- connection management --------------------------------------------------------------
 
@@ -198,11 +205,11 @@ class MinecraftSink(AsyncNode):
                 self.ctx.log.warning("Minecraft has no zone '%s'; using '%s' (zones: %s)", self.zone, zones[0], zones)
                 self.zone = zones[0]
             self.pool = None
-            await self._init_pool(self._expected_count())
+            await self._init_pool(await self._expected_count())
             if self._blackout:
                 await self.client.request(protocol.set_visible(self.zone, False))
             if self._dj is not None:
-                self._spawn(self._send_dj_info(self._dj, 0.0))
+                self.ctx.spawn(self._send_dj_info(self._dj, 0.0))
         except (ValueError, TimeoutError, NotConnected) as exc:  # ValueError includes a malformed reply
             await self.client.disconnect(1011, "handshake failed")
             self.client.last_error = f"handshake failed: {exc}"
@@ -210,12 +217,10 @@ class MinecraftSink(AsyncNode):
         self._ready = True
         return True
 
-    def _expected_count(self) -> int:
-        for p in self.ctx.peers("pattern"):
-            try:
-                return int(p.state()["entity_count"])  # type: ignore[attr-defined]
-            except Exception:  # a pattern node without the control API: fall back
-                pass
+    async def _expected_count(self) -> int:
+        pattern = self.ctx.control("pattern")
+        if pattern:
+            return int((await pattern.state())["entity_count"])
         return self.pool or 16  # the plugin's own default
 
     async def _init_pool(self, count: int) -> None:
@@ -225,29 +230,22 @@ class MinecraftSink(AsyncNode):
             self.ctx.log.warning("Minecraft capped the pool at %d of %d entities (max_entities_per_zone)", self.pool, count)
         self._requested = count
 
-    def _manager_ended(self, task: asyncio.Task[None]) -> None:
-        """``_manage`` only ends by cancellation: anything else is a bug, and Minecraft would never come back."""
-        if task.cancelled() or task.exception() is None:
-            return
-        exc = task.exception()
-        self.ctx.log.error("the Minecraft connection manager crashed; no more reconnection attempts",
-                           exc_info=(type(exc), exc, exc.__traceback__))
-        self.ctx.fail(f"minecraft '{self.ctx.name}': connection manager crashed: {type(exc).__name__}: {exc}")
-
     # -- frames -------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        manager = asyncio.ensure_future(self._manage())
-        manager.add_done_callback(self._manager_ended)
+        djs = self.ctx.control("djs")
+        if djs:
+            self._live = await djs.live()
+            djs.subscribe(self._live_changed, ("live",))
+        # The connection manager only ends by cancellation: a crash is a bug, and Minecraft would never
+        # come back, so it fails the node (critical) with its traceback in the log.
+        self.ctx.spawn(self._manage(), name="connection manager", critical=True)
         try:
             await self._frames(self.ctx.input())
         except EndOfStream:
             pass
         finally:
-            manager.cancel()
-            for t in list(self._tasks):
-                t.cancel()
-            await asyncio.gather(manager, *self._tasks, return_exceptions=True)
+            await self.ctx.tasks.aclose()
             await self._shutdown()
 
     async def _frames(self, inp: AsyncInput) -> None:
@@ -279,14 +277,12 @@ class MinecraftSink(AsyncNode):
             self._next_due = (self._next_due if now - self._next_due < period else now) + period
             await self._deliver(frame)
 
-    def _direct_dj(self) -> str | None:
-        """The active DJ if it draws in Minecraft itself (route ``dual`` and ``mc_connected``), else None."""
-        for djs in self.ctx.peers("dj_server")[:1]:
-            return getattr(djs, "direct_dj_on_minecraft", None)
-        return None
+    def _live_changed(self, event: Event) -> None:
+        self._live = dict(event.data)
 
     async def _deliver(self, scene: Scene) -> None:
-        direct = self._direct_dj()
+        live = self._live
+        direct = live["dj_id"] if live["direct"] else None  # route ``dual``: it draws in Minecraft itself
         if direct != self._yielding_to:
             self._yielding_to = direct
             if direct is not None:
@@ -305,7 +301,7 @@ class MinecraftSink(AsyncNode):
                 await self._init_pool(scene.count)
             if scene.blackout != self._blackout:
                 self._blackout = scene.blackout
-                self._spawn(self._request(protocol.set_visible(self.zone, not scene.blackout)))
+                self.ctx.spawn(self._request(protocol.set_visible(self.zone, not scene.blackout)))
             self._check_dj(scene)
             for text in self.encoder.encode(scene, self.zone, scene.seq):
                 await self.client.send(text)
@@ -317,20 +313,15 @@ class MinecraftSink(AsyncNode):
         self.ctx.delivered(scene)
 
     def _check_dj(self, scene: Scene) -> None:
-        djs = self.ctx.peers("dj_server")
-        active = getattr(djs[0], "active_dj", None) if djs else None
+        active = self._live["dj_id"]
         if active != self._dj:
             self._dj = active
             if active is not None:
-                self._spawn(self._send_dj_info(active, scene.features.bpm))
+                self.ctx.spawn(self._send_dj_info(active, scene.features.bpm))
 
     async def _send_dj_info(self, dj_id: str, bpm: float) -> None:
-        name = dj_id
-        for d in self.ctx.peers("dj_server"):
-            for entry in d.roster():  # type: ignore[attr-defined]
-                if entry.get("dj_id") == dj_id:
-                    name = entry.get("dj_name") or dj_id
-        await self._request(protocol.dj_info(name, dj_id, bpm))
+        name = self._live["dj_name"] if self._live["dj_id"] == dj_id else None
+        await self._request(protocol.dj_info(name or dj_id, dj_id, bpm))
 
     async def _request(self, text: str) -> None:
         try:
@@ -339,11 +330,6 @@ class MinecraftSink(AsyncNode):
                 self.ctx.log.warning("Minecraft refused %s: %s", text[:60], reply.get("message"))
         except (NotConnected, TimeoutError) as exc:
             self.ctx.log.info("Minecraft request failed: %s", exc)
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _shutdown(self) -> None:
         if self.connected:

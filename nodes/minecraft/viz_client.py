@@ -26,10 +26,12 @@ from typing import Any, Awaitable, Callable, Mapping
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from mcav.nodes.interfaces import LinkDown
 from mcav.runtime.clock import Clock, SystemClock, wait_for
-from mcav.runtime.policies import Backoff, HeartbeatMonitor, HeartbeatPolicy, ReconnectPolicy, default_policy
+from mcav.runtime.policies import Backoff, HeartbeatMonitor, HeartbeatPolicy, ReconnectPolicy
 
 from . import protocol
+from .links import VIZ_CLIENT
 
 __all__ = ["NotConnected", "VizClient"]
 
@@ -38,7 +40,7 @@ log = logging.getLogger("mcav.viz_client")
 MAX_PENDING = 256
 
 
-class NotConnected(ConnectionError):
+class NotConnected(LinkDown):
     """The plugin is not connected (or the connection dropped while waiting)."""
 
 
@@ -95,12 +97,12 @@ class VizClient:
         self.auto_reconnect = auto_reconnect
         self.clock: Clock = clock or SystemClock()
         self.reconnect_policy = reconnect or replace(
-            default_policy("reconnect", "viz_client"),
+            VIZ_CLIENT.policy("reconnect"),
             connect_timeout=connect_timeout,
             max_attempts=max_reconnect_attempts,
             max_reconnect_attempts=max_reconnect_attempts,
         )
-        self.heartbeat_policy = heartbeat or default_policy("heartbeat", "viz_client")
+        self.heartbeat_policy = heartbeat or VIZ_CLIENT.policy("heartbeat")
         self.request_timeout = request_timeout
         self.on_message = on_message
         self.log = logger or log

@@ -1,10 +1,13 @@
 """The ``pattern`` node kind: Features in, a fixed-size Scene out, with a run-time control API.
 
-Frames are processed on a worker thread; the control methods are called from
-the asyncio I/O thread (the browser node). Both sides take one lock, so a
-command lands between two frames, never in the middle of one. Every control
-method checks all its arguments first and raises :class:`ValueError` naming
-the bad value and what is valid, before anything changes.
+It provides :class:`~mcav.nodes.interfaces.PatternControl` on its ``control``
+port. Frames are processed on a worker thread; control calls arrive from the
+I/O thread through the runtime (which holds this node's lock around each
+``process()``) and take the node's own lock too, so a command lands between
+two frames, never in the middle of one. Every control method checks all its
+arguments first and raises :class:`ValueError` naming the bad value and what is
+valid, before anything changes; each change publishes ``changed`` with the new
+:meth:`state`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from mcav.nodes.presets import PRESET_NAMES, Preset, get_preset
+from mcav.nodes.interfaces import PatternControl
+from mcav.nodes.presets import PRESET_NAMES, get_preset
 from mcav.runtime.frames import Features, Frame, Scene
 from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
@@ -71,6 +75,7 @@ class PatternNode(SyncNode):
 
     inputs = {"in": Features}
     outputs = {"out": Scene}
+    provides = {"control": PatternControl}
 
     def __init__(self, params: Params, ctx: NodeContext) -> None:
         super().__init__(params, ctx)
@@ -138,12 +143,14 @@ class PatternNode(SyncNode):
         checks.choice("pattern", key, PATTERNS)
         with self._lock:
             self._stage.set_pattern(key)
+        self._changed()
 
     def set_entity_count(self, n: int) -> None:
         """Use ``n`` entities (1-1024)."""
         n = checks.integer("entity count", n, 1, MAX_ENTITIES)
         with self._lock:
             self._stage.set_entity_count(n)
+        self._changed()
 
     def set_band_sensitivity(self, band: int, value: float) -> None:
         """Set the multiplier (0-2) of band 0-4 (bass, low, mid, high, air)."""
@@ -151,6 +158,7 @@ class PatternNode(SyncNode):
         value = checks.number(f"sensitivity of band {band}", value, 0.0, 2.0)
         with self._lock:
             self._stage.sensitivity[band] = value
+        self._changed()
 
     def set_band_sensitivities(self, values: Sequence[float]) -> None:
         """Set all 5 band multipliers (0-2) at once: every value is checked, then all apply in one step."""
@@ -159,16 +167,17 @@ class PatternNode(SyncNode):
         checked = [checks.number(f"band_sensitivity[{i}]", v, 0.0, 2.0) for i, v in enumerate(values)]
         with self._lock:
             self._stage.sensitivity[:] = checked
+        self._changed()
 
-    def set_preset(self, name: str) -> Preset:
-        """Apply MCAV preset ``name`` (its band sensitivity) and return it."""
+    def set_preset(self, name: str) -> None:
+        """Apply MCAV preset ``name`` (its band sensitivity)."""
         if not isinstance(name, str):
             raise ValueError(f"preset must be a name, got {name!r}; presets: {', '.join(PRESET_NAMES)}")
         preset = get_preset(name)
         with self._lock:
             self._preset = preset.name
             self._stage.sensitivity[:] = preset.band_sensitivity
-        return preset
+        self._changed()
 
     def trigger_effect(self, effect: str, intensity: float = 1.0, duration: float = 0.5) -> None:
         """Start ``effect`` with ``intensity`` 0-2 for ``duration`` s (0-60).
@@ -190,22 +199,26 @@ class PatternNode(SyncNode):
                 s.frozen = (not s.frozen) if intensity > 0 else False
             else:
                 s.trigger(effect, intensity, duration)
+        if effect in ("blackout", "freeze"):
+            self._changed()
 
     def set_blackout(self, enabled: bool | None = None) -> bool:
         """Black out (every scale 0, ids kept), or back; None toggles. Returns the new state."""
         checks.optional_bool("blackout", enabled)
         with self._lock:
             s = self._stage
-            s.blackout = (not s.blackout) if enabled is None else enabled
-            return s.blackout
+            s.blackout = on = (not s.blackout) if enabled is None else enabled
+        self._changed()
+        return on
 
     def set_freeze(self, enabled: bool | None = None) -> bool:
         """Freeze (re-send the last entities; features still update), or thaw; None toggles."""
         checks.optional_bool("freeze", enabled)
         with self._lock:
             s = self._stage
-            s.frozen = (not s.frozen) if enabled is None else enabled
-            return s.frozen
+            s.frozen = on = (not s.frozen) if enabled is None else enabled
+        self._changed()
+        return on
 
     def set_transition(self, duration: float, easing: str) -> None:
         """Crossfade ``duration`` s (0-30; 0 = instant) and ``easing`` for later pattern changes."""
@@ -214,6 +227,7 @@ class PatternNode(SyncNode):
         with self._lock:
             self._stage.transition = duration
             self._stage.easing = easing
+        self._changed()
 
     def set_scales(
         self, base_scale: float | None = None, max_scale: float | None = None, beat_boost: float | None = None
@@ -235,3 +249,7 @@ class PatternNode(SyncNode):
                 raise ValueError(f"base_scale {base} would be above max_scale {top}")
             for name, value in new.items():
                 setattr(a, name, value)
+        self._changed()
+
+    def _changed(self) -> None:
+        self.ctx.publish("control", "changed", self.state())

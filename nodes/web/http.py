@@ -24,12 +24,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from mcav.nodes.health import VJ_HEALTH
+from mcav.nodes.interfaces import BrowserEndpoint, PatternControl
+from mcav.runtime.control import Require
 from mcav.runtime.node import AsyncNode
 from mcav.runtime.params import param
 
 from mcav.runtime.health import health_stats
 
 from .health import prometheus
+from .links import ADMIN_PANEL
 
 __all__ = ["AdminHttp", "STATIC_DIR"]
 
@@ -63,7 +67,12 @@ class AdminHttp(AsyncNode):
 
     kind = "admin_http"
     # The policies of the pages' own WebSocket link; published to them in /config.json.
-    policies = {"reconnect": "admin_panel", "heartbeat": "admin_panel"}
+    policies = {"reconnect": ADMIN_PANEL, "heartbeat": ADMIN_PANEL}
+    requires = {
+        "browser": Require(BrowserEndpoint, optional=True, doc="the pages' WebSocket, told in /config.json"),
+        "pattern": Require(PatternControl, optional=True, doc="/metrics reports its pattern and tempo"),
+    }
+    health_schema = VJ_HEALTH
 
     @dataclass
     class Params:
@@ -182,7 +191,7 @@ class AdminHttp(AsyncNode):
         if path == "/metrics":
             return 200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}, self._metrics().encode()
         if path == "/config.json":
-            return _json(self._config())
+            return _json(await self._config())
         if path == "/preview":
             return 301, {"Location": "/preview/" + (f"?{query}" if query else "")}, b""
         return await self._static(path, raw_path, query)
@@ -232,26 +241,27 @@ class AdminHttp(AsyncNode):
     def _metrics(self) -> str:
         snap = self.ctx.metrics_snapshot()
         info: dict[str, Any] = {}
-        for node in snap.nodes.values():  # the pattern node's status says what is shown and at what tempo
-            if node.kind == "pattern":
-                info["active_pattern"] = node.extra.get("pattern")
-                info["bpm"] = node.extra.get("bpm")
+        pattern = self.ctx.control("pattern")
+        if pattern:  # the pattern node's status says what is shown and at what tempo
+            extra = snap.nodes[pattern.provider.node].extra
+            info["active_pattern"] = extra.get("pattern")
+            info["bpm"] = extra.get("bpm")
         return prometheus(snap, health_stats(snap), info)
 
-    def _config(self) -> dict[str, Any]:
-        browsers = self.ctx.peers("browser")
-        b = browsers[0] if browsers else None
+    async def _config(self) -> dict[str, Any]:
+        browser = self.ctx.control("browser")
+        b = await browser.endpoint() if browser else {}
         rc, hb = self.ctx.reconnect, self.ctx.heartbeat
         return {
-            "ws_port": getattr(b, "port", None) or (b.params.port if b is not None else 8766),
-            "operator_auth": bool(b is not None and getattr(b, "operator_auth", False)),
+            "ws_port": b.get("ws_port", 8766),
+            "operator_auth": bool(b.get("operator_auth", False)),
             "graph": self.ctx.metrics_snapshot().graph,
             "timing": {
                 "reconnect_base_ms": int(rc.initial * 1000), "reconnect_multiplier": rc.multiplier,
                 "reconnect_max_ms": int(rc.max * 1000), "max_attempts": rc.max_reconnect_attempts or 0,
                 "ping_ms": int(hb.interval * 1000), "pong_timeout_ms": int((hb.timeout or 20.0) * 1000),
                 "queue_max": 500, "connect_timeout_ms": int(rc.connect_timeout * 1000),
-                "commands_per_s": b.params.commands_per_s if b is not None else 10.0,
+                "commands_per_s": b.get("commands_per_s", 10.0),
             },
         }
 

@@ -1,0 +1,211 @@
+"""The control interfaces mcav's node kinds provide and require.
+
+Shared vocabulary of the node families (like :mod:`mcav.nodes.presets`): a
+family implements or calls these, never another family's classes. Every call
+takes and returns plain data (numbers, strings, lists, dicts) and every event
+carries plain data, so an interface can travel over a process boundary
+(Redis, OSC, MIDI) unchanged. ``mcav nodes KIND`` lists what a kind provides
+and requires; ``mcav graph`` draws the links (dashed).
+
+=====================  ==============  ==============================================
+interface              provided by     required by
+=====================  ==============  ==============================================
+``pattern_control``    ``pattern``     ``browser``, ``minecraft``, ``dj_server``,
+                                       ``admin_http``
+``analysis_preset``    ``fft``         ``browser``, ``dj_relay`` (every provider)
+``dj_roster``          ``dj_server``   ``browser``, ``minecraft``
+``minecraft_link``     ``minecraft``   ``browser``, ``dj_server`` (every provider),
+                                       ``dj_relay``
+``browser_endpoint``   ``browser``     ``admin_http``
+=====================  ==============  ==============================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcav.runtime.control import Interface
+
+__all__ = [
+    "AnalysisPreset",
+    "BrowserEndpoint",
+    "DJRoster",
+    "LinkDown",
+    "MinecraftLink",
+    "PatternControl",
+]
+
+
+class LinkDown(ConnectionError):
+    """The provider's own network link (e.g. to the Minecraft plugin) is down."""
+
+
+class PatternControl(Interface):
+    """What is on screen: pattern, entity count, effects, band sensitivity, blackout, freeze, transition."""
+
+    name = "pattern_control"
+    events = {"changed": "the pattern or a setting changed; data = state()"}
+
+    def patterns(self) -> list[dict[str, Any]]:
+        """Every pattern: ``{id, name, description}`` in MCAV order."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """``pattern``, ``entity_count``, ``preset``, ``band_sensitivity``, ``blackout``, ``freeze``,
+        ``transition`` ``{duration, easing}``, ``base_scale``, ``max_scale``, ``beat_boost``."""
+        ...
+
+    def set_pattern(self, key: str) -> None:
+        """Crossfade to pattern ``key``. ValueError names the valid keys."""
+        ...
+
+    def set_entity_count(self, n: int) -> None:
+        """Draw ``n`` entities (1-1024)."""
+        ...
+
+    def set_band_sensitivity(self, band: int, value: float) -> None:
+        """Sensitivity 0-2 of band 0-4."""
+        ...
+
+    def set_band_sensitivities(self, values: list[float]) -> None:
+        """All five sensitivities at once (a custom preset)."""
+        ...
+
+    def set_preset(self, name: str) -> None:
+        """Apply a named preset's band sensitivities."""
+        ...
+
+    def trigger_effect(self, effect: str, intensity: float = 1.0, duration: float = 0.5) -> None:
+        """Start a one-shot effect; ``duration`` in s."""
+        ...
+
+    def set_blackout(self, enabled: bool | None = None) -> bool:
+        """Blackout on/off (None toggles); returns the new state."""
+        ...
+
+    def set_freeze(self, enabled: bool | None = None) -> bool:
+        """Freeze on/off (None toggles); returns the new state."""
+        ...
+
+    def set_transition(self, duration: float, easing: str) -> None:
+        """Crossfade length in s and its easing."""
+        ...
+
+    def set_scales(
+        self, base_scale: float | None = None, max_scale: float | None = None, beat_boost: float | None = None
+    ) -> None:
+        """Entity scales (0-4 blocks, base ≤ max) and beat boost (1-4); None keeps a value."""
+        ...
+
+
+class AnalysisPreset(Interface):
+    """The audio analysis preset of an ``fft`` node (attack, release, AGC, band weights)."""
+
+    name = "analysis_preset"
+
+    def set_preset(self, name: str) -> None:
+        """Switch to preset ``name``. ValueError names the presets."""
+        ...
+
+
+class DJRoster(Interface):
+    """Remote DJs: the roster, the live DJ, approvals, connect codes, and messages to every DJ."""
+
+    name = "dj_roster"
+    events = {
+        "message": "a browser-facing roster message (WIRE.md 3.4: dj_roster, dj_connected, …); data = the message",
+        "live": "the live DJ or its direct mode changed; data = live()",
+    }
+
+    def roster(self) -> list[dict[str, Any]]:
+        """WIRE.md 3.1 ``dj_roster`` entries in queue order (fps, latency, …)."""
+        ...
+
+    def pending(self) -> list[dict[str, Any]]:
+        """DJs waiting for approval: ``{dj_id, dj_name, waiting_since, direct_mode}``."""
+        ...
+
+    def live(self) -> dict[str, Any]:
+        """``{dj_id, dj_name, direct}``: the live DJ (``dj_id`` None if nobody) and whether it draws in
+        Minecraft itself (direct mode reporting ``mc_connected``; then no one else may)."""
+        ...
+
+    async def set_active(self, dj_id: str) -> None:
+        """Make ``dj_id`` the live DJ."""
+        ...
+
+    async def kick(self, dj_id: str) -> None:
+        """Disconnect ``dj_id``."""
+        ...
+
+    async def approve(self, dj_id: str) -> None:
+        """Let a connect-code DJ in."""
+        ...
+
+    async def deny(self, dj_id: str) -> None:
+        """Refuse a connect-code DJ."""
+        ...
+
+    def reorder(self, dj_id: str, new_position: int) -> None:
+        """Move ``dj_id`` in the failover queue."""
+        ...
+
+    def generate_code(self, ttl_minutes: float | None = None) -> dict[str, Any]:
+        """A new single-use connect code ``{code, expires_at, ttl_minutes}``."""
+        ...
+
+    def codes(self) -> list[dict[str, Any]]:
+        """The codes still valid."""
+        ...
+
+    def revoke_code(self, code: str) -> None:
+        """Invalidate ``code``."""
+        ...
+
+    async def sync_pattern(self, pattern: str, config: dict[str, Any]) -> None:
+        """Tell every DJ the pattern changed (``pattern_sync``)."""
+        ...
+
+    async def sync_preset(self, preset: str | dict[str, Any]) -> None:
+        """Tell every DJ the analysis preset (``preset_sync``)."""
+        ...
+
+    async def sync_effect(self, effect: str) -> None:
+        """Tell every DJ an effect fired (``effect_triggered``)."""
+        ...
+
+    async def sync_config(self, entity_count: int, zone: str) -> None:
+        """Tell every DJ the entity count or zone changed (``config_sync``)."""
+        ...
+
+
+class MinecraftLink(Interface):
+    """The link to one MCAV Minecraft plugin: its state, and plugin commands passed through."""
+
+    name = "minecraft_link"
+    events = {
+        "link": "the link went up or down; data = info()",
+        "message": "an unsolicited plugin message (e.g. voice_status); data = the message",
+    }
+
+    def info(self) -> dict[str, Any]:
+        """``{connected, host, port, zone}``."""
+        ...
+
+    async def forward(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        """Send a plugin command; its reply (None for fast-path types). LinkDown when not connected."""
+        ...
+
+    async def set_zone(self, zone: str) -> None:
+        """Draw in ``zone`` from now on (the pool is set up there)."""
+        ...
+
+
+class BrowserEndpoint(Interface):
+    """Where the pages' WebSocket is and how the pages should talk to it."""
+
+    name = "browser_endpoint"
+
+    def endpoint(self) -> dict[str, Any]:
+        """``{ws_port, operator_auth, commands_per_s}``."""
+        ...
