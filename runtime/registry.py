@@ -1,12 +1,15 @@
 """The catalogue of node kinds: built-in ones and those of third-party packages.
 
 Kinds are found by name and imported only when used, so that a graph without
-audio capture never imports PortAudio. Built-in kinds are listed in
-:data:`mcav.nodes.BUILTIN_KINDS`; another package adds kinds with an entry
-point in the ``mcav.nodes`` group whose name is the kind::
+audio capture never imports PortAudio. Every package — mcav itself included —
+declares its kinds with entry points in the ``mcav.nodes`` group, whose name is
+the kind::
 
     [project.entry-points."mcav.nodes"]
     my_sink = "my_package.sinks:MySink"
+
+:func:`register_kind` adds one from code (tests, embedding). The runtime names
+no kind: it only knows this catalogue.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from importlib.metadata import entry_points
 
 from .node import Node
 
-__all__ = ["UnknownKind", "all_kinds", "get_kind"]
+__all__ = ["UnknownKind", "all_kinds", "get_kind", "register_kind"]
 
 ENTRY_POINT_GROUP = "mcav.nodes"
 
@@ -25,10 +28,16 @@ class UnknownKind(LookupError):
     """No node kind of that name is installed."""
 
 
-def _catalogue() -> dict[str, str]:
-    from mcav.nodes import BUILTIN_KINDS
+_REGISTERED: dict[str, str] = {}
 
-    kinds = dict(BUILTIN_KINDS)
+
+def register_kind(name: str, target: str) -> None:
+    """Add kind ``name`` implemented by ``target`` (``"module:Class"``), as an entry point would."""
+    _REGISTERED[name] = target
+
+
+def _catalogue() -> dict[str, str]:
+    kinds = dict(_REGISTERED)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         kinds.setdefault(ep.name, ep.value)
     return kinds

@@ -173,3 +173,53 @@ def test_third_party_kinds_load_through_the_entry_point(tmp_path: Path) -> None:
     assert "a third-party kind" in r.stdout
     g = write(tmp_path, "nodes:\n  src: {kind: counter}\n  e: {kind: echo, in: src}\n  out: {kind: discard, in: e}\n")
     assert mcav("run", str(g), "--no-dashboard", env=env).returncode == 0
+
+
+def test_a_third_party_kind_brings_its_own_link_policy_and_control_interface(tmp_path: Path) -> None:
+    """An OSC-style sink from another package: its own link name and defaults, and a control port."""
+    pkg = tmp_path / "mcav_osc"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        textwrap.dedent(
+            '''
+            from mcav.nodes.interfaces import PatternControl
+            from mcav.runtime.control import Require
+            from mcav.runtime.frames import Frame
+            from mcav.runtime.node import AsyncNode, EndOfStream
+            from mcav.runtime.policies import Link
+
+            OSC_OUT = Link("osc_out", reconnect={"default": {"initial": 0.5, "max": 4.0}, "lan": {"initial": 0.1}},
+                           heartbeat={"default": {"interval": 1.0, "failure_threshold": 5}})
+
+            class OscOut(AsyncNode):
+                """Sends frames to an OSC peer (a third-party kind with its own link)."""
+                kind = "osc_out"
+                inputs = {"in": Frame}
+                policies = {"reconnect": OSC_OUT, "heartbeat": OSC_OUT}
+                requires = {"pattern": Require(PatternControl, optional=True, doc="names the pattern in OSC")}
+
+                async def run(self):
+                    assert self.ctx.reconnect.initial == float(__import__("os").environ["WANT_INITIAL"])
+                    try:
+                        async for _ in self.ctx.input():
+                            pass
+                    except EndOfStream:
+                        pass
+            '''
+        )
+    )
+    dist = tmp_path / "mcav_osc-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mcav-osc\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[mcav.nodes]\nosc_out = mcav_osc:OscOut\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "WANT_INITIAL": "0.1"}
+    r = mcav("nodes", "osc_out", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "reconnect (link 'osc_out'): initial=0.5, max=4.0" in r.stdout and "lan: initial=0.1" in r.stdout
+    assert "pattern      pattern_control (one provider, optional) — names the pattern in OSC" in r.stdout
+    g = write(tmp_path, "nodes:\n  src: {kind: counter}\n  osc: {kind: osc_out, in: src, reconnect: lan}\n")
+    r = mcav("run", str(g), "--no-dashboard", env=env)
+    assert r.returncode == 0, r.stderr
+    bad = write(tmp_path, "nodes:\n  src: {kind: counter}\n  osc: {kind: osc_out, in: src, reconnect: wan}\n", "bad.yaml")
+    r = mcav("validate", str(bad), env=env)
+    assert r.returncode == 2 and "unknown reconnect preset 'wan' of link osc_out; presets: default, lan" in r.stderr

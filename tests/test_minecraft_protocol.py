@@ -12,7 +12,7 @@ import pytest
 from test_vj_helpers import make_scene
 
 from mcav.nodes.minecraft import protocol
-from mcav.nodes.minecraft.entities import BROWSER_FIELDS, EntityEncoder
+from mcav.nodes.entities import BROWSER_FIELDS, EntityEncoder
 
 
 def test_every_request_puts_type_first_and_sync_ones_avoid_the_fast_path():

@@ -276,3 +276,36 @@ def test_vj_yields_minecraft_to_a_direct_mode_dj_and_re_routes_djs_on_every_link
         assert plugin.wait_for(lambda: len(plugin.of_type("batch_update")) == 2)
         assert len(plugin.of_type("init_pool")) == 3  # connect, reconnect, and the resumed VJ's own pool
         assert plugin.violations == []
+
+
+def test_two_minecraft_sinks_each_get_the_live_dj_and_their_own_link_state():
+    """Two plugins (two servers or zones): both learn who is live; either link's change re-routes the DJs."""
+    clock = ManualClock()
+    with PluginStandIn(clock=clock) as one, PluginStandIn(clock=clock) as two:
+        text = dual_graph(one.port) + f"  mc2: {{kind: minecraft, in: viz, host: 127.0.0.1, port: {two.port}}}\n"
+        g = build(text)
+        assert sorted(c.provider for c in g.controls if c.consumer == "djs" and c.port == "minecraft") == ["mc", "mc2"]
+        with running(g, clock) as rt:
+            djs, mc, mc2 = rt.node("djs"), rt.node("mc"), rt.node("mc2")
+            assert djs.ready.wait(5)
+            wait_until(lambda: mc.connected and mc2.connected)
+
+            async def scenario() -> None:
+                dj = await RawDJ.connect(djs.port)
+                await dj.auth("dj_x", name="DJ X")
+                await dj.expect("status_update", "stream_route")  # it goes live
+                for seq in range(3):
+                    await dj.frame(seq)
+                    clock.advance(0.05)
+                for plugin in (one, two):
+                    await asyncio.to_thread(plugin.wait_for, lambda p=plugin: p.of_type("dj_info"))
+                await asyncio.to_thread(two.restart)  # the second link drops: DJs get a fresh route
+                route = await next_of(dj, "stream_route")
+                assert route["minecraft_port"] == one.port  # routes name the first link's plugin
+                await dj.close()
+
+            asyncio.run(scenario())
+        for plugin in (one, two):
+            (info,) = plugin.of_type("dj_info")[:1]
+            assert info["dj_id"] == "dj_x" and info["dj_name"] == "DJ X"
+            assert plugin.violations == []

@@ -16,16 +16,16 @@ import numpy as np
 
 from conftest import wait_until  # noqa: F401 - re-exported for the VJ tests
 
-import mcav.nodes
 from mcav.nodes.interfaces import MinecraftLink
 from mcav.runtime.clock import Clock
 from mcav.runtime.control import Require
 from mcav.runtime.engine import Runtime
 from mcav.runtime.frames import Features, Scene, now_ns
 from mcav.runtime.node import AsyncNode
+from mcav.runtime.registry import register_kind
 
-mcav.nodes.BUILTIN_KINDS.setdefault("scene_feed", "test_vj_helpers:SceneFeed")
-mcav.nodes.BUILTIN_KINDS.setdefault("link_watch", "test_vj_helpers:LinkWatch")
+register_kind("scene_feed", "test_vj_helpers:SceneFeed")
+register_kind("link_watch", "test_vj_helpers:LinkWatch")
 
 
 class SceneFeed(AsyncNode):

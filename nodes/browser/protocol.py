@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from mcav.nodes.minecraft.entities import BROWSER_FIELDS, EntityEncoder
+from mcav.nodes.entities import BROWSER_FIELDS, EntityEncoder
 from mcav.runtime import jsonwire
 from mcav.runtime.frames import Scene
 from mcav.runtime.jsonwire import WireError

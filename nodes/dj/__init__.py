@@ -4,19 +4,7 @@ Modules: :mod:`.protocol` (every message of the wire), :mod:`.sanitize`,
 :mod:`.auth` (keys file), :mod:`.codes` (connect codes),
 :mod:`.roster`, :mod:`.hub` + :mod:`.handler` + :mod:`.server` (VJ side),
 :mod:`.relay` (:class:`DJRelayConfig`, the client) and :mod:`.relay_node`.
-Imports stay lazy so that ``mcav dj-key`` starts fast.
+The package imports nothing itself, so ``mcav dj-key`` starts fast; import
+the modules (e.g. ``from mcav.nodes.dj.relay import DJRelay``).
 """
 
-from __future__ import annotations
-
-from typing import Any
-
-__all__ = ["DJRelay", "DJRelayConfig"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from . import relay
-
-        return getattr(relay, name)
-    raise AttributeError(name)

@@ -20,10 +20,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from mcav.nodes.entities import MC_FIELDS, EntityEncoder
 from mcav.runtime import jsonwire
 from mcav.runtime.frames import Features, Scene
-
-from .entities import MC_FIELDS, EntityEncoder
 
 __all__ = [
     "FAST_PATH_TYPES",

@@ -1,28 +1,27 @@
 // Connection settings for both pages.
 //
-// Defaults are CONNECTIVITY.md's "Admin Panel (Browser to VJ Server)" table. They can be
-// overridden, in increasing priority, by the server's /config.json (so an operator can move the
-// WebSocket port without editing the pages) and by query parameters (so a test can run the same
-// schedule in milliseconds instead of minutes).
+// Every timing comes from the server: admin_http's /config.json publishes its `admin_panel` link
+// policy (CONNECTIVITY.md's "Admin Panel" table unless the graph overrides it) and the browser
+// node's port and command rate. Nothing here repeats those numbers. Query parameters override them
+// (so a test can run the same schedule in milliseconds instead of minutes).
 
-export const DEFAULTS = Object.freeze({
-  wsPort: 8766,
-  reconnectBaseMs: 2000,
-  reconnectMultiplier: 1.5,
-  reconnectMaxMs: 30000,
-  maxAttempts: 10,
-  pingMs: 5000,
-  pongTimeoutMs: 20000,
-  queueMax: 500,
-  // Not in the table: a socket stuck in CONNECTING (e.g. the server process is frozen) would
-  // otherwise stall the schedule forever. 10 s is the connect timeout the other MCAV clients use.
-  connectTimeoutMs: 10000,
-  // Queued messages sent per second after a reconnect (a burst of as many first). The browser node
-  // refuses mutating commands beyond its rate limit (10/s by default), so sending a long queue at
-  // once would get its tail refused. 8/s stays under that; when /config.json publishes the limit as
-  // `commands_per_s`, 80 % of it is used instead.
-  flushPerSecond: 8,
+/** Options every page needs, with the /config.json key that carries each. */
+export const REQUIRED = Object.freeze({
+  wsPort: 'ws_port',
+  reconnectBaseMs: 'reconnect_base_ms',
+  reconnectMultiplier: 'reconnect_multiplier',
+  reconnectMaxMs: 'reconnect_max_ms',
+  maxAttempts: 'max_attempts',
+  pingMs: 'ping_ms',
+  pongTimeoutMs: 'pong_timeout_ms',
+  queueMax: 'queue_max',
+  connectTimeoutMs: 'connect_timeout_ms',
+  flushPerSecond: 'flush_per_s',
 });
+
+// While the server is unreachable the page asks for /config.json again this often (a bootstrap,
+// before any policy is known; the server's own schedule applies from the first answer on).
+const CONFIG_RETRY_MS = 1000;
 
 // query parameter / config.json key -> option name and the range we accept
 const KEYS = {
@@ -69,9 +68,9 @@ async function fetchServerConfig(problems) {
   try {
     res = await fetch('/config.json', { cache: 'no-store' });
   } catch {
-    return {}; // pages opened from a plain file server: defaults apply
+    return null; // the server is not answering (yet)
   }
-  if (!res.ok) return {};
+  if (!res.ok) return null;
   try {
     const body = await res.json();
     const flat = {};
@@ -88,8 +87,18 @@ async function fetchServerConfig(problems) {
     }
     return flat;
   } catch {
-    problems.push('/config.json is not valid JSON; using the defaults');
-    return {};
+    problems.push('/config.json is not valid JSON');
+    return null;
+  }
+}
+
+/** /config.json, asked for until the server answers (`onWait(attempt)` is told about each retry). */
+async function serverConfig(problems, onWait) {
+  for (let attempt = 1; ; attempt += 1) {
+    const flat = await fetchServerConfig(problems);
+    if (flat !== null) return flat;
+    onWait(attempt);
+    await new Promise((resolve) => setTimeout(resolve, CONFIG_RETRY_MS));
   }
 }
 
@@ -98,12 +107,16 @@ async function fetchServerConfig(problems) {
  * @returns {Promise<{options: object, problems: string[], url: string, server: object}>}
  *   `server` is the flattened /config.json (e.g. `operator_auth`), {} when there is none.
  */
-export async function loadConfig(search = window.location.search) {
+export async function loadConfig(search = window.location.search, onWait = () => {}) {
   const problems = [];
-  const options = { ...DEFAULTS };
-  const server = await fetchServerConfig(problems);
+  const options = {};
+  const server = await serverConfig(problems, onWait);
   applyMapping(options, server, '/config.json', problems);
   applyMapping(options, Object.fromEntries(new URLSearchParams(search)), 'URL', problems);
+  const missing = Object.entries(REQUIRED).filter(([name]) => options[name] === undefined).map(([, key]) => key);
+  if (missing.length) {
+    throw new Error(`the server's /config.json lacks ${missing.join(', ')} (is this page served by mcav's admin_http?)`);
+  }
   // ws_host exists for a page served from somewhere else than the VJ server (rare; e.g. a laptop
   // showing the preview of a LAN server). By default we talk to the host the page came from.
   const params = new URLSearchParams(search);

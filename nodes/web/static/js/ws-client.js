@@ -20,7 +20,7 @@ const HISTORY = 200;
 export class McavClient {
   /**
    * @param {string} url  ws:// URL of the browser node
-   * @param {object} options  see config.js DEFAULTS
+   * @param {object} options  see config.js REQUIRED
    * @param {{hello?: () => object[]}} hooks  `hello` returns messages to send first on every open
    *        (e.g. the operator login), before the queued ones
    */

@@ -24,7 +24,9 @@ const REFRESH_MS = 5000;
 
 async function main() {
   const notify = mountToasts(document.body);
-  const { options, problems, url, server } = await loadConfig();
+  const { options, problems, url, server } = await loadConfig(window.location.search, (attempt) => {
+    if (attempt === 1) notify({ kind: 'error', message: 'The VJ server is not answering; waiting for its /config.json…' });
+  });
   problems.forEach((message) => notify({ kind: 'error', message }));
 
   const client = new McavClient(url, options, { hello: authHello });

@@ -1,7 +1,7 @@
 """Scene entity arrays → the JSON array of MCAV ``entity-update`` objects, without a dict per entity.
 
-Both wires that carry entities (the plugin's ``batch_update`` and the browsers'
-``state``) use the same object shape, ``{"id":"block_<i>","x":…,…}``. Building
+Shared by both wires that carry entities (the plugin's ``batch_update`` and the
+browsers' ``state``), which use the same object shape, ``{"id":"block_<i>","x":…,…}``. Building
 a Python dict per entity and calling :func:`json.dumps` costs ~3 µs per entity;
 here one ``%``-format template per entity count is built once, and each frame
 fills it from a few numpy columns in a single C-level format call (~0.8 µs per
