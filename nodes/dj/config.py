@@ -8,7 +8,6 @@ from typing import Any
 from mcav.runtime.policies import HeartbeatPolicy, ReconnectPolicy
 
 from .links import DJ_RELAY
-
 from .protocol import CloseCode
 
 __all__ = ["FINAL_CLOSE_CODES", "AuthFailed", "DJRelayConfig", "GaveUp"]

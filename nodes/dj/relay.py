@@ -13,7 +13,10 @@ the link alive with ``dj_heartbeat`` and reconnects as CONNECTIVITY.md says:
 * 3 consecutive unanswered heartbeats → "Heartbeat failures exceeded", the
   connection is dropped and re-established.
 
-Every delay is slept on the injected :class:`~mcav.runtime.clock.Clock`.
+The protocol is :class:`~mcav.nodes.dj.session.RelaySession` (sans-I/O); the
+connection loop, timing and backoff are the runtime's
+:class:`~mcav.runtime.link.LinkSupervisor`. Every delay is slept on the
+injected :class:`~mcav.runtime.clock.Clock`.
 The ``dj_relay`` node (:mod:`mcav.nodes.dj.relay_node`) wraps it in a graph;
 scripts can use it directly::
 
@@ -24,24 +27,22 @@ scripts can use it directly::
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 from typing import Any, Callable
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
-
-from mcav.runtime.clock import Clock, SystemClock, wait_for
+from mcav.runtime.clock import Clock, SystemClock
 from mcav.runtime.frames import Features, now_ns
-from mcav.runtime.policies import Backoff, HeartbeatMonitor, HeartbeatPolicy, ReconnectPolicy
+from mcav.runtime.link import LinkGaveUp, LinkRefused, LinkSupervisor
+from mcav.runtime.policies import HeartbeatPolicy, ReconnectPolicy
 
 from . import protocol as P
-from .config import FINAL_CLOSE_CODES, AuthFailed, DJRelayConfig, GaveUp
+from .config import AuthFailed, DJRelayConfig, GaveUp
 from .logs import frame_logger
+from .session import RelaySession, RelayState
 
 __all__ = ["AuthFailed", "DJRelay", "DJRelayConfig", "GaveUp"]
+
 
 class DJRelay:
     """One DJ's link to a VJ server.
@@ -70,32 +71,74 @@ class DJRelay:
         self.connect_code = connect_code
         self.direct_mode = direct_mode
         self.log = log or logging.getLogger("mcav.dj_relay")
-        self._on_message = on_message
+        self._on_message = on_message or (lambda msg: None)
         self._mc_connected = mc_connected or (lambda: False)
-        self._rng = rng
-        self._ws: ClientConnection | None = None
-        self._streaming = False
-        self._stopping = False
-        self._hb_outstanding = False
-        self._monitor: HeartbeatMonitor | None = None
-        #: What the VJ told us (auth_success/stream_route/pattern_sync/config_sync…).
-        self.vj: dict[str, Any] = {}
-        self.dj_id = config.dj_id
-        self.is_active = False
+        self._state = RelayState(config.dj_id)
+        self._session: RelaySession | None = None
+        self.link = LinkSupervisor(config.vj_server_url, self._new_session, self.reconnect, self.heartbeat,
+                                   self.clock, frame_logger("mcav.dj_relay"), on_up=self._up,
+                                   on_message=self._message, rng=rng)
+        self.link.log = self.log
         self.seq = 0
         self.frames_sent = 0
         self.frames_dropped = 0
-        self.connects = 0
-        self.connect_failures = 0
-        self.heartbeat_failures = 0
-        self.rtt_ms: float | None = None
+
+    # -- what the VJ told us (kept across connections) -------------------------------------------
+
+    @property
+    def dj_id(self) -> str:
+        return self._state.dj_id
+
+    @property
+    def is_active(self) -> bool:
+        return self._state.is_active
+
+    @property
+    def vj(self) -> dict[str, Any]:
+        """What the VJ told us (auth_success/stream_route/pattern_sync/config_sync…)."""
+        return self._state.vj
+
+    @property
+    def connects(self) -> int:
+        """Connections established so far."""
+        return self.link.connects
+
+    @property
+    def connect_failures(self) -> int:
+        """Failed connection attempts so far."""
+        return self.link.connect_failures
+
+    @property
+    def heartbeat_failures(self) -> int:
+        """Heartbeats the VJ left unanswered so far."""
+        return self._state.heartbeat_failures
+
+    @property
+    def rtt_ms(self) -> float | None:
+        """Round trip of the last answered heartbeat, in ms."""
+        return self._state.rtt_ms
 
     @property
     def connected(self) -> bool:
         """True while authenticated and streaming."""
-        return self._ws is not None and self._streaming
+        return self.link.up and self._session is not None and self._session.streaming
 
-    # -- the connection loop ----------------------------------------------------------------------
+    # -- the link --------------------------------------------------------------------------------
+
+    def _new_session(self) -> RelaySession:
+        cfg = self.config
+        hello = (P.code_auth(self.connect_code, cfg.dj_name, self.direct_mode) if self.connect_code
+                 else P.dj_auth(cfg.dj_id, cfg.dj_name, cfg.dj_key, self.direct_mode))
+        self._session = RelaySession(self._state, hello, self.heartbeat, self._mc_connected, self.log.info)
+        return self._session
+
+    def _up(self) -> None:
+        self.log.info("connected to %s as %s (%s)", self.config.vj_server_url, self.dj_id,
+                      "live" if self.is_active else "standby")
+
+    def _message(self, msg: dict[str, Any]) -> None:
+        if not msg["type"].startswith("auth_"):
+            self._on_message(msg)
 
     async def run(self) -> None:
         """Connect and stay connected until :meth:`stop`.
@@ -103,185 +146,26 @@ class DJRelay:
         Raises:
             AuthFailed: the VJ refused us; GaveUp: the first connection never succeeded.
         """
-        backoff = Backoff(self.reconnect, self._rng)
-        url = self.config.vj_server_url
-        while not self._stopping:
-            try:
-                ws = await self._open()
-            except AuthFailed:
-                raise
-            except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed, P.ProtocolError) as exc:
-                if self._stopping:
-                    return
-                self.connect_failures += 1
-                delay = backoff.failed()
-                why = _describe(exc)
-                if delay is None:
-                    raise GaveUp(f"could not connect to {url} after {backoff.attempts} attempts: {why}") from None
-                limit = backoff.attempt_limit
-                self.log.warning("connecting to %s failed (%s); retry %d%s in %.1f s", url, why, backoff.attempts,
-                                 f"/{limit - 1}" if limit else "", delay)
-                await self.clock.sleep(delay)
-                continue
-            backoff.connected()
-            self.connects += 1
-            reason = await self._session(ws)
-            if self._stopping:
-                return
-            if ws.close_code in FINAL_CLOSE_CODES:
-                raise AuthFailed(f"the VJ closed the link: {ws.close_code} {ws.close_reason or ''}".strip())
-            delay = backoff.lost()
-            self.log.warning("lost the VJ link (%s); reconnecting in %.1f s", reason, delay)
-            await self.clock.sleep(delay)
+        try:
+            await self.link.run()
+        except LinkRefused as exc:
+            raise AuthFailed(str(exc)) from None
+        except LinkGaveUp as exc:
+            raise GaveUp(str(exc)) from None
 
     async def stop(self) -> None:
         """Say ``going_offline`` and close; :meth:`run` then returns."""
-        self._stopping = True
-        ws = self._ws
-        if ws is not None:
-            with contextlib.suppress(ConnectionClosed):
-                await ws.send(P.encode(P.going_offline()))
-            await ws.close(1000, "DJ going offline")
-
-    async def _open(self) -> ClientConnection:
-        """Connect and authenticate; returns the connection once the VJ accepted us."""
-        cfg = self.config
-        try:
-            ws = await connect(cfg.vj_server_url, proxy=None, compression=None, max_size=2**18, close_timeout=1,
-                               open_timeout=self.reconnect.connect_timeout, logger=frame_logger("mcav.dj_relay.ws"))
-        except InvalidURI as exc:
-            raise AuthFailed(f"vj_server_url {cfg.vj_server_url!r} is not a ws:// or wss:// URL ({exc})") from None
-        try:
-            first = (P.code_auth(self.connect_code, cfg.dj_name, self.direct_mode) if self.connect_code
-                     else P.dj_auth(cfg.dj_id, cfg.dj_name, cfg.dj_key, self.direct_mode))
-            await ws.send(P.encode(first))
-            timeout: float | None = self.reconnect.connect_timeout
-            while True:
-                msg = P.decode(await wait_for(ws.recv(), timeout, self.clock))
-                kind = msg["type"]
-                if kind in ("auth_success", "auth_approved"):
-                    self.dj_id = str(msg.get("dj_id", self.dj_id))
-                    self.is_active = bool(msg.get("is_active", False))
-                    self.vj.update({k: v for k, v in msg.items() if k != "type"})
-                    self.log.info("connected to %s as %s (%s)", cfg.vj_server_url, self.dj_id,
-                                  "live" if self.is_active else "standby")
-                    return ws
-                if kind == "auth_pending":
-                    self.dj_id = str(msg.get("dj_id", self.dj_id))
-                    self.log.info("connect code accepted; waiting for the VJ to approve %s", self.dj_id)
-                    timeout = None
-                elif kind == "auth_error":
-                    raise AuthFailed(f"the VJ refused the connect code: {msg.get('error', 'auth_error')}")
-                elif kind == "auth_denied":
-                    raise AuthFailed(f"the VJ denied the connection: {msg.get('message', 'auth_denied')}")
-        except ConnectionClosed as exc:
-            code = exc.rcvd.code if exc.rcvd else None
-            if code in FINAL_CLOSE_CODES:
-                reason = exc.rcvd.reason if exc.rcvd else ""
-                raise AuthFailed(f"the VJ refused dj_id '{cfg.dj_id}': close {code} {reason}".strip()) from None
-            raise
-        except BaseException:
-            ws.transport.abort()
-            raise
-
-    # -- one connected session ------------------------------------------------------------------------
-
-    async def _session(self, ws: ClientConnection) -> str:
-        """Run receiver and heartbeat until the link ends; returns why it ended."""
-        self._ws, self._streaming, self._hb_outstanding = ws, False, False
-        self._monitor = HeartbeatMonitor(self.heartbeat, self.clock)
-        recv = asyncio.ensure_future(self._receive(ws))
-        beat = asyncio.ensure_future(self._heartbeats(ws))
-        try:
-            done, _ = await asyncio.wait({recv, beat}, return_when=asyncio.FIRST_COMPLETED)
-            reason = next(iter(done)).result()
-        finally:
-            for task in (recv, beat):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-                    await task
-            self._ws, self._streaming = None, False
-        if beat in done:
-            with contextlib.suppress(Exception):
-                await ws.close(1001, "Heartbeat failures exceeded")
-            ws.transport.abort()
-        return reason
-
-    async def _heartbeats(self, ws: ClientConnection) -> str:
-        monitor = self._monitor
-        assert monitor is not None
-        while True:
-            await self.clock.sleep(self.heartbeat.interval)
-            if self._hb_outstanding:
-                monitor.missed()
-                self.heartbeat_failures += 1
-            if monitor.dead:
-                self.log.warning("Heartbeat failures exceeded (%d consecutive heartbeats unanswered); reconnecting",
-                                 monitor.failures)
-                return "Heartbeat failures exceeded"
-            try:
-                await ws.send(P.encode(P.dj_heartbeat(self.clock.time(), self._mc_connected())))
-                self._hb_outstanding = True
-            except ConnectionClosed:
-                return "connection closed while sending a heartbeat"
-
-    async def _receive(self, ws: ClientConnection) -> str:
-        try:
-            async for raw in ws:
-                try:
-                    msg = P.decode(raw)
-                except P.ProtocolError as exc:
-                    self.log.warning("ignoring a bad message from the VJ: %s", exc)
-                    continue
-                await self._handle(ws, msg)
-        except ConnectionClosed:
-            pass
-        return f"closed by the VJ: {ws.close_code} {ws.close_reason or ''}".strip()
-
-    async def _handle(self, ws: ClientConnection, msg: dict[str, Any]) -> None:
-        kind = msg["type"]
-        if kind == "heartbeat_ack":
-            assert self._monitor is not None
-            self._monitor.answered()
-            self._hb_outstanding = False
-            echo = msg.get("echo_ts")
-            if isinstance(echo, (int, float)) and not isinstance(echo, bool):
-                self.rtt_ms = max(0.0, (self.clock.time() - echo) * 1000.0)
-        elif kind == "clock_sync_request":
-            t2 = self.clock.time()
-            await ws.send(P.encode(P.clock_sync_response(msg.get("server_time"), t2, self.clock.time())))
-        elif kind in ("stream_route", "status_update"):
-            active = bool(msg.get("is_active", self.is_active))
-            if active != self.is_active:
-                self.log.info("%s", "now LIVE: the VJ is using this DJ" if active else "now on standby")
-            self.is_active = active
-            self.vj.update({k: v for k, v in msg.items() if k not in ("type", "is_active")})
-        elif kind == "pattern_sync":
-            self.vj.update(current_pattern=msg.get("pattern"), pattern_config=msg.get("config"))
-        elif kind == "config_sync":
-            self.vj.update(entity_count=msg.get("entity_count"), zone=msg.get("zone"))
-        if not kind.startswith("auth_"):
-            # The VJ's post-auth messages have begun (and a clock sync, if any, is answered): an MCAV
-            # server reads the message after clock_sync_request as the reply, so no frame may precede it.
-            self._streaming = True
-        if self._on_message is not None:
-            try:
-                self._on_message(msg)
-            except Exception:
-                self.log.exception("handling %s failed", kind)
+        await self.link.stop(P.encode(P.going_offline()), 1000, "DJ going offline")
 
     # -- frames ---------------------------------------------------------------------------------------
 
     async def send_frame(self, features: Features) -> bool:
         """Send one frame now; False (and counted as dropped) while not connected."""
-        ws = self._ws
-        if ws is None or not self._streaming:
+        if not self.connected:
             self.frames_dropped += 1
             return False
         ts = self.clock.time() - (now_ns() - features.t_capture) / 1e9
-        try:
-            await ws.send(P.encode(P.dj_audio_frame(self.seq, ts, features)))
-        except ConnectionClosed:
+        if not await self.link.send(P.encode(P.dj_audio_frame(self.seq, ts, features))):
             self.frames_dropped += 1
             return False
         self.seq += 1
@@ -290,15 +174,8 @@ class DJRelay:
 
     def status(self) -> dict[str, Any]:
         """Connection state and counters."""
-        return {"connected": self.connected, "dj_id": self.dj_id, "is_active": self.is_active,
-                "frames_sent": self.frames_sent, "frames_dropped": self.frames_dropped, "connects": self.connects,
-                "connect_failures": self.connect_failures, "heartbeat_failures": self.heartbeat_failures,
-                "rtt_ms": None if self.rtt_ms is None else round(self.rtt_ms, 1)}
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, ConnectionClosed):
-        return f"closed during the handshake ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
-    return str(exc) or type(exc).__name__
+        st, link = self._state, self.link
+        return {"connected": self.connected, "dj_id": st.dj_id, "is_active": st.is_active,
+                "frames_sent": self.frames_sent, "frames_dropped": self.frames_dropped, "connects": link.connects,
+                "connect_failures": link.connect_failures, "heartbeat_failures": st.heartbeat_failures,
+                "rtt_ms": None if st.rtt_ms is None else round(st.rtt_ms, 1)}

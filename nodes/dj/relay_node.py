@@ -17,7 +17,6 @@ override the policy's ``initial``, ``interval`` and ``max_attempts``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
@@ -97,31 +96,22 @@ class DJRelayNode(AsyncNode):
         if mc:
             self._minecraft_up = bool((await mc.info())["connected"])
             mc.subscribe(self._minecraft_changed, ("link",))
-        link = asyncio.ensure_future(self.relay.run())
-        pump = asyncio.ensure_future(self._pump())
-        stop = asyncio.ensure_future(self.ctx.wait_stopping())
+        self.ctx.spawn(self._link(), name="link")
         try:
-            await asyncio.wait({link, pump, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if link.done() and not link.cancelled() and link.exception() is not None:
-                self._link_failed(link.exception())
-                if not self.ctx.stopping:
-                    await asyncio.wait({pump, stop}, return_when=asyncio.FIRST_COMPLETED)
+            await self._pump()  # until the input ends (the graph stops, or its source is exhausted)
         finally:
             await self.relay.stop()
-            for task in (link, pump, stop):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, AuthFailed, GaveUp):
-                    await task
 
-    def _link_failed(self, exc: BaseException) -> None:
-        if not isinstance(exc, (AuthFailed, GaveUp)):
-            raise exc
-        self.failure = str(exc)
-        self.ctx.log.error("DJ link to %s failed: %s", self.params.vj_server_url, exc)
-        if self._only_sink():
-            self.ctx.fail(f"dj_relay '{self.ctx.name}': {exc}", exit_code=1)
-        else:
-            self.ctx.log.error("other sinks keep running; frames for the VJ are dropped from now on")
+    async def _link(self) -> None:
+        try:
+            await self.relay.run()
+        except (AuthFailed, GaveUp) as exc:
+            self.failure = str(exc)
+            self.ctx.log.error("DJ link to %s failed: %s", self.params.vj_server_url, exc)
+            if self._only_sink():
+                self.ctx.fail(f"dj_relay '{self.ctx.name}': {exc}", exit_code=1)
+            else:
+                self.ctx.log.error("other sinks keep running; frames for the VJ are dropped from now on")
 
     def _only_sink(self) -> bool:
         return self.ctx.sinks() == [self.ctx.name]

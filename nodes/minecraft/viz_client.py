@@ -3,12 +3,10 @@
 Transport and correlation only; message shapes live in :mod:`.protocol`,
 retry timing in :class:`~mcav.runtime.policies.Backoff`/`HeartbeatMonitor`.
 
-Correlation: the plugin has no request ids but answers its synchronous
-messages in order, one reply per request, of a type fixed by the request
-(``get_zones`` → ``zones``…). Each request registers the reply type it
-expects; a reply resolves the oldest pending request expecting that type, and
-``error`` resolves the oldest pending request of any type. Fast-path messages
-(``batch_update``…) are never answered and never awaited.
+Correlation is :class:`~.replies.ReplyMatcher` (pure, tested without
+sockets): each request queues the reply type it expects; a reply resolves the
+oldest pending request expecting that type, and ``error`` the oldest of any
+type. Fast-path messages (``batch_update``…) are never answered and never awaited.
 
 A waiter nobody awaits (a message sent with :meth:`VizClient.send` that the
 plugin will answer, or a request that timed out or was cancelled) stays queued
@@ -20,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Awaitable, Callable, Mapping
 
 import websockets
@@ -31,6 +29,7 @@ from mcav.runtime.clock import Clock, SystemClock, wait_for
 from mcav.runtime.policies import Backoff, HeartbeatMonitor, HeartbeatPolicy, ReconnectPolicy
 
 from . import protocol
+from .replies import ReplyMatcher
 from .links import VIZ_CLIENT
 
 __all__ = ["NotConnected", "VizClient"]
@@ -44,20 +43,15 @@ class NotConnected(LinkDown):
     """The plugin is not connected (or the connection dropped while waiting)."""
 
 
-@dataclass
-class _Pending:
-    """A reply the plugin owes; ``future`` is None (or cancelled) once nobody awaits it."""
+def _resolve(fut: asyncio.Future[dict[str, Any]] | None, msg: dict[str, Any]) -> None:
+    if fut is not None and not fut.done():
+        fut.set_result(msg)
 
-    expect: str
-    future: asyncio.Future[dict[str, Any]] | None = None
 
-    def resolve(self, msg: dict[str, Any]) -> None:
-        if self.future is not None and not self.future.done():
-            self.future.set_result(msg)
-
-    def fail(self, exc: BaseException) -> None:
-        if self.future is not None and not self.future.done():
-            self.future.set_exception(exc)
+def _fail(fut: asyncio.Future[dict[str, Any]] | None, exc: BaseException) -> None:
+    """A waiter nobody awaits is None (or cancelled): failing it must not leave an unretrieved exception."""
+    if fut is not None and not fut.done():
+        fut.set_exception(exc)
 
 
 class VizClient:
@@ -116,7 +110,7 @@ class VizClient:
         )
         self._ws: ClientConnection | None = None
         self._alive = False
-        self._pending: list[_Pending] = []
+        self._replies: ReplyMatcher[asyncio.Future[dict[str, Any]] | None] = ReplyMatcher(MAX_PENDING)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed: asyncio.Event | None = None
         self._monitor: HeartbeatMonitor | None = None
@@ -203,9 +197,8 @@ class VizClient:
             return
         self._alive = False
         self.last_error = why
-        pending, self._pending = self._pending, []
-        for p in pending:
-            p.fail(NotConnected(f"connection to Minecraft lost: {why}"))
+        for fut in self._replies.clear():
+            _fail(fut, NotConnected(f"connection to Minecraft lost: {why}"))
         if self._closed is not None:
             self._closed.set()
         if self.auto_reconnect and not self._stopping:
@@ -239,7 +232,7 @@ class VizClient:
             # it) so the reply cannot be mistaken for the answer to a later request.
             expect = protocol.expected_reply(protocol.decode(text)["type"])
             if expect is not None:
-                self._pending.append(_Pending(expect))
+                self._replies.expect(expect, None)
         await self._send(ws, text)
 
     async def request(self, message: Mapping[str, Any] | str, timeout: float | None = None) -> dict[str, Any]:
@@ -256,10 +249,10 @@ class VizClient:
         if expect is None or protocol.is_fast_path(text):
             raise ValueError(f"the plugin does not answer '{mtype}'; use send()")
         ws = self._require()
-        if len(self._pending) >= MAX_PENDING:
-            raise TimeoutError(f"{len(self._pending)} requests to Minecraft are still unanswered")
+        if self._replies.full:
+            raise TimeoutError(f"{len(self._replies)} requests to Minecraft are still unanswered")
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(expect, fut))
+        self._replies.expect(expect, fut)
         try:
             await self._send(ws, text)
             # shield: on timeout the entry stays queued, so a late reply is consumed by it.
@@ -317,15 +310,12 @@ class VizClient:
             if self._monitor is not None:
                 self._monitor.answered()
             return
-        for i, p in enumerate(self._pending):
-            if mtype == "error" or p.expect == mtype:
-                # Replies come in request order: entries before this one will never be answered.
-                stale = self._pending[:i]
-                del self._pending[: i + 1]
-                for old in stale:
-                    old.fail(TimeoutError("the plugin answered a later request first"))
-                p.resolve(msg)
-                return
+        found = self._replies.match(mtype)
+        if found is not None:
+            for old in found.skipped:  # replies come in request order: these will never be answered
+                _fail(old, TimeoutError("the plugin answered a later request first"))
+            _resolve(found.answered, msg)
+            return
         if self.on_message is not None:
             self.on_message(msg)
 

@@ -1,0 +1,383 @@
+"""The link supervisor: one owner for a client link's connect → handshake → run → death → backoff → reconnect.
+
+A node kind supplies the protocol as a sans-I/O :class:`ClientSession` — text
+messages in, :class:`Action` values out, no sockets, no sleeps — and the
+supervisor does every piece of I/O and timing, on the injected clock:
+
+* connect (``connect_timeout``), then hand the session each message it reads;
+* ``Established`` ends the handshake (which must finish within
+  ``connect_timeout``, unless the session says ``Wait()``, e.g. while a VJ
+  approves a connect code);
+* every ``heartbeat.interval`` it calls :meth:`ClientSession.tick`, which
+  sends a keepalive or declares the peer ``Dead`` (the session decides what
+  counts as an answer);
+* a failed attempt or a lost link sleeps the :class:`~mcav.runtime.policies.Backoff`
+  delay; ``Refused`` (a bad key, a ban) ends the link for good
+  (:class:`LinkRefused`), as does the first connection's attempt limit
+  (:class:`LinkGaveUp`).
+
+One supervisor runs one link; its tasks live in a :class:`~mcav.runtime.scope.TaskScope`
+that :meth:`LinkSupervisor.run` opens and closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from .clock import Clock, wait_for
+from .policies import Backoff, HeartbeatPolicy, ReconnectPolicy
+from .scope import TaskScope
+
+__all__ = [
+    "Action",
+    "ClientSession",
+    "Close",
+    "Dead",
+    "Deliver",
+    "Established",
+    "LinkGaveUp",
+    "LinkRefused",
+    "LinkSupervisor",
+    "Refused",
+    "Send",
+    "Wait",
+]
+
+
+# -- what a session asks for ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send ``text`` to the peer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Established:
+    """The handshake is complete: the link is up."""
+
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """The handshake goes on without a deadline (e.g. waiting for a human to approve)."""
+
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """A message for the node (the supervisor's ``on_message``)."""
+
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Dead:
+    """The peer is not answering: close, back off, reconnect."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The peer refused us for good (bad credentials, banned): never retry."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close the connection with ``code`` and ``reason`` (then reconnect as after a loss)."""
+
+    code: int
+    reason: str
+
+
+Action = Send | Established | Wait | Deliver | Dead | Refused | Close
+
+
+class ClientSession(Protocol):
+    """The protocol of one connection attempt, without I/O (a new session per attempt)."""
+
+    def start(self, now: float) -> list[Action]:
+        """Just connected: the first messages (e.g. the auth request)."""
+
+    def receive(self, text: str, now: float) -> list[Action]:
+        """One message arrived."""
+
+    def tick(self, now: float) -> list[Action]:
+        """A heartbeat interval passed (only once established): a keepalive, or ``Dead``."""
+
+    def closed(self, code: int | None, reason: str) -> list[Action]:
+        """The peer closed the connection; ``Refused`` if that code means "never come back"."""
+
+
+class LinkRefused(Exception):
+    """The peer refused the link for good; the supervisor stopped."""
+
+
+class LinkGaveUp(Exception):
+    """The first connection failed ``max_attempts`` times; the supervisor stopped."""
+
+
+# -- the supervisor --------------------------------------------------------------------------------
+
+
+class LinkSupervisor:
+    """Keeps one WebSocket client link up as its policies say.
+
+    Args:
+        url: ``ws://`` or ``wss://`` address of the peer.
+        session: Makes the :class:`ClientSession` of each attempt.
+        reconnect: Backoff, attempt limits and ``connect_timeout`` (also the handshake's limit).
+        heartbeat: How often :meth:`ClientSession.tick` runs once established; None: never.
+        clock: Time for every delay (a ManualClock in tests).
+        log: Where attempts, losses and refusals are logged.
+        on_up / on_down: Called when the link comes up / goes down (``on_down`` gets the reason).
+        on_message: Called with each :class:`Deliver` message.
+        max_size: Largest message accepted from the peer (bytes).
+        rng: Jitter source (seed it in tests).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        session: Callable[[], ClientSession],
+        reconnect: ReconnectPolicy,
+        heartbeat: HeartbeatPolicy | None,
+        clock: Clock,
+        log: logging.Logger,
+        *,
+        on_up: Callable[[], None] = lambda: None,
+        on_down: Callable[[str], None] = lambda why: None,
+        on_message: Callable[[dict[str, Any]], None] = lambda msg: None,
+        max_size: int = 2**18,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.url = url
+        self._new_session = session
+        self.reconnect = reconnect
+        self.heartbeat = heartbeat
+        self.clock = clock
+        self.log = log
+        self._on_up, self._on_down, self._on_message = on_up, on_down, on_message
+        self._max_size = max_size
+        self._rng = rng
+        self._ws: ClientConnection | None = None
+        self._up = False
+        self._stopping = False
+        #: Counters and state for ``status()``.
+        self.connects = 0
+        self.connect_failures = 0
+        self.last_error: str | None = None
+        self.next_retry: float | None = None  # clock time of the next attempt while waiting
+
+    @property
+    def up(self) -> bool:
+        """True while established."""
+        return self._up and self._ws is not None
+
+    async def send(self, text: str) -> bool:
+        """Send ``text`` if the link is up; False if it is not (or dropped meanwhile)."""
+        ws = self._ws
+        if ws is None or not self._up:
+            return False
+        try:
+            await ws.send(text)
+        except ConnectionClosed:
+            return False
+        return True
+
+    async def stop(self, farewell: str | None = None, code: int = 1000, reason: str = "") -> None:
+        """Send ``farewell`` (if up), close, and make :meth:`run` return."""
+        self._stopping = True
+        ws = self._ws
+        if ws is not None:
+            if farewell is not None:
+                with contextlib.suppress(ConnectionClosed):
+                    await ws.send(farewell)
+            await ws.close(code, reason)
+
+    async def run(self) -> None:
+        """Connect and stay connected until :meth:`stop`.
+
+        Raises:
+            LinkRefused: the peer refused us for good. LinkGaveUp: the first connection never succeeded.
+        """
+        backoff = Backoff(self.reconnect, self._rng)
+        while not self._stopping:
+            try:
+                ws, session = await self._open()
+            except LinkRefused:
+                raise
+            except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+                if self._stopping:
+                    return
+                self.connect_failures += 1
+                self.last_error = _describe(exc)
+                delay = backoff.failed()
+                if delay is None:
+                    raise LinkGaveUp(f"could not connect to {self.url} after {backoff.attempts} attempts: "
+                                     f"{self.last_error}") from None
+                limit = backoff.attempt_limit
+                self.log.warning("connecting to %s failed (%s); retry %d%s in %.1f s", self.url, self.last_error,
+                                 backoff.attempts, f"/{limit - 1}" if limit else "", delay)
+                await self._sleep(delay)
+                continue
+            backoff.connected()
+            self.connects += 1
+            reason = await self._established(ws, session)
+            if self._stopping:
+                return
+            self.last_error = reason
+            delay = backoff.lost()
+            self.log.warning("lost the link to %s (%s); reconnecting in %.1f s", self.url, reason, delay)
+            await self._sleep(delay)
+
+    async def _sleep(self, delay: float) -> None:
+        self.next_retry = self.clock.monotonic() + delay
+        try:
+            await self.clock.sleep(delay)
+        finally:
+            self.next_retry = None
+
+    async def _open(self) -> tuple[ClientConnection, ClientSession]:
+        """Connect and run the handshake; returns once the session says ``Established``."""
+        try:
+            ws = await connect(self.url, proxy=None, compression=None, max_size=self._max_size, close_timeout=1,
+                               open_timeout=self.reconnect.connect_timeout, logger=_quiet(self.log))
+        except InvalidURI as exc:
+            raise LinkRefused(f"{self.url!r} is not a ws:// or wss:// URL ({exc})") from None
+        session = self._new_session()
+        try:
+            timeout: float | None = self.reconnect.connect_timeout
+            if await self._apply(ws, session.start(self.clock.time())):
+                return ws, session
+            while True:
+                try:
+                    text = await wait_for(ws.recv(), timeout, self.clock)
+                except ConnectionClosed as exc:
+                    code = exc.rcvd.code if exc.rcvd else None
+                    await self._apply(ws, session.closed(code, exc.rcvd.reason if exc.rcvd else ""))
+                    raise
+                actions = session.receive(text if isinstance(text, str) else text.decode("utf-8", "replace"),
+                                          self.clock.time())
+                if any(isinstance(a, Wait) for a in actions):
+                    timeout = None
+                if await self._apply(ws, actions):
+                    return ws, session
+        except BaseException:
+            ws.transport.abort()
+            raise
+
+    async def _apply(self, ws: ClientConnection, actions: list[Action]) -> bool:
+        """Carry out ``actions``; True if one of them was ``Established``. Raises on ``Refused``/``Dead``."""
+        established = False
+        for a in actions:
+            if isinstance(a, Send):
+                await ws.send(a.text)
+            elif isinstance(a, Established):
+                established = True
+            elif isinstance(a, Deliver):
+                try:
+                    self._on_message(a.message)
+                except Exception:
+                    self.log.exception("handling %s failed", a.message.get("type"))
+            elif isinstance(a, Refused):
+                raise LinkRefused(a.reason)
+            elif isinstance(a, Dead):
+                raise _Dead(a.reason)
+            elif isinstance(a, Close):
+                await ws.close(a.code, a.reason)
+        return established
+
+    async def _established(self, ws: ClientConnection, session: ClientSession) -> str:
+        """Run the link until it ends; returns why. Raises :class:`LinkRefused` (e.g. kicked)."""
+        self._ws, self._up = ws, True
+        self._on_up()
+        scope = TaskScope(f"link {self.url}", self.log)
+        ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        scope.spawn(self._reader(ws, session, ended), name="reader")
+        if self.heartbeat is not None:
+            scope.spawn(self._ticker(ws, session, ended), name="heartbeat")
+        try:
+            reason = await ended
+        finally:
+            await scope.aclose()
+            self._ws, self._up = None, False
+        if isinstance(reason, BaseException):
+            self._on_down(str(reason))
+            raise reason
+        self._on_down(reason)
+        return reason
+
+    async def _reader(self, ws: ClientConnection, session: ClientSession, ended: asyncio.Future[Any]) -> None:
+        try:
+            async for raw in ws:
+                text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+                await self._apply(ws, session.receive(text, self.clock.time()))
+            code, why = ws.close_code, ws.close_reason or ""
+        except ConnectionClosed as exc:
+            code, why = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (None, "")
+        except (LinkRefused, _Dead) as exc:
+            _finish(ended, exc if isinstance(exc, LinkRefused) else str(exc))
+            return
+        try:
+            await self._apply(ws, session.closed(code, why))
+        except LinkRefused as exc:
+            _finish(ended, exc)
+            return
+        _finish(ended, f"closed by the peer: {code} {why}".strip())
+
+    async def _ticker(self, ws: ClientConnection, session: ClientSession, ended: asyncio.Future[Any]) -> None:
+        assert self.heartbeat is not None
+        while True:
+            await self.clock.sleep(self.heartbeat.interval)
+            try:
+                await self._apply(ws, session.tick(self.clock.time()))
+            except _Dead as exc:
+                self.log.warning("%s; reconnecting", exc)
+                with contextlib.suppress(Exception):
+                    await ws.close(1001, str(exc)[:120])
+                ws.transport.abort()
+                _finish(ended, str(exc))
+                return
+            except ConnectionClosed:
+                _finish(ended, "connection closed while sending a heartbeat")
+                return
+
+
+class _Dead(Exception):
+    """A session declared the peer dead."""
+
+
+def _finish(fut: asyncio.Future[Any], value: Any) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+def _quiet(log: logging.Logger) -> logging.Logger:
+    """The websockets library logs each frame at DEBUG: keep it under the link's logger, at WARNING."""
+    ws_log = log.getChild("ws")
+    ws_log.setLevel(logging.WARNING)
+    return ws_log
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionClosed):
+        return f"closed during the handshake ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
+    return str(exc) or type(exc).__name__
