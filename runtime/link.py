@@ -38,6 +38,7 @@ from .scope import TaskScope
 
 __all__ = [
     "Action",
+    "Instant",
     "ClientSession",
     "Close",
     "Dead",
@@ -52,7 +53,16 @@ __all__ = [
 ]
 
 
-# -- what a session asks for ----------------------------------------------------------------------
+# -- what a session is told and asks for ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Instant:
+    """The time of an event: ``mono`` (monotonic s, for durations) and ``wall`` (epoch s, for the wire)."""
+
+    mono: float
+    wall: float
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +121,13 @@ Action = Send | Established | Wait | Deliver | Dead | Refused | Close
 class ClientSession(Protocol):
     """The protocol of one connection attempt, without I/O (a new session per attempt)."""
 
-    def start(self, now: float) -> list[Action]:
+    def start(self, now: Instant) -> list[Action]:
         """Just connected: the first messages (e.g. the auth request)."""
 
-    def receive(self, text: str, now: float) -> list[Action]:
+    def receive(self, text: str, now: Instant) -> list[Action]:
         """One message arrived."""
 
-    def tick(self, now: float) -> list[Action]:
+    def tick(self, now: Instant) -> list[Action]:
         """A heartbeat interval passed (only once established): a keepalive, or ``Dead``."""
 
     def closed(self, code: int | None, reason: str) -> list[Action]:
@@ -148,6 +158,8 @@ class LinkSupervisor:
         on_up / on_down: Called when the link comes up / goes down (``on_down`` gets the reason).
         on_message: Called with each :class:`Deliver` message.
         max_size: Largest message accepted from the peer (bytes).
+        stall_timeout: Seconds a heartbeat may wait for the socket to take it before the peer counts as
+            dead (it has stopped reading); None: the heartbeat policy's ``timeout``, else no limit.
         rng: Jitter source (seed it in tests).
     """
 
@@ -164,6 +176,7 @@ class LinkSupervisor:
         on_down: Callable[[str], None] = lambda why: None,
         on_message: Callable[[dict[str, Any]], None] = lambda msg: None,
         max_size: int = 2**18,
+        stall_timeout: float | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.url = url
@@ -174,6 +187,7 @@ class LinkSupervisor:
         self.log = log
         self._on_up, self._on_down, self._on_message = on_up, on_down, on_message
         self._max_size = max_size
+        self._stall = stall_timeout if stall_timeout is not None else (heartbeat.timeout if heartbeat else None)
         self._rng = rng
         self._ws: ClientConnection | None = None
         self._up = False
@@ -183,6 +197,10 @@ class LinkSupervisor:
         self.connect_failures = 0
         self.last_error: str | None = None
         self.next_retry: float | None = None  # clock time of the next attempt while waiting
+
+    def now(self) -> Instant:
+        """The clock's time as sessions see it."""
+        return Instant(self.clock.monotonic(), self.clock.time())
 
     @property
     def up(self) -> bool:
@@ -263,7 +281,7 @@ class LinkSupervisor:
         session = self._new_session()
         try:
             timeout: float | None = self.reconnect.connect_timeout
-            if await self._apply(ws, session.start(self.clock.time())):
+            if await self._apply(ws, session.start(self.now())):
                 return ws, session
             while True:
                 try:
@@ -273,7 +291,7 @@ class LinkSupervisor:
                     await self._apply(ws, session.closed(code, exc.rcvd.reason if exc.rcvd else ""))
                     raise
                 actions = session.receive(text if isinstance(text, str) else text.decode("utf-8", "replace"),
-                                          self.clock.time())
+                                          self.now())
                 if any(isinstance(a, Wait) for a in actions):
                     timeout = None
                 if await self._apply(ws, actions):
@@ -327,7 +345,7 @@ class LinkSupervisor:
         try:
             async for raw in ws:
                 text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-                await self._apply(ws, session.receive(text, self.clock.time()))
+                await self._apply(ws, session.receive(text, self.now()))
             code, why = ws.close_code, ws.close_reason or ""
         except ConnectionClosed as exc:
             code, why = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (None, "")
@@ -346,7 +364,13 @@ class LinkSupervisor:
         while True:
             await self.clock.sleep(self.heartbeat.interval)
             try:
-                await self._apply(ws, session.tick(self.clock.time()))
+                await wait_for(self._apply(ws, session.tick(self.now())), self._stall, self.clock)
+            except TimeoutError:
+                exc = _Dead(f"Heartbeat failures exceeded: the peer has not read for {self._stall:g} s")
+                self.log.warning("%s; reconnecting", exc)
+                ws.transport.abort()
+                _finish(ended, str(exc))
+                return
             except _Dead as exc:
                 self.log.warning("%s; reconnecting", exc)
                 with contextlib.suppress(Exception):

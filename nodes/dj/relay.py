@@ -10,8 +10,11 @@ the link alive with ``dj_heartbeat`` and reconnects as CONNECTIVITY.md says:
   once connected;
 * a refused key or code, a denial or a kick (close 4004/4006/4010,
   ``auth_error``, ``auth_denied``) is never retried (:class:`AuthFailed`);
-* 3 consecutive unanswered heartbeats → "Heartbeat failures exceeded", the
-  connection is dropped and re-established.
+* a link is dropped (and re-established) only when it is dead: nothing at
+  all came from the VJ for the no-traffic budget (the heartbeat policy's
+  ``timeout``, default 20 s), or a heartbeat could not be handed to the socket
+  within that budget; unanswered heartbeats alone are counted and logged
+  (see :mod:`.session` for why).
 
 The protocol is :class:`~mcav.nodes.dj.session.RelaySession` (sans-I/O); the
 connection loop, timing and backoff are the runtime's
@@ -39,9 +42,9 @@ from mcav.runtime.policies import HeartbeatPolicy, ReconnectPolicy
 from . import protocol as P
 from .config import AuthFailed, DJRelayConfig, GaveUp
 from .logs import frame_logger
-from .session import RelaySession, RelayState
+from .session import SILENCE_BUDGET, RelaySession, RelayState, silence_budget
 
-__all__ = ["AuthFailed", "DJRelay", "DJRelayConfig", "GaveUp"]
+__all__ = ["AuthFailed", "DJRelay", "DJRelayConfig", "GaveUp", "SILENCE_BUDGET"]
 
 
 class DJRelay:
@@ -77,7 +80,7 @@ class DJRelay:
         self._session: RelaySession | None = None
         self.link = LinkSupervisor(config.vj_server_url, self._new_session, self.reconnect, self.heartbeat,
                                    self.clock, frame_logger("mcav.dj_relay"), on_up=self._up,
-                                   on_message=self._message, rng=rng)
+                                   on_message=self._message, stall_timeout=silence_budget(self.heartbeat), rng=rng)
         self.link.log = self.log
         self.seq = 0
         self.frames_sent = 0
@@ -114,6 +117,17 @@ class DJRelay:
         return self._state.heartbeat_failures
 
     @property
+    def silence_budget(self) -> float:
+        """Seconds of total silence from the VJ after which the link counts as dead."""
+        return silence_budget(self.heartbeat)
+
+    @property
+    def _last_rx(self) -> float:
+        """Monotonic time of the VJ's last message on the current connection (for tests)."""
+        s = self._session
+        return s.last_rx if s is not None and s.last_rx is not None else float("-inf")
+
+    @property
     def rtt_ms(self) -> float | None:
         """Round trip of the last answered heartbeat, in ms."""
         return self._state.rtt_ms
@@ -129,7 +143,7 @@ class DJRelay:
         cfg = self.config
         hello = (P.code_auth(self.connect_code, cfg.dj_name, self.direct_mode) if self.connect_code
                  else P.dj_auth(cfg.dj_id, cfg.dj_name, cfg.dj_key, self.direct_mode))
-        self._session = RelaySession(self._state, hello, self.heartbeat, self._mc_connected, self.log.info)
+        self._session = RelaySession(self._state, hello, self.heartbeat, self._mc_connected, self.log.log)
         return self._session
 
     def _up(self) -> None:
