@@ -10,8 +10,13 @@ the link alive with ``dj_heartbeat`` and reconnects as CONNECTIVITY.md says:
   once connected;
 * a refused key or code, a denial or a kick (close 4004/4006/4010,
   ``auth_error``, ``auth_denied``) is never retried (:class:`AuthFailed`);
-* 3 consecutive unanswered heartbeats → "Heartbeat failures exceeded", the
-  connection is dropped and re-established.
+* a link is dropped (and re-established) only when it is dead: nothing at
+  all came from the VJ for the no-traffic budget (the heartbeat policy's
+  ``timeout``, default :data:`SILENCE_BUDGET` = 20 s), or a heartbeat could
+  not be handed to the socket within that budget. Unanswered heartbeats alone
+  are counted and logged, never a reason to reconnect: MCAV's VJ server stalls
+  ~10 s each time a DJ goes live (it waits for a plugin reply that never
+  comes), and dropping it then made the relay flap.
 
 Every delay is slept on the injected :class:`~mcav.runtime.clock.Clock`.
 The ``dj_relay`` node (:mod:`mcav.nodes.dj.relay_node`) wraps it in a graph;
@@ -41,7 +46,10 @@ from . import protocol as P
 from .config import FINAL_CLOSE_CODES, AuthFailed, DJRelayConfig, GaveUp
 from .logs import frame_logger
 
-__all__ = ["AuthFailed", "DJRelay", "DJRelayConfig", "GaveUp"]
+__all__ = ["AuthFailed", "DJRelay", "DJRelayConfig", "GaveUp", "SILENCE_BUDGET"]
+
+#: Seconds without any message from the VJ after which the link is dead (when the policy sets no ``timeout``).
+SILENCE_BUDGET = 20.0
 
 class DJRelay:
     """One DJ's link to a VJ server.
@@ -78,6 +86,7 @@ class DJRelay:
         self._stopping = False
         self._hb_outstanding = False
         self._monitor: HeartbeatMonitor | None = None
+        self._last_rx = 0.0  # clock.monotonic() of the VJ's last message
         #: What the VJ told us (auth_success/stream_route/pattern_sync/config_sync…).
         self.vj: dict[str, Any] = {}
         self.dj_id = config.dj_id
@@ -189,6 +198,7 @@ class DJRelay:
     async def _session(self, ws: ClientConnection) -> str:
         """Run receiver and heartbeat until the link ends; returns why it ended."""
         self._ws, self._streaming, self._hb_outstanding = ws, False, False
+        self._last_rx = self.clock.monotonic()
         self._monitor = HeartbeatMonitor(self.heartbeat, self.clock)
         recv = asyncio.ensure_future(self._receive(ws))
         beat = asyncio.ensure_future(self._heartbeats(ws))
@@ -207,27 +217,42 @@ class DJRelay:
             ws.transport.abort()
         return reason
 
+    @property
+    def silence_budget(self) -> float:
+        """Seconds of total silence from the VJ after which the link counts as dead."""
+        return self.heartbeat.timeout or SILENCE_BUDGET
+
     async def _heartbeats(self, ws: ClientConnection) -> str:
         monitor = self._monitor
         assert monitor is not None
+        budget, threshold = self.silence_budget, self.heartbeat.failure_threshold or 3
         while True:
             await self.clock.sleep(self.heartbeat.interval)
             if self._hb_outstanding:
                 monitor.missed()
                 self.heartbeat_failures += 1
-            if monitor.dead:
-                self.log.warning("Heartbeat failures exceeded (%d consecutive heartbeats unanswered); reconnecting",
-                                 monitor.failures)
+                if monitor.failures == threshold:
+                    self.log.warning("%d heartbeats unanswered; keeping the link while the VJ is alive "
+                                     "(dropped after %g s without any message)", monitor.failures, budget)
+            silent = self.clock.monotonic() - self._last_rx
+            if silent > budget:
+                self.log.warning("Heartbeat failures exceeded: nothing from the VJ for %.0f s (%d heartbeats "
+                                 "unanswered); reconnecting", silent, monitor.failures)
                 return "Heartbeat failures exceeded"
             try:
-                await ws.send(P.encode(P.dj_heartbeat(self.clock.time(), self._mc_connected())))
+                await wait_for(ws.send(P.encode(P.dj_heartbeat(self.clock.time(), self._mc_connected()))),
+                               budget, self.clock)
                 self._hb_outstanding = True
             except ConnectionClosed:
                 return "connection closed while sending a heartbeat"
+            except TimeoutError:
+                self.log.warning("Heartbeat failures exceeded: the VJ has not read for %g s; reconnecting", budget)
+                return "Heartbeat failures exceeded"
 
     async def _receive(self, ws: ClientConnection) -> str:
         try:
             async for raw in ws:
+                self._last_rx = self.clock.monotonic()  # any message shows the VJ is alive
                 try:
                     msg = P.decode(raw)
                 except P.ProtocolError as exc:
