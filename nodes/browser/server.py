@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
 import socket
@@ -25,15 +24,23 @@ from typing import Any, Coroutine
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from mcav.runtime import budget
+from mcav.runtime.budget import ListenerBudget, budgeted_connection, quiet_accept_errors
 from mcav.runtime.health import health_stats
+from mcav.runtime.trust import LOOPBACK, binds_beyond_loopback
 from mcav.runtime.frames import Scene
 from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
 
 from . import protocol as P
+from .access import OPERATOR_EVENTS, Access
 from .banners import BANNER_FIELDS
 from .clients import Client, fanout
 from .commands import COMMANDS
+from .readcache import ReplyCache
+
+#: Commands outside the read budget: the heartbeat, and vj_auth (throttled per address instead).
+_UNMETERED = frozenset({"ping", "pong", "vj_auth"})
 
 __all__ = ["BrowserServer"]
 
@@ -59,6 +66,13 @@ class BrowserServer(AsyncNode):
             20, doc="mutating commands a client may send back to back (absorbs network and loop jitter)", min=1
         )
         send_buffer: int = param(131072, doc="kernel send buffer per client: bounds a slow client's lag", unit="B", min=4096)
+        trusted_networks: list[str] = param(
+            list(LOOPBACK), doc="networks whose browsers may change the show without a password while none is set "
+            "(others are viewers)")
+        reads_per_s: float = param(50.0, doc="read-only commands per second per client, on average", min=0.1)
+        read_burst: int = param(100, doc="read-only commands a client may send back to back", min=1)
+        max_handshakes: int = param(32, doc="connections still in their WebSocket handshake at once (beyond that "
+                                    "the oldest is cut); sockets in all: max_clients + this", min=1)
 
     def __init__(self, params: Params, ctx: Any) -> None:
         super().__init__(params, ctx)
@@ -82,6 +96,9 @@ class BrowserServer(AsyncNode):
         self._dj_cache: dict[str, Any] = {}
         self._dj_cache_frame = -1_000_000
         self._next_due_ns: float | None = None
+        self.access = Access(params.operator_password, params.trusted_networks, ctx.clock)
+        self.read_cache = ReplyCache(ctx.clock)
+        self.budget = ListenerBudget(f"browser '{ctx.name}'", params.max_clients + params.max_handshakes, ctx.log)
 
     @property
     def operator_auth(self) -> bool:
@@ -97,7 +114,17 @@ class BrowserServer(AsyncNode):
     def status(self) -> dict[str, Any]:
         clients = list(self.clients)
         return {"port": self.port, "browsers": len(clients), **self.health(), **self.counters,
-                "frames_dropped": self.dropped_closed + sum(c.dropped for c in clients)}
+                "frames_dropped": self.dropped_closed + sum(c.dropped for c in clients),
+                "read_cache_hits": self.read_cache.hits, "security": self.security()}
+
+    def security(self) -> dict[str, int]:
+        """Attack and fault counters for /metrics and /health (README "Securing a show")."""
+        c, t = self.counters, self.access.throttle.counters()
+        return {"auth_failures": t["auth_failures"], "auth_throttled": t["auth_throttled"],
+                "auth_lockouts": t["auth_lockouts"], "throttled_sources": t["throttled_sources"],
+                "rate_limited_commands": c["rate_limited"], "invalid_messages": c["bad_messages"] + c["unknown_commands"],
+                "refused_viewer_commands": c["unauthorized"], "heartbeat_timeouts": c["heartbeat_timeouts"],
+                "rejected_full": c["rejected"], **self.budget.counters()}
 
     # -- run --------------------------------------------------------------------------------------------
 
@@ -115,9 +142,11 @@ class BrowserServer(AsyncNode):
         # compression off: small real-time frames (RUNTIME-LESSONS 3); our own app-level heartbeat.
         ws_log = ctx.log.getChild("ws")
         ws_log.setLevel(logging.WARNING)  # websockets logs every open/close at INFO: too much with 500 browsers
+        quiet_accept_errors(self.loop, ctx.log)
         try:
             server = await serve(self._serve, p.host, p.port, compression=None, max_size=p.max_message_size,
-                                 ping_interval=None, close_timeout=2, max_queue=16, logger=ws_log)
+                                 ping_interval=None, close_timeout=2, max_queue=16, logger=ws_log, open_timeout=5,
+                                 create_connection=budgeted_connection(self.budget))
         except OSError as exc:  # e.g. the port is taken: say so, no traceback (port stays None)
             self.ready.set()
             ctx.fail(f"browser '{ctx.name}': cannot listen on {p.host}:{p.port}: {os.strerror(exc.errno) if exc.errno else exc}")
@@ -125,6 +154,10 @@ class BrowserServer(AsyncNode):
         self.port = server.sockets[0].getsockname()[1]
         ctx.log.info("browsers on ws://%s:%d (%s)", p.host, self.port,
                      "operator password set" if self.operator_auth else "no operator password")
+        if not self.operator_auth and binds_beyond_loopback(p.host):
+            ctx.log.warning("no operator password: browsers from other hosts than %s are VIEWERS (they cannot change "
+                            "the show); set one with MCAV_VJ_PASSWORD=… (operator_password) to operate remotely",
+                            self.access.trusted)
         self.ready.set()
         self.spawn(self._heartbeat())
         try:
@@ -191,9 +224,10 @@ class BrowserServer(AsyncNode):
         sock = ws.transport.get_extra_info("socket")
         if sock is not None:  # bound how far a slow client can lag behind in the kernel
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, p.send_buffer)
+        budget.ready(ws)  # the handshake is done: no longer the first cut when the port is full
         client = Client(ws, p.client_queue, self.ctx.heartbeat, self.ctx.clock, p.commands_per_s,
-                        p.command_burst, high_water=65536)
-        client.operator = not self.operator_auth
+                        p.command_burst, high_water=65536, read_rate=p.reads_per_s, read_burst=p.read_burst)
+        client.operator = self.access.operator_on_connect(client.addr)
         self.counters["browser_connects"] += 1
         self._connecting += 1
         try:
@@ -235,6 +269,10 @@ class BrowserServer(AsyncNode):
                 self.counters["rate_limited"] += 1
                 client.send(P.error(f"{mtype}: rate limited (at most {self.params.commands_per_s:g} commands/s)"))
                 return
+        elif mtype not in _UNMETERED and not client.reads.allow():
+            self.counters["rate_limited"] += 1
+            client.send(P.error(f"{mtype}: rate limited (at most {self.params.reads_per_s:g} requests/s)"))
+            return
         try:
             await cmd.handler(self, client, msg)
         except ValueError as exc:
@@ -264,19 +302,15 @@ class BrowserServer(AsyncNode):
         except P.WireError as exc:  # e.g. a NaN from the plugin: browsers could not parse it
             self.ctx.log.warning("not relaying a %r message to browsers: %s", str(msg.get("type"))[:40], exc)
             return
-        self.broadcast(text)
+        self.broadcast(text, operators_only=msg.get("type") in OPERATOR_EVENTS)
 
     # -- helpers for commands ---------------------------------------------------------------------------
 
-    def broadcast(self, text: str, exclude: Client | None = None) -> None:
-        """Send a control message (event) to every browser, in order with its replies."""
+    def broadcast(self, text: str, exclude: Client | None = None, operators_only: bool = False) -> None:
+        """Send a control message (event) to every browser (or operator), in order with its replies."""
         for c in list(self.clients):
-            if c is not exclude:
+            if c is not exclude and (c.operator or not operators_only):
                 c.send(text)
-
-    def check_password(self, password: str) -> bool:
-        want = self.params.operator_password
-        return not want or hmac.compare_digest(password.encode(), want.encode())
 
     def need_pattern(self) -> Any:
         if self.pattern is None:
