@@ -121,8 +121,10 @@ def test_health_metrics_and_config(site):
         assert status == 200 and h["content-type"] == "application/json"
         assert list(health) == ["status", "uptime_seconds", "graph", "dj_connects", "dj_disconnects",
                                 "browser_connects", "browser_disconnects", "mc_reconnect_count", "current_djs",
-                                "current_browsers", "mc_connected"]
+                                "current_browsers", "mc_connected", "security"]
         assert health["status"] == "ok" and health["uptime_seconds"] >= 0 and health["mc_connected"] is False
+        assert health["security"] == {"connections_evicted": 0, "connections_open": 1, "connections_refused": 0,
+                                      "invalid_messages": 0}  # this very request holds the one open connection
         status, h, body = get(port, "/metrics")
         text = body.decode()
         assert status == 200 and h["content-type"].startswith("text/plain; version=0.0.4")
