@@ -142,7 +142,7 @@ def test_a_flood_of_concurrent_bad_keys_runs_few_key_checks_and_the_live_dj_keep
         sec = djs.status()["security"]
         assert sec["auth_failures"] == codes.count(4004) <= 7  # key derivations actually spent
         assert sec["auth_throttled"] == codes.count(4029)
-        assert djs.active_dj is None and len(sink.frames) > 0
+        assert len(sink.frames) >= 1
 
 
 def test_connect_code_guesses_are_throttled_like_keys():
