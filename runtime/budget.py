@@ -4,10 +4,11 @@ Each listener gets a :class:`ListenerBudget`: at most ``cap`` connections
 open at once, counting those still in their handshake. When it is full, the
 oldest connection that has not yet proved itself (no completed handshake or
 authentication, or an idle keep-alive) is cut to make room; only when every
-slot holds a working connection is the newcomer refused. A listener also
-refuses while the process has fewer than ``fd_reserve`` free file handles, so
-one flooded port cannot exhaust the handles the others (and ``/health``)
-need: give the HTTP listener the smallest reserve.
+slot holds a working connection is the newcomer refused. When the process
+has fewer than ``fd_reserve`` free file handles, the oldest unproven
+connection of *any* listener is cut instead (else the newcomer is refused),
+so a flood on one port cannot take the handles the others (and ``/health``)
+need; give the HTTP listener the smallest reserve.
 
 :class:`LogTally` logs a recurring condition at once, then at most once per
 interval with the number of times it happened meanwhile.
@@ -21,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import logging
 import os
 import resource
 import time
+import weakref
 from typing import Any, Callable
 
 from websockets.asyncio.server import ServerConnection
@@ -34,6 +37,8 @@ __all__ = ["ListenerBudget", "LogTally", "Ticket", "budgeted_connection", "free_
 #: How long a measured count of open file handles is trusted (s).
 _FD_TTL = 0.25
 _fd_cache: list[float] = [0.0, 0.0]  # [measured at (monotonic), free handles then]
+_budgets: weakref.WeakSet[ListenerBudget] = weakref.WeakSet()  # every live budget, for cross-listener eviction
+_order = itertools.count()  # admission order of tickets, across listeners
 
 
 def free_fds() -> int | None:
@@ -86,11 +91,12 @@ class LogTally:
 class Ticket:
     """One admitted connection's slot. :meth:`ready` once it proved itself; :meth:`release` when it ends."""
 
-    __slots__ = ("_budget", "_evict", "evictable", "released")
+    __slots__ = ("_budget", "_evict", "evictable", "released", "since")
 
     def __init__(self, budget: ListenerBudget, evict: Callable[[], None]) -> None:
         self._budget = budget
         self._evict = evict
+        self.since = next(_order)
         self.evictable = True
         self.released = False
 
@@ -101,8 +107,9 @@ class Ticket:
 
     def idle(self) -> None:
         """The connection waits for the client again (a keep-alive between requests): evictable."""
-        if not self.released:
+        if not self.released and not self.evictable:
             self.evictable = True
+            self.since = next(_order)
             self._budget._waiting[self] = None
 
     def release(self) -> None:
@@ -140,6 +147,7 @@ class ListenerBudget:
         self.refused = 0
         #: Unproven connections cut to make room for a newer one.
         self.evicted = 0
+        _budgets.add(self)
 
     def admit(self, evict: Callable[[], None]) -> Ticket | None:
         """A slot for a new connection, or None (refused: close it at once).
@@ -148,28 +156,36 @@ class ListenerBudget:
         """
         free = free_fds()
         if free is not None and free < self.fd_reserve:
-            self.refused += 1
-            self.tally.note("fds", "%s: refusing connections: %d file handles left (reserve %d)",
-                            self.name, free, self.fd_reserve)
-            return None
-        if self.open >= self.cap:
+            oldest = min((next(iter(b._waiting)) for b in list(_budgets) if b._waiting),
+                         key=lambda t: t.since, default=None)
+            if oldest is None:
+                self.refused += 1
+                self.tally.note("fds", "%s: refusing connections: %d file handles left (reserve %d), all held "
+                                "by working connections", self.name, free, self.fd_reserve)
+                return None
+            oldest._budget._cut(oldest, f"{free} file handles left (reserve {self.fd_reserve})")
+        elif self.open >= self.cap:
             oldest = next(iter(self._waiting), None)
             if oldest is None:
                 self.refused += 1
                 self.tally.note("full", "%s: refusing connections: all %d slots hold working connections",
                                 self.name, self.cap)
                 return None
-            self.evicted += 1
-            self.tally.note("evict", "%s: %d connections open (the cap): closing the oldest idle or "
-                            "unauthenticated one to make room", self.name, self.cap)
-            oldest.release()
-            oldest._evict()
+            self._cut(oldest, f"{self.cap} connections open (the cap)")
         ticket = Ticket(self, evict)
         self._waiting[ticket] = None
         self.open += 1
         self.peak = max(self.peak, self.open)
         _fd_taken(1)
         return ticket
+
+    def _cut(self, ticket: Ticket, why: str) -> None:
+        """Close an unproven connection of this listener to make room (counted, tallied in the log)."""
+        self.evicted += 1
+        self.tally.note("evict", "%s: %s: closing the oldest idle or unauthenticated connection to make room",
+                        self.name, why)
+        ticket.release()
+        ticket._evict()
 
     def counters(self) -> dict[str, int]:
         """``connections_open``, ``connections_refused``, ``connections_evicted``."""
