@@ -240,9 +240,10 @@ async def _generate_code(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> 
     c.send(P.message("connect_code_generated", **srv.need_dj().generate_code(ttl)))
 
 
-@command("get_connect_codes")  # operators only: a viewer could redeem a code
+@command("get_connect_codes", mutating=False)
 async def _get_codes(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    c.send(P.message("connect_codes", codes=srv.need_dj().codes()))
+    # Viewers get an empty list (not an error: the pages ask on load): a viewer could redeem a code.
+    c.send(P.message("connect_codes", codes=srv.need_dj().codes() if c.operator else []))
 
 
 @command("revoke_connect_code")
