@@ -193,12 +193,15 @@ class ListenerBudget:
                 "connections_evicted": self.evicted}
 
 
-def budgeted_connection(budget: ListenerBudget) -> type[ServerConnection]:
+def budgeted_connection(budget: ListenerBudget,
+                        refuse: Callable[[str], bool] | None = None) -> type[ServerConnection]:
     """A websockets ``ServerConnection`` class (for ``serve(create_connection=…)``) held to ``budget``.
 
     The slot is taken when TCP connects (before the WebSocket handshake) and
     given back when the socket closes; the connection's ``ticket`` attribute
     lets the handler call ``ready()`` once the client proved itself.
+    ``refuse(ip)`` True drops a connection at once, before any handshake
+    (e.g. an address locked out for failed logins that keeps hammering).
     """
 
     class BudgetedConnection(ServerConnection):
@@ -206,6 +209,10 @@ def budgeted_connection(budget: ListenerBudget) -> type[ServerConnection]:
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)
+            peer = transport.get_extra_info("peername")
+            if refuse is not None and isinstance(peer, tuple) and refuse(str(peer[0])):
+                transport.abort()  # type: ignore[attr-defined]
+                return
             self.ticket = budget.admit(transport.abort)  # type: ignore[attr-defined]
             if self.ticket is None:
                 transport.abort()  # type: ignore[attr-defined]

@@ -32,6 +32,7 @@ class _Source:
     locked_until: float = 0.0
     in_flight: int = 0
     last_seen: float = 0.0
+    told: bool = False  # refused once during the current lockout
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class AuthThrottle:
         now = self.clock.monotonic()
         if now < src.locked_until:
             self.throttled += 1
+            src.told = True
             return Verdict(False, src.locked_until - now)
         if src.in_flight >= self.max_in_flight:
             self.throttled += 1
@@ -107,6 +109,7 @@ class AuthThrottle:
             return 0.0
         lockout = min(self.max_lockout, self.base * 2.0 ** (over - 1))
         src.locked_until = self.clock.monotonic() + lockout
+        src.told = False
         self.lockouts += 1
         return lockout
 
@@ -122,6 +125,15 @@ class AuthThrottle:
         src = self._sources.get(addr)
         if src is not None:
             src.in_flight = max(0, src.in_flight - 1)
+
+    def refuse_early(self, addr: str) -> bool:
+        """True if ``addr`` is locked out and was already told so during this lockout: its new
+        connections may be dropped at accept, before any handshake (counted as throttled)."""
+        src = self._sources.get(addr)
+        if src is None or not src.told or self.clock.monotonic() >= src.locked_until:
+            return False
+        self.throttled += 1
+        return True
 
     def locked_sources(self) -> int:
         """Addresses locked out right now."""

@@ -127,7 +127,6 @@ class ConnectionHandler:
             return await path(conn, msg, peer, lambda ok: None)
         verdict = guard.admit(ip)
         if not verdict:
-            self.hub.auth_throttled += 1
             wait = max(1, round(verdict.retry_after))
             await self._refuse(conn, C.THROTTLED, f"Too many failed attempts; retry in {wait} s")
             return None
@@ -141,7 +140,6 @@ class ConnectionHandler:
         try:
             return await path(conn, msg, peer, settle)
         except Busy:
-            self.hub.auth_throttled += 1
             await self._refuse(conn, C.THROTTLED, "Server busy; retry later")
             return None
         finally:

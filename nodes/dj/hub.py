@@ -82,8 +82,6 @@ class DJHub:
         self.dropped_rate_limit = 0
         self.dropped_invalid = 0
         self.frames_out = 0
-        #: Auth attempts closed 4029 (address locked out, or too many key checks waiting).
-        self.auth_throttled = 0
         #: Live DJs replaced because they sent nothing for ``live_timeout`` s.
         self.live_timeouts = 0
         #: Seconds of silence after which a live DJ yields to a standby that is sending (0 = never).

@@ -116,7 +116,7 @@ class DJServer(AsyncNode):
             self._server = await serve(ConnectionHandler(self.hub, cfg), p.host, p.port, compression=None,
                                        max_size=p.max_message_size, max_queue=64, close_timeout=1,
                                        open_timeout=min(5.0, p.handshake_timeout),
-                                       create_connection=budgeted_connection(self.budget),
+                                       create_connection=budgeted_connection(self.budget, self.guard.throttle.refuse_early),
                                        logger=frame_logger(f"mcav.{self.ctx.name}.ws"))
         except OSError as exc:
             self.ready.set()
@@ -236,7 +236,7 @@ class DJServer(AsyncNode):
     def security(self) -> dict[str, int]:
         """Attack and fault counters for /metrics and /health (README "Securing a show")."""
         hub, guard = self.hub, self.guard.counters()
-        return {"auth_failures": hub.auth_failures, "auth_throttled": hub.auth_throttled,
+        return {"auth_failures": hub.auth_failures, "auth_throttled": guard["auth_throttled"] + guard["auth_busy"],
                 "auth_lockouts": guard["auth_lockouts"], "throttled_sources": guard["throttled_sources"],
                 "rate_limited_frames": hub.dropped_rate_limit, "invalid_messages": hub.dropped_invalid,
                 "heartbeat_timeouts": hub.live_timeouts, **self.budget.counters()}
