@@ -39,14 +39,14 @@ def signature_bands(seq: int) -> np.ndarray:
 
 
 class FakeDJ:
-    """A DJ client (MCAV DJ protocol, no key) streaming stamped frames at ``fps``.
+    """A DJ client (MCAV DJ protocol, ``key`` "" by default) streaming stamped frames at ``fps``.
 
     Attributes:
         sent: Signature → monotonic ns of the send, for every frame sent.
     """
 
-    def __init__(self, url: str, dj_id: str, fps: float = 60.0) -> None:
-        self.url, self.dj_id, self.fps = url, dj_id, fps
+    def __init__(self, url: str, dj_id: str, fps: float = 60.0, key: str = "") -> None:
+        self.url, self.dj_id, self.fps, self.key = url, dj_id, fps, key
         self.sent: dict[int, int] = {}
         self.authed = asyncio.Event()
         self.closed_code: int | None = None
@@ -67,7 +67,7 @@ class FakeDJ:
         from mcav.nodes.dj import protocol as P
 
         async with connect(self.url, proxy=None, compression=None, open_timeout=10) as ws:
-            await ws.send(P.encode(P.dj_auth(self.dj_id, self.dj_id, "")))
+            await ws.send(P.encode(P.dj_auth(self.dj_id, self.dj_id, self.key)))
             reader = asyncio.ensure_future(self._read(ws, P))
             try:
                 period = 1.0 / self.fps

@@ -46,7 +46,8 @@ def decode(data: str | bytes) -> dict[str, Any]:
     """Parse one WebSocket text frame into a dict with a non-empty string ``type``.
 
     Raises:
-        WireError: a binary frame, invalid JSON, not an object, or no string ``type``.
+        WireError: a binary frame, invalid JSON (also: nested deeper than the parser's recursion
+            limit, ~1000 levels), not an object, or no string ``type``.
     """
     if isinstance(data, (bytes, bytearray)):
         raise WireError("binary messages are not supported; send JSON text")
@@ -54,6 +55,8 @@ def decode(data: str | bytes) -> dict[str, Any]:
         msg = json.loads(data)
     except ValueError as exc:
         raise WireError(f"invalid JSON: {exc}") from None
+    except RecursionError:  # ~1000 nested arrays/objects fit in a few KB; the parser recurses per level
+        raise WireError("invalid JSON: nested too deeply") from None
     if not isinstance(msg, dict):
         raise WireError(f"expected a JSON object, got {type(msg).__name__}")
     if not isinstance(msg.get("type"), str) or not msg["type"]:

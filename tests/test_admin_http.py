@@ -121,8 +121,10 @@ def test_health_metrics_and_config(site):
         assert status == 200 and h["content-type"] == "application/json"
         assert list(health) == ["status", "uptime_seconds", "graph", "dj_connects", "dj_disconnects",
                                 "browser_connects", "browser_disconnects", "mc_reconnect_count", "current_djs",
-                                "current_browsers", "mc_connected"]
+                                "current_browsers", "mc_connected", "security"]
         assert health["status"] == "ok" and health["uptime_seconds"] >= 0 and health["mc_connected"] is False
+        assert health["security"] == {"connections_evicted": 0, "connections_open": 1, "connections_refused": 0,
+                                      "invalid_messages": 0}  # this very request holds the one open connection
         status, h, body = get(port, "/metrics")
         text = body.decode()
         assert status == 200 and h["content-type"].startswith("text/plain; version=0.0.4")
@@ -191,3 +193,73 @@ def test_metrics_name_the_pattern_shown_and_its_tempo():
         text = get(admin.status()["port"], "/metrics")[2].decode()
         assert 'mcav_active_pattern{graph="show",pattern="ring"} 1' in text
         assert 'mcav_current_bpm{graph="show"}' in text
+
+
+def test_long_names_long_targets_and_line_breaks_get_plain_answers(site, caplog):
+    caplog.set_level(logging.INFO)
+    with running(build(admin_graph(str(site)))) as rt:
+        admin = rt.node("admin")
+        assert admin.ready.wait(5)
+        port = admin.status()["port"]
+        status, _, body = get(port, "/" + "a" * 300)  # longer than any file name: 404, not an OSError
+        assert status == 404 and b"aaaa" not in body
+        status, _, body = get(port, "/js/" + "b" * 255 + "/" + "c" * 256 + ".js")
+        assert status == 404
+        status, _, body = get(port, "/" + "d/" * 2100)
+        assert status == 414 and body == b"request target too long\n"
+        for evil in (b"\n", b"\r"):
+            reply = raw_request(port, b"GET /preview?a" + evil + b"Set-Cookie:x=1 HTTP/1.1\r\nHost: x\r\n"
+                                      b"Connection: close\r\n\r\n")
+            head = reply.split(b"\r\n\r\n")[0]
+            assert head.startswith(b"HTTP/1.1 301") and b"Location: /preview/?a%0" in head, head
+            assert evil + b"Set-Cookie" not in head
+        reply = raw_request(port, b"GET /empty?q=\n1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert b"Location: /empty/?q=%0A1\r\n" in reply
+        assert get(port, "/health")[0] == 200
+    assert "Traceback" not in caplog.text and "aaaa" not in caplog.text and "error answering" not in caplog.text
+
+
+def test_idle_connections_make_room_and_health_stays_answerable(site):
+    with running(build(admin_graph(str(site)).replace("port: 0", "port: 0, max_connections: 3, header_timeout: 0.3"))) as rt:
+        admin = rt.node("admin")
+        assert admin.ready.wait(5)
+        port = admin.status()["port"]
+        slow = socket.create_connection(("127.0.0.1", port), timeout=5)
+        slow.sendall(b"GET / HT")  # a head that never ends: cut after header_timeout
+        assert slow.recv(100) == b""
+        slow.close()
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(5)]  # never send anything
+        try:
+            wait_until(lambda: admin.budget.open == 3 and admin.budget.evicted >= 2, what="idle sockets cut")
+            for _ in range(3):
+                status, _, body = get(port, "/health")
+                assert status == 200
+            health = json.loads(body)
+            assert health["security"]["connections_evicted"] >= 3 and health["security"]["connections_refused"] == 0
+        finally:
+            for s in idle:
+                s.close()
+
+
+def test_metrics_publish_each_listeners_security_counters():
+    g = build("graph: web\nnodes:\n"
+              "  feed: {kind: scene_feed}\n"
+              "  web: {kind: browser, in: feed, host: 127.0.0.1, port: 0, trusted_networks: ['127.0.0.2/32']}\n"
+              "  admin: {kind: admin_http, host: 127.0.0.1, port: 0}\n")
+    with running(g) as rt:
+        web, admin = rt.node("web"), rt.node("admin")
+        assert web.ready.wait(5) and admin.ready.wait(5)
+        from websockets.sync.client import connect
+
+        with connect(f"ws://127.0.0.1:{web.port}", proxy=None) as b:  # a remote viewer tries to change the show
+            json.loads(b.recv(5))
+            b.send(json.dumps({"type": "set_blackout", "enabled": True}))
+            assert "not allowed for viewers" in json.loads(b.recv(5))["message"]
+            b.send("{not json")
+            assert json.loads(b.recv(5))["type"] == "error"
+        text = get(admin.status()["port"], "/metrics")[2].decode()
+        assert 'mcav_security_events{node="web",kind="browser",event="refused_viewer_commands"} 1' in text
+        assert 'mcav_security_events{node="web",kind="browser",event="invalid_messages"} 1' in text
+        assert 'mcav_security_events{node="admin",kind="admin_http",event="connections_refused"} 0' in text
+        sec = json.loads(get(admin.status()["port"], "/health")[2])["security"]
+        assert sec["refused_viewer_commands"] == 1 and sec["auth_failures"] == 0

@@ -17,7 +17,6 @@ import pytest
 from conftest import ROOT, build, free_port
 from test_dj_helpers import on_loop, running, vj_graph, wait_until
 
-from mcav.nodes.dj import protocol as P
 from mcav.nodes.dj.auth import KeyStore
 from mcav.runtime.clock import ManualClock
 from mcav.runtime.engine import Runtime

@@ -31,9 +31,10 @@ class FakeVJ:
     ``drop`` (auth_success then close 1011), ``refuse`` (close 4004 as MCAV does for a bad key).
     """
 
-    def __init__(self, script: list[str], ack: bool = True) -> None:
+    def __init__(self, script: list[str], ack: bool = True, chatter_every: int = 0) -> None:
         self.script = list(script)
         self.ack = ack
+        self.chatter_every = chatter_every  # a slow VJ: one status_update per this many heartbeats, no acks
         self.connections = 0
         self.received: list[dict[str, Any]] = []
         self.event = asyncio.Event()
@@ -75,6 +76,9 @@ class FakeVJ:
                 self.event.set()
                 if msg["type"] == "dj_heartbeat" and self.ack:
                     await ws.send(json.dumps({"type": "heartbeat_ack", "server_time": 2.0, "echo_ts": msg["ts"]}))
+                beats = sum(m["type"] == "dj_heartbeat" for m in self.received)
+                if msg["type"] == "dj_heartbeat" and self.chatter_every and beats % self.chatter_every == 0:
+                    await ws.send(json.dumps({"type": "status_update", "is_active": True}))
         except ConnectionClosed:
             pass
 
@@ -98,8 +102,8 @@ def relay_for(url: str, clock: ManualClock, **cfg: Any) -> DJRelay:
     return DJRelay(config, clock=clock, rng=random.Random(7))
 
 
-#: Sleeps that are not backoff delays: the handshake timeout (10 s) and heartbeat periods.
-NOT_BACKOFF = (10.0, 2.0, 1000.0)
+#: Sleeps that are not backoff delays: the handshake timeout (10 s), heartbeat periods, the heartbeat send budget.
+NOT_BACKOFF = (10.0, 2.0, 1000.0, 20.0)
 
 
 def backoffs(clock: ManualClock) -> list[float]:
@@ -200,33 +204,63 @@ def test_lost_connection_backoff_grows_caps_at_30_and_resets_on_success():
     assert len(set(delays)) == len(delays)  # jittered: no two identical
 
 
-def test_three_unanswered_heartbeats_drop_and_reconnect(caplog):
+async def beat(vj: FakeVJ, clock: ManualClock, k: int) -> None:
+    """Advance to heartbeat ``k`` (1-based, every 2 s) and wait until the fake VJ has it."""
+    await asyncio.to_thread(clock.wait_for_sleepers, 1)
+    assert clock.next_deadline() == pytest.approx(2.0)
+    clock.advance(2.0)
+    await vj.wait_for(lambda m: m["type"] == "dj_heartbeat" and
+                      sum(x["type"] == "dj_heartbeat" for x in vj.received) >= k, f"heartbeat {k}")
+
+
+def test_a_silent_vj_is_dropped_after_the_no_traffic_budget_not_after_three_heartbeats(caplog):
     clock = ManualClock()
 
     async def scenario() -> None:
         async with FakeVJ(["accept", "accept"], ack=False) as vj:
             relay = relay_for(vj.url, clock)
+            assert relay.silence_budget == 20.0
             task = asyncio.ensure_future(relay.run())
             await vj.wait_for(lambda m: m["type"] == "clock_sync_response", "the clock sync answer")
-            for k in range(4):  # heartbeats at 2, 4, 6 s unanswered; at 8 s the link is declared dead
-                await asyncio.to_thread(clock.wait_for_sleepers, 1)
-                assert clock.next_deadline() == pytest.approx(2.0)
-                clock.advance(2.0)
-                if k < 3:
-                    hb = await vj.wait_for(lambda m, k=k: m["type"] == "dj_heartbeat" and
-                                           sum(x["type"] == "dj_heartbeat" for x in vj.received) >= k + 1,
-                                           f"heartbeat {k + 1}")
-                    assert list(hb) == ["type", "ts", "mc_connected"] and hb["mc_connected"] is False
+            for k in range(1, 11):  # heartbeats at 2 … 20 s, none answered, nothing else from the VJ
+                await beat(vj, clock, k)
+                assert relay.connected and relay.connects == 1
+            hb = vj.received[-1]
+            assert list(hb) == ["type", "ts", "mc_connected"] and hb["mc_connected"] is False
+            assert "heartbeats unanswered; keeping the link" in caplog.text
+            await asyncio.to_thread(clock.wait_for_sleepers, 1)
+            clock.advance(2.0)  # 22 s of silence: over the 20 s budget, the link is dead
             backoff = await next_backoff(clock, 0)
             assert within_jitter(backoff, 5.0)
-            assert relay.heartbeat_failures == 3 and not relay.connected
+            assert relay.heartbeat_failures == 10 and not relay.connected
             clock.advance(backoff)
             await vj.wait_for(lambda m: m["type"] == "dj_auth" and vj.connections == 2, "a second dj_auth")
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(scenario())
-    assert "Heartbeat failures exceeded" in caplog.text
+    assert "Heartbeat failures exceeded: nothing from the VJ for 22 s" in caplog.text
+
+
+def test_a_slow_but_alive_vj_never_makes_the_relay_flap():
+    """MCAV's VJ answers no heartbeat while it stalls ~10 s: the link must survive it (issue 14.2)."""
+    clock = ManualClock()
+
+    async def scenario() -> None:
+        async with FakeVJ(["accept"], ack=False, chatter_every=5) as vj:
+            relay = relay_for(vj.url, clock)
+            task = asyncio.ensure_future(relay.run())
+            await vj.wait_for(lambda m: m["type"] == "clock_sync_response", "the clock sync answer")
+            for k in range(1, 31):  # 60 s: one VJ message every 10 s, no heartbeat ever acknowledged
+                await beat(vj, clock, k)
+                if k % 5 == 0:  # the VJ's message arrives before the next check
+                    await async_wait_until(lambda: relay.clock.monotonic() - relay._last_rx < 1.0)
+            assert relay.connected and relay.connects == 1 and vj.connections == 1
+            assert relay.heartbeat_failures >= 25
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
 
 
 def test_answered_heartbeats_keep_the_link():

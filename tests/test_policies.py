@@ -13,7 +13,6 @@ from mcav.runtime.policies import (
     Backoff,
     HeartbeatMonitor,
     HeartbeatPolicy,
-    Link,
     ReconnectPolicy,
     resolve_policy,
 )

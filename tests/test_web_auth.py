@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from web_support import ConsoleLog, Demo, require_chromium, server_state, wait_server
+from web_support import ConsoleLog, Demo, require_chromium, server_state, wait_js, wait_server
 
 require_chromium()
 pytestmark = pytest.mark.browser
@@ -23,7 +23,7 @@ def test_login_gates_commands(context, demo):
     page = context.new_page()
     log = ConsoleLog(page)
     page.goto(demo.url("/", **FAST))
-    page.wait_for_function("window.mcavClient && window.mcavClient.state === 'open'")
+    wait_js(page, "window.mcavClient && window.mcavClient.state === 'open'")
     page.wait_for_selector("#pattern-grid .pattern-btn")
     patterns = [p["id"] for p in server_state(demo)["patterns"]]
     start = server_state(demo)["current_pattern"]
@@ -40,23 +40,23 @@ def test_login_gates_commands(context, demo):
     # Wrong password: the server's auth_error is shown, nothing changes.
     page.fill("#login-password", "wrong")
     page.click("#login-submit")
-    page.wait_for_function("document.querySelector('#login-error').textContent.includes('Invalid operator password')")
+    wait_js(page, "document.querySelector('#login-error').textContent.includes('Invalid operator password')")
     assert page.evaluate("sessionStorage.getItem('mcav.operatorPassword')") is None
     # (The server closes the socket after a failed login; the client reconnects as a viewer.)
-    page.wait_for_function("window.mcavClient.opens.length >= 2 && window.mcavClient.state === 'open'")
+    wait_js(page, "window.mcavClient.opens.length >= 2 && window.mcavClient.state === 'open'")
 
     # Right password: logged in, commands work.
     page.fill("#login-password", PASSWORD)
     page.click("#login-submit")
     dialog.wait_for(state="hidden")
-    page.wait_for_function("document.querySelector('#login-btn').dataset.auth === 'yes'")
+    wait_js(page, "document.querySelector('#login-btn').dataset.auth === 'yes'")
     page.click(f"#pattern-grid [data-pattern={patterns[5]}]")
     wait_server(demo, lambda s: s["current_pattern"] == patterns[5])
 
     # The login is re-sent first on a new connection (here: a reload), ahead of any command.
     page.reload()
-    page.wait_for_function("window.mcavClient && window.mcavClient.state === 'open'")
-    page.wait_for_function("document.querySelector('#login-btn').dataset.auth === 'yes'")
+    wait_js(page, "window.mcavClient && window.mcavClient.state === 'open'")
+    wait_js(page, "document.querySelector('#login-btn').dataset.auth === 'yes'")
     page.keyboard.press("2")
     wait_server(demo, lambda s: s["current_pattern"] == patterns[1])
     assert dialog.is_hidden()

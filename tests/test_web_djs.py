@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import ROOT
-from web_support import DJ, Demo, require_chromium, server_ask, server_state, wait_server
+from web_support import DJ, Demo, require_chromium, server_ask, server_state, wait_js, wait_server
 
 require_chromium()
 pytestmark = pytest.mark.browser
@@ -36,7 +36,7 @@ def roster_ids(state):
 def test_dj_roster_codes_and_approval(context, vj, djs):
     page = context.new_page()
     page.goto(vj.url("/"))
-    page.wait_for_function("window.mcavClient && window.mcavClient.state === 'open'")
+    wait_js(page, "window.mcavClient && window.mcavClient.state === 'open'")
     assert "No DJs connected" in page.text_content("#dj-roster")
 
     djs.append(DJ(vj, "dj_a", "DJ A"))
@@ -48,9 +48,9 @@ def test_dj_roster_codes_and_approval(context, vj, djs):
     page.wait_for_selector("#dj-roster [data-dj=dj_b]")
     row_a = page.locator("#dj-roster [data-dj=dj_a]")
     assert "LIVE" in row_a.text_content()
-    page.wait_for_function("/\\d+ fps/.test(document.querySelector('#dj-roster [data-dj=dj_a] .dj-stats').textContent)")
+    wait_js(page, "/\\d+ fps/.test(document.querySelector('#dj-roster [data-dj=dj_a] .dj-stats').textContent)")
     assert " ms" in row_a.locator(".dj-stats").text_content()
-    page.wait_for_function("document.querySelector('#now-dj').textContent === 'DJ A'")
+    wait_js(page, "document.querySelector('#now-dj').textContent === 'DJ A'")
 
     # Go live with B.
     page.click("#dj-roster [data-dj=dj_b] [data-action=switch]")
@@ -60,7 +60,7 @@ def test_dj_roster_codes_and_approval(context, vj, djs):
     # Reorder: B up to first place.
     page.click("#dj-roster [data-dj=dj_b] [data-action=up]")
     wait_server(vj, lambda s: roster_ids(s) == ["dj_b", "dj_a"])
-    page.wait_for_function("document.querySelector('#dj-roster .dj-row').dataset.dj === 'dj_b'")
+    wait_js(page, "document.querySelector('#dj-roster .dj-row').dataset.dj === 'dj_b'")
 
     # Connect codes: generate with a TTL, see it listed, revoke it.
     page.fill("#code-ttl", "5")
@@ -77,7 +77,7 @@ def test_dj_roster_codes_and_approval(context, vj, djs):
     # A DJ with a fresh code waits for approval; approve. Another one; deny.
     for name, action in (("Code DJ", "approve"), ("Denied DJ", "deny")):
         page.click("#code-generate")
-        page.wait_for_function("c => document.querySelector('#code-latest .code-big').textContent !== c", arg=code)
+        wait_js(page, "c => document.querySelector('#code-latest .code-big').textContent !== c", arg=code)
         code = page.text_content("#code-latest .code-big")
         dj_id = "dj_" + code.lower().replace("-", "_")
         djs.append(DJ(vj, "unused", name, code=code))

@@ -16,7 +16,7 @@ import os
 import pytest
 from conftest import ROOT
 from plugin_standin import PluginStandIn
-from web_support import ConsoleLog, Demo, require_chromium, server_state, wait_server
+from web_support import ConsoleLog, Demo, require_chromium, server_state, wait_js, wait_server
 
 require_chromium()
 pytestmark = pytest.mark.browser
@@ -37,7 +37,7 @@ def open_page(context, url):
     page = context.new_page()
     log = ConsoleLog(page)
     page.goto(url)
-    page.wait_for_function("window.mcavClient && window.mcavClient.state === 'open'")
+    wait_js(page, "window.mcavClient && window.mcavClient.state === 'open'")
     return page, log
 
 
@@ -45,18 +45,19 @@ def test_admin_loads_clean_state_arrives_and_meters_move(context, demo):
     page, log = open_page(context, demo.url("/"))
     patterns = server_state(demo)["patterns"]
     # Every pattern the server offers is a button, the first eight with their number key.
-    page.wait_for_function(f"document.querySelectorAll('#pattern-grid .pattern-btn').length === {len(patterns)}")
+    wait_js(page, f"document.querySelectorAll('#pattern-grid .pattern-btn').length === {len(patterns)}")
     assert page.locator("#pattern-grid .pattern-btn kbd").all_text_contents() == [str(i) for i in range(1, 9)]
     assert page.locator("#conn-status").get_attribute("data-state") == "open"
     assert page.locator("#conn-label").text_content() == "Connected"
     # State frames arrive and the meters follow them: the five values change over time.
-    page.wait_for_function("window.mcavLive.frames > 30")
+    wait_js(page, "window.mcavLive.frames > 30")
     first = page.evaluate("[...document.querySelectorAll('#band-meters .meter')].map(m => m.dataset.value).join()")
-    page.wait_for_function(
+    wait_js(
+        page,
         "prev => [...document.querySelectorAll('#band-meters .meter')].map(m => m.dataset.value).join() !== prev", arg=first)
     # The synth plays 128 BPM: beats light the lamp, the tempo readout shows a number.
-    page.wait_for_function("Number(document.querySelector('#beat-indicator').dataset.beats) >= 2")
-    page.wait_for_function("/^\\d+$/.test(document.querySelector('#bpm').textContent)")
+    wait_js(page, "Number(document.querySelector('#beat-indicator').dataset.beats) >= 2")
+    wait_js(page, "/^\\d+$/.test(document.querySelector('#bpm').textContent)")
     assert 100 <= int(page.text_content("#bpm")) <= 160
     assert page.text_content("#now-pattern") == next(p["name"] for p in patterns if p["id"] == "spectrum")
     # Health and Minecraft status come from the server's vj_state.
@@ -77,13 +78,13 @@ def test_clicks_and_keys_change_the_servers_state(context, demo):
     page.wait_for_selector(f"#pattern-grid [data-pattern={patterns[4]}].active")
     page.keyboard.press("3")
     wait_server(demo, lambda s: s["current_pattern"] == patterns[2])
-    page.wait_for_function(f"document.querySelector('#now-pattern').dataset.pattern === '{patterns[2]}'")
+    wait_js(page, f"document.querySelector('#now-pattern').dataset.pattern === '{patterns[2]}'")
 
     # Preset: the server applies it and the sensitivity sliders follow its band table.
     page.click("#preset-row [data-preset=edm]")
     st = wait_server(demo, lambda s: s["preset"] == "edm")
     page.wait_for_selector("#preset-row [data-preset=edm].active")
-    page.wait_for_function(f"Number(document.querySelector('#sens-bass').value) === {st['band_sensitivity'][0]}")
+    wait_js(page, f"Number(document.querySelector('#sens-bass').value) === {st['band_sensitivity'][0]}")
 
     # A band sensitivity slider.
     page.fill("#sens-air", "1.6")
@@ -142,7 +143,7 @@ def test_phone_sized_admin_is_usable(browser, demo):
     try:
         page = ctx.new_page()
         page.goto(demo.url("/"))
-        page.wait_for_function("window.mcavClient && window.mcavClient.state === 'open'")
+        wait_js(page, "window.mcavClient && window.mcavClient.state === 'open'")
         page.wait_for_selector("#pattern-grid .pattern-btn")
         # Nothing wider than the screen, and controls are reachable by touch.
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -160,15 +161,15 @@ def test_phone_sized_admin_is_usable(browser, demo):
 
 def test_preview_draws_the_scene_and_stays_connected_across_server_pings(context, demo):
     page, log = open_page(context, demo.url("/preview/"))
-    page.wait_for_function("window.mcavPreview && window.mcavPreview.webgl && window.mcavPreview.entities > 0")
+    wait_js(page, "window.mcavPreview && window.mcavPreview.webgl && window.mcavPreview.entities > 0")
     st = server_state(demo)
     assert page.evaluate("window.mcavPreview.entities") == st["entity_count"]
-    page.wait_for_function("window.mcavPreview.framesRendered > 10")
+    wait_js(page, "window.mcavPreview.framesRendered > 10")
     name = next(p["name"] for p in st["patterns"] if p["id"] == st["current_pattern"])
-    page.wait_for_function(f"document.querySelector('#info-pattern').textContent === {name!r}")
+    wait_js(page, f"document.querySelector('#info-pattern').textContent === {name!r}")
     assert page.text_content("#info-dj") == "no DJ"
     # The zone comes from the plugin (get_zone relayed by the server) and sizes the box.
-    page.wait_for_function("z => window.mcavPreview.zoneInfo && window.mcavPreview.zoneInfo.name === z", arg=st["zone"])
+    wait_js(page, "z => window.mcavPreview.zoneInfo && window.mcavPreview.zoneInfo.name === z", arg=st["zone"])
     assert page.evaluate("window.mcavPreview.zoneSize") == [10, 10, 10]
 
     # Orbit (drag) and zoom (wheel) move the camera.
@@ -179,13 +180,13 @@ def test_preview_draws_the_scene_and_stays_connected_across_server_pings(context
     page.mouse.down()
     page.mouse.move(cx + 200, cy + 40, steps=8)
     page.mouse.up()
-    page.wait_for_function("p => window.mcavPreview.camera.position[0] !== p[0]", arg=cam0["position"])
+    wait_js(page, "p => window.mcavPreview.camera.position[0] !== p[0]", arg=cam0["position"])
     page.mouse.wheel(0, 600)
-    page.wait_for_function("d => window.mcavPreview.camera.distance > d + 0.5", arg=cam0["distance"])
+    wait_js(page, "d => window.mcavPreview.camera.distance > d + 0.5", arg=cam0["distance"])
 
     # Several server ping cycles (the server closes a page after 2 unanswered pings, 4100): the
     # page answers every ping, so it keeps its first and only connection.
-    page.wait_for_function("window.mcavClient.stats.serverPings >= 8", timeout=20000)
+    wait_js(page, "window.mcavClient.stats.serverPings >= 8", timeout=20000)
     client = page.evaluate("({opens: window.mcavClient.opens.length, closes: window.mcavClient.closes.length})")
     assert client == {"opens": 1, "closes": 0}
     assert log.errors == []
@@ -202,7 +203,7 @@ def test_preview_without_webgl_says_so(browser, demo):
         page.wait_for_selector("#no-webgl:not([hidden])")
         assert "WebGL" in page.text_content("#no-webgl")
         # The rest of the page still works live.
-        page.wait_for_function("window.mcavPreview && window.mcavPreview.stateFrames > 5")
+        wait_js(page, "window.mcavPreview && window.mcavPreview.stateFrames > 5")
         assert page.evaluate("window.mcavPreview.webgl") is False
         assert log.errors == []
     finally:
@@ -223,13 +224,13 @@ def test_screenshots_for_the_readme(context, demo, tmp_path):
     page.fill("#zone-name", "main")
     page.click("#zone-form button[type=submit]")
     wait_server(demo, lambda s: (s["current_pattern"], s["preset"], s["entity_count"], s["zone"]) == ("spectrum", "auto", 64, "main"))
-    page.wait_for_function("/^\\d+$/.test(document.querySelector('#bpm').textContent)")
-    page.wait_for_function("[...document.querySelectorAll('#band-meters .meter')].some(m => Number(m.dataset.value) > 20)")
-    page.wait_for_function("!document.querySelector('.toast')")  # info toasts fade after 4 s
+    wait_js(page, "/^\\d+$/.test(document.querySelector('#bpm').textContent)")
+    wait_js(page, "[...document.querySelectorAll('#band-meters .meter')].some(m => Number(m.dataset.value) > 20)")
+    wait_js(page, "!document.querySelector('.toast')")  # info toasts fade after 4 s
     page.evaluate("document.querySelector('.content').scrollTo(0, 0); document.activeElement.blur()")
     page.screenshot(path=str(screens / "admin.png"))
     page, _ = open_page(context, demo.url("/preview/"))
-    page.wait_for_function("window.mcavPreview.visibleEntities > 8 && window.mcavPreview.framesRendered > 30")
+    wait_js(page, "window.mcavPreview.visibleEntities > 8 && window.mcavPreview.framesRendered > 30")
     page.screenshot(path=str(screens / "preview.png"))
     assert (screens / "admin.png").stat().st_size > 10_000
     assert (screens / "preview.png").stat().st_size > 10_000

@@ -9,7 +9,7 @@ What the queue delivered is checked on the server, through the effect of the com
 from __future__ import annotations
 
 import pytest
-from web_support import Demo, require_chromium, server_state, wait_server
+from web_support import Demo, require_chromium, server_state, wait_js, wait_server
 
 require_chromium()
 pytestmark = pytest.mark.browser
@@ -34,7 +34,8 @@ def client(page, what):
 
 
 def wait_open(page, opens=1):
-    page.wait_for_function(
+    wait_js(
+        page,
         f"window.mcavClient.state === 'open' && window.mcavClient.opens.length >= {opens}", timeout=30000)
 
 
@@ -47,7 +48,7 @@ def test_reconnect_schedule_queue_order_and_eviction(context, demo):
     entities_before = server_state(demo)["entity_count"]
 
     demo.kill()
-    page.wait_for_function("window.mcavClient.state !== 'open'")
+    wait_js(page, "window.mcavClient.state !== 'open'")
     page.wait_for_selector("#conn-status[data-state=waiting], #conn-status[data-state=connecting]")
 
     # While the server is gone the operator keeps working: four commands, a queue of three.
@@ -64,7 +65,7 @@ def test_reconnect_schedule_queue_order_and_eviction(context, demo):
     assert "3 queued" in page.text_content("#conn-detail")
 
     # Let a few attempts fail, then bring the server back on the same ports.
-    page.wait_for_function("window.mcavClient.attempts.filter(a => a.startedAt !== null).length >= 4")
+    wait_js(page, "window.mcavClient.attempts.filter(a => a.startedAt !== null).length >= 4")
     demo.start()
     wait_open(page, opens=2)
 
@@ -89,7 +90,7 @@ def test_reconnect_schedule_queue_order_and_eviction(context, demo):
     assert st["entity_count"] == entities_before
     assert client(page, "queueLength") == 0
     # A good connection resets the schedule.
-    page.wait_for_function("window.mcavClient.failures === 0")
+    wait_js(page, "window.mcavClient.failures === 0")
     page.wait_for_selector("#conn-status[data-state=open]")
 
 
@@ -120,17 +121,17 @@ def test_no_pong_closes_and_reconnects_the_preview(context, demo):
     page = context.new_page()
     page.goto(demo.url("/preview/", **FAST))
     wait_open(page)
-    page.wait_for_function("window.mcavClient.stats.pongsReceived >= 2")
+    wait_js(page, "window.mcavClient.stats.pongsReceived >= 2")
 
     demo.freeze()
-    page.wait_for_function("window.mcavClient.stats.pongTimeouts >= 1")
+    wait_js(page, "window.mcavClient.stats.pongTimeouts >= 1")
     last = client(page, "closes")[0]
     assert last["reason"] == "pong timeout" and last["wasOpen"] is True
     # No pong for pong_timeout_ms: measured from the last pong to the close.
     assert last["at"] - client(page, "lastPongAt") >= FAST["pong_timeout_ms"] - 2
     demo.thaw()
     wait_open(page, opens=2)
-    page.wait_for_function("window.mcavPreview.stateFrames > 0 && window.mcavClient.stats.received > 5")
+    wait_js(page, "window.mcavPreview.stateFrames > 0 && window.mcavClient.stats.received > 5")
 
 
 def test_long_queue_is_paced_under_the_servers_rate_limit(context, demo):
@@ -145,7 +146,7 @@ def test_long_queue_is_paced_under_the_servers_rate_limit(context, demo):
     page.wait_for_selector("#pattern-grid .pattern-btn")
 
     demo.kill()
-    page.wait_for_function("window.mcavClient.state !== 'open'")
+    wait_js(page, "window.mcavClient.state !== 'open'")
     order = [patterns[i] for i in (*range(1, 14), 0)]  # ends on the first pattern
     for p in order:
         page.click(f"#pattern-grid [data-pattern={p}]")
@@ -153,6 +154,6 @@ def test_long_queue_is_paced_under_the_servers_rate_limit(context, demo):
 
     demo.start()
     wait_open(page, opens=2)
-    page.wait_for_function("window.mcavClient.queueLength === 0")
+    wait_js(page, "window.mcavClient.queueLength === 0")
     wait_server(demo, lambda s: s["current_pattern"] == order[-1])
     assert page.locator(".toast-error").count() == 0  # nothing was refused as rate limited

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -231,3 +232,26 @@ class ConsoleLog:
         self.errors: list[str] = []
         page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+
+
+_ARROW = re.compile(r"^\s*(\(\s*\w*\s*\)|\w+)\s*=>")
+
+
+def wait_js(page, predicate: str, arg: Any = None, timeout: float | None = None) -> Any:
+    """``page.wait_for_function`` robust to "not there yet": a predicate that throws counts as false.
+
+    A predicate such as ``window.mcavClient.state === 'open'`` throws while the page's script has
+    not defined ``mcavClient`` yet, and Playwright fails the wait at once on a throw: a race. Here
+    the predicate (an expression, or an arrow function of ``arg``) is retried until it holds or
+    ``timeout`` ms pass; the failure names it and the last error it raised.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    fn = predicate if _ARROW.match(predicate) else f"() => ({predicate})"
+    wrapped = (f"(arg) => {{ try {{ return ({fn})(arg); }} "
+               f"catch (e) {{ window.__mcavWaitError = String(e); return false; }} }}")
+    try:
+        return page.wait_for_function(wrapped, arg=arg, timeout=timeout)
+    except PlaywrightTimeout:
+        last = page.evaluate("window.__mcavWaitError || null")
+        raise AssertionError(f"timed out waiting for {predicate!r} (last error in the predicate: {last})") from None

@@ -36,13 +36,14 @@ class Client:
         heartbeat: Ping interval / missed-pong threshold (VJ → browsers: 15 s, 2).
         clock: For heartbeat and rate-limit timing.
         high_water: Transport bytes above which the client counts as behind.
+        read_rate, read_burst: Budget of read-only commands (per s on average, back to back).
     """
 
     _ids = 0
 
     def __init__(
         self, ws: ServerConnection, state_slots: int, heartbeat: HeartbeatPolicy, clock: Clock,
-        rate: float, burst: float, high_water: int,
+        rate: float, burst: float, high_water: int, read_rate: float = 50.0, read_burst: float = 100.0,
     ) -> None:
         Client._ids += 1
         self.id = Client._ids
@@ -53,6 +54,10 @@ class Client:
         self.awaiting_pong = False
         self.operator = False
         self.bucket = TokenBucket(rate, max(1.0, burst), clock)
+        self.reads = TokenBucket(read_rate, max(1.0, read_burst), clock)
+        addr = ws.remote_address
+        #: The client's IP address ("" if unknown).
+        self.addr = str(addr[0]) if isinstance(addr, tuple) and addr else ""
         self.high_water = high_water
         #: state frames this client lost (leaky queue overflow).
         self.dropped = 0

@@ -35,12 +35,15 @@ async def _pong(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
 
 @command("vj_auth", mutating=False)
 async def _vj_auth(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    if srv.check_password(field(msg, "password", str, "")):
+    login = srv.access.login(c.addr, field(msg, "password", str, ""))
+    if login.operator:
         c.operator = True
         c.send(P.auth_success(True))
-    else:
-        c.send(P.auth_error("Invalid operator password"))
-        srv.ctx.spawn(c.close(4004, "Authentication failed"))
+        return
+    c.send(P.auth_error(login.message))
+    if login.close_code is not None:
+        srv.ctx.spawn(c.close(login.close_code, "Authentication failed" if login.close_code == 4004 else
+                              "Too many failed attempts"))
 
 
 @command("get_state", mutating=False)
@@ -196,7 +199,8 @@ async def _generate_code(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> 
 
 @command("get_connect_codes", mutating=False)
 async def _get_codes(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    c.send(P.message("connect_codes", codes=await srv.need_dj().codes()))
+    # Viewers get an empty list (not an error: the pages ask on load): a viewer could redeem a code.
+    c.send(P.message("connect_codes", codes=await srv.need_dj().codes() if c.operator else []))
 
 
 @command("revoke_connect_code")

@@ -33,12 +33,22 @@ MAX_BANNER_PROFILES = 64
 # -- Minecraft --------------------------------------------------------------------------------------
 
 
-async def _to_minecraft(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> dict[str, Any] | None:
-    if not srv.mc or not srv.mc_info.get("connected"):
+async def _to_minecraft(srv: BrowserServer, c: Client, msg: dict[str, Any],
+                        cached: bool = False) -> dict[str, Any] | None:
+    """Forward ``msg`` and relay the plugin's reply to ``c``. ``cached``: a read answered from
+    :attr:`BrowserServer.read_cache` when asked again within its TTL; anything else clears that cache."""
+    mc = srv.mc
+    if not mc or not srv.mc_info.get("connected"):
         c.send(P.error("Minecraft not connected"))
         return None
     try:
-        reply = await srv.mc.forward(msg)
+        if cached:
+            zone = msg.get("zone")
+            key = msg["type"] + (f"/{zone}" if isinstance(zone, str) and len(zone) <= 64 else "")
+            reply = await srv.read_cache.get(key, lambda: mc.forward(msg))
+        else:
+            srv.read_cache.clear()
+            reply = await mc.forward(msg)
     except LinkDown:
         c.send(P.error("Minecraft not connected"))
         return None
@@ -52,7 +62,7 @@ async def _to_minecraft(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> d
 
 @command("get_zones", "get_zone", mutating=False)
 async def _zones(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    await _to_minecraft(srv, c, msg)
+    await _to_minecraft(srv, c, msg, cached=msg["type"] == "get_zones")
 
 
 @command("set_zone")
@@ -83,7 +93,7 @@ async def _forward(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
         if effect not in P.PARTICLE_EFFECTS:
             raise ValueError(f"unknown particle effect {effect[:40]!r}; effects: {', '.join(P.PARTICLE_EFFECTS)}")
         srv.particle_effects[effect] = {"enabled": field(msg, "enabled", bool, True), "beat_type": msg.get("beat_type")}
-    await _to_minecraft(srv, c, msg)
+    await _to_minecraft(srv, c, msg, cached=msg["type"] in _READ_ONLY_FORWARDS)
 
 
 for _name in FORWARD_TO_MINECRAFT:
@@ -102,7 +112,7 @@ async def _voice_status(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> N
     if not srv.mc or not srv.mc_info.get("connected"):
         c.send(P.message("voice_status", **P.DEFAULT_VOICE_STATUS))
     else:
-        await _to_minecraft(srv, c, msg)
+        await _to_minecraft(srv, c, msg, cached=True)
 
 
 # -- DJ banners -----------------------------------------------------------------------------------------

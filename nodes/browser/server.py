@@ -19,7 +19,6 @@ to ``admin_http``.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
 import socket
@@ -31,24 +30,31 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from mcav.nodes.health import VJ_HEALTH
-from mcav.nodes.interfaces import AnalysisPreset, BrowserEndpoint, DJRoster, LinkDown, MinecraftLink, PatternControl
-from mcav.runtime.control import ControlPort, Event, Require
+from mcav.nodes.interfaces import AnalysisPreset, BrowserEndpoint, DJRoster, MinecraftLink, PatternControl
+from mcav.runtime import budget
+from mcav.runtime.budget import ListenerBudget, budgeted_connection, quiet_accept_errors
+from mcav.runtime.control import Require
+from mcav.runtime.trust import LOOPBACK, binds_beyond_loopback
 from mcav.runtime.frames import Scene
-from mcav.runtime.health import health_stats
 from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
 
 from . import commands, commands_mc  # noqa: F401  (importing them registers the handlers)
 from . import protocol as P
-from .banners import BANNER_FIELDS
+from .access import OPERATOR_EVENTS, Access
 from .clients import Client, fanout
 from .links import VJ_BROWSER
+from .readcache import ReplyCache
 from .registry import COMMANDS
+from .show import ShowLinks
+
+#: Commands outside the read budget: the heartbeat, and vj_auth (throttled per address instead).
+_UNMETERED = frozenset({"ping", "pong", "vj_auth"})
 
 __all__ = ["BrowserServer"]
 
 
-class BrowserServer(AsyncNode):
+class BrowserServer(ShowLinks, AsyncNode):
     """Serves the admin panel and 3D preview on :8766: vj_state, state at up to 60 Hz, commands, heartbeats."""
 
     kind = "browser"
@@ -77,6 +83,13 @@ class BrowserServer(AsyncNode):
             20, doc="mutating commands a client may send back to back (absorbs network and loop jitter)", min=1
         )
         send_buffer: int = param(131072, doc="kernel send buffer per client: bounds a slow client's lag", unit="B", min=4096)
+        trusted_networks: list[str] = param(
+            list(LOOPBACK), doc="networks whose browsers may change the show without a password while none is set "
+            "(others are viewers)")
+        reads_per_s: float = param(50.0, doc="read-only commands per second per client, on average", min=0.1)
+        read_burst: int = param(100, doc="read-only commands a client may send back to back", min=1)
+        max_handshakes: int = param(32, doc="connections still in their WebSocket handshake at once (beyond that "
+                                    "the oldest is cut); sockets in all: max_clients + this", min=1)
 
     def __init__(self, params: Params, ctx: Any) -> None:
         super().__init__(params, ctx)
@@ -92,18 +105,12 @@ class BrowserServer(AsyncNode):
         self.audio_settings: dict[str, float] = {}
         self.particle_effects: dict[str, dict[str, Any]] = {}
         self.banners: dict[str, dict[str, Any]] = {}
-        self.pattern: ControlPort = ctx.control("pattern")
-        self.djs: ControlPort = ctx.control("djs")
-        self.mc: ControlPort = ctx.control("minecraft")
-        self.presets: ControlPort = ctx.control("presets")
-        #: The Minecraft link's ``info()``, kept by its ``link`` events.
-        self.mc_info: dict[str, Any] = {"connected": False, "zone": "main"}
-        #: The roster's ``live()``, kept by its ``live`` events.
-        self.live_dj: dict[str, Any] = {"dj_id": None, "dj_name": None, "direct": False}
+        self.init_show(ctx)
         self._encoder = P.StateEncoder()
-        self._dj_cache: dict[str, Any] = {}
-        self._dj_cache_frame = -1_000_000
         self._next_due_ns: float | None = None
+        self.access = Access(params.operator_password, params.trusted_networks, ctx.clock)
+        self.read_cache = ReplyCache(ctx.clock)
+        self.budget = ListenerBudget(f"browser '{ctx.name}'", params.max_clients + params.max_handshakes, ctx.log)
 
     @property
     def operator_auth(self) -> bool:
@@ -119,7 +126,17 @@ class BrowserServer(AsyncNode):
     def status(self) -> dict[str, Any]:
         clients = list(self.clients)
         return {"port": self.port, "browsers": len(clients), **self.health(), **self.counters,
-                "frames_dropped": self.dropped_closed + sum(c.dropped for c in clients)}
+                "frames_dropped": self.dropped_closed + sum(c.dropped for c in clients),
+                "read_cache_hits": self.read_cache.hits, "security": self.security()}
+
+    def security(self) -> dict[str, int]:
+        """Attack and fault counters for /metrics and /health (README "Securing a show")."""
+        c, t = self.counters, self.access.throttle.counters()
+        return {"auth_failures": t["auth_failures"], "auth_throttled": t["auth_throttled"],
+                "auth_lockouts": t["auth_lockouts"], "throttled_sources": t["throttled_sources"],
+                "rate_limited_commands": c["rate_limited"], "invalid_messages": c["bad_messages"] + c["unknown_commands"],
+                "refused_viewer_commands": c["unauthorized"], "heartbeat_timeouts": c["heartbeat_timeouts"],
+                "rejected_full": c["rejected"], **self.budget.counters()}
 
     def endpoint(self) -> dict[str, Any]:
         """``{ws_port, operator_auth, commands_per_s}`` (BrowserEndpoint)."""
@@ -131,18 +148,15 @@ class BrowserServer(AsyncNode):
     async def run(self) -> None:
         self.loop = asyncio.get_running_loop()
         p, ctx = self.params, self.ctx
-        if self.djs:
-            self.live_dj = await self.djs.live()
-            self.djs.subscribe(self._dj_event)
-        if self.mc:
-            self.mc_info = await self.mc.info()
-            self.mc.subscribe(self._mc_event)
+        await self.follow_show()
         # compression off: small real-time frames (RUNTIME-LESSONS 3); our own app-level heartbeat.
         ws_log = ctx.log.getChild("ws")
         ws_log.setLevel(logging.WARNING)  # websockets logs every open/close at INFO: too much with 500 browsers
+        quiet_accept_errors(self.loop, ctx.log)
         try:
             server = await serve(self._serve, p.host, p.port, compression=None, max_size=p.max_message_size,
-                                 ping_interval=None, close_timeout=2, max_queue=16, logger=ws_log)
+                                 ping_interval=None, close_timeout=2, max_queue=16, logger=ws_log, open_timeout=5,
+                                 create_connection=budgeted_connection(self.budget, self.access.throttle.refuse_early))
         except OSError as exc:  # e.g. the port is taken: say so, no traceback (port stays None)
             self.ready.set()
             ctx.fail(f"browser '{ctx.name}': cannot listen on {p.host}:{p.port}: {os.strerror(exc.errno) if exc.errno else exc}")
@@ -150,6 +164,10 @@ class BrowserServer(AsyncNode):
         self.port = server.sockets[0].getsockname()[1]
         ctx.log.info("browsers on ws://%s:%d (%s)", p.host, self.port,
                      "operator password set" if self.operator_auth else "no operator password")
+        if not self.operator_auth and binds_beyond_loopback(p.host):
+            ctx.log.warning("no operator password: browsers from other hosts than %s are VIEWERS (they cannot change "
+                            "the show); set one with MCAV_VJ_PASSWORD=… (operator_password) to operate remotely",
+                            self.access.trusted)
         self.ready.set()
         ctx.spawn(self._heartbeat(), name="heartbeat")
         try:
@@ -185,21 +203,6 @@ class BrowserServer(AsyncNode):
             self.counters["states_sent"] += 1
         self.ctx.delivered(scene)
 
-    def _dj_fields(self, seq: int) -> dict[str, Any]:
-        """The live DJ's id and link figures for ``state``; the figures are re-read every 15 frames (¼ s)."""
-        if not self.djs:
-            return {}
-        if seq - self._dj_cache_frame >= 15 or seq < self._dj_cache_frame:
-            self._dj_cache_frame = seq
-            self.ctx.spawn(self._refresh_dj_fields(), name="dj figures")
-        return self._dj_cache
-
-    async def _refresh_dj_fields(self) -> None:
-        active = self.live_dj["dj_id"]
-        entry = next((e for e in await self.djs.roster() if e.get("dj_id") == active), {})
-        self._dj_cache = {"active_dj": active, **{k: entry.get(k) for k in
-                                                  ("latency_ms", "ping_ms", "pipeline_latency_ms", "fps")}}
-
     # -- connections ----------------------------------------------------------------------------------
 
     async def _serve(self, ws: ServerConnection) -> None:
@@ -211,9 +214,10 @@ class BrowserServer(AsyncNode):
         sock = ws.transport.get_extra_info("socket")
         if sock is not None:  # bound how far a slow client can lag behind in the kernel
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, p.send_buffer)
+        budget.ready(ws)  # the handshake is done: no longer the first cut when the port is full
         client = Client(ws, p.client_queue, self.ctx.heartbeat, self.ctx.clock, p.commands_per_s,
-                        p.command_burst, high_water=65536)
-        client.operator = not self.operator_auth
+                        p.command_burst, high_water=65536, read_rate=p.reads_per_s, read_burst=p.read_burst)
+        client.operator = self.access.operator_on_connect(client.addr)
         self.counters["browser_connects"] += 1
         self._connecting += 1
         try:
@@ -255,6 +259,10 @@ class BrowserServer(AsyncNode):
                 self.counters["rate_limited"] += 1
                 client.send(P.error(f"{mtype}: rate limited (at most {self.params.commands_per_s:g} commands/s)"))
                 return
+        elif mtype not in _UNMETERED and not client.reads.allow():
+            self.counters["rate_limited"] += 1
+            client.send(P.error(f"{mtype}: rate limited (at most {self.params.reads_per_s:g} requests/s)"))
+            return
         try:
             await cmd.handler(self, client, msg)
         except ValueError as exc:
@@ -277,21 +285,6 @@ class BrowserServer(AsyncNode):
                 c.awaiting_pong = True
                 c.send(P.ping())
 
-    def _dj_event(self, event: Event) -> None:
-        if event.name == "live":
-            self.live_dj = dict(event.data)
-            self._dj_cache = {**self._dj_cache, "active_dj": self.live_dj["dj_id"]}
-            self._dj_cache_frame = -1_000_000  # its figures at the next frame
-        else:
-            self._relay_event(dict(event.data))
-
-    def _mc_event(self, event: Event) -> None:
-        if event.name == "link":
-            self.mc_info = dict(event.data)
-            self.broadcast(P.message("minecraft_status", connected=bool(event.data.get("connected"))))
-        else:
-            self._relay_event(dict(event.data))
-
     def _relay_event(self, msg: dict[str, Any]) -> None:
         """Pass a DJ-server event or an unsolicited plugin message on to every browser."""
         try:
@@ -299,78 +292,12 @@ class BrowserServer(AsyncNode):
         except P.WireError as exc:  # e.g. a NaN from the plugin: browsers could not parse it
             self.ctx.log.warning("not relaying a %r message to browsers: %s", str(msg.get("type"))[:40], exc)
             return
-        self.broadcast(text)
+        self.broadcast(text, operators_only=msg.get("type") in OPERATOR_EVENTS)
 
     # -- helpers for commands ---------------------------------------------------------------------------
 
-    def broadcast(self, text: str, exclude: Client | None = None) -> None:
-        """Send a control message (event) to every browser, in order with its replies."""
+    def broadcast(self, text: str, exclude: Client | None = None, operators_only: bool = False) -> None:
+        """Send a control message (event) to every browser (or operator), in order with its replies."""
         for c in list(self.clients):
-            if c is not exclude:
+            if c is not exclude and (c.operator or not operators_only):
                 c.send(text)
-
-    def check_password(self, password: str) -> bool:
-        want = self.params.operator_password
-        return not want or hmac.compare_digest(password.encode(), want.encode())
-
-    def need_pattern(self) -> ControlPort:
-        if not self.pattern:
-            raise ValueError("this graph has no pattern node")
-        return self.pattern
-
-    def need_dj(self) -> ControlPort:
-        if not self.djs:
-            raise ValueError("this graph has no dj_server node")
-        return self.djs
-
-    async def pattern_state(self) -> dict[str, Any]:
-        return await self.pattern.state() if self.pattern else {}
-
-    async def patterns(self) -> list[dict[str, Any]]:
-        return await self.pattern.patterns() if self.pattern else []
-
-    async def tell_djs(self, call: str, *args: Any) -> None:
-        """A ``sync_*`` call of the DJ roster (tell every DJ), if the graph has DJs."""
-        if self.djs:
-            await self.djs.call(call, *args)
-
-    async def config_changed(self) -> None:
-        """Entity count or zone changed: tell DJs (``config_sync``) and browsers (``config_update``)."""
-        st = await self.pattern_state()
-        zone = self.mc_info.get("zone", "main") if self.mc else "main"
-        self.broadcast(P.message("config_update", entity_count=st.get("entity_count"), zone=zone,
-                                 current_pattern=st.get("pattern")))
-        await self.tell_djs("sync_config", st.get("entity_count", 16), zone)
-
-    def banner_summaries(self) -> dict[str, dict[str, Any]]:
-        return {dj: {**{k: v for k, v in prof.items() if k != "image_pixels"}, "has_image": "image_pixels" in prof}
-                for dj, prof in self.banners.items()}
-
-    async def push_banner(self, dj_id: str) -> None:
-        """Send the active DJ's banner to the plugin (``banner_config``), if connected."""
-        if not self.djs or self.live_dj["dj_id"] != dj_id or not self.mc or not self.mc_info.get("connected"):
-            return
-        prof = self.banners.get(dj_id, {})
-        msg = {"type": "banner_config", **{k: prof[k] for k in BANNER_FIELDS if k in prof}}
-        if "image_pixels" in prof:
-            msg["image_pixels"] = prof["image_pixels"]
-        try:
-            await self.mc.forward(msg)
-        except (LinkDown, TimeoutError) as exc:
-            self.ctx.log.info("banner_config not sent: %s", exc)
-
-    async def vj_state(self, client: Client | None = None) -> str:
-        st = await self.pattern_state()
-        djs = self.djs
-        return P.vj_state(
-            patterns=await self.patterns(), current_pattern=st.get("pattern"), entity_count=st.get("entity_count"),
-            zone=self.mc_info.get("zone", "main") if self.mc else "main",
-            dj_roster=await djs.roster() if djs else [], active_dj=self.live_dj["dj_id"],
-            health_stats=health_stats(self.ctx.metrics_snapshot()),
-            minecraft_connected=bool(self.mc and self.mc_info.get("connected")),
-            pending_djs=await djs.pending() if djs else [], banner_profiles=self.banner_summaries(),
-            preset=st.get("preset"), band_sensitivity=st.get("band_sensitivity"), blackout=st.get("blackout"),
-            freeze=st.get("freeze"), transition=st.get("transition"), audio_settings=self.audio_settings,
-            operator_auth=self.operator_auth, operator=bool(client is not None and client.operator),
-            dj_server=bool(djs),
-        )

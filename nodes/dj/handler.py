@@ -18,16 +18,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Awaitable, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
 from websockets.exceptions import ConnectionClosed
 
+from mcav.runtime import budget
 from mcav.runtime.clock import wait_for
 from mcav.runtime.ratelimit import TokenBucket
 
 from . import protocol as P
 from .auth import DEFAULT_PRIORITY, KeysFileError, KeyStore
 from .codes import CodeRejected, dj_id_for_code
+from .guard import AuthGuard, Busy
 from .hub import DJHub, Pending
 from .roster import DJSession
 
@@ -46,6 +48,7 @@ class HandlerConfig:
     handshake_timeout: float = 10.0
     clock_sync_timeout: float = 5.0
     rate_limit: float = 120.0
+    guard: AuthGuard | None = None
 
 
 def clean_text(value: Any, default: str, limit: int = 64) -> str:
@@ -88,15 +91,14 @@ class ConnectionHandler:
                 else:
                     await conn.close(C.UNEXPECTED, "Expected dj_auth or code_auth message")
                 return
-            if msg["type"] == "dj_auth":
-                session = await self._credentials(conn, msg, peer)
-            elif msg["type"] == "code_auth":
-                session = await self._code(conn, msg, peer)
+            if msg["type"] in ("dj_auth", "code_auth"):
+                session = await self._authenticate(conn, msg, peer)
             else:
                 self.log.warning("%s: first message was %r, not dj_auth/code_auth", peer, msg["type"][:40])
                 await conn.close(C.UNEXPECTED, "Expected dj_auth or code_auth message")
                 return
             if session is not None:
+                budget.ready(conn)  # authenticated: no longer the first to be cut when the port is full
                 stash = await self._clock_sync(session)
                 await self._joined(session)
                 why = await self._serve(session, stash)
@@ -110,15 +112,46 @@ class ConnectionHandler:
     def _new_session(self, dj_id: str, name: str, priority: int, direct: bool, conn: Any) -> DJSession:
         hub = self.hub
         bucket = TokenBucket(self.cfg.rate_limit, self.cfg.rate_limit, hub.clock)
-        return DJSession(dj_id, name, priority, direct, hub.clock.time(), bucket, conn)
+        session = DJSession(dj_id, name, priority, direct, hub.clock.time(), bucket, conn)
+        session.last_seen = hub.clock.monotonic()
+        return session
 
     async def _refuse(self, conn: Any, code: int, reason: str) -> None:
         await conn.close(code, reason)
 
-    async def _credentials(self, conn: Any, msg: dict[str, Any], peer: str) -> DJSession | None:
+    async def _authenticate(self, conn: Any, msg: dict[str, Any], peer: str) -> DJSession | None:
+        """Run the credential or code path under the per-address throttle (close 4029 when throttled)."""
+        guard, ip = self.cfg.guard, _ip(conn)
+        path = self._credentials if msg["type"] == "dj_auth" else self._code
+        if guard is None or not (msg["type"] == "code_auth" or self.cfg.require_auth):
+            return await path(conn, msg, peer, lambda ok: None)
+        verdict = guard.admit(ip)
+        if not verdict:
+            wait = max(1, round(verdict.retry_after))
+            await self._refuse(conn, C.THROTTLED, f"Too many failed attempts; retry in {wait} s")
+            return None
+        settled = False
+
+        def settle(ok: bool) -> None:  # called by the path as soon as the credential is judged
+            nonlocal settled
+            settled = True
+            (guard.succeeded if ok else guard.failed)(ip)
+
+        try:
+            return await path(conn, msg, peer, settle)
+        except Busy:
+            await self._refuse(conn, C.THROTTLED, "Server busy; retry later")
+            return None
+        finally:
+            if not settled:
+                guard.released(ip)
+
+    async def _credentials(self, conn: Any, msg: dict[str, Any], peer: str,
+                           settle: Callable[[bool], None]) -> DJSession | None:
         hub, cfg = self.hub, self.cfg
         dj_id = clean_text(msg.get("dj_id"), "")
         if not dj_id or dj_id != msg.get("dj_id"):
+            settle(False)
             hub.auth_failures += 1
             self.log.warning("%s: dj_auth with an invalid dj_id", peer)
             await self._refuse(conn, C.AUTH_FAILED, "Authentication failed")
@@ -132,7 +165,10 @@ class ConnectionHandler:
                 except KeysFileError as exc:
                     self.log.error("keys file changed but cannot be used, keeping the previous keys: %s", exc)
                 key = msg.get("dj_key")
-                entry = await asyncio.to_thread(cfg.keys.verify, dj_id, key if isinstance(key, str) else "")
+                key = key if isinstance(key, str) else ""
+                entry = await (cfg.guard.verify(cfg.keys, dj_id, key) if cfg.guard is not None
+                               else asyncio.to_thread(cfg.keys.verify, dj_id, key))
+            settle(entry is not None)
             if entry is None:
                 hub.auth_failures += 1
                 self.log.warning("DJ auth failed for '%s' from %s", dj_id, peer)
@@ -157,17 +193,21 @@ class ConnectionHandler:
                                             c["pattern_config"], route, extra))
         return session
 
-    async def _code(self, conn: Any, msg: dict[str, Any], peer: str) -> DJSession | None:
+    async def _code(self, conn: Any, msg: dict[str, Any], peer: str,
+                    settle: Callable[[bool], None]) -> DJSession | None:
         hub = self.hub
         try:
             code = hub.codebook.redeem(msg.get("code"))
         except CodeRejected as exc:
+            settle(False)
             hub.auth_failures += 1
             self.log.warning("%s: connect code refused: %s", peer, exc)
             await hub.send(conn, P.auth_error(str(exc)))
             reason = "Connect code expired" if "expired" in str(exc) else "Invalid connect code"
             await self._refuse(conn, C.AUTH_FAILED, reason)
             return None
+        settle(True)
+        budget.ready(conn)  # a valid code: waiting for the operator is legitimate, not idling
         hub.notify(P.connect_codes_event(hub.codes()))  # the code is used: no longer listed
         dj_id, name = dj_id_for_code(code.code), clean_text(msg.get("dj_name"), "DJ")
         loop = asyncio.get_running_loop()
@@ -259,6 +299,7 @@ class ConnectionHandler:
         if stash is not None and await self._dispatch(session, stash):
             return "going offline"
         async for raw in session.conn:
+            session.last_seen = self.hub.clock.monotonic()  # any traffic shows the DJ is alive
             try:
                 msg = P.decode(raw)
             except P.ProtocolError as exc:
@@ -295,6 +336,11 @@ class ConnectionHandler:
         n = session.dropped_invalid
         if n in (1, 10, 100) or n % 1000 == 0:
             self.log.warning("DJ %s: dropped an invalid message (%d so far): %s", session.dj_id, n, why)
+
+
+def _ip(conn: Any) -> str:
+    addr = getattr(conn, "remote_address", None)
+    return str(addr[0]) if isinstance(addr, tuple) and addr else "unknown"
 
 
 def _peer(conn: Any) -> str:

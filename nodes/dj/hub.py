@@ -84,6 +84,12 @@ class DJHub:
         self.dropped_rate_limit = 0
         self.dropped_invalid = 0
         self.frames_out = 0
+        #: Live DJs replaced because they sent nothing for ``live_timeout`` s.
+        self.live_timeouts = 0
+        #: Seconds of silence after which a live DJ yields to a standby that is sending (0 = never).
+        self.live_timeout = 0.0
+        self._last_live_ns = 0  # when the live DJ's last frame was emitted (now_ns), for idle frames
+        self._idle_bands = np.zeros(5, np.float32)
 
     # -- events for the browser node ------------------------------------------------------------
 
@@ -194,9 +200,42 @@ class DJHub:
         self.dj_disconnects += 1
         self.log.info("DJ disconnected: %s (%s): %s", session.dj_name, session.dj_id, why)
         if was_active:
-            await self.activate(self.roster.next_active())
+            await self.activate(self.roster.next_active(self._alive))
         else:
             self.roster_changed()
+
+    def _alive(self, session: DJSession) -> bool:
+        """The DJ sent something within ``live_timeout`` (always True when the timeout is off)."""
+        return self.live_timeout <= 0 or self.clock.monotonic() - session.last_seen < self.live_timeout
+
+    async def check_live(self) -> bool:
+        """If the live DJ has been silent for ``live_timeout`` s and a standby is sending, switch to it.
+
+        The silent DJ stays connected (as standby: it may come back). Returns True if switched.
+        """
+        active = self.roster.active
+        if self.live_timeout <= 0 or active is None or self._alive(self.roster.sessions[active]):
+            return False
+        successor = next((d for d in self.roster.order if d != active and self._alive(self.roster.sessions[d])), None)
+        if successor is None:
+            return False
+        self.live_timeouts += 1
+        silent = self.clock.monotonic() - self.roster.sessions[active].last_seen
+        self.log.warning("live DJ %s sent nothing for %.1f s (live_timeout %g s): %s goes live, %s stays as standby",
+                         active, silent, self.live_timeout, successor, active)
+        await self.activate(successor)
+        return True
+
+    def emit_idle(self, after_s: float) -> bool:
+        """With no live DJ frame for ``after_s`` s, emit a silent frame (bands decaying ×0.95, as MCAV's
+        main loop does without a DJ) so patterns keep moving on their own clock. True if one was emitted."""
+        now = now_ns()
+        if now - self._last_live_ns < after_s * 1e9:
+            return False
+        self._idle_bands *= 0.95
+        self._emit(Features(seq=self._seq, t_capture=now, bands=self._idle_bands.copy(), source="idle"))
+        self._seq += 1
+        return True
 
     # -- operator API (also exposed by the dj_server node) ----------------------------------------
 
@@ -287,6 +326,8 @@ class DJHub:
             bpm=bpm, tempo_confidence=safe["tempo_conf"], beat_phase=safe["beat_phase"],
             instant_bass=safe["i_bass"], instant_kick=safe["i_kick"], source=session.dj_id,
         ))
+        self._last_live_ns = arrival_ns
+        self._idle_bands = np.asarray(safe["bands"], dtype=np.float32)
         self._seq += 1
         self.frames_out += 1
 

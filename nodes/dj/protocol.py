@@ -56,6 +56,7 @@ class CloseCode(IntEnum):
     ALREADY_CONNECTED = 4005  # "Already connected"
     DENIED = 4006  # "Connection denied by VJ"
     KICKED = 4010  # "Kicked by VJ"
+    THROTTLED = 4029  # "Too many failed attempts; retry in N s" / "Server busy" (as MCAV's NEW server)
 
 
 class ProtocolError(jsonwire.WireError):

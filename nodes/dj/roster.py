@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from mcav.runtime.ratelimit import TokenBucket
 
@@ -58,6 +58,7 @@ class DJSession:
     pipeline_latency_ms: float | None = None
     ping_ms: float | None = None
     last_frame_at: float | None = None  # server monotonic s
+    last_seen: float = 0.0  # server monotonic s of the DJ's last message of any kind
     tempo_confidence: float = 0.0
     beat_phase: float = 0.0
     _arrivals: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=512))
@@ -154,9 +155,10 @@ class Roster:
             return True
         return False
 
-    def next_active(self) -> str | None:
-        """The DJ that should take over: the first in the queue."""
-        return self.order[0] if self.order else None
+    def next_active(self, alive: Callable[[DJSession], bool] = lambda s: True) -> str | None:
+        """The DJ that should take over: the first in the queue that is ``alive`` (else the first)."""
+        fresh = [d for d in self.order if alive(self.sessions[d])]
+        return fresh[0] if fresh else (self.order[0] if self.order else None)
 
     def reorder(self, dj_id: str, new_position: int) -> None:
         """Move ``dj_id`` to ``new_position`` (0-based, clamped to the queue)."""

@@ -25,15 +25,19 @@ from websockets.asyncio.server import Server, serve
 
 from mcav.nodes.health import VJ_HEALTH
 from mcav.nodes.interfaces import DJRoster, MinecraftLink, PatternControl
+from mcav.runtime.budget import ListenerBudget, budgeted_connection, quiet_accept_errors
 from mcav.runtime.control import Event, Require
 from mcav.runtime.frames import Features
 from mcav.runtime.node import AsyncNode
 from mcav.runtime.params import param
+from mcav.runtime.trust import binds_beyond_loopback
 
 from . import protocol as P
 from .auth import KeysFileError, KeyStore
+from .guard import AuthGuard
 from .handler import ConnectionHandler, HandlerConfig
 from .hub import DJHub
+from .links import DJ_RELAY
 from .logs import frame_logger
 
 __all__ = ["AuthParams", "DJServer"]
@@ -65,6 +69,14 @@ class DJServer(AsyncNode):
         clock_sync_timeout: float = param(5.0, doc="time to wait for a clock_sync_response", unit="s", min=0.1)
         beat_assist: bool = param(True, doc="add beats the DJ missed, from its beat phase and tempo confidence")
 
+        live_timeout: float | None = param(
+            None, doc="a live DJ silent this long yields to a sending standby (null = 3 heartbeat intervals of "
+            "the heartbeat policy: 6 s, `heartbeat: lan` 3 s; 0 = never)", unit="s", min=0)
+        idle_fps: float = param(0.0, doc="silent frames per second while no live DJ frame arrives (bands "
+                                "decaying, so patterns keep moving; 0 = off)", unit="Hz", min=0, max=240)
+        max_connections: int = param(64, doc="sockets open at once, handshakes included (when full, the oldest "
+                                     "unauthenticated one is cut; then newcomers are refused)", min=1)
+
     outputs = {"out": Features}
     provides = {"roster": DJRoster}
     requires = {
@@ -72,6 +84,7 @@ class DJServer(AsyncNode):
         "minecraft": Require(MinecraftLink, many=True, optional=True, doc="plugin address for direct-mode DJs"),
     }
     health_schema = VJ_HEALTH
+    policies = {"heartbeat": DJ_RELAY}  # a live DJ silent this many heartbeats yields the slot
 
     def __init__(self, params: Params, ctx) -> None:  # type: ignore[no-untyped-def]
         super().__init__(params, ctx)
@@ -90,6 +103,8 @@ class DJServer(AsyncNode):
         self._live: dict[str, Any] | None = None  # last published live()
         self.hub.add_listener(self._hub_event)
         self.hub.live_changed = self._publish_live
+        self.guard = AuthGuard(ctx.clock, ctx.log)
+        self.budget = ListenerBudget(f"dj_server '{ctx.name}'", params.max_connections, ctx.log)
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -110,10 +125,14 @@ class DJServer(AsyncNode):
             self.ctx.fail(f"dj_server '{self.ctx.name}': auth.keys: {exc}", exit_code=2)
             return
         self.require_auth = p.auth.require if p.auth.require is not None else keys is not None
-        cfg = HandlerConfig(self.require_auth, keys, p.handshake_timeout, p.clock_sync_timeout, p.rate_limit)
+        cfg = HandlerConfig(self.require_auth, keys, p.handshake_timeout, p.clock_sync_timeout, p.rate_limit,
+                            self.guard)
+        quiet_accept_errors(self.loop, log)
         try:
             self._server = await serve(ConnectionHandler(self.hub, cfg), p.host, p.port, compression=None,
                                        max_size=p.max_message_size, max_queue=64, close_timeout=1,
+                                       open_timeout=min(5.0, p.handshake_timeout),
+                                       create_connection=budgeted_connection(self.budget, self.guard.throttle.refuse_early),
                                        logger=frame_logger(f"mcav.{self.ctx.name}.ws"))
         except OSError as exc:
             self.ready.set()
@@ -123,6 +142,16 @@ class DJServer(AsyncNode):
         mode = f"keys file {p.auth.keys} ({len(keys.djs)} DJs)" if keys else "no keys file"
         log.info("DJ server listening on ws://%s:%d (auth %s; %s; connect codes on)", p.host, self.port,
                  "required" if self.require_auth else "off", mode)
+        if not self.require_auth and binds_beyond_loopback(p.host):
+            log.warning("DJs may join WITHOUT A KEY from any host that reaches %s:%d and take the live slot; "
+                        "require keys with `auth: {keys: dj_keys.yaml}` (`mcav dj-key add`), or bind host: 127.0.0.1",
+                        p.host, self.port)
+        hb = self.ctx.heartbeat
+        self.hub.live_timeout = (p.live_timeout if p.live_timeout is not None
+                                 else hb.interval * (hb.failure_threshold or 3))
+        self.ctx.spawn(self._watch_live(), name="live watch")
+        if p.idle_fps > 0:
+            self.ctx.spawn(self._idle(), name="idle frames")
         await self._follow_peers()
         self.ready.set()
         try:
@@ -157,7 +186,29 @@ class DJServer(AsyncNode):
             self._live = live
             self.ctx.publish("roster", "live", live)
 
+    async def _watch_live(self) -> None:
+        """Hand the live slot to a sending standby when the live DJ goes silent (a hung laptop)."""
+        if self.hub.live_timeout <= 0:
+            return
+        changed = asyncio.Event()
+        self.hub.add_listener(lambda event: changed.set() if event.get("type") == "dj_roster" else None)
+        while True:
+            if len(self.hub.roster) < 2:  # nobody to hand over to: sleep until the roster changes
+                changed.clear()
+                await changed.wait()
+                continue
+            await self.ctx.clock.sleep(self.hub.live_timeout / 8)
+            await self.hub.check_live()
+
+    async def _idle(self) -> None:
+        """Silent frames at ``idle_fps`` while no live DJ frame arrives, so the visuals never freeze."""
+        period = 1.0 / self.params.idle_fps
+        while True:
+            await self.ctx.clock.sleep(period)
+            self.hub.emit_idle(after_s=max(0.25, 2 * period))
+
     async def _close(self) -> None:
+        self.guard.close()
         await self.ctx.tasks.aclose()
         server = self._server
         if server is None:
@@ -202,7 +253,16 @@ class DJServer(AsyncNode):
                for s in list(hub.roster.sessions.values())}
         return {"port": self.port, "active_dj": hub.roster.active, **hub.health(), "pending": len(hub.pending),
                 "frames_out": hub.frames_out, "dropped_rate_limit": hub.dropped_rate_limit,
-                "dropped_invalid": hub.dropped_invalid, "auth_failures": hub.auth_failures, "djs": djs}
+                "dropped_invalid": hub.dropped_invalid, "auth_failures": hub.auth_failures, "djs": djs,
+                "live_timeouts": hub.live_timeouts, "security": self.security()}
+
+    def security(self) -> dict[str, int]:
+        """Attack and fault counters for /metrics and /health (README "Securing a show")."""
+        hub, guard = self.hub, self.guard.counters()
+        return {"auth_failures": hub.auth_failures, "auth_throttled": guard["auth_throttled"] + guard["auth_busy"],
+                "auth_lockouts": guard["auth_lockouts"], "throttled_sources": guard["throttled_sources"],
+                "rate_limited_frames": hub.dropped_rate_limit, "invalid_messages": hub.dropped_invalid,
+                "heartbeat_timeouts": hub.live_timeouts, **self.budget.counters()}
 
     # -- operator API (I/O loop thread) --------------------------------------------------------------
 

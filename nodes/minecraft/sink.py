@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mcav.nodes.health import VJ_HEALTH
-from mcav.nodes.interfaces import DJRoster, LinkDown, MinecraftLink, PatternControl
+from mcav.nodes.interfaces import DJRoster, MinecraftLink, PatternControl
 from mcav.runtime.clock import wait_for
 from mcav.runtime.control import Event, Require
 from mcav.runtime.frames import Scene

@@ -10,6 +10,8 @@ from typing import Any
 
 from mcav.runtime.metrics import Snapshot
 
+from .security import security_by_node
+
 __all__ = ["prometheus"]
 
 def _label(value: str) -> str:
@@ -63,6 +65,12 @@ def prometheus(snap: Snapshot, stats: dict[str, Any], info: dict[str, Any]) -> s
     per_node("mcav_node_fps", "gauge", "Output frame rate of a node.", "fps")
     per_node("mcav_node_latency_p50_ms", "gauge", "Median capture-to-node latency (ms).", "latency_p50_ms")
     per_node("mcav_node_latency_p99_ms", "gauge", "99th percentile capture-to-node latency (ms).", "latency_p99_ms")
+    security = [({"node": name, "kind": kind, "event": event}, value)
+                for name, kind, counters in security_by_node(snap) for event, value in counters.items()]
+    if security:
+        metric("mcav_security_events", "gauge", "Attack and fault counters per listening node (auth failures, "
+               "throttling, rate limits, invalid messages, refused viewer commands, heartbeat timeouts, "
+               "connection budget; README \"Securing a show\").", security)
     if snap.edges:
         metric("mcav_edge_drops_total", "counter", "Frames dropped by a queued edge.",
                [({"edge": e.name}, e.drops) for e in snap.edges])

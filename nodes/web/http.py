@@ -22,18 +22,19 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from mcav.nodes.health import VJ_HEALTH
 from mcav.nodes.interfaces import BrowserEndpoint, PatternControl
+from mcav.runtime.budget import ListenerBudget, quiet_accept_errors
 from mcav.runtime.control import Require
+from mcav.runtime.health import health_stats
 from mcav.runtime.node import AsyncNode
 from mcav.runtime.params import param
 
-from mcav.runtime.health import health_stats
-
 from .health import prometheus
 from .links import ADMIN_PANEL
+from .security import security_totals
 
 __all__ = ["AdminHttp", "STATIC_DIR"]
 
@@ -49,7 +50,12 @@ MIME = {
     ".woff": "font/woff", ".woff2": "font/woff2", ".glb": "model/gltf-binary", ".gltf": "model/gltf+json",
 }
 REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-           408: "Request Timeout", 431: "Request Header Fields Too Large", 500: "Internal Server Error"}
+           408: "Request Timeout", 414: "URI Too Long", 431: "Request Header Fields Too Large",
+           500: "Internal Server Error"}
+#: Longest request target (bytes) and path component (a file name cannot be longer) answered normally.
+MAX_TARGET, MAX_NAME = 4096, 255
+#: Characters kept as they are in a redirect's Location; everything else (CR, LF, spaces…) is %-encoded.
+_LOCATION_SAFE = "/?=&;:@!$'()*+,~-._%"
 
 Response = tuple[int, dict[str, str], bytes]
 #: Static files kept in memory (bytes in all; a file larger than a quarter of it is read each time).
@@ -81,6 +87,9 @@ class AdminHttp(AsyncNode):
         static_dir: str = param("", doc="directory of the pages (empty = the ones shipped with mcav)")
         max_header_bytes: int = param(16384, doc="largest request head accepted", unit="B", min=1024)
         idle_timeout: float = param(15.0, doc="close a keep-alive connection idle this long", unit="s", min=0.1)
+        header_timeout: float = param(5.0, doc="time for a request head to arrive once it began", unit="s", min=0.1)
+        max_connections: int = param(64, doc="connections open at once (when full, the longest idle one is "
+                                     "closed to make room)", min=1)
 
     def __init__(self, params: Params, ctx: Any) -> None:
         super().__init__(params, ctx)
@@ -93,15 +102,19 @@ class AdminHttp(AsyncNode):
         self._writers: set[asyncio.StreamWriter] = set()
         self._files: dict[Path, tuple[tuple[int, int], bytes]] = {}  # path → ((mtime_ns, size), content)
         self._cached = 0  # bytes in _files
+        # The smallest file-handle reserve of all listeners: /health stays answerable when the others refuse.
+        self.budget = ListenerBudget(f"admin_http '{ctx.name}'", params.max_connections, ctx.log, fd_reserve=16)
 
     def status(self) -> dict[str, Any]:
-        return {"port": self.port, "static_dir": str(self.root), **self.counters}
+        return {"port": self.port, "static_dir": str(self.root), **self.counters,
+                "security": {"invalid_messages": self.counters["bad_requests"], **self.budget.counters()}}
 
     async def run(self) -> None:
         self.loop = asyncio.get_running_loop()
         p = self.params
         if not self.root.is_dir():
             self.ctx.log.warning("static_dir %s does not exist: pages will answer 404", self.root)
+        quiet_accept_errors(self.loop, self.ctx.log)
         try:
             server = await asyncio.start_server(self._serve, p.host, p.port, limit=p.max_header_bytes)
         except OSError as exc:  # e.g. the port is taken: say so, no traceback (port stays None)
@@ -123,20 +136,30 @@ class AdminHttp(AsyncNode):
     # -- connection handling ------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        ticket = self.budget.admit(writer.transport.abort)
+        if ticket is None:
+            writer.transport.abort()
+            return
         self._writers.add(writer)
+        p = self.params
         try:
             while True:
+                ticket.idle()  # waiting for the client: the first to go when the port is full
                 try:
-                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.params.idle_timeout)
+                    # The first byte may take the keep-alive idle time; the rest of the head only header_timeout.
+                    first = await asyncio.wait_for(reader.readexactly(1), p.idle_timeout)
+                    head = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), p.header_timeout)
                 except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
                     return
                 except asyncio.LimitOverrunError:
                     await self._send(writer, (431, {}, b"request head too large\n"), False, head_only=False)
                     return
+                ticket.ready()
                 keep = await self._handle(head, writer)
                 if not keep:
                     return
         finally:
+            ticket.release()
             self._writers.discard(writer)
             writer.close()
 
@@ -159,8 +182,8 @@ class AdminHttp(AsyncNode):
             return False
         try:
             resp = await self._route(target)
-        except Exception:
-            self.ctx.log.exception("error answering %s", target)
+        except Exception:  # a bug: logged, but never with the client's (possibly huge or hostile) path
+            self.ctx.log.exception("error answering a %s request (%d-byte target)", method, len(target))
             resp = (500, {}, b"internal error\n")
         if resp[0] == 404:
             self.counters["not_found"] += 1
@@ -184,6 +207,8 @@ class AdminHttp(AsyncNode):
     # -- routes ---------------------------------------------------------------------------------
 
     async def _route(self, target: str) -> Response:
+        if len(target) > MAX_TARGET:
+            return 414, {}, b"request target too long\n"
         raw_path, _, query = target.partition("?")
         path = unquote(raw_path)
         if path == "/health":
@@ -193,22 +218,28 @@ class AdminHttp(AsyncNode):
         if path == "/config.json":
             return _json(await self._config())
         if path == "/preview":
-            return 301, {"Location": "/preview/" + (f"?{query}" if query else "")}, b""
+            return 301, {"Location": _location("/preview/", query)}, b""
         return await self._static(path, raw_path, query)
 
     async def _static(self, path: str, raw_path: str, query: str) -> Response:
         parts = path.split("/")[1:]
-        # No traversal, no hidden files, no NUL or backslash tricks: refuse before touching the disk.
-        if any(p in ("..", ".") or p.startswith(".") or "\\" in p or "\0" in p for p in parts):
+        # No traversal, no hidden files, no NUL or backslash tricks, no name longer than any file can have:
+        # refuse before touching the disk.
+        if any(p in ("..", ".") or p.startswith(".") or "\\" in p or "\0" in p or len(p.encode()) > MAX_NAME
+               for p in parts):
             return 404, {}, b"not found\n"
-        file = (self.root / "/".join(p for p in parts if p)).resolve()
-        if not file.is_relative_to(self.root):  # a symlink pointing outside
+        try:
+            file = (self.root / "/".join(p for p in parts if p)).resolve()
+            if not file.is_relative_to(self.root):  # a symlink pointing outside
+                return 404, {}, b"not found\n"
+            if file.is_dir():
+                if not path.endswith("/"):
+                    return 301, {"Location": _location(raw_path + "/", query)}, b""
+                file = file / "index.html"  # never a listing
+            found = file.is_file()
+        except OSError:  # e.g. a path too long for the file system as a whole
             return 404, {}, b"not found\n"
-        if file.is_dir():
-            if not path.endswith("/"):
-                return 301, {"Location": raw_path + "/" + (f"?{query}" if query else "")}, b""
-            file = file / "index.html"  # never a listing
-        if not file.is_file():
+        if not found:
             if path in ("/", "/preview/"):
                 return 200, {"Content-Type": MIME[".html"]}, FALLBACK_PAGE
             return 404, {}, b"not found\n"
@@ -236,7 +267,8 @@ class AdminHttp(AsyncNode):
 
     def _health(self) -> dict[str, Any]:
         snap = self.ctx.metrics_snapshot()
-        return {"status": "ok", "uptime_seconds": round(snap.uptime_s, 3), "graph": snap.graph, **health_stats(snap)}
+        return {"status": "ok", "uptime_seconds": round(snap.uptime_s, 3), "graph": snap.graph, **health_stats(snap),
+                "security": security_totals(snap)}
 
     def _metrics(self) -> str:
         snap = self.ctx.metrics_snapshot()
@@ -264,6 +296,11 @@ class AdminHttp(AsyncNode):
                 "commands_per_s": b.get("commands_per_s", 10.0),
             },
         }
+
+
+def _location(path: str, query: str) -> str:
+    """A redirect target with anything unsafe in a header (CR, LF, spaces, non-ASCII) %-encoded."""
+    return quote(path, safe=_LOCATION_SAFE) + (f"?{quote(query, safe=_LOCATION_SAFE)}" if query else "")
 
 
 def _json(obj: Any) -> Response:

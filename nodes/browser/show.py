@@ -1,0 +1,152 @@
+"""The browser node's side of the control plane: the show as its control ports see it.
+
+:class:`ShowLinks` is mixed into :class:`~.server.BrowserServer`: it holds the
+node's control ports (``pattern``, ``djs``, ``minecraft``, ``presets``), keeps
+what their events say (the Minecraft link's state, the live DJ), relays their
+events to browsers, and offers the command handlers the calls they make
+(pattern state, syncs to DJs, banners to the plugin) and the ``vj_state`` hello.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mcav.nodes.interfaces import LinkDown
+from mcav.runtime.control import ControlPort, Event
+from mcav.runtime.health import health_stats
+
+from . import protocol as P
+from .banners import BANNER_FIELDS
+
+if TYPE_CHECKING:
+    from .clients import Client
+
+__all__ = ["ShowLinks"]
+
+
+class ShowLinks:
+    """Control ports and what they tell; needs ``ctx``, ``broadcast``, ``banners``, ``audio_settings``."""
+
+    ctx: Any
+    banners: dict[str, dict[str, Any]]
+    audio_settings: dict[str, float]
+    operator_auth: bool
+
+    def broadcast(self, text: str, exclude: Client | None = None, operators_only: bool = False) -> None:
+        raise NotImplementedError
+
+    def _relay_event(self, msg: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def init_show(self, ctx: Any) -> None:
+        self.pattern: ControlPort = ctx.control("pattern")
+        self.djs: ControlPort = ctx.control("djs")
+        self.mc: ControlPort = ctx.control("minecraft")
+        self.presets: ControlPort = ctx.control("presets")
+        #: The Minecraft link's ``info()``, kept by its ``link`` events.
+        self.mc_info: dict[str, Any] = {"connected": False, "zone": "main"}
+        #: The roster's ``live()``, kept by its ``live`` events.
+        self.live_dj: dict[str, Any] = {"dj_id": None, "dj_name": None, "direct": False}
+        self._dj_cache: dict[str, Any] = {}
+        self._dj_cache_frame = -1_000_000
+
+    async def follow_show(self) -> None:
+        """Read the roster's and the link's state once, then keep them by their events (on the I/O loop)."""
+        if self.djs:
+            self.live_dj = await self.djs.live()
+            self.djs.subscribe(self._dj_event)
+        if self.mc:
+            self.mc_info = await self.mc.info()
+            self.mc.subscribe(self._mc_event)
+
+    def _dj_event(self, event: Event) -> None:
+        if event.name == "live":
+            self.live_dj = dict(event.data)
+            self._dj_cache = {**self._dj_cache, "active_dj": self.live_dj["dj_id"]}
+            self._dj_cache_frame = -1_000_000  # its figures at the next frame
+        else:
+            self._relay_event(dict(event.data))
+
+    def _mc_event(self, event: Event) -> None:
+        if event.name == "link":
+            self.mc_info = dict(event.data)
+            self.broadcast(P.message("minecraft_status", connected=bool(event.data.get("connected"))))
+        else:
+            self._relay_event(dict(event.data))
+
+    def _dj_fields(self, seq: int) -> dict[str, Any]:
+        """The live DJ's id and link figures for ``state``; the figures are re-read every 15 frames (¼ s)."""
+        if not self.djs:
+            return {}
+        if seq - self._dj_cache_frame >= 15 or seq < self._dj_cache_frame:
+            self._dj_cache_frame = seq
+            self.ctx.spawn(self._refresh_dj_fields(), name="dj figures")
+        return self._dj_cache
+
+    async def _refresh_dj_fields(self) -> None:
+        active = self.live_dj["dj_id"]
+        entry = next((e for e in await self.djs.roster() if e.get("dj_id") == active), {})
+        self._dj_cache = {"active_dj": active, **{k: entry.get(k) for k in
+                                                  ("latency_ms", "ping_ms", "pipeline_latency_ms", "fps")}}
+
+    def need_pattern(self) -> ControlPort:
+        if not self.pattern:
+            raise ValueError("this graph has no pattern node")
+        return self.pattern
+
+    def need_dj(self) -> ControlPort:
+        if not self.djs:
+            raise ValueError("this graph has no dj_server node")
+        return self.djs
+
+    async def pattern_state(self) -> dict[str, Any]:
+        return await self.pattern.state() if self.pattern else {}
+
+    async def patterns(self) -> list[dict[str, Any]]:
+        return await self.pattern.patterns() if self.pattern else []
+
+    async def tell_djs(self, call: str, *args: Any) -> None:
+        """A ``sync_*`` call of the DJ roster (tell every DJ), if the graph has DJs."""
+        if self.djs:
+            await self.djs.call(call, *args)
+
+    async def config_changed(self) -> None:
+        """Entity count or zone changed: tell DJs (``config_sync``) and browsers (``config_update``)."""
+        st = await self.pattern_state()
+        zone = self.mc_info.get("zone", "main") if self.mc else "main"
+        self.broadcast(P.message("config_update", entity_count=st.get("entity_count"), zone=zone,
+                                 current_pattern=st.get("pattern")))
+        await self.tell_djs("sync_config", st.get("entity_count", 16), zone)
+
+    def banner_summaries(self) -> dict[str, dict[str, Any]]:
+        return {dj: {**{k: v for k, v in prof.items() if k != "image_pixels"}, "has_image": "image_pixels" in prof}
+                for dj, prof in self.banners.items()}
+
+    async def push_banner(self, dj_id: str) -> None:
+        """Send the active DJ's banner to the plugin (``banner_config``), if connected."""
+        if not self.djs or self.live_dj["dj_id"] != dj_id or not self.mc or not self.mc_info.get("connected"):
+            return
+        prof = self.banners.get(dj_id, {})
+        msg = {"type": "banner_config", **{k: prof[k] for k in BANNER_FIELDS if k in prof}}
+        if "image_pixels" in prof:
+            msg["image_pixels"] = prof["image_pixels"]
+        try:
+            await self.mc.forward(msg)
+        except (LinkDown, TimeoutError) as exc:
+            self.ctx.log.info("banner_config not sent: %s", exc)
+
+    async def vj_state(self, client: Client | None = None) -> str:
+        st = await self.pattern_state()
+        djs = self.djs
+        return P.vj_state(
+            patterns=await self.patterns(), current_pattern=st.get("pattern"), entity_count=st.get("entity_count"),
+            zone=self.mc_info.get("zone", "main") if self.mc else "main",
+            dj_roster=await djs.roster() if djs else [], active_dj=self.live_dj["dj_id"],
+            health_stats=health_stats(self.ctx.metrics_snapshot()),
+            minecraft_connected=bool(self.mc and self.mc_info.get("connected")),
+            pending_djs=await djs.pending() if djs else [], banner_profiles=self.banner_summaries(),
+            preset=st.get("preset"), band_sensitivity=st.get("band_sensitivity"), blackout=st.get("blackout"),
+            freeze=st.get("freeze"), transition=st.get("transition"), audio_settings=self.audio_settings,
+            operator_auth=self.operator_auth, operator=bool(client is not None and client.operator),
+            dj_server=bool(djs),
+        )
