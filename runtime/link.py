@@ -1,7 +1,7 @@
 """The link supervisor: one owner for a client link's connect → handshake → run → death → backoff → reconnect.
 
-A node kind supplies the protocol as a sans-I/O :class:`ClientSession` — text
-messages in, :class:`Action` values out, no sockets, no sleeps — and the
+A node kind supplies the protocol as a sans-I/O :class:`~mcav.runtime.session.ClientSession`
+— text messages in, actions out, no sockets, no sleeps — and the
 supervisor does every piece of I/O and timing, on the injected clock:
 
 * connect (``connect_timeout``), then hand the session each message it reads;
@@ -26,8 +26,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -35,103 +34,9 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from .clock import Clock, wait_for
 from .policies import Backoff, HeartbeatPolicy, ReconnectPolicy
 from .scope import TaskScope
+from .session import Action, ClientSession, Close, Dead, Deliver, Established, Instant, Refused, Send, Wait
 
-__all__ = [
-    "Action",
-    "Instant",
-    "ClientSession",
-    "Close",
-    "Dead",
-    "Deliver",
-    "Established",
-    "LinkGaveUp",
-    "LinkRefused",
-    "LinkSupervisor",
-    "Refused",
-    "Send",
-    "Wait",
-]
-
-
-# -- what a session is told and asks for ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Instant:
-    """The time of an event: ``mono`` (monotonic s, for durations) and ``wall`` (epoch s, for the wire)."""
-
-    mono: float
-    wall: float
-
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Send ``text`` to the peer."""
-
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Established:
-    """The handshake is complete: the link is up."""
-
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Wait:
-    """The handshake goes on without a deadline (e.g. waiting for a human to approve)."""
-
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Deliver:
-    """A message for the node (the supervisor's ``on_message``)."""
-
-    message: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Dead:
-    """The peer is not answering: close, back off, reconnect."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Refused:
-    """The peer refused us for good (bad credentials, banned): never retry."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    """Close the connection with ``code`` and ``reason`` (then reconnect as after a loss)."""
-
-    code: int
-    reason: str
-
-
-Action = Send | Established | Wait | Deliver | Dead | Refused | Close
-
-
-class ClientSession(Protocol):
-    """The protocol of one connection attempt, without I/O (a new session per attempt)."""
-
-    def start(self, now: Instant) -> list[Action]:
-        """Just connected: the first messages (e.g. the auth request)."""
-
-    def receive(self, text: str, now: Instant) -> list[Action]:
-        """One message arrived."""
-
-    def tick(self, now: Instant) -> list[Action]:
-        """A heartbeat interval passed (only once established): a keepalive, or ``Dead``."""
-
-    def closed(self, code: int | None, reason: str) -> list[Action]:
-        """The peer closed the connection; ``Refused`` if that code means "never come back"."""
+__all__ = ["LinkGaveUp", "LinkRefused", "LinkSupervisor"]
 
 
 class LinkRefused(Exception):

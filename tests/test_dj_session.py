@@ -7,7 +7,7 @@ import json
 from mcav.nodes.dj import protocol as P
 from mcav.nodes.dj.links import DJ_RELAY
 from mcav.nodes.dj.session import RelaySession, RelayState
-from mcav.runtime.link import Dead, Deliver, Established, Instant, Refused, Send, Wait
+from mcav.runtime.session import Dead, Deliver, Established, Instant, Refused, Send, Wait
 
 HELLO = P.dj_auth("dj_a", "A", "key")
 

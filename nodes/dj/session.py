@@ -28,7 +28,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from mcav.runtime.link import Action, Dead, Deliver, Established, Instant, Refused, Send, Wait
+from mcav.runtime.session import Action, Dead, Deliver, Established, Instant, Refused, Send, Wait
 from mcav.runtime.policies import HeartbeatPolicy
 
 from . import protocol as P
