@@ -114,7 +114,8 @@ class ProviderRef:
         node: The provider node's name.
         target: The provider node instance (its methods implement the interface).
         iface: The interface.
-        loop: The runtime's I/O loop (home of async providers).
+        loop: The provider's home loop (async providers: the runtime's I/O loop, or a loop of its own);
+            a call from another loop or thread is run there.
         lock: The provider's processing lock (home of sync providers); None for async providers.
         clock: Clock for call timeouts.
     """
@@ -156,7 +157,11 @@ class ProviderRef:
         method = self._method(call)
         limit = self.interface.timeout if timeout is None else timeout
         if self._lock is None:
-            result = method(*args, **kwargs)
+            if not _on_loop(self._loop):  # a provider with a loop of its own: run the call there
+                fut = asyncio.run_coroutine_threadsafe(_invoke(method, args, kwargs), self._loop)
+                result = asyncio.wrap_future(fut)
+            else:
+                result = method(*args, **kwargs)
             if inspect.isawaitable(result):
                 try:
                     return await wait_for(result, limit, self._clock)
@@ -271,6 +276,11 @@ class ControlPort:
                 callback(event)  # same thread: in order with whatever the publisher does next
             elif not loop.is_closed():
                 loop.call_soon_threadsafe(callback, event)
+
+
+async def _invoke(method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    result = method(*args, **kwargs)
+    return await result if inspect.isawaitable(result) else result
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
