@@ -11,8 +11,10 @@ supervisor does every piece of I/O and timing, on the injected clock:
 * every ``heartbeat.interval`` it calls :meth:`ClientSession.tick`, which
   sends a keepalive or declares the peer ``Dead`` (the session decides what
   counts as an answer);
-* a failed attempt or a lost link sleeps the :class:`~mcav.runtime.policies.Backoff`
-  delay; ``Refused`` (a bad key, a ban) ends the link for good
+* a failed attempt (refused, timed out, or a handshake the session fails:
+  closed with 1011) or a lost link sleeps the :class:`~mcav.runtime.policies.Backoff`
+  delay — the first failure of an outage is a warning, the retries after it
+  routine; ``Refused`` (a bad key, a ban) ends the link for good
   (:class:`LinkRefused`), as does the first connection's attempt limit
   (:class:`LinkGaveUp`).
 
@@ -34,7 +36,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from .clock import Clock, wait_for
 from .policies import Backoff, HeartbeatPolicy, ReconnectPolicy
 from .scope import TaskScope
-from .session import Action, ClientSession, Close, Dead, Deliver, Established, Instant, Refused, Send, Wait
+from .session import Action, ClientSession, Close, Dead, Deliver, Established, Fail, Instant, Refused, Send, Wait
 
 __all__ = ["LinkGaveUp", "LinkRefused", "LinkSupervisor"]
 
@@ -64,7 +66,7 @@ class LinkSupervisor:
         on_message: Called with each :class:`Deliver` message.
         max_size: Largest message accepted from the peer (bytes).
         stall_timeout: Seconds a heartbeat may wait for the socket to take it before the peer counts as
-            dead (it has stopped reading); None: the heartbeat policy's ``timeout``, else no limit.
+            dead (it has stopped reading); None: no limit.
         rng: Jitter source (seed it in tests).
     """
 
@@ -92,7 +94,7 @@ class LinkSupervisor:
         self.log = log
         self._on_up, self._on_down, self._on_message = on_up, on_down, on_message
         self._max_size = max_size
-        self._stall = stall_timeout if stall_timeout is not None else (heartbeat.timeout if heartbeat else None)
+        self._stall = stall_timeout
         self._rng = rng
         self._ws: ClientConnection | None = None
         self._up = False
@@ -102,10 +104,20 @@ class LinkSupervisor:
         self.connect_failures = 0
         self.last_error: str | None = None
         self.next_retry: float | None = None  # clock time of the next attempt while waiting
+        self.retry_delay: float | None = None  # the delay being slept (s), None while connected
+        #: The session of the current (or last) connection.
+        self.session: ClientSession | None = None
+        self._scope = TaskScope(f"link {url}", log)
+        self._background: asyncio.Task[str] | None = None
 
     def now(self) -> Instant:
         """The clock's time as sessions see it."""
         return Instant(self.clock.monotonic(), self.clock.time())
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called (until the next :meth:`connect_once` or :meth:`run`)."""
+        return self._stopping
 
     @property
     def up(self) -> bool:
@@ -124,14 +136,55 @@ class LinkSupervisor:
         return True
 
     async def stop(self, farewell: str | None = None, code: int = 1000, reason: str = "") -> None:
-        """Send ``farewell`` (if up), close, and make :meth:`run` return."""
+        """Send ``farewell`` (if up), close, and make :meth:`run` return (or end :meth:`connect_once`'s link)."""
         self._stopping = True
         ws = self._ws
         if ws is not None:
             if farewell is not None:
                 with contextlib.suppress(ConnectionClosed):
                     await ws.send(farewell)
-            await ws.close(code, reason)
+            try:
+                await ws.close(code, reason)
+            except Exception:  # closing a broken socket: nothing left to do
+                ws.transport.abort()
+        task = self._background
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=1.0)
+
+    async def attempt(self) -> tuple[ClientConnection, ClientSession] | None:
+        """One connection attempt with its handshake; None (and :attr:`last_error`) if it failed.
+
+        Raises:
+            LinkRefused: the peer refused us for good.
+        """
+        try:
+            return await self._open()
+        except LinkRefused:
+            raise
+        except _HandshakeFailed as exc:
+            self.last_error = f"handshake failed: {exc}"
+        except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+            self.last_error = _describe(exc)
+        return None
+
+    async def connect_once(self) -> bool:
+        """One attempt; once up, the link runs in the background (no reconnection) until it drops or
+        :meth:`stop` — :meth:`wait_ended` waits for that. False if the attempt failed."""
+        self._stopping = False
+        opened = await self.attempt()
+        if opened is None:
+            self.connect_failures += 1
+            return False
+        self.connects += 1
+        self._ws, self._up = opened[0], True  # up now: requests may follow at once
+        self._background = self._scope.spawn(self._established(*opened), name="link")
+        return True
+
+    async def wait_ended(self) -> None:
+        """Return once the link started by :meth:`connect_once` is gone (at once if there is none)."""
+        task = self._background
+        if task is not None and not task.done():
+            await asyncio.wait({task})
 
     async def run(self) -> None:
         """Connect and stay connected until :meth:`stop`.
@@ -140,37 +193,36 @@ class LinkSupervisor:
             LinkRefused: the peer refused us for good. LinkGaveUp: the first connection never succeeded.
         """
         backoff = Backoff(self.reconnect, self._rng)
+        self._stopping = False
         while not self._stopping:
-            try:
-                ws, session = await self._open()
-            except LinkRefused:
-                raise
-            except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+            opened = await self.attempt()
+            if opened is None:
                 if self._stopping:
                     return
                 self.connect_failures += 1
-                self.last_error = _describe(exc)
                 delay = backoff.failed()
                 if delay is None:
                     raise LinkGaveUp(f"could not connect to {self.url} after {backoff.attempts} attempts: "
                                      f"{self.last_error}") from None
                 limit = backoff.attempt_limit
-                self.log.warning("connecting to %s failed (%s); retry %d%s in %.1f s", self.url, self.last_error,
-                                 backoff.attempts, f"/{limit - 1}" if limit else "", delay)
+                self.log.log(logging.WARNING if backoff.attempts <= 1 else logging.INFO,
+                             "connecting to %s failed (%s); retry %d%s in %g s", self.url, self.last_error,
+                             backoff.attempts, f"/{limit - 1}" if limit else "", round(delay, 3))
                 await self._sleep(delay)
                 continue
             backoff.connected()
             self.connects += 1
-            reason = await self._established(ws, session)
+            self._ws, self._up = opened[0], True
+            reason = await self._established(*opened)
             if self._stopping:
                 return
             self.last_error = reason
             delay = backoff.lost()
-            self.log.warning("lost the link to %s (%s); reconnecting in %.1f s", self.url, reason, delay)
+            self.log.warning("lost the link to %s (%s); reconnecting in %g s", self.url, reason, round(delay, 3))
             await self._sleep(delay)
 
     async def _sleep(self, delay: float) -> None:
-        self.next_retry = self.clock.monotonic() + delay
+        self.next_retry, self.retry_delay = self.clock.monotonic() + delay, delay
         try:
             await self.clock.sleep(delay)
         finally:
@@ -183,27 +235,34 @@ class LinkSupervisor:
                                open_timeout=self.reconnect.connect_timeout, logger=_quiet(self.log))
         except InvalidURI as exc:
             raise LinkRefused(f"{self.url!r} is not a ws:// or wss:// URL ({exc})") from None
-        session = self._new_session()
+        session = self.session = self._new_session()
         try:
-            timeout: float | None = self.reconnect.connect_timeout
-            if await self._apply(ws, session.start(self.now())):
+            # One deadline for the whole handshake, lifted when the session says Wait (e.g. a human approves).
+            if await wait_for(self._handshake(ws, session, stop_at_wait=True), self.reconnect.connect_timeout,
+                              self.clock):
                 return ws, session
-            while True:
-                try:
-                    text = await wait_for(ws.recv(), timeout, self.clock)
-                except ConnectionClosed as exc:
-                    code = exc.rcvd.code if exc.rcvd else None
-                    await self._apply(ws, session.closed(code, exc.rcvd.reason if exc.rcvd else ""))
-                    raise
-                actions = session.receive(text if isinstance(text, str) else text.decode("utf-8", "replace"),
-                                          self.now())
-                if any(isinstance(a, Wait) for a in actions):
-                    timeout = None
-                if await self._apply(ws, actions):
-                    return ws, session
+            await self._handshake(ws, session, stop_at_wait=False)
+            return ws, session
         except BaseException:
             ws.transport.abort()
             raise
+
+    async def _handshake(self, ws: ClientConnection, session: ClientSession, stop_at_wait: bool) -> bool:
+        """Feed the session until ``Established`` (True) or, if ``stop_at_wait``, a ``Wait`` (False)."""
+        if stop_at_wait and await self._apply(ws, session.start(self.now())):
+            return True
+        while True:
+            try:
+                text = await ws.recv()
+            except ConnectionClosed as exc:
+                code = exc.rcvd.code if exc.rcvd else None
+                await self._apply(ws, session.closed(code, exc.rcvd.reason if exc.rcvd else ""))
+                raise
+            actions = session.receive(text if isinstance(text, str) else text.decode("utf-8", "replace"), self.now())
+            if await self._apply(ws, actions):
+                return True
+            if stop_at_wait and any(isinstance(a, Wait) for a in actions):
+                return False
 
     async def _apply(self, ws: ClientConnection, actions: list[Action]) -> bool:
         """Carry out ``actions``; True if one of them was ``Established``. Raises on ``Refused``/``Dead``."""
@@ -220,6 +279,10 @@ class LinkSupervisor:
                     self.log.exception("handling %s failed", a.message.get("type"))
             elif isinstance(a, Refused):
                 raise LinkRefused(a.reason)
+            elif isinstance(a, Fail):
+                with contextlib.suppress(ConnectionClosed):
+                    await ws.close(1011, "handshake failed")
+                raise _HandshakeFailed(a.reason)
             elif isinstance(a, Dead):
                 raise _Dead(a.reason)
             elif isinstance(a, Close):
@@ -228,7 +291,7 @@ class LinkSupervisor:
 
     async def _established(self, ws: ClientConnection, session: ClientSession) -> str:
         """Run the link until it ends; returns why. Raises :class:`LinkRefused` (e.g. kicked)."""
-        self._ws, self._up = ws, True
+        self._ws, self._up, self.retry_delay = ws, True, None
         self._on_up()
         scope = TaskScope(f"link {self.url}", self.log)
         ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -237,9 +300,13 @@ class LinkSupervisor:
             scope.spawn(self._ticker(ws, session, ended), name="heartbeat")
         try:
             reason = await ended
+        except asyncio.CancelledError:
+            ws.transport.abort()  # cancelled (the owner is going away without stop()): leave no socket open
+            raise
         finally:
             await scope.aclose()
             self._ws, self._up = None, False
+        self.last_error = str(reason)
         if isinstance(reason, BaseException):
             self._on_down(str(reason))
             raise reason
@@ -290,6 +357,10 @@ class LinkSupervisor:
 
 class _Dead(Exception):
     """A session declared the peer dead."""
+
+
+class _HandshakeFailed(Exception):
+    """A session failed the handshake (the attempt counts as failed)."""
 
 
 def _finish(fut: asyncio.Future[Any], value: Any) -> None:

@@ -18,6 +18,7 @@ __all__ = [
     "Dead",
     "Deliver",
     "Established",
+    "Fail",
     "Instant",
     "Refused",
     "Send",
@@ -77,6 +78,13 @@ class Refused:
 
 
 @dataclass(frozen=True, slots=True)
+class Fail:
+    """The handshake failed (e.g. a malformed reply): close with 1011; a failed attempt, retried after backoff."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Close:
     """Close the connection with ``code`` and ``reason`` (then reconnect as after a loss)."""
 
@@ -84,7 +92,7 @@ class Close:
     reason: str
 
 
-Action = Send | Established | Wait | Deliver | Dead | Refused | Close
+Action = Send | Established | Wait | Deliver | Dead | Refused | Fail | Close
 
 
 class ClientSession(Protocol):

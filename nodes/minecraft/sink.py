@@ -1,11 +1,13 @@
 """The ``minecraft`` sink: drives the MCAV Minecraft plugin from Scene frames.
 
 Connection policy (CONNECTIVITY.md "VJ Server to Minecraft"): try at start;
-while connected, check health every ``check_interval`` (5 s) and react at once
-when the socket closes; after a failure or a loss wait 5 s ×1.5 up to 60 s and
-retry, forever. The graph never waits for Minecraft: frames arriving while it
-is down are counted and dropped. Each (re)connection runs WIRE.md 1.5's
-sequence: welcome → ``get_zones`` → pick the zone → ``init_pool``.
+react at once when the socket closes (and declare the plugin dead after 30 s
+without a pong); after a failure or a loss wait 5 s ×1.5 up to 60 s and retry,
+forever — the runtime's link supervisor runs it (:class:`~.viz_client.VizClient`).
+The graph never waits for Minecraft: frames arriving while it is down are
+counted and dropped. Each (re)connection runs WIRE.md 1.5's sequence as its
+handshake (:class:`~.session.ZoneSetup`): welcome → ``get_zones`` → pick the
+zone → ``init_pool``; a malformed or refused reply is a failed attempt.
 
 Frames: one ``batch_update`` per arriving frame, capped at ``rate`` (20 Hz,
 the plugin's tick rate); a frame that arrives too early is held and sent when
@@ -24,7 +26,6 @@ in Minecraft itself — nothing is polled per frame.
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,10 +37,10 @@ from mcav.runtime.control import Event, Require
 from mcav.runtime.frames import Scene
 from mcav.runtime.node import AsyncInput, AsyncNode, EndOfStream
 from mcav.runtime.params import param
-from mcav.runtime.policies import Backoff
 
 from . import protocol
 from .links import VIZ_CLIENT, VJ_MINECRAFT
+from .session import ZoneSetup
 from .viz_client import NotConnected, VizClient
 
 __all__ = ["MinecraftSink"]
@@ -80,17 +81,15 @@ class MinecraftSink(AsyncNode):
         self.zone = params.zone
         self.client = VizClient(
             params.host, params.port, clock=ctx.clock, reconnect=ctx.reconnect, heartbeat=ctx.heartbeat,
-            request_timeout=params.request_timeout, on_message=self._unsolicited, logger=ctx.log,
+            request_timeout=params.request_timeout, on_message=self._unsolicited, setup=self._setup,
+            on_up=self._link_up, on_down=self._link_down, logger=ctx.log,
         )
         self.encoder = protocol.BatchEncoder(params.particles_on_beat, ("brightness", "glow") if params.entity_style else ())
         self.mc_reconnect_count = 0
-        self.counters = dict.fromkeys(
-            ("batches", "frames_unsent", "frames_coalesced", "frames_yielded_to_dj", "connect_failures"), 0)
+        self.counters = dict.fromkeys(("batches", "frames_unsent", "frames_coalesced", "frames_yielded_to_dj"), 0)
         self.pool: int | None = None  # pool size the plugin confirmed on this connection
         self._requested = 0  # pool size last asked for
-        self._ready = False  # connected and zone chosen
-        self._next_retry: float | None = None
-        self._delay: float | None = None  # the current retry delay of the schedule (s)
+        self._count = 16  # entities the pattern draws (kept by its ``changed`` events): the pool to build
         self._next_due = 0.0
         self._blackout = False
         self._dj: str | None = None
@@ -101,16 +100,18 @@ class MinecraftSink(AsyncNode):
 
     @property
     def connected(self) -> bool:
-        return self._ready and self.client.connected
+        return self.client.connected
 
     def status(self) -> dict[str, Any]:
-        nxt = self._next_retry
+        link = self.client.link
+        nxt = link.next_retry
         return {
             "connected": self.connected, "host": self.client.host, "port": self.client.port, "zone": self.zone,
             "mc_reconnect_count": self.mc_reconnect_count,
             "next_retry_s": None if nxt is None else round(max(0.0, nxt - self.ctx.clock.monotonic()), 3),
-            "retry_delay_s": self._delay, "reconnects": self.mc_reconnect_count,
-            "pool": self.pool, "last_error": self.client.last_error, "mc_connected": self.connected, **self.counters,
+            "retry_delay_s": link.retry_delay, "reconnects": self.mc_reconnect_count,
+            "pool": self.pool, "last_error": self.client.last_error, "mc_connected": self.connected,
+            "connect_failures": link.connect_failures, **self.counters,
         }
 
     def info(self) -> dict[str, Any]:
@@ -144,84 +145,44 @@ class MinecraftSink(AsyncNode):
             await self.client.send(protocol.set_visible(old, False))
             self.pool = None
             try:
-                await self._init_pool(await self._expected_count())
+                await self._init_pool(self._count)
             except ValueError:
                 self.zone = old
                 self.pool = None
                 raise
 
     def _status_changed(self, up: bool) -> None:
-        """Publish ``link`` (a subscriber that raises is a bug, and fails the node: see :meth:`_manager_ended`)."""
+        """Publish ``link`` (a subscriber that raises is a bug: it fails the connection manager, and the node)."""
         self.ctx.publish("link", "link", self.info())
 
     def _unsolicited(self, msg: dict[str, Any]) -> None:
         """A plugin message that answers no request (e.g. ``voice_status``): publish it."""
         self.ctx.publish("link", "message", msg)
 
-    # -- connection management --------------------------------------------------------------
+    # -- connection (the supervisor calls these) ----------------------------------------------
 
-    async def _manage(self) -> None:
-        clock, log = self.ctx.clock, self.ctx.log
-        backoff = Backoff(self.ctx.reconnect)
-        check = self.ctx.reconnect.check_interval or 5.0
-        while True:
-            if await self._connect_once():
-                if backoff.ever_connected:
-                    self.mc_reconnect_count += 1
-                    log.info("reconnected to Minecraft at %s (zone %s, reconnect #%d)",
-                             self.client.uri, self.zone, self.mc_reconnect_count)
-                else:
-                    log.info("connected to Minecraft at %s (zone %s)", self.client.uri, self.zone)
-                backoff.connected()
-                self._next_retry = self._delay = None
-                self._status_changed(True)
-                while self.client.connected:
-                    try:  # react to a close at once; re-check health every `check` s
-                        await wait_for(self.client.wait_closed(), check, clock)
-                    except TimeoutError:
-                        pass
-                self._ready = False
-                self._status_changed(False)
-                delay = backoff.lost()
-                log.warning("Minecraft connection lost (%s); reconnecting in %g s", self.client.last_error, delay)
-            else:
-                self.counters["connect_failures"] += 1
-                delay = backoff.failed() or self.ctx.reconnect.max
-                # The first failure of an outage is a warning; the retries after it are routine.
-                log.log(logging.WARNING if backoff.attempts <= 1 else logging.INFO,
-                        "Minecraft at %s unavailable (%s); retrying in %g s (attempt %d)",
-                        self.client.uri, self.client.last_error, delay, backoff.attempts)
-            self._next_retry, self._delay = clock.monotonic() + delay, delay
-            await clock.sleep(delay)
+    def _setup(self) -> ZoneSetup:
+        """The handshake of each connection: this zone, a pool of the pattern's entity count."""
+        return ZoneSetup(self.zone, self._count, self.params.material, self.ctx.log.log)
 
-    async def _connect_once(self) -> bool:
-        if not await self.client.connect():
-            return False
-        try:
-            zones = protocol.zone_names(await self.client.request(protocol.get_zones()))
-            if not zones:
-                raise ValueError("the plugin has no zones (create one: /audioviz zone create main)")
-            if self.zone not in zones:
-                self.ctx.log.warning("Minecraft has no zone '%s'; using '%s' (zones: %s)", self.zone, zones[0], zones)
-                self.zone = zones[0]
-            self.pool = None
-            await self._init_pool(await self._expected_count())
-            if self._blackout:
-                await self.client.request(protocol.set_visible(self.zone, False))
-            if self._dj is not None:
-                self.ctx.spawn(self._send_dj_info(self._dj, 0.0))
-        except (ValueError, TimeoutError, NotConnected) as exc:  # ValueError includes a malformed reply
-            await self.client.disconnect(1011, "handshake failed")
-            self.client.last_error = f"handshake failed: {exc}"
-            return False
-        self._ready = True
-        return True
+    def _link_up(self) -> None:
+        setup = self.client.session.setup if self.client.session is not None else None
+        if setup is not None:
+            self.zone, self.pool, self._requested = setup.zone, setup.pool, setup.count
+        if self.client.link.connects > 1:
+            self.mc_reconnect_count += 1
+            self.ctx.log.info("reconnected to Minecraft at %s (zone %s, reconnect #%d)",
+                              self.client.uri, self.zone, self.mc_reconnect_count)
+        else:
+            self.ctx.log.info("connected to Minecraft at %s (zone %s)", self.client.uri, self.zone)
+        if self._blackout:
+            self.ctx.spawn(self._request(protocol.set_visible(self.zone, False)))
+        if self._dj is not None:
+            self.ctx.spawn(self._send_dj_info(self._dj, 0.0))
+        self._status_changed(True)
 
-    async def _expected_count(self) -> int:
-        pattern = self.ctx.control("pattern")
-        if pattern:
-            return int((await pattern.state())["entity_count"])
-        return self.pool or 16  # the plugin's own default
+    def _link_down(self, why: str) -> None:
+        self._status_changed(False)
 
     async def _init_pool(self, count: int) -> None:
         reply = await self.client.request(protocol.init_pool(self.zone, count, self.params.material))
@@ -237,16 +198,20 @@ class MinecraftSink(AsyncNode):
         if djs:
             self._live = await djs.live()
             djs.subscribe(self._live_changed, ("live",))
+        pattern = self.ctx.control("pattern")
+        if pattern:
+            self._count = int((await pattern.state())["entity_count"])
+            pattern.subscribe(self._pattern_changed, ("changed",))
         # The connection manager only ends by cancellation: a crash is a bug, and Minecraft would never
         # come back, so it fails the node (critical) with its traceback in the log.
-        self.ctx.spawn(self._manage(), name="connection manager", critical=True)
+        self.ctx.spawn(self.client.run(), name="connection manager", critical=True)
         try:
             await self._frames(self.ctx.input())
         except EndOfStream:
             pass
         finally:
+            await self._shutdown()  # set_visible false, close 1001: the connection manager then returns
             await self.ctx.tasks.aclose()
-            await self._shutdown()
 
     async def _frames(self, inp: AsyncInput) -> None:
         """Send arriving frames on a ``rate`` grid: a frame due (or up to 10 % early) goes out on arrival;
@@ -276,6 +241,9 @@ class MinecraftSink(AsyncNode):
             # Keep the grid (an exact average rate); start a new one after a pause.
             self._next_due = (self._next_due if now - self._next_due < period else now) + period
             await self._deliver(frame)
+
+    def _pattern_changed(self, event: Event) -> None:
+        self._count = int(event.data.get("entity_count", self._count))
 
     def _live_changed(self, event: Event) -> None:
         self._live = dict(event.data)
@@ -337,5 +305,4 @@ class MinecraftSink(AsyncNode):
                 await asyncio.wait_for(self.client.request(protocol.set_visible(self.zone, False)), 0.5)
             except (NotConnected, TimeoutError, asyncio.TimeoutError):
                 pass
-        self._ready = False
         await self.client.disconnect(1001, "VJ server shutting down")

@@ -1,7 +1,9 @@
 """VizClient: the WebSocket client of the MCAV Minecraft plugin (:8765).
 
-Transport and correlation only; message shapes live in :mod:`.protocol`,
-retry timing in :class:`~mcav.runtime.policies.Backoff`/`HeartbeatMonitor`.
+The link — connect, welcome, heartbeats, death, backoff, reconnection — is the
+runtime's :class:`~mcav.runtime.link.LinkSupervisor` running a
+:class:`~.session.PluginSession` (sans-I/O); message shapes live in
+:mod:`.protocol`. What is left here is the request/reply layer:
 
 Correlation is :class:`~.replies.ReplyMatcher` (pure, tested without
 sockets): each request queues the reply type it expects; a reply resolves the
@@ -19,18 +21,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Any, Awaitable, Callable, Mapping
-
-import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from typing import Any, Callable, Mapping
 
 from mcav.nodes.interfaces import LinkDown
 from mcav.runtime.clock import Clock, SystemClock, wait_for
-from mcav.runtime.policies import Backoff, HeartbeatMonitor, HeartbeatPolicy, ReconnectPolicy
+from mcav.runtime.link import LinkSupervisor
+from mcav.runtime.policies import HeartbeatPolicy, ReconnectPolicy
+from mcav.runtime.scope import TaskScope
 
 from . import protocol
-from .replies import ReplyMatcher
 from .links import VIZ_CLIENT
+from .replies import ReplyMatcher
+from .session import PluginSession, ZoneSetup
 
 __all__ = ["NotConnected", "VizClient"]
 
@@ -68,6 +70,8 @@ class VizClient:
         heartbeat: Ping interval and pong timeout. Default every 10 s, dead after 30 s.
         request_timeout: Seconds to wait for a reply. Default 5 (the OLD server's value).
         on_message: Called with every plugin message that answers no request.
+        setup: Makes the handshake run after each welcome (the sink's zone and pool), or None.
+        on_up / on_down: Called when the link comes up / goes down (``on_down`` gets the reason).
         logger: Where connection events go.
     """
 
@@ -84,6 +88,9 @@ class VizClient:
         heartbeat: HeartbeatPolicy | None = None,
         request_timeout: float = 5.0,
         on_message: Callable[[dict[str, Any]], None] | None = None,
+        setup: Callable[[], ZoneSetup] | None = None,
+        on_up: Callable[[], None] = lambda: None,
+        on_down: Callable[[str], None] = lambda why: None,
         logger: logging.Logger | None = None,
     ) -> None:
         self.host = host
@@ -100,22 +107,20 @@ class VizClient:
         self.request_timeout = request_timeout
         self.on_message = on_message
         self.log = logger or log
-        #: The plugin's ``connected`` welcome of the current connection.
-        self.welcome: dict[str, Any] | None = None
-        #: Why the last connection attempt failed or the last connection ended.
-        self.last_error = ""
+        self._setup = setup
+        self._on_up, self._on_down = on_up, on_down
         #: Counters: sent, received, pings_sent, pongs_received, plugin_pings, bad_messages, timeouts, reconnects.
         self.stats: dict[str, int] = dict.fromkeys(
             ("sent", "received", "pings_sent", "pongs_received", "plugin_pings", "bad_messages", "timeouts", "reconnects"), 0
         )
-        self._ws: ClientConnection | None = None
-        self._alive = False
         self._replies: ReplyMatcher[asyncio.Future[dict[str, Any]] | None] = ReplyMatcher(MAX_PENDING)
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._closed: asyncio.Event | None = None
-        self._monitor: HeartbeatMonitor | None = None
-        self._backoff = Backoff(self.reconnect_policy)
-        self._stopping = False
+        self.link = LinkSupervisor(self.uri, self._new_session, self.reconnect_policy, self.heartbeat_policy,
+                                   self.clock, self.log, on_up=self._up, on_down=self._down,
+                                   on_message=self._dispatch, max_size=2**20)
+        self._scope = TaskScope(f"viz client {self.uri}", self.log)
+        self._closed = True
+
+    # -- state -----------------------------------------------------------------------------
 
     @property
     def uri(self) -> str:
@@ -125,115 +130,90 @@ class VizClient:
     @property
     def connected(self) -> bool:
         """True while the connection is open and the plugin answers pings."""
-        return self._alive and self._ws is not None
+        return self.link.up
+
+    @property
+    def session(self) -> PluginSession | None:
+        """The session of the current (or last) connection."""
+        return self.link.session  # type: ignore[return-value]
+
+    @property
+    def welcome(self) -> dict[str, Any] | None:
+        """The plugin's ``connected`` welcome of the current connection."""
+        s = self.session
+        return s.welcome if s is not None else None
+
+    @property
+    def last_error(self) -> str:
+        """Why the last connection attempt failed or the last connection ended."""
+        return self.link.last_error or ""
+
+    def _new_session(self) -> PluginSession:
+        return PluginSession(self.heartbeat_policy, self.stats, self._setup() if self._setup else None, self.log.log)
 
     # -- connection -------------------------------------------------------------------------
 
     async def connect(self) -> bool:
-        """One connection attempt: open, read the welcome, start the reader and heartbeat.
-
-        Returns False (and sets :attr:`last_error`) on refusal, timeout or a bad welcome.
-        """
+        """One connection attempt (welcome and handshake included); False (and :attr:`last_error`) if it failed."""
         if self.connected:
             return True
-        self._stopping = False
-        timeout = self.reconnect_policy.connect_timeout
-        try:
-            ws = await wait_for(self._open(), timeout, self.clock)
-        except TimeoutError:
-            self.last_error = f"no answer from {self.uri} within {timeout:g} s"
-            return False
-        except (OSError, websockets.exceptions.WebSocketException, protocol.ProtocolError) as exc:
-            self.last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            return False
-        self._ws = ws
-        self._alive = True
-        self._closed = asyncio.Event()
-        self._monitor = HeartbeatMonitor(self.heartbeat_policy, self.clock)
-        self._backoff.connected()
-        self._spawn(self._reader(ws))
-        self._spawn(self._heartbeat(ws))
-        return True
+        return await self.link.connect_once()
 
-    async def _open(self) -> ClientConnection:
-        # App-level pings (ours and the plugin's) replace websockets' keepalive; no
-        # compression (small real-time frames); no proxy on a LAN/loopback link.
-        ws = await connect(
-            self.uri, proxy=None, compression=None, open_timeout=None, ping_interval=None,
-            close_timeout=2, max_size=2**20, max_queue=64,
-        )
-        try:
-            welcome = protocol.decode(await ws.recv())
-        except BaseException:
-            ws.transport.abort()
-            raise
-        if welcome.get("type") != "connected":
-            self.log.warning("plugin at %s greeted with %r instead of 'connected'", self.uri, welcome.get("type"))
-        self.welcome = welcome
-        return ws
+    async def run(self) -> None:
+        """Connect and stay connected with the reconnect policy until :meth:`disconnect`."""
+        await self.link.run()
 
     async def disconnect(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection (no reconnect) and fail every pending request."""
-        self._stopping = True
-        ws = self._ws
-        self._lost("disconnected")
-        if ws is not None:
-            try:
-                await ws.close(code, reason)
-            except Exception:  # closing a broken socket: nothing left to do
-                ws.transport.abort()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.link.stop(None, code, reason)
+        await self._scope.aclose()
+        self._scope = TaskScope(f"viz client {self.uri}", self.log)
+        self._fail_pending("disconnected")
 
     async def wait_closed(self) -> None:
-        """Return once the current connection is gone (at once if there is none)."""
-        if self._closed is not None and self.connected:
-            await self._closed.wait()
+        """Return once the connection started by :meth:`connect` is gone (at once if there is none)."""
+        await self.link.wait_ended()
 
-    def _lost(self, why: str) -> None:
-        if not self._alive:
-            return
-        self._alive = False
-        self.last_error = why
+    def _up(self) -> None:
+        self._on_up()
+
+    def _down(self, why: str) -> None:
+        self._fail_pending(why)
+        self._on_down(why)
+        if self.auto_reconnect and not self.link.stopping:
+            self._scope.spawn(self._resume(), name="reconnect")
+
+    def _fail_pending(self, why: str) -> None:
         for fut in self._replies.clear():
             _fail(fut, NotConnected(f"connection to Minecraft lost: {why}"))
-        if self._closed is not None:
-            self._closed.set()
-        if self.auto_reconnect and not self._stopping:
-            self._spawn(self._reconnect_loop())
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _reconnect_loop(self) -> None:
-        delay = self._backoff.lost()
-        while delay is not None and not self._stopping:
-            self.log.warning("Minecraft %s: %s; reconnecting in %.1f s", self.uri, self.last_error, delay)
-            await self.clock.sleep(delay)
-            if await self.connect():
-                self.stats["reconnects"] += 1
-                self.log.info("reconnected to Minecraft at %s", self.uri)
-                return
-            delay = self._backoff.failed()
-        self.log.error("giving up on Minecraft at %s after %d attempts", self.uri, self._backoff.attempts)
+    async def _resume(self) -> None:
+        """After a loss (auto_reconnect): the first retry after the policy's first delay, then its schedule."""
+        delay = self.reconnect_policy.initial
+        self.log.warning("Minecraft %s: %s; reconnecting in %.1f s", self.uri, self.last_error, delay)
+        await self.clock.sleep(delay)
+        if await self.link.connect_once():
+            self.stats["reconnects"] += 1
+            self.log.info("reconnected to Minecraft at %s", self.uri)
+            return
+        try:
+            await self.link.run()
+        except Exception as exc:
+            self.log.error("giving up on Minecraft at %s: %s", self.uri, exc)
 
     # -- traffic ----------------------------------------------------------------------------
 
     async def send(self, message: Mapping[str, Any] | str) -> None:
         """Send without waiting for a reply (fast-path messages; any reply goes to ``on_message``)."""
         text = message if isinstance(message, str) else protocol.encode(message)
-        ws = self._require()
+        self._require()
         if not protocol.is_fast_path(text):
             # The plugin will answer it: queue a waiter without a future (nobody awaits
             # it) so the reply cannot be mistaken for the answer to a later request.
             expect = protocol.expected_reply(protocol.decode(text)["type"])
             if expect is not None:
                 self._replies.expect(expect, None)
-        await self._send(ws, text)
+        await self._send(text)
 
     async def request(self, message: Mapping[str, Any] | str, timeout: float | None = None) -> dict[str, Any]:
         """Send a synchronous-path message and return the plugin's reply (possibly ``error``).
@@ -248,13 +228,13 @@ class VizClient:
         expect = protocol.expected_reply(mtype)
         if expect is None or protocol.is_fast_path(text):
             raise ValueError(f"the plugin does not answer '{mtype}'; use send()")
-        ws = self._require()
+        self._require()
         if self._replies.full:
             raise TimeoutError(f"{len(self._replies)} requests to Minecraft are still unanswered")
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._replies.expect(expect, fut)
         try:
-            await self._send(ws, text)
+            await self._send(text)
             # shield: on timeout the entry stays queued, so a late reply is consumed by it.
             return await wait_for(asyncio.shield(fut), timeout or self.request_timeout, self.clock)
         except TimeoutError:
@@ -268,49 +248,18 @@ class VizClient:
             elif not fut.cancelled():
                 fut.exception()  # mark an exception (e.g. a stale-reply TimeoutError) as retrieved
 
-    def _require(self) -> ClientConnection:
+    def _require(self) -> None:
         if not self.connected:
             raise NotConnected("Minecraft not connected")
-        assert self._ws is not None
-        return self._ws
 
-    async def _send(self, ws: ClientConnection, text: str) -> None:
-        try:
-            await ws.send(text)
-        except websockets.exceptions.ConnectionClosed as exc:
-            self._lost(f"closed while sending ({exc})")
-            raise NotConnected("Minecraft connection closed") from None
+    async def _send(self, text: str) -> None:
+        if not await self.link.send(text):
+            raise NotConnected("Minecraft connection closed")
         self.stats["sent"] += 1
 
-    async def _reader(self, ws: ClientConnection) -> None:
-        try:
-            async for raw in ws:
-                self.stats["received"] += 1
-                try:
-                    msg = protocol.decode(raw)
-                except protocol.ProtocolError as exc:
-                    self.stats["bad_messages"] += 1
-                    self.log.warning("ignoring bad message from plugin: %s", exc)
-                    continue
-                self._dispatch(ws, msg)
-            why = f"closed by plugin (code {ws.close_code}{', ' + ws.close_reason if ws.close_reason else ''})"
-        except websockets.exceptions.ConnectionClosedError as exc:
-            why = f"connection broken ({exc})"
-        self._lost(why)
-
-    def _dispatch(self, ws: ClientConnection, msg: dict[str, Any]) -> None:
-        mtype = msg["type"]
-        if mtype == "ping":
-            self.stats["plugin_pings"] += 1
-            ms = int(self.clock.time() * 1000)
-            self._spawn(self._answer(ws, protocol.pong(ms)))
-            return
-        if mtype == "pong":
-            self.stats["pongs_received"] += 1
-            if self._monitor is not None:
-                self._monitor.answered()
-            return
-        found = self._replies.match(mtype)
+    def _dispatch(self, msg: dict[str, Any]) -> None:
+        """A message of the open link that is not a ping or pong: a reply, or unsolicited."""
+        found = self._replies.match(msg["type"])
         if found is not None:
             for old in found.skipped:  # replies come in request order: these will never be answered
                 _fail(old, TimeoutError("the plugin answered a later request first"))
@@ -318,28 +267,3 @@ class VizClient:
             return
         if self.on_message is not None:
             self.on_message(msg)
-
-    async def _answer(self, ws: ClientConnection, text: str) -> None:
-        try:
-            await self._send(ws, text)
-        except NotConnected:
-            pass
-
-    async def _heartbeat(self, ws: ClientConnection) -> None:
-        monitor = self._monitor
-        assert monitor is not None
-        interval = self.heartbeat_policy.interval
-        while self._ws is ws and self._alive:
-            await self.clock.sleep(interval)
-            if not self._alive or self._ws is not ws:
-                return
-            if monitor.dead:
-                self.log.warning("Minecraft: pong timeout (no pong for %.0f s); closing", monitor.silence)
-                self._lost(f"pong timeout ({monitor.silence:.0f} s without pong)")
-                ws.transport.abort()  # the peer is unresponsive: no closing handshake
-                return
-            self.stats["pings_sent"] += 1
-            try:
-                await self._send(ws, protocol.ping())
-            except NotConnected:
-                return
