@@ -64,6 +64,7 @@ class LinkSupervisor:
         log: Where attempts, losses and refusals are logged.
         on_up / on_down: Called when the link comes up / goes down (``on_down`` gets the reason).
         on_message: Called with each :class:`Deliver` message.
+        name: What the peer is, for log lines ("Minecraft", "the VJ server"); default the URL alone.
         max_size: Largest message accepted from the peer (bytes).
         stall_timeout: Seconds a heartbeat may wait for the socket to take it before the peer counts as
             dead (it has stopped reading); None: no limit.
@@ -82,6 +83,7 @@ class LinkSupervisor:
         on_up: Callable[[], None] = lambda: None,
         on_down: Callable[[str], None] = lambda why: None,
         on_message: Callable[[dict[str, Any]], None] = lambda msg: None,
+        name: str = "",
         max_size: int = 2**18,
         stall_timeout: float | None = None,
         rng: random.Random | None = None,
@@ -94,6 +96,7 @@ class LinkSupervisor:
         self.log = log
         self._on_up, self._on_down, self._on_message = on_up, on_down, on_message
         self._max_size = max_size
+        self.name = f"{name} at {url}" if name else url
         self._stall = stall_timeout
         self._rng = rng
         self._ws: ClientConnection | None = None
@@ -206,8 +209,8 @@ class LinkSupervisor:
                                      f"{self.last_error}") from None
                 limit = backoff.attempt_limit
                 self.log.log(logging.WARNING if backoff.attempts <= 1 else logging.INFO,
-                             "connecting to %s failed (%s); retry %d%s in %g s", self.url, self.last_error,
-                             backoff.attempts, f"/{limit - 1}" if limit else "", round(delay, 3))
+                             "%s unavailable (%s); retrying in %g s (attempt %d%s)", self.name, self.last_error,
+                             round(delay, 3), backoff.attempts, f" of {limit}" if limit else "")
                 await self._sleep(delay)
                 continue
             backoff.connected()
@@ -218,7 +221,7 @@ class LinkSupervisor:
                 return
             self.last_error = reason
             delay = backoff.lost()
-            self.log.warning("lost the link to %s (%s); reconnecting in %g s", self.url, reason, round(delay, 3))
+            self.log.warning("%s: link lost (%s); reconnecting in %g s", self.name, reason, round(delay, 3))
             await self._sleep(delay)
 
     async def _sleep(self, delay: float) -> None:

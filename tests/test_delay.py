@@ -15,7 +15,7 @@ def test_frames_leave_no_earlier_than_their_delay_and_in_order() -> None:
             """
             nodes:
               src: {kind: counter, count: 40, rate: 200}
-              late: {kind: delay, in: src, ms: 30}
+              late: {kind: delay, in: {from: src, queue: {slots: 64, leaky: "no"}}, ms: 30}
               out: {kind: async_collect, in: {from: late, queue: 64}}
             """
         )

@@ -53,14 +53,14 @@ async def _get_state(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None
 
 @command("get_patterns", mutating=False)
 async def _get_patterns(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    c.send(P.message("patterns", patterns=await srv.patterns(), current=(await srv.pattern_state()).get("pattern")))
+    c.send(P.patterns(await srv.patterns(), (await srv.pattern_state()).get("pattern")))
 
 
 @command("get_particle_effects", mutating=False)
 async def _get_particle_effects(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     effects = [{"id": e, "name": e.replace("_", " ").title(), **srv.particle_effects.get(e, {"enabled": False})}
                for e in P.PARTICLE_EFFECTS]
-    c.send(P.message("particle_effects", effects=effects))
+    c.send(P.particle_effects(effects))
 
 
 # -- pattern ------------------------------------------------------------------------------------------
@@ -70,7 +70,7 @@ async def _get_particle_effects(srv: BrowserServer, c: Client, msg: dict[str, An
 async def _set_pattern(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     key = field(msg, "pattern", str)
     await srv.need_pattern().set_pattern(key)
-    srv.broadcast(P.message("pattern_changed", pattern=key, patterns=await srv.patterns()))
+    srv.broadcast(P.pattern_changed(key, await srv.patterns()))
     st = await srv.pattern_state()
     cfg = {"entity_count": st["entity_count"], "zone_size": 10.0,
            **{k: st[k] for k in ("beat_boost", "base_scale", "max_scale")}}
@@ -108,7 +108,7 @@ async def _set_preset(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> Non
             await apply_preset(srv.presets, named)
         name, settings = named or "custom", dict(preset)
         await _band_sensitivity_changed(srv, c)
-    srv.broadcast(P.message("preset_changed", preset=name, settings=settings))
+    srv.broadcast(P.preset_changed(name, settings))
     await srv.tell_djs("sync_preset", name if isinstance(preset, str) else preset)
 
 
@@ -121,7 +121,7 @@ async def _set_band_sensitivity(srv: BrowserServer, c: Client, msg: dict[str, An
 async def _band_sensitivity_changed(srv: BrowserServer, sender: Client) -> None:
     """Keep the other admin pages' sliders in sync (the sender's page moved its own already)."""
     bands = (await srv.pattern_state()).get("band_sensitivity")
-    srv.broadcast(P.message("band_sensitivity_changed", band_sensitivity=bands), exclude=sender)
+    srv.broadcast(P.band_sensitivity_changed(bands), exclude=sender)
 
 
 @command("set_audio_setting")
@@ -139,20 +139,20 @@ async def _trigger_effect(srv: BrowserServer, c: Client, msg: dict[str, Any]) ->
     intensity = field(msg, "intensity", (int, float), 1.0)
     duration_ms = field(msg, "duration", (int, float), 500)
     await srv.need_pattern().trigger_effect(effect, intensity, duration_ms / 1000.0)
-    srv.broadcast(P.message("effect_triggered", effect=effect))
+    srv.broadcast(P.effect_triggered(effect))
     await srv.tell_djs("sync_effect", effect)
 
 
 @command("blackout", "set_blackout")
 async def _blackout(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     on = await srv.need_pattern().set_blackout(field(msg, "enabled", bool, None))
-    srv.broadcast(P.message("effect_triggered", effect="blackout", enabled=on))
+    srv.broadcast(P.effect_triggered("blackout", on))
 
 
 @command("freeze", "set_freeze")
 async def _freeze(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     on = await srv.need_pattern().set_freeze(field(msg, "enabled", bool, None))
-    srv.broadcast(P.message("effect_triggered", effect="freeze", enabled=on))
+    srv.broadcast(P.effect_triggered("freeze", on))
 
 
 @command("set_transition", "set_transition_duration")
@@ -194,13 +194,13 @@ async def _generate_code(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> 
     ttl = field(msg, "ttl_minutes", (int, float), 30)
     if not 0 < ttl <= 24 * 60:
         raise ValueError(f"ttl_minutes must be above 0 and at most 1440, got {ttl}")
-    c.send(P.message("connect_code_generated", **await srv.need_dj().generate_code(ttl)))
+    c.send(P.connect_code_generated(await srv.need_dj().generate_code(ttl)))
 
 
 @command("get_connect_codes", mutating=False)
 async def _get_codes(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     # Viewers get an empty list (not an error: the pages ask on load): a viewer could redeem a code.
-    c.send(P.message("connect_codes", codes=await srv.need_dj().codes() if c.operator else []))
+    c.send(P.connect_codes(await srv.need_dj().codes() if c.operator else []))
 
 
 @command("revoke_connect_code")
@@ -210,10 +210,10 @@ async def _revoke_code(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> No
 
 @command("get_dj_roster", mutating=False)
 async def _get_roster(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    c.send(P.message("dj_roster", roster=await srv.need_dj().roster(), active_dj=srv.live_dj["dj_id"]))
+    c.send(P.dj_roster(await srv.need_dj().roster(), srv.live_dj["dj_id"]))
 
 
 @command("get_pending_djs", mutating=False)
 async def _get_pending(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    c.send(P.message("pending_djs", pending=await srv.need_dj().pending()))
+    c.send(P.pending_djs(await srv.need_dj().pending()))
 

@@ -110,7 +110,7 @@ async def _voice_config(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> N
 @command("get_voice_status", mutating=False)
 async def _voice_status(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     if not srv.mc or not srv.mc_info.get("connected"):
-        c.send(P.message("voice_status", **P.DEFAULT_VOICE_STATUS))
+        c.send(P.voice_status(P.DEFAULT_VOICE_STATUS))
     else:
         await _to_minecraft(srv, c, msg, cached=True)
 
@@ -154,7 +154,7 @@ def _banner_fields(profile: dict[str, Any]) -> dict[str, Any]:
 async def _set_banner(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     dj_id = await _banner_dj(srv, msg)
     srv.banners[dj_id] = {**srv.banners.get(dj_id, {}), **_banner_fields(field(msg, "profile", dict))}
-    c.send(P.message("banner_profile_saved", dj_id=dj_id))
+    c.send(P.banner_profile_saved(dj_id))
     await srv.push_banner(dj_id)
 
 
@@ -162,12 +162,12 @@ async def _set_banner(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> Non
 async def _get_banner(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     dj_id = field(msg, "dj_id", str)
     profile = {k: v for k, v in srv.banners.get(dj_id, {}).items() if k != "image_pixels"}
-    c.send(P.message("banner_profile", dj_id=dj_id, profile={**profile, "has_image": "image_pixels" in srv.banners.get(dj_id, {})}))
+    c.send(P.banner_profile(dj_id, {**profile, "has_image": "image_pixels" in srv.banners.get(dj_id, {})}))
 
 
 @command("get_all_banner_profiles", mutating=False)
 async def _get_banners(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    c.send(P.message("all_banner_profiles", profiles=srv.banner_summaries()))
+    c.send(P.all_banner_profiles(srv.banner_summaries()))
 
 
 @command("upload_banner_logo")
@@ -178,5 +178,5 @@ async def _upload_logo(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> No
     pixels = await asyncio.to_thread(process_logo, field(msg, "image_base64", str), w, h)
     await _banner_dj(srv, msg)  # still room after the wait (other uploads may have run meanwhile)
     srv.banners.setdefault(dj_id, {}).update(grid_width=w, grid_height=h, image_pixels=pixels)
-    c.send(P.message("banner_logo_processed", dj_id=dj_id, grid_width=w, grid_height=h, pixel_count=len(pixels)))
+    c.send(P.banner_logo_processed(dj_id, w, h, len(pixels)))
     await srv.push_banner(dj_id)

@@ -68,11 +68,6 @@ def auth_error(message: str) -> str:
     return encode({"type": "auth_error", "message": message})
 
 
-def message(mtype: str, **fields: Any) -> str:
-    """Any other VJ→browser message of WIRE.md 3.4 (``pattern_changed``, ``config_update``…)."""
-    return encode({"type": mtype, **fields})
-
-
 def relay(msg: Mapping[str, Any]) -> str:
     """A message from another wire (plugin reply, DJ-server event) passed on as is, ``type`` first."""
     return encode(msg)
@@ -81,6 +76,95 @@ def relay(msg: Mapping[str, Any]) -> str:
 def vj_state(**fields: Any) -> str:
     """``vj_state`` (WIRE.md 3.1): sent on connect and as the reply to ``get_state``."""
     return encode({"type": "vj_state", **fields})
+
+
+# -- replies and events (WIRE.md 3.3-3.4) --------------------------------------------------------
+
+
+def patterns(patterns: list[dict[str, Any]], current: str | None) -> str:
+    """Reply to ``get_patterns``."""
+    return encode({"type": "patterns", "patterns": patterns, "current": current})
+
+
+def particle_effects(effects: list[dict[str, Any]]) -> str:
+    """Reply to ``get_particle_effects``."""
+    return encode({"type": "particle_effects", "effects": effects})
+
+
+def pattern_changed(pattern: str, patterns: list[dict[str, Any]]) -> str:
+    """Every browser: the pattern changed."""
+    return encode({"type": "pattern_changed", "pattern": pattern, "patterns": patterns})
+
+
+def preset_changed(preset: str, settings: Mapping[str, Any]) -> str:
+    """Every browser: the preset changed (``settings``: its audio settings)."""
+    return encode({"type": "preset_changed", "preset": preset, "settings": dict(settings)})
+
+
+def band_sensitivity_changed(band_sensitivity: list[float] | None) -> str:
+    """The other admin pages: move their sliders."""
+    return encode({"type": "band_sensitivity_changed", "band_sensitivity": band_sensitivity})
+
+
+def effect_triggered(effect: str, enabled: bool | None = None) -> str:
+    """Every browser: an effect fired (``enabled`` for the blackout and freeze toggles)."""
+    msg: dict[str, Any] = {"type": "effect_triggered", "effect": effect}
+    if enabled is not None:
+        msg["enabled"] = enabled
+    return encode(msg)
+
+
+def config_update(entity_count: int | None, zone: str, current_pattern: str | None) -> str:
+    """Every browser: the entity count or zone changed."""
+    return encode({"type": "config_update", "entity_count": entity_count, "zone": zone,
+                   "current_pattern": current_pattern})
+
+
+def minecraft_status(connected: bool) -> str:
+    """Every browser: the Minecraft link went up or down."""
+    return encode({"type": "minecraft_status", "connected": connected})
+
+
+def dj_roster(roster: list[dict[str, Any]], active_dj: str | None) -> str:
+    """Reply to ``get_dj_roster`` (the hub's own roster events are relayed as they are)."""
+    return encode({"type": "dj_roster", "roster": roster, "active_dj": active_dj})
+
+
+def pending_djs(pending: list[dict[str, Any]]) -> str:
+    """Reply to ``get_pending_djs``."""
+    return encode({"type": "pending_djs", "pending": pending})
+
+
+def connect_code_generated(code: Mapping[str, Any]) -> str:
+    """Reply to ``generate_connect_code``: ``{code, expires_at, ttl_minutes}``."""
+    return encode({"type": "connect_code_generated", **code})
+
+
+def connect_codes(codes: list[dict[str, Any]]) -> str:
+    """Reply to ``get_connect_codes`` (empty for viewers)."""
+    return encode({"type": "connect_codes", "codes": codes})
+
+
+def voice_status(status: Mapping[str, Any]) -> str:
+    """Reply to ``get_voice_status`` while the plugin cannot answer."""
+    return encode({"type": "voice_status", **status})
+
+
+def banner_profile_saved(dj_id: str) -> str:
+    return encode({"type": "banner_profile_saved", "dj_id": dj_id})
+
+
+def banner_profile(dj_id: str, profile: Mapping[str, Any]) -> str:
+    return encode({"type": "banner_profile", "dj_id": dj_id, "profile": dict(profile)})
+
+
+def all_banner_profiles(profiles: Mapping[str, Any]) -> str:
+    return encode({"type": "all_banner_profiles", "profiles": dict(profiles)})
+
+
+def banner_logo_processed(dj_id: str, grid_width: int, grid_height: int, pixel_count: int) -> str:
+    return encode({"type": "banner_logo_processed", "dj_id": dj_id, "grid_width": grid_width,
+                   "grid_height": grid_height, "pixel_count": pixel_count})
 
 
 # -- the per-frame state --------------------------------------------------------------------------

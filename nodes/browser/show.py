@@ -70,7 +70,7 @@ class ShowLinks:
     def _mc_event(self, event: Event) -> None:
         if event.name == "link":
             self.mc_info = dict(event.data)
-            self.broadcast(P.message("minecraft_status", connected=bool(event.data.get("connected"))))
+            self.broadcast(P.minecraft_status(bool(event.data.get("connected"))))
         else:
             self._relay_event(dict(event.data))
 
@@ -114,8 +114,7 @@ class ShowLinks:
         """Entity count or zone changed: tell DJs (``config_sync``) and browsers (``config_update``)."""
         st = await self.pattern_state()
         zone = self.mc_info.get("zone", "main") if self.mc else "main"
-        self.broadcast(P.message("config_update", entity_count=st.get("entity_count"), zone=zone,
-                                 current_pattern=st.get("pattern")))
+        self.broadcast(P.config_update(st.get("entity_count"), zone, st.get("pattern")))
         await self.tell_djs("sync_config", st.get("entity_count", 16), zone)
 
     def banner_summaries(self) -> dict[str, dict[str, Any]]:

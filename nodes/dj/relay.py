@@ -80,7 +80,8 @@ class DJRelay:
         self._session: RelaySession | None = None
         self.link = LinkSupervisor(config.vj_server_url, self._new_session, self.reconnect, self.heartbeat,
                                    self.clock, frame_logger("mcav.dj_relay"), on_up=self._up,
-                                   on_message=self._message, stall_timeout=silence_budget(self.heartbeat), rng=rng)
+                                   on_message=self._message, name="the VJ server",
+                                   stall_timeout=silence_budget(self.heartbeat), rng=rng)
         self.link.log = self.log
         self.seq = 0
         self.frames_sent = 0

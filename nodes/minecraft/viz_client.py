@@ -116,7 +116,7 @@ class VizClient:
         self._replies: ReplyMatcher[asyncio.Future[dict[str, Any]] | None] = ReplyMatcher(MAX_PENDING)
         self.link = LinkSupervisor(self.uri, self._new_session, self.reconnect_policy, self.heartbeat_policy,
                                    self.clock, self.log, on_up=self._up, on_down=self._down,
-                                   on_message=self._dispatch, max_size=2**20)
+                                   on_message=self._dispatch, name="Minecraft", max_size=2**20)
         self._scope = TaskScope(f"viz client {self.uri}", self.log)
         self._closed = True
 
