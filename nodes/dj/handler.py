@@ -11,6 +11,7 @@ sync → ``stream_route``, or ``auth_denied`` + 4006.
 
 Unlike MCAV, a message arriving where the clock-sync reply was expected is
 handled normally instead of being dropped, and approved code DJs get a clock sync.
+What each step means is decided without I/O in :mod:`.admission`; this module waits.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from mcav.runtime.clock import wait_for
 from mcav.runtime.ratelimit import TokenBucket
 
 from . import protocol as P
+from .admission import Auth, ClockSync, clean_text, credentials, first_message
 from .auth import DEFAULT_PRIORITY, KeysFileError, KeyStore
 from .codes import CodeRejected, dj_id_for_code
 from .guard import AuthGuard, Busy
@@ -49,14 +51,6 @@ class HandlerConfig:
     clock_sync_timeout: float = 5.0
     rate_limit: float = 120.0
     guard: AuthGuard | None = None
-
-
-def clean_text(value: Any, default: str, limit: int = 64) -> str:
-    """A printable, stripped string of at most ``limit`` characters, else ``default``."""
-    if not isinstance(value, str):
-        return default
-    text = "".join(ch for ch in value if ch.isprintable()).strip()[:limit]
-    return text or default
 
 
 class ConnectionHandler:
@@ -82,21 +76,12 @@ class ConnectionHandler:
                 self.log.warning("%s sent no auth message within %g s", peer, self.cfg.handshake_timeout)
                 await conn.close(C.AUTH_TIMEOUT, "Authentication timeout")
                 return
-            try:
-                msg = P.decode(raw)
-            except P.ProtocolError as exc:
-                self.log.warning("%s: bad first message: %s", peer, exc)
-                if exc.close_code == C.INVALID_JSON:
-                    await conn.close(C.INVALID_JSON, "Invalid JSON")
-                else:
-                    await conn.close(C.UNEXPECTED, "Expected dj_auth or code_auth message")
+            first = first_message(raw)
+            if not isinstance(first, Auth):
+                self.log.warning("%s: %s", peer, first.log)
+                await conn.close(first.code, first.reason)
                 return
-            if msg["type"] in ("dj_auth", "code_auth"):
-                session = await self._authenticate(conn, msg, peer)
-            else:
-                self.log.warning("%s: first message was %r, not dj_auth/code_auth", peer, msg["type"][:40])
-                await conn.close(C.UNEXPECTED, "Expected dj_auth or code_auth message")
-                return
+            session = await self._authenticate(conn, first.message, peer)
             if session is not None:
                 budget.ready(conn)  # authenticated: no longer the first to be cut when the port is full
                 stash = await self._clock_sync(session)
@@ -150,13 +135,14 @@ class ConnectionHandler:
                            settle: Callable[[bool], None]) -> DJSession | None:
         hub, cfg = self.hub, self.cfg
         dj_id = clean_text(msg.get("dj_id"), "")
-        if not dj_id or dj_id != msg.get("dj_id"):
+        checked = credentials(msg, False, False)  # the id first; presence and room once the key is known
+        if not isinstance(checked, tuple):
             settle(False)
             hub.auth_failures += 1
-            self.log.warning("%s: dj_auth with an invalid dj_id", peer)
-            await self._refuse(conn, C.AUTH_FAILED, "Authentication failed")
+            self.log.warning("%s: %s", peer, checked.log)
+            await self._refuse(conn, checked.code, checked.reason)
             return None
-        name, priority = clean_text(msg.get("dj_name"), dj_id), DEFAULT_PRIORITY
+        name, priority = checked[1], DEFAULT_PRIORITY
         if cfg.require_auth:
             entry = None
             if cfg.keys is not None:
@@ -175,13 +161,10 @@ class ConnectionHandler:
                 await self._refuse(conn, C.AUTH_FAILED, "Authentication failed")
                 return None
             name, priority = entry.name, entry.priority
-        if dj_id in hub.roster or dj_id in hub.pending:
-            self.log.warning("DJ '%s' from %s is already connected; refused", dj_id, peer)
-            await self._refuse(conn, C.ALREADY_CONNECTED, "Already connected")
-            return None
-        if hub.full:
-            self.log.warning("DJ '%s' from %s refused: %d DJs connected (max_djs)", dj_id, peer, len(hub.roster))
-            await self._refuse(conn, C.UNEXPECTED, "Server full")
+        admitted = credentials(msg, dj_id in hub.roster or dj_id in hub.pending, hub.full)
+        if not isinstance(admitted, tuple):
+            self.log.warning("%s (from %s)", admitted.log, peer)
+            await self._refuse(conn, admitted.code, admitted.reason)
             return None
         direct = msg.get("direct_mode") is True
         session = self._new_session(dj_id, name, priority, direct, conn)
@@ -262,28 +245,24 @@ class ConnectionHandler:
     async def _clock_sync(self, session: DJSession) -> dict[str, Any] | None:
         """One NTP-style exchange; returns a non-sync message that arrived instead (to be handled)."""
         hub = self.hub
-        t1 = hub.clock.time()
-        await hub.send(session.conn, P.clock_sync_request(t1))
+        sync = ClockSync(hub.clock.time())
+        await hub.send(session.conn, sync.request())
         try:
             raw = await self._within(session.conn.recv(), self.cfg.clock_sync_timeout)
         except TimeoutError:
             self.log.warning("DJ %s: no clock_sync_response within %g s", session.dj_id, self.cfg.clock_sync_timeout)
             return None
-        t4 = hub.clock.time()
-        try:
-            msg = P.decode(raw)
-        except P.ProtocolError:
-            self._invalid(session, "clock sync reply is not a message")
+        result = sync.reply(raw, hub.clock.time())
+        if result.unexpected is not None:
+            return result.unexpected
+        if result.offset is None or result.rtt is None:
+            if result.invalid:
+                self._invalid(session, result.problem)
+            else:
+                self.log.warning("DJ %s: %s", session.dj_id, result.problem)
             return None
-        if msg["type"] != "clock_sync_response":
-            return msg
-        result = P.clock_offset(t1, msg.get("dj_recv_time"), msg.get("dj_send_time"), t4)
-        if result is None:
-            self.log.warning("DJ %s: clock sync rejected (implausible timestamps)", session.dj_id)
-            return None
-        session.clock_offset, rtt = result
-        session.sync_rtt_ms = rtt * 1000.0
-        self.log.info("DJ %s: clock offset %.1f ms, RTT %.1f ms", session.dj_id, result[0] * 1000, rtt * 1000)
+        session.clock_offset, session.sync_rtt_ms = result.offset, result.rtt * 1000.0
+        self.log.info("DJ %s: clock offset %.1f ms, RTT %.1f ms", session.dj_id, result.offset * 1000, result.rtt * 1000)
         return None
 
     async def _joined(self, session: DJSession) -> None:
