@@ -152,3 +152,25 @@ def test_a_retry_loop_driven_by_the_manual_clock_sleeps_the_exact_schedule() -> 
     t0 = attempts[0]
     assert [a - t0 for a in attempts] == [0, 5, 12.5, 23.75]
     assert clock.sleep_log == [5, 7.5, 11.25]
+
+
+def test_keepalive_pings_counts_misses_and_drops_the_silent() -> None:
+    from mcav.runtime.keepalive import KeepAlive
+
+    clock = ManualClock()
+    pinged: list[str] = []
+    dropped: list[str] = []
+    ka: KeepAlive[str] = KeepAlive(HeartbeatPolicy(interval=15, failure_threshold=2), clock, pinged.append, dropped.append)
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(ka.run(lambda: ["a", "b"]))
+        for _ in range(3):
+            await asyncio.to_thread(clock.wait_for_sleepers, 1)
+            clock.advance(15)
+            await asyncio.sleep(0)
+            await asyncio.to_thread(clock.wait_for_sleepers, 1)
+            ka.answered("a")  # a answers every ping, b never
+        task.cancel()
+
+    asyncio.run(scenario())
+    assert pinged == ["a", "b", "a", "b", "a"] and dropped == ["b"] and ka.timeouts == 1

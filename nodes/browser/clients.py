@@ -16,7 +16,6 @@ import collections
 from typing import Iterable
 
 from mcav.runtime.clock import Clock
-from mcav.runtime.policies import HeartbeatMonitor, HeartbeatPolicy
 from mcav.runtime.ratelimit import TokenBucket
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
@@ -33,8 +32,7 @@ class Client:
     Args:
         ws: Its WebSocket.
         state_slots: Leaky queue length for ``state`` frames (default 2).
-        heartbeat: Ping interval / missed-pong threshold (VJ → browsers: 15 s, 2).
-        clock: For heartbeat and rate-limit timing.
+        clock: For rate-limit timing.
         high_water: Transport bytes above which the client counts as behind.
         read_rate, read_burst: Budget of read-only commands (per s on average, back to back).
     """
@@ -42,7 +40,7 @@ class Client:
     _ids = 0
 
     def __init__(
-        self, ws: ServerConnection, state_slots: int, heartbeat: HeartbeatPolicy, clock: Clock,
+        self, ws: ServerConnection, state_slots: int, clock: Clock,
         rate: float, burst: float, high_water: int, read_rate: float = 50.0, read_burst: float = 100.0,
     ) -> None:
         Client._ids += 1
@@ -50,8 +48,6 @@ class Client:
         self.ws = ws
         self.states: collections.deque[str] = collections.deque(maxlen=state_slots)
         self.control: collections.deque[str] = collections.deque()
-        self.monitor = HeartbeatMonitor(heartbeat, clock)
-        self.awaiting_pong = False
         self.operator = False
         self.bucket = TokenBucket(rate, max(1.0, burst), clock)
         self.reads = TokenBucket(read_rate, max(1.0, read_burst), clock)

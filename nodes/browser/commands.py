@@ -29,8 +29,7 @@ async def _ping(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
 
 @command("pong", mutating=False)
 async def _pong(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    c.monitor.answered()
-    c.awaiting_pong = False
+    srv.keepalive.answered(c)
 
 
 @command("vj_auth", mutating=False)

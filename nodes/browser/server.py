@@ -34,10 +34,11 @@ from mcav.nodes.interfaces import AnalysisPreset, BrowserEndpoint, DJRoster, Min
 from mcav.runtime import budget
 from mcav.runtime.budget import ListenerBudget, budgeted_connection, quiet_accept_errors
 from mcav.runtime.control import Require
-from mcav.runtime.trust import LOOPBACK, binds_beyond_loopback
 from mcav.runtime.frames import Scene
+from mcav.runtime.keepalive import KeepAlive
 from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
+from mcav.runtime.trust import LOOPBACK, binds_beyond_loopback
 
 from . import commands, commands_mc  # noqa: F401  (importing them registers the handlers)
 from . import protocol as P
@@ -97,6 +98,9 @@ class BrowserServer(ShowLinks, AsyncNode):
         self.ready = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.clients: set[Client] = set()
+        #: Pings every browser each ``heartbeat.interval`` s; 2 missed pongs close it with 4100.
+        self.keepalive: KeepAlive[Client] = KeepAlive(ctx.heartbeat, ctx.clock, lambda c: c.send(P.ping()),
+                                                      self._heartbeat_timeout)
         self.counters = dict.fromkeys(
             ("browser_connects", "browser_disconnects", "rejected", "bad_messages", "unknown_commands",
              "unauthorized", "rate_limited", "heartbeat_timeouts", "states_sent", "states_skipped"), 0)
@@ -169,7 +173,7 @@ class BrowserServer(ShowLinks, AsyncNode):
                             "the show); set one with MCAV_VJ_PASSWORD=… (operator_password) to operate remotely",
                             self.access.trusted)
         self.ready.set()
-        ctx.spawn(self._heartbeat(), name="heartbeat")
+        ctx.spawn(self.keepalive.run(lambda: self.clients), name="heartbeat")
         try:
             inp = ctx.input()
             while True:
@@ -215,7 +219,7 @@ class BrowserServer(ShowLinks, AsyncNode):
         if sock is not None:  # bound how far a slow client can lag behind in the kernel
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, p.send_buffer)
         budget.ready(ws)  # the handshake is done: no longer the first cut when the port is full
-        client = Client(ws, p.client_queue, self.ctx.heartbeat, self.ctx.clock, p.commands_per_s,
+        client = Client(ws, p.client_queue, self.ctx.clock, p.commands_per_s,
                         p.command_burst, high_water=65536, read_rate=p.reads_per_s, read_burst=p.read_burst)
         client.operator = self.access.operator_on_connect(client.addr)
         self.counters["browser_connects"] += 1
@@ -233,6 +237,7 @@ class BrowserServer(ShowLinks, AsyncNode):
             pass
         finally:
             self.clients.discard(client)
+            self.keepalive.forget(client)
             self.dropped_closed += client.dropped
             self.counters["browser_disconnects"] += 1
             await client.stop()
@@ -271,19 +276,9 @@ class BrowserServer(ShowLinks, AsyncNode):
             self.ctx.log.exception("command %s failed", mtype)
             client.send(P.error(f"{mtype}: internal error (see the VJ server log)"))
 
-    async def _heartbeat(self) -> None:
-        clock = self.ctx.clock
-        while True:
-            await clock.sleep(self.ctx.heartbeat.interval)
-            for c in list(self.clients):
-                if c.awaiting_pong:
-                    c.monitor.missed()
-                    if c.monitor.dead:
-                        self.counters["heartbeat_timeouts"] += 1
-                        self.ctx.spawn(c.close(4100, "Heartbeat timeout"))
-                        continue
-                c.awaiting_pong = True
-                c.send(P.ping())
+    def _heartbeat_timeout(self, client: Client) -> None:
+        self.counters["heartbeat_timeouts"] += 1
+        self.ctx.spawn(client.close(4100, "Heartbeat timeout"))
 
     def _relay_event(self, msg: dict[str, Any]) -> None:
         """Pass a DJ-server event or an unsolicited plugin message on to every browser."""
