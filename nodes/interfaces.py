@@ -17,6 +17,7 @@ interface              provided by     required by
 ``minecraft_link``     ``minecraft``   ``browser``, ``dj_server`` (every provider),
                                        ``dj_relay``
 ``browser_endpoint``   ``browser``     ``admin_http``
+``show_control``       ``show``        ``browser``
 =====================  ==============  ==============================================
 """
 
@@ -33,6 +34,7 @@ __all__ = [
     "LinkDown",
     "MinecraftLink",
     "PatternControl",
+    "ShowControl",
 ]
 
 
@@ -208,4 +210,42 @@ class BrowserEndpoint(Interface):
 
     def endpoint(self) -> dict[str, Any]:
         """``{ws_port, operator_auth, commands_per_s}``."""
+        ...
+
+
+class ShowControl(Interface):
+    """The show's saved state and its scenes (named snapshots of what is on screen)."""
+
+    name = "show_control"
+    events = {
+        "scenes": "the scene list changed; data = {scenes}",
+        "recalled": "a scene was recalled; data = {name}",
+    }
+
+    def scenes(self) -> list[dict[str, Any]]:
+        """``[{name, pattern, preset, entity_count, …}]`` sorted by name."""
+        ...
+
+    async def save_scene(self, name: str) -> dict[str, Any]:
+        """Save what is on screen as scene ``name`` (replacing one of that name); returns it."""
+        ...
+
+    async def recall_scene(self, name: str) -> dict[str, Any]:
+        """Put scene ``name`` on screen (the pattern crossfades); ValueError naming the scenes if unknown."""
+        ...
+
+    def rename_scene(self, name: str, new_name: str) -> None:
+        """Rename a scene."""
+        ...
+
+    def delete_scene(self, name: str) -> None:
+        """Forget a scene."""
+        ...
+
+    def export_scenes(self) -> str:
+        """Every scene as a YAML document a VJ can edit and version."""
+        ...
+
+    def import_scenes(self, text: str) -> int:
+        """Add (or replace) the scenes of a YAML document; returns how many. ValueError naming the problem."""
         ...

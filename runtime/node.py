@@ -227,6 +227,7 @@ class NodeContext:
 
     Attributes:
         name: The node's name in the graph.
+        graph: The graph's name.
         clock: Time source for every policy timer.
         log: The node's logger (``mcav.<name>``).
         metrics: The node's counters (``xruns`` and ``errors`` may be bumped by the node).
@@ -254,6 +255,8 @@ class NodeContext:
         self.heartbeat = policies.get("heartbeat")
         self.base_dir = base_dir
         self.stop_event: threading.Event = runtime.stop_event
+        #: The graph's name (``graph:`` of the file, else the file name).
+        self.graph: str = runtime.graph.name
         self._runtime = runtime
         #: The node's background tasks (async nodes): cancelled and awaited by the runtime when ``run()`` ends.
         self.tasks = TaskScope(name, self.log, self._task_failed, self._critical_task_failed)

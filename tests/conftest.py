@@ -25,6 +25,12 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture(autouse=True)
+def _own_data_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test (and the processes it starts) keeps show files in a folder of its own, never the user's."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
+
+
 def build(text: str, overrides: tuple[str, ...] = ()) -> CompiledGraph:
     """Compile a graph from YAML text."""
     return compile_text(text, "test.yaml", overrides)

@@ -150,6 +150,38 @@ def voice_status(status: Mapping[str, Any]) -> str:
     return encode({"type": "voice_status", **status})
 
 
+def scenes_list(scenes: list[dict[str, Any]]) -> str:
+    """Reply to ``list_scenes`` and, to every browser, the scene list after a change (newer MCAV panel)."""
+    return encode({"type": "scenes_list", "scenes": scenes})
+
+
+def scene_saved(name: str) -> str:
+    return encode({"type": "scene_saved", "name": name})
+
+
+def scene_loaded(name: str) -> str:
+    """Every browser: scene ``name`` is on screen."""
+    return encode({"type": "scene_loaded", "name": name})
+
+
+def scene_deleted(name: str) -> str:
+    return encode({"type": "scene_deleted", "name": name})
+
+
+def scenes_exported(yaml_text: str) -> str:
+    return encode({"type": "scenes_exported", "yaml": yaml_text})
+
+
+def scenes_imported(count: int) -> str:
+    return encode({"type": "scenes_imported", "count": count})
+
+
+def empty_list(mtype: str, key: str) -> str:
+    """``{"type": mtype, key: []}``: the well-formed answer to a newer panel's request for something mcav
+    does not have (``stages``, ``bitmap_patterns``…)."""
+    return encode({"type": mtype, key: []})
+
+
 def banner_profile_saved(dj_id: str) -> str:
     return encode({"type": "banner_profile_saved", "dj_id": dj_id})
 

@@ -30,7 +30,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from mcav.nodes.health import VJ_HEALTH
-from mcav.nodes.interfaces import AnalysisPreset, BrowserEndpoint, DJRoster, MinecraftLink, PatternControl
+from mcav.nodes.interfaces import AnalysisPreset, BrowserEndpoint, DJRoster, MinecraftLink, PatternControl, ShowControl
 from mcav.runtime import budget
 from mcav.runtime.budget import ListenerBudget, budgeted_connection, quiet_accept_errors
 from mcav.runtime.control import Require
@@ -40,7 +40,7 @@ from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
 from mcav.runtime.trust import LOOPBACK, binds_beyond_loopback
 
-from . import commands, commands_mc  # noqa: F401  (importing them registers the handlers)
+from . import commands, commands_mc, commands_show  # noqa: F401  (importing them registers the handlers)
 from . import protocol as P
 from .access import OPERATOR_EVENTS, Access
 from .clients import Client, fanout
@@ -67,6 +67,7 @@ class BrowserServer(ShowLinks, AsyncNode):
         "djs": Require(DJRoster, optional=True, doc="the DJ roster, approvals and codes; its events go to browsers"),
         "minecraft": Require(MinecraftLink, optional=True, doc="plugin commands; link state and plugin events"),
         "presets": Require(AnalysisPreset, many=True, optional=True, doc="set_preset also switches the analysis"),
+        "show": Require(ShowControl, optional=True, doc="scenes: list, save, load, rename, delete, export, import"),
     }
     health_schema = VJ_HEALTH
 

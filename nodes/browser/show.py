@@ -43,6 +43,7 @@ class ShowLinks:
         self.djs: ControlPort = ctx.control("djs")
         self.mc: ControlPort = ctx.control("minecraft")
         self.presets: ControlPort = ctx.control("presets")
+        self.show: ControlPort = ctx.control("show")
         #: The Minecraft link's ``info()``, kept by its ``link`` events.
         self.mc_info: dict[str, Any] = {"connected": False, "zone": "main"}
         #: The roster's ``live()``, kept by its ``live`` events.
@@ -58,6 +59,8 @@ class ShowLinks:
         if self.mc:
             self.mc_info = await self.mc.info()
             self.mc.subscribe(self._mc_event)
+        if self.show:
+            self.show.subscribe(self._show_event)
 
     def _dj_event(self, event: Event) -> None:
         if event.name == "live":
@@ -66,6 +69,12 @@ class ShowLinks:
             self._dj_cache_frame = -1_000_000  # its figures at the next frame
         else:
             self._relay_event(dict(event.data))
+
+    def _show_event(self, event: Event) -> None:
+        if event.name == "scenes":
+            self.broadcast(P.scenes_list(event.data["scenes"]))
+        else:
+            self.broadcast(P.scene_loaded(event.data["name"]))
 
     def _mc_event(self, event: Event) -> None:
         if event.name == "link":

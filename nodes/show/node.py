@@ -1,0 +1,174 @@
+"""The ``show`` node: keeps the show's settings on disk and offers scenes.
+
+It requires the pattern control and provides ``show`` (:class:`~mcav.nodes.interfaces.ShowControl`).
+At start it restores the settings saved by the last run (pattern, entity count,
+preset, band sensitivity, transition, scales) unless ``fresh`` is set, logging
+each restored value and where it came from; then every ``changed`` event of
+the pattern is saved, at most once per ``save_delay`` (atomically: see
+:mod:`.store`). Scenes are named snapshots of the same settings, saved in the
+same file, recalled with the pattern's crossfade, exported and imported as YAML.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mcav.nodes.interfaces import PatternControl, ShowControl
+from mcav.runtime.control import Event, Require
+from mcav.runtime.node import AsyncNode
+from mcav.runtime.params import param
+
+from . import store
+
+__all__ = ["ShowNode"]
+
+_NAME = re.compile(r"^[^\x00-\x1f]{1,64}$")
+
+
+class ShowNode(AsyncNode):
+    """Saves the show's settings (restored at start) and its scenes; recalls scenes with a crossfade."""
+
+    kind = "show"
+    provides = {"show": ShowControl}
+    requires = {"pattern": Require(PatternControl, doc="what is on screen: read, saved and set")}
+
+    @dataclass
+    class Params:
+        state_file: str = param("", doc="the show file, relative to the graph file (empty = "
+                                "$XDG_DATA_HOME/mcav/GRAPH.show.yaml)")
+        fresh: bool = param(False, doc="start from the graph's settings, ignoring the saved ones (still saves)")
+        save_delay: float = param(0.5, doc="changes are saved at most this often", unit="s", min=0.0, max=60.0)
+
+    def __init__(self, params: Params, ctx: Any) -> None:
+        super().__init__(params, ctx)
+        self.path = ctx.base_dir / params.state_file if params.state_file else store.default_path(ctx.graph)
+        self.show = store.ShowFile()
+        self.saves = 0
+        self.save_errors = 0
+        self._dirty = False
+
+    def status(self) -> dict[str, Any]:
+        return {"state_file": str(self.path), "scenes": len(self.show.scenes), "saves": self.saves,
+                "save_errors": self.save_errors}
+
+    # -- run ------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        pattern = self.ctx.control("pattern")
+        saved, problem = (None, None) if self.params.fresh else store.load(self.path)
+        if problem:
+            self.ctx.log.warning("%s", problem)
+        if saved is not None:
+            self.show.scenes = saved.scenes
+            await self._apply(saved.live, f"restored from {self.path}")
+        elif self.params.fresh:
+            self.ctx.log.info("fresh start: the graph's settings (the show file %s is not read)", self.path)
+        self.show.live = store.keep(await pattern.state())
+        pattern.subscribe(self._changed, ("changed",))
+        try:
+            await self.ctx.wait_stopping()
+        finally:
+            if self._dirty:
+                self._save()
+
+    async def _apply(self, settings: dict[str, Any], source: str) -> None:
+        """Put ``settings`` on screen through the pattern control; each one that fails is logged, not fatal."""
+        pattern = self.ctx.control("pattern")
+        steps = [
+            ("entity_count", lambda v: pattern.set_entity_count(v)),
+            ("preset", lambda v: pattern.set_preset(v)),
+            ("band_sensitivity", lambda v: pattern.set_band_sensitivities(v)),
+            ("transition", lambda v: pattern.set_transition(v["duration"], v["easing"])),
+            ("base_scale", lambda v: pattern.set_scales(base_scale=v)),
+            ("max_scale", lambda v: pattern.set_scales(max_scale=v)),
+            ("beat_boost", lambda v: pattern.set_scales(beat_boost=v)),
+            ("pattern", lambda v: pattern.set_pattern(v)),
+        ]
+        for key, setter in steps:
+            if key not in settings:
+                continue
+            try:
+                await setter(settings[key])
+                self.ctx.log.info("%s = %r (%s)", key, settings[key], source)
+            except (ValueError, TypeError, KeyError) as exc:
+                self.ctx.log.warning("%s %r not applied (%s): %s", key, settings[key], source, exc)
+
+    def _changed(self, event: Event) -> None:
+        self.show.live = store.keep(dict(event.data))
+        if not self._dirty:
+            self._dirty = True
+            self.ctx.spawn(self._save_soon(), name="save")
+
+    async def _save_soon(self) -> None:
+        await self.ctx.clock.sleep(self.params.save_delay)
+        self._save()
+
+    def _save(self) -> None:
+        self._dirty = False
+        try:
+            store.save(self.path, self.show)
+            self.saves += 1
+        except OSError as exc:
+            self.save_errors += 1
+            self.ctx.log.error("cannot save the show file %s: %s", self.path, exc)
+
+    def _publish_scenes(self) -> None:
+        self._save()
+        self.ctx.publish("show", "scenes", {"scenes": self.scenes()})
+
+    # -- ShowControl ----------------------------------------------------------------------------------
+
+    def scenes(self) -> list[dict[str, Any]]:
+        return [{"name": n, **s} for n, s in sorted(self.show.scenes.items())]
+
+    async def save_scene(self, name: str) -> dict[str, Any]:
+        name = _check_name(name)
+        self.show.scenes[name] = store.keep(await self.ctx.control("pattern").state())
+        self._publish_scenes()
+        return {"name": name, **self.show.scenes[name]}
+
+    async def recall_scene(self, name: str) -> dict[str, Any]:
+        scene = self._scene(name)
+        await self._apply(scene, f"scene '{name}'")
+        self.ctx.publish("show", "recalled", {"name": name})
+        return {"name": name, **scene}
+
+    def rename_scene(self, name: str, new_name: str) -> None:
+        scene, new_name = self._scene(name), _check_name(new_name)
+        if new_name in self.show.scenes and new_name != name:
+            raise ValueError(f"a scene called '{new_name}' exists already")
+        del self.show.scenes[name]
+        self.show.scenes[new_name] = scene
+        self._publish_scenes()
+
+    def delete_scene(self, name: str) -> None:
+        self._scene(name)
+        del self.show.scenes[name]
+        self._publish_scenes()
+
+    def export_scenes(self) -> str:
+        return store.ShowFile({}, self.show.scenes).to_yaml()
+
+    def import_scenes(self, text: str) -> int:
+        if not isinstance(text, str) or len(text) > 1_000_000:
+            raise ValueError("scenes must be YAML text of at most 1 MB")
+        incoming = store.parse(text, "imported scenes").scenes
+        for name in incoming:
+            _check_name(name)
+        self.show.scenes.update(incoming)
+        self._publish_scenes()
+        return len(incoming)
+
+    def _scene(self, name: str) -> dict[str, Any]:
+        if not isinstance(name, str) or name not in self.show.scenes:
+            known = ", ".join(sorted(self.show.scenes)) or "none saved"
+            raise ValueError(f"no scene called {str(name)[:64]!r} (scenes: {known})")
+        return self.show.scenes[name]
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not _NAME.match(name.strip()):
+        raise ValueError("a scene name is 1-64 printable characters")
+    return name.strip()

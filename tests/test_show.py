@@ -1,0 +1,125 @@
+"""The show node: settings survive a restart, scenes over the browser wire, a crash never leaves half a file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import yaml
+from conftest import build
+from test_vj_helpers import RawBrowser, running, wait_until
+
+from mcav.nodes.show import store
+
+SKIP = ("state", "ping", "dj_roster", "connect_codes", "minecraft_status", "pattern_changed", "config_update",
+        "preset_changed", "band_sensitivity_changed")
+
+
+def graph(state_file: Path, extra: str = "") -> str:
+    return f"""
+graph: showtest
+nodes:
+  djs: {{kind: dj_server, host: 127.0.0.1, port: 0}}
+  viz: {{kind: pattern, in: djs, entities: 16}}
+  web: {{kind: browser, in: viz, host: 127.0.0.1, port: 0, commands_per_s: 1000, command_burst: 1000}}
+  show: {{kind: show, state_file: "{state_file}", save_delay: 0{extra}}}
+"""
+
+
+def test_settings_are_saved_and_restored_and_fresh_ignores_them(tmp_path: Path) -> None:
+    path = tmp_path / "show.yaml"
+    with running(build(graph(path))) as rt:
+        viz = rt.node("viz")
+        assert rt.node("web").ready.wait(5)
+        viz.set_pattern("bars")
+        viz.set_entity_count(32)
+        wait_until(lambda: path.exists() and yaml.safe_load(path.read_text())["live"].get("entity_count") == 32)
+    saved = yaml.safe_load(path.read_text())
+    assert saved["version"] == 1 and saved["live"]["pattern"] == "bars"
+    with running(build(graph(path))) as rt:  # a restart: the saved settings win over the graph's
+        wait_until(lambda: rt.node("viz").state()["pattern"] == "bars" and rt.node("viz").state()["entity_count"] == 32)
+    with running(build(graph(path, ", fresh: true"))) as rt:
+        assert rt.node("web").ready.wait(5)
+        wait_until(lambda: rt.node("show").status()["saves"] == 0 and rt.node("viz").state()["pattern"] == "spectrum")
+
+
+def test_a_corrupt_or_newer_file_is_kept_aside_and_the_show_starts_from_the_graph(tmp_path: Path) -> None:
+    path = tmp_path / "show.yaml"
+    path.write_text("version: 99\nlive: {pattern: bars}\n")
+    assert store.load(path)[0] is None
+    assert not path.exists() and any(p.name.startswith("show.yaml.bad-") for p in tmp_path.iterdir())
+    path.write_text(": not yaml :\n  - [")
+    show, problem = store.load(path)
+    assert show is None and problem is not None and "not YAML" in problem
+
+
+def test_scenes_over_the_browser_wire_as_the_newer_mcav_panel_sends_them(tmp_path: Path) -> None:
+    path = tmp_path / "show.yaml"
+    with running(build(graph(path))) as rt:
+        web, viz = rt.node("web"), rt.node("viz")
+        assert web.ready.wait(5)
+        port = web.status()["port"]
+
+        async def scenario() -> None:
+            b = await RawBrowser.connect(port)
+            await b.expect("vj_state", skip=SKIP)
+            await b.send({"type": "list_scenes"})
+            assert (await b.expect("scenes_list", skip=SKIP))["scenes"] == []
+            await b.send({"type": "set_pattern", "pattern": "galaxy"})
+            await b.send({"type": "save_scene", "name": "Drop"})
+            listed = await b.expect("scenes_list", skip=SKIP)  # to every browser after a change
+            assert [s["name"] for s in listed["scenes"]] == ["Drop"] and listed["scenes"][0]["pattern"] == "galaxy"
+            assert (await b.expect("scene_saved", skip=SKIP))["name"] == "Drop"
+            await b.send({"type": "set_pattern", "pattern": "bars"})
+            await b.send({"type": "load_scene", "name": "Drop"})
+            assert (await b.expect("scene_loaded", skip=SKIP))["name"] == "Drop"
+            await b.send({"type": "load_scene", "name": "Nope"})
+            err = await b.expect("error", skip=SKIP)
+            assert "no scene called 'Nope' (scenes: Drop)" in err["message"]
+            for ask, reply, key in (("get_stages", "stages", "stages"), ("get_bitmap_patterns", "bitmap_patterns", "patterns"),
+                                    ("get_bitmap_transitions", "bitmap_transitions", "transitions"),
+                                    ("get_bitmap_palettes", "bitmap_palettes", "palettes")):
+                await b.send({"type": ask})
+                assert (await b.expect(reply, skip=SKIP))[key] == []
+            await b.send({"type": "export_scenes"})
+            exported = (await b.expect("scenes_exported", skip=SKIP))["yaml"]
+            assert yaml.safe_load(exported)["scenes"]["Drop"]["pattern"] == "galaxy"
+            await b.send({"type": "delete_scene", "name": "Drop"})
+            assert (await b.expect("scenes_list", skip=SKIP))["scenes"] == []
+            assert (await b.expect("scene_deleted", skip=SKIP))["name"] == "Drop"
+            await b.send({"type": "import_scenes", "yaml": exported})
+            assert [s["name"] for s in (await b.expect("scenes_list", skip=SKIP))["scenes"]] == ["Drop"]
+            await b.ws.close()
+
+        asyncio.run(scenario())
+        wait_until(lambda: viz.state()["pattern"] == "galaxy")
+    assert "Drop" in yaml.safe_load(path.read_text())["scenes"]
+
+
+def test_sigkill_during_saves_never_leaves_a_half_written_file(tmp_path: Path) -> None:
+    path = tmp_path / "show.yaml"
+    writer = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from mcav.nodes.show import store
+        path = Path({str(path)!r})
+        big = {{f"scene {{i}}": {{"pattern": "bars", "entity_count": i % 1000 + 1}} for i in range(3000)}}
+        i = 0
+        while True:
+            i += 1
+            store.save(path, store.ShowFile({{"pattern": "bars", "entity_count": i % 1000 + 1}}, big))
+            if i == 3:
+                print("saving", flush=True)
+    """)
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "saving"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        show, problem = store.load(path)
+        assert problem is None and show is not None and len(show.scenes) == 3000
