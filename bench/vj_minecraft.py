@@ -78,7 +78,7 @@ async def run(seconds: float, n_browsers: int) -> list[dict[str, float | int | N
     cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(ROOT / "pipelines" / "vj.yaml"),
            "--no-dashboard", "--stats-interval", "3600"]
     for s in (f"djs.port={dj_port}", f"web.port={web_port}", f"admin.port={admin_port}", "mc.host=127.0.0.1",
-              f"mc.port={plugin.port}", f"web.max_clients={n_browsers + 10}"):
+              f"mc.port={plugin.port}", f"web.max_clients={n_browsers + 10}", "osc.port=0", "show.fresh=true"):
         cmd += ["--set", s]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     browsers: list[BrowserClient] = []

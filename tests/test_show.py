@@ -38,11 +38,11 @@ def test_settings_are_saved_and_restored_and_fresh_ignores_them(tmp_path: Path) 
         assert rt.node("web").ready.wait(5)
         viz.set_pattern("bars")
         viz.set_entity_count(32)
-        wait_until(lambda: path.exists() and yaml.safe_load(path.read_text())["live"].get("entity_count") == 32)
+        wait_until(lambda: path.exists() and yaml.safe_load(path.read_text())["live"].get("entity_count") == 32, timeout=15)
     saved = yaml.safe_load(path.read_text())
     assert saved["version"] == 1 and saved["live"]["pattern"] == "bars"
     with running(build(graph(path))) as rt:  # a restart: the saved settings win over the graph's
-        wait_until(lambda: rt.node("viz").state()["pattern"] == "bars" and rt.node("viz").state()["entity_count"] == 32)
+        wait_until(lambda: rt.node("viz").state()["pattern"] == "bars" and rt.node("viz").state()["entity_count"] == 32, timeout=15)
     with running(build(graph(path, ", fresh: true"))) as rt:
         assert rt.node("web").ready.wait(5)
         wait_until(lambda: rt.node("show").status()["saves"] == 0 and rt.node("viz").state()["pattern"] == "spectrum")

@@ -41,6 +41,8 @@ class Server:
         self.web, self.admin = free_port(), free_port()
         self.log = tmp / "mcav.log"
         sets = [f"web.port={self.web}", f"admin.port={self.admin}", "mc.host=127.0.0.1", f"mc.port={mc_port}", *extra]
+        if pipeline == "vj.yaml":
+            sets.append("osc.port=0")  # any free UDP port: never a clash with another server on this machine
         args = [*MCAV, "run", str(ROOT / "pipelines" / pipeline), "--no-dashboard"]
         for s in sets:
             args += ["--set", s]

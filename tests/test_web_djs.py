@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def vj():
-    d = Demo(graph=ROOT / "pipelines" / "vj.yaml", listeners=("djs",)).start()
+    d = Demo(graph=ROOT / "pipelines" / "vj.yaml", listeners=("djs",), sets=("osc.port=0",)).start()
     yield d
     d.stop()
 

@@ -1,0 +1,94 @@
+"""mcav's OSC address scheme, without I/O: an OSC message in, the control call it asks for out.
+
+=======================================  ==============================================================
+address and arguments                    does
+=======================================  ==============================================================
+``/mcav/pattern "key"`` or ``i``         switch pattern (by key, or 1-based number in the admin order)
+``/mcav/effect "name" [f] [f]``          one-shot effect, optional intensity 0-2 and duration (s)
+``/mcav/blackout i`` / ``/mcav/freeze i``  1 on, 0 off (no argument: toggle)
+``/mcav/preset "name"``                  analysis preset's band sensitivity (auto, edm, chill, rock…)
+``/mcav/band/N f``                       fader 0-1 → sensitivity 0-2 of band N (0 bass … 4 air)
+``/mcav/entities i``                     entity count 1-1024
+``/mcav/transition f``                   crossfade length (s)
+``/mcav/scene "name"``                   recall a scene (needs a ``show`` node)
+``/mcav/scene/save "name"``              save what is on screen as a scene
+``/mcav/ping``                           answered ``/mcav/pong``
+=======================================  ==============================================================
+
+Every message gets a reply to its sender: ``/mcav/ok ADDRESS`` or
+``/mcav/error ADDRESS "message"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Call", "Refused", "route"]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Call ``call(*args)`` on control port ``port``; ``index`` means "the pattern at this 1-based number"."""
+
+    port: str
+    call: str
+    args: tuple[Any, ...] = ()
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The message is not one mcav understands; ``message`` says why."""
+
+    message: str
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _flag(args: list[Any]) -> bool | None:
+    if not args:
+        return None
+    return bool(_number(args[0], "the flag"))
+
+
+def route(address: str, args: list[Any]) -> Call | Refused:
+    """The control call an OSC message asks for, or why it is refused."""
+    parts = address.strip("/").split("/")
+    if len(parts) < 2 or parts[0] != "mcav":
+        return Refused(f"unknown address {address[:80]!r}; mcav's addresses start with /mcav/")
+    what, rest = parts[1], parts[2:]
+    try:
+        if what == "pattern" and args and not rest:
+            if isinstance(args[0], str):
+                return Call("pattern", "set_pattern", (args[0],))
+            return Call("pattern", "set_pattern", index=int(_number(args[0], "the pattern number")))
+        if what == "effect" and args and isinstance(args[0], str) and not rest:
+            intensity = _number(args[1], "intensity") if len(args) > 1 else 1.0
+            duration = _number(args[2], "duration") if len(args) > 2 else 0.5
+            return Call("pattern", "trigger_effect", (args[0], intensity, duration))
+        if what in ("blackout", "freeze") and not rest:
+            return Call("pattern", f"set_{what}", (_flag(args),))
+        if what == "preset" and args and isinstance(args[0], str) and not rest:
+            return Call("pattern", "set_preset", (args[0],))
+        if what == "band" and len(rest) == 1 and rest[0].isdigit() and args:
+            fader = min(1.0, max(0.0, _number(args[0], "the fader")))
+            return Call("pattern", "set_band_sensitivity", (int(rest[0]), round(2.0 * fader, 4)))
+        if what == "entities" and args and not rest:
+            return Call("pattern", "set_entity_count", (int(_number(args[0], "the entity count")),))
+        if what == "transition" and args and not rest:
+            return Call("pattern", "set_transition", (_number(args[0], "the transition"),))
+        if what == "scene" and args and isinstance(args[0], str):
+            if not rest:
+                return Call("show", "recall_scene", (args[0],))
+            if rest == ["save"]:
+                return Call("show", "save_scene", (args[0],))
+        if what == "ping" and not rest:
+            return Call("", "ping")
+    except ValueError as exc:
+        return Refused(f"{address}: {exc}")
+    return Refused(f"{address[:80]} with {len(args)} argument(s) is not one of mcav's OSC messages (see README)")
