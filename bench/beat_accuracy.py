@@ -36,7 +36,7 @@ from mcav.runtime.model import parse_graph_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from beat_eval import TRIM, Track, beat_scores, cross_validate, lags, spectra, track  # noqa: E402
-from beat_sets import SR, Clip, beatless_clips, stop_restart_clip, synth_clips  # noqa: E402
+from mcav.nodes.audio.testsignals import SR, Clip, beatless_clips, stop_restart_clip, synth_clips  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ANALYZE = ROOT / "pipelines" / "analyze.yaml"

@@ -1,4 +1,4 @@
-"""Generated material for the beat evaluation: synth songs with tempo changes, beatless sounds, stop/restart.
+"""Generated test signals for the beat tracker: synth songs with tempo changes, beatless sounds, stop/restart.
 
 Everything is rendered in code from fixed seeds (no audio is stored), at
 ``SR`` Hz mono float32. The beatless sounds are what a show plays between
