@@ -198,7 +198,8 @@ class BeatAnalyzer:
             quiet = max(quiet, self.tempo.evidence.level / 4.0)
         if c < quiet and self.n - self._fresh > self._release:
             self._fresh = self.n - self._release // 2
-            self.confidence = 0.0
+            self.confidence = self.tempo.confidence = 0.0
+            self.tempo.evidence.reset()
             if self.locked:
                 self.locked = False
                 self.next_beat = None

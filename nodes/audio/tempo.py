@@ -107,7 +107,6 @@ class TempoEstimator:
         if not x.any():
             self.confidence = 0.0
             return self.bpm, self.confidence
-        self.confidence = self.evidence.confidence(x[-valid:] if valid else x)
         spec = np.fft.rfft(x, self._nfft)
         spec *= spec.conj()
         acf = np.fft.irfft(spec, self._nfft)[: self._need]
@@ -136,4 +135,5 @@ class TempoEstimator:
             d = a - 2 * b + c
             off = 0.5 * (a - c) / d if d < 0 else 0.0
         self.bpm = float(self.bpms[best] * (1.0 + self._step) ** off)
+        self.confidence = self.evidence.confidence(x[-valid:] if valid else x, 60.0 * self.rate / self.bpm)
         return self.bpm, self.confidence
