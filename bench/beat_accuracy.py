@@ -44,10 +44,8 @@ OLDER = [("ballroom", "ballroom/Media-105901.wav", "ballroom/Media-105901.beats"
          ("hainsworth", "hainsworth/hains001.flac", "hainsworth/hains001.beats"),
          ("madmom (smoke)", "madmom/sample.wav", "madmom/sample.beats")]
 #: Tracker settings chosen among by cross-validation (name → settings); the first is the shipped default.
-CANDIDATES: dict[str, BeatSettings] = {
-    "default": BeatSettings(),
-    "prior 100": BeatSettings(prior_bpm=100.0),
-    "prior 120": BeatSettings(prior_bpm=120.0),
+CANDIDATES: dict[str, BeatSettings] = {"default": BeatSettings()} | {
+    f"prior {p:g}, window {w:g} s": BeatSettings(prior_bpm=p, tempo_window=w) for p in (90.0, 110.0, 130.0) for w in (6.0, 8.0, 10.0)
 }
 
 

@@ -29,6 +29,7 @@ not cross-validated ones.
 from __future__ import annotations
 
 import numpy as np
+from scipy.fft import irfft, next_fast_len, rfft
 
 __all__ = ["Periodicity", "contrast", "onset_level"]
 
@@ -99,10 +100,11 @@ class Periodicity:
         beyond half the window are left out (too few products to be trusted).
         """
         n = rows.shape[1]
-        nfft = 1 << int(np.ceil(np.log2(2 * n)))
-        spec = np.fft.rfft(rows, nfft, axis=1)
         half = n // 2
-        acf = np.fft.irfft(spec * spec.conj(), nfft, axis=1)[:, : half + 1]
+        nfft = next_fast_len(n + half, real=True)  # lags up to `half` stay free of wrap-around
+        spec = rfft(rows, nfft, axis=1, workers=1)
+        np.multiply(spec, spec.conj(), out=spec)
+        acf = irfft(spec, nfft, axis=1, workers=1)[:, : half + 1]
         acf /= np.maximum(acf[:, :1], 1e-12) * (1.0 - np.arange(half + 1) / n)
         lags = self._lags * self._mult[:, None]
         weight = np.where(lags <= half, self._mweight[:, None], 0.0)
