@@ -42,6 +42,7 @@ class BeatSettings:
     lookahead: float = param(0.0, doc="flag beats this early (to offset downstream latency)", unit="s", min=0, max=0.2)
     tempo_window: float = param(8.0, doc="seconds of onsets the tempo is estimated from", unit="s", min=3, max=30)
     tempo_every: float = param(1.0, doc="time between tempo estimates", unit="s", min=0.05, max=5)
+    tap_delay: float = param(0.0, doc="where a beat is heard after its onset peak (human annotations: 0.01-0.03)", unit="s", min=0, max=0.05)
     release: float = param(1.5, doc="onsets missing this long drop the lock (beats stop)", unit="s", min=0.5, max=10)
 
     def __post_init__(self) -> None:
@@ -88,7 +89,9 @@ class BeatAnalyzer:
         bands = band_bins(round(window_s * spec.sample_rate), spec.sample_rate)
         self._bins = np.bincount(bands[bands >= 0], minlength=5)
         self._preset_name = ""  # recompute the weights
-        self._delay = window_s / 2  # an onset peaks the flux when it reaches the window's centre
+        # An onset peaks the flux when it reaches the window's centre; listeners place the beat
+        # `tap_delay` after that peak (the attack's perceptual centre).
+        self._delay = window_s / 2 - s.tap_delay
         self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm)
         self.tracker = BeatTracker(rate, history_s=max(6.0, 2.5 * 60.0 / s.min_bpm))
         self.odf = History(int(s.tempo_window * rate))
