@@ -45,9 +45,11 @@ OLDER = [("ballroom", "ballroom/Media-105901.wav", "ballroom/Media-105901.beats"
          ("madmom (smoke)", "madmom/sample.wav", "madmom/sample.beats")]
 #: Tracker settings chosen among by cross-validation (name → settings); the first is the shipped default.
 CANDIDATES: dict[str, BeatSettings] = {"default": BeatSettings()} | {
-    f"prior {p:g}, window {w:g} s, tap delay {1000 * d:g} ms": BeatSettings(prior_bpm=p, tempo_window=w, tap_delay=d)
-    for p in (90.0, 110.0, 130.0) for w in (8.0, 10.0) for d in (0.0, 0.02)
+    f"prior {p:g}, window {w:g} s": BeatSettings(prior_bpm=p, tempo_window=w) for p in (90.0, 110.0, 130.0) for w in (6.0, 8.0, 10.0)
 }
+#: Not a candidate (it moves every beat 20 ms later than the sound's onset, which the synth timing tests
+#: forbid); scored beside the cross-validation to show what the annotations' tapping delay is worth.
+WHAT_IF = {"tap delay 20 ms": BeatSettings(tap_delay=0.02)}
 
 
 def load(path: Path) -> tuple[np.ndarray, int]:
@@ -106,17 +108,18 @@ def print_real(rows: list[dict]) -> None:
 
 
 def relock_s(ref: np.ndarray, est: np.ndarray, after: float) -> float:
-    """Seconds after ``after`` from which every true beat is flagged within ±70 ms and every flag is a true beat."""
-    late_ref, late_est = ref[ref >= after], est[est >= after]
-    good_from = after
-    for r in late_ref:
-        if not len(est) or np.min(np.abs(est - r)) > 0.070:
-            good_from = r + 1e-6
-    for e in late_est:
-        if np.min(np.abs(ref - e)) > 0.070:
-            good_from = max(good_from, e + 1e-6)
-    first = late_ref[late_ref >= good_from]
-    return float(first[0] - after) if len(first) and first[0] < ref[-1] else float("inf")
+    """Seconds after ``after`` (a tempo change) from which the F-measure of the rest of the clip is ≥ 0.95.
+
+    Searched in 0.25 s steps up to 10 s; the last second is left out (a beat due at the very end).
+    """
+    import mir_eval
+
+    end = ref[-1] - 1.0
+    for d in np.arange(0.0, 10.01, 0.25):
+        r, e = ref[(ref >= after + d) & (ref < end)], est[(est >= after + d) & (est < end)]
+        if len(r) >= 4 and len(e) and mir_eval.beat.f_measure(r, e, 0.070) >= 0.95:
+            return float(d)
+    return float("inf")
 
 
 def print_generated(rate: int) -> None:
@@ -152,13 +155,16 @@ def cv(reals: list, rate: int) -> None:
     if not gt:
         return
     # A candidate must first keep the beatless promise (≤ 2 beats/min, confidence < 0.3 on every
-    # beatless clip); the music never sees the others.
+    # beatless clip) ...
     quiet = [(c, spectra(c.audio, SR, rate)) for c in beatless_clips()]
+    # ... and re-lock within 4 s after the DJ-like tempo changes of the brief (120 → 128 cut and ramp).
+    changes = [(c, spectra(c.audio, SR, rate)) for c in synth_clips() if c.name in ("synth-cut-120-128", "synth-ramp-120-128")]
     keys = []
     for k, settings in CANDIDATES.items():
         bad = [c.name for c, sp in quiet if _false_alarm(track(sp, settings), len(c.audio) / SR)]
+        bad += [c.name for c, sp in changes if relock_s(c.beats, track(sp, settings).beats, c.events["change"]) > 4.0]
         if bad:
-            print(f"  candidate {k} excluded: fires on {', '.join(bad)}")
+            print(f"  candidate {k} excluded: fails on {', '.join(bad)}")
         else:
             keys.append(k)
     specs = [spectra(*load(p), rate) for _, _, p, _, _ in gt]
@@ -169,6 +175,9 @@ def cv(reals: list, rate: int) -> None:
         print(f"  {k}: all-clips mean F >5 s {res.table[c].mean():.3f}")
     print(f"  chosen per fold (on the other two folds): {[keys[c] for c in res.chosen]}")
     print(f"  held-out mean F >5 s: {res.held_out.mean():.3f}  (all-clips mean of the shipped default: {res.table[0].mean():.3f})")
+    for k, settings in WHAT_IF.items():
+        f = np.mean([beat_scores(gt[i][3], track(specs[i], settings).beats)["f_trim"] for i in range(len(gt))])
+        print(f"  what if (not cross-validated, not shipped) {k}: all-clips mean F >5 s {f:.3f}")
     genres = sorted({n.split(".")[0] for n in names})
     print("  held-out per genre: " + ", ".join(
         f"{g} {np.mean([h for n, h in zip(names, res.held_out) if n.startswith(g + '.')]):.3f}" for g in genres))
