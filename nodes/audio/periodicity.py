@@ -34,9 +34,9 @@ from scipy.fft import irfft, next_fast_len, rfft
 __all__ = ["Periodicity", "contrast", "onset_level"]
 
 #: Periodicity ratio (to the surrogates) at which the confidence starts, and its span to 1.
-RATIO_FLOOR, RATIO_SPAN = 0.9, 1.0
+RATIO_FLOOR, RATIO_SPAN = 0.75, 1.0
 #: Weight of the newest estimate in the ratio's running average.
-TREND_WEIGHT = 0.33
+TREND_WEIGHT = 0.15
 #: Onset contrast (95th percentile of the detrended onset function) at which it starts, and its span to 1.
 CONTRAST_FLOOR, CONTRAST_SPAN = 0.018, 0.015
 
