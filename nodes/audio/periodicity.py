@@ -73,11 +73,11 @@ class Periodicity:
         rate: Onset samples per second (Hz).
         min_lag: Shortest beat period considered, in onset samples.
         max_lag: Longest beat period considered, in onset samples.
-        surrogates: Shuffled copies compared with. Default 16.
+        surrogates: Shuffled copies compared with. Default 8.
         block_s: Length of the shuffled blocks, in s. Default 0.25.
     """
 
-    def __init__(self, rate: float, min_lag: float, max_lag: float, surrogates: int = 16, block_s: float = 0.25) -> None:
+    def __init__(self, rate: float, min_lag: float, max_lag: float, surrogates: int = 8, block_s: float = 0.25) -> None:
         self._lags = np.arange(max(1, int(min_lag)), int(np.ceil(max_lag)) + 1)
         self._block = max(2, round(block_s * rate))
         self._count = surrogates
