@@ -101,7 +101,7 @@ class BeatAnalyzer:
         self._next_check = self._release
         self._box = np.ones(max(3, int(0.1 * rate)) | 1) / (max(3, int(0.1 * rate)) | 1)
         self._t_newest = 0.0  # its audio time in s
-        self._min_window = int(2.5 * rate)  # first estimate after 2.5 s of onsets
+        self._min_window = int(1.5 * rate)  # first estimate after 1.5 s of onsets
         self._next_tempo = 0
         self.period = 0.0  # beat period in onset samples (0 = unknown)
         self.last_beat: float | None = None  # onset-sample index of the last flagged beat

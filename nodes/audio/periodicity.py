@@ -35,6 +35,8 @@ __all__ = ["Periodicity", "contrast", "onset_level"]
 
 #: Periodicity ratio (to the surrogates) at which the confidence starts, and its span to 1.
 RATIO_FLOOR, RATIO_SPAN = 0.75, 1.0
+#: Largest ratio one estimate brings into the running average.
+RATIO_CAP = 4.0
 #: Weight of the newest estimate in the ratio's running average.
 TREND_WEIGHT = 0.15
 #: Onset contrast (95th percentile of the detrended onset function) at which it starts, and its span to 1.
@@ -90,7 +92,7 @@ class Periodicity:
         self.contrast = 0.0
         self.level = 0.0
         #: The ratio averaged over the last few estimates (exponentially): what the confidence follows.
-        self.trend = 0.0
+        self.trend = 1.0
         self._seen = 0
 
     def _combs(self, rows: np.ndarray) -> np.ndarray:
@@ -131,7 +133,7 @@ class Periodicity:
 
     def reset(self) -> None:
         """Forget the running average (the onsets stopped: what comes next is new evidence)."""
-        self.trend = 0.0
+        self.trend = 1.0
         self._seen = 0
 
     def confidence(self, x: np.ndarray, lag: float = 0.0) -> float:
@@ -161,8 +163,11 @@ class Periodicity:
         if lag <= 0:
             value = float(combs[0].max())
         self.ratio = value / floor if floor > 0 else 0.0
-        self._seen += 1  # a running mean until there are enough estimates for the running average
-        self.trend += max(TREND_WEIGHT, 1.0 / self._seen) * (self.ratio - self.trend)
+        if c >= CONTRAST_FLOOR:  # too few onsets make the ratio a fluke: it does not count then
+            # A running mean until there are enough estimates for the running average; it starts from
+            # one estimate at chance level (1), and one estimate counts at most RATIO_CAP.
+            self._seen += 1
+            self.trend += max(TREND_WEIGHT, 1.0 / (self._seen + 1)) * (min(self.ratio, RATIO_CAP) - self.trend)
         periodic = min(1.0, max(0.0, (self.trend - RATIO_FLOOR) / RATIO_SPAN))
         sharp = min(1.0, max(0.0, (c - CONTRAST_FLOOR) / CONTRAST_SPAN))
         return periodic * sharp
