@@ -162,7 +162,7 @@ class BeatAnalyzer:
         self.n += len(values)
         n = self.n
         if n >= self._next_check:
-            self._next_check = n + max(1, self._release // 6)
+            self._next_check = n + max(1, self._release // 3)
             self._check_onsets()
         if n >= self._next_tempo and n - self._fresh >= self._min_window:
             self._next_tempo = n + max(1, int(self.s.tempo_every * self._rate))

@@ -84,6 +84,7 @@ class Periodicity:
         self._block = max(2, round(block_s * rate))
         self._count = surrogates
         self._perms: dict[int, np.ndarray] = {}
+        self._plans: dict[int, tuple[int, int, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._mult = np.arange(1, 5)
         self._mweight = 1.0 / np.sqrt(self._mult)
         self._mweight /= self._mweight.sum()
@@ -102,18 +103,30 @@ class Periodicity:
         beyond half the window are left out (too few products to be trusted).
         """
         n = rows.shape[1]
-        half = n // 2
-        nfft = next_fast_len(n + half, real=True)  # lags up to `half` stay free of wrap-around
+        plan = self._plans.get(n)
+        if plan is None:
+            plan = self._plans[n] = self._plan(n)
+        nfft, half, unbias, index, weight = plan
         spec = rfft(rows, nfft, axis=1, workers=1)
         np.multiply(spec, spec.conj(), out=spec)
         acf = irfft(spec, nfft, axis=1, workers=1)[:, : half + 1]
-        acf /= np.maximum(acf[:, :1], 1e-12) * (1.0 - np.arange(half + 1) / n)
+        acf /= acf[:, :1] + 1e-12
+        acf *= unbias
+        comb = acf[:, index[0]] * weight[0]
+        for k in range(1, index.shape[0]):
+            comb += acf[:, index[k]] * weight[k]
+        return comb - np.median(comb, axis=1, keepdims=True)
+
+    def _plan(self, n: int) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
+        """FFT length, longest lag, unbiasing factors, comb indices and weights for windows of ``n``."""
+        half = n // 2
+        nfft = next_fast_len(n + half, real=True)  # lags up to `half` stay free of wrap-around
         lags = self._lags * self._mult[:, None]
         weight = np.where(lags <= half, self._mweight[:, None], 0.0)
         keep = weight[0] > 0
-        comb = np.einsum("kl,rkl->rl", weight, acf[:, np.minimum(lags, half)]) / np.maximum(weight.sum(axis=0), 1e-12)
-        comb = comb[:, keep]
-        return comb - np.median(comb, axis=1, keepdims=True)
+        weight = weight[:, keep] / weight[:, keep].sum(axis=0)
+        index = np.minimum(lags[:, keep], half)
+        return nfft, half, 1.0 / (1.0 - np.arange(half + 1) / n), index, weight
 
     def _shuffles(self, n: int) -> np.ndarray:
         """Gather indices ``[surrogates, n]``: the window cut into blocks of 0.6-1.6 × ``block_s``, reordered.
