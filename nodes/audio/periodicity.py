@@ -6,10 +6,11 @@ function decide whether there is one, independently of loudness:
 * **periodicity**: the comb over the autocorrelation (lag plus 2-4 times it,
   as in :mod:`.tempo`, minus its median over the lags) *at the beat period
   tracked*, divided by the best value that block-shuffled surrogates of the
-  same onsets reach at any lag. Shuffling blocks of a quarter second keeps
-  each onset and its local shape but destroys any periodicity longer than a
+  same onsets reach at any lag. Shuffling blocks of 0.15-0.4 s keeps each
+  onset and its local shape but destroys any periodicity longer than a
   block, so the surrogates give the level chance alone reaches *for this
-  signal*. The ratio is averaged over the last few estimates: noise and
+  signal*. The ratio is averaged over estimates (from a start at chance,
+  skipping windows with too few onsets, one estimate capped): noise and
   speech stay near 1 (their best lag is a fluke that moves), music with a
   beat reaches 2-20.
 * **contrast**: the 95th percentile of the onset function after removing its
@@ -20,7 +21,7 @@ function decide whether there is one, independently of loudness:
   they are, while drums, plucks and strums reach 0.03-0.2.
 
 The confidence is the product of the two, each mapped linearly to 0-1.
-The four constants below were set from the noise floor and the generated
+The constants below were set from the noise floor and the generated
 beatless set (nodes/audio/testsignals.py) and compared on the 27 gtzan16k
 development clips (bench/beat_accuracy.py): they are development choices,
 not cross-validated ones.

@@ -6,7 +6,8 @@ autocorrelation at 1-4 times the period, so a period whose multiples (bar
 lengths) are also periodic wins over its double-time neighbour; a log-normal
 prior over tempo prefers the range people tap in; and the estimate is
 smoothed over time as a belief over tempo states, so one ambiguous window
-cannot flip the metrical level.
+cannot flip the metrical level. The confidence (is there a beat at this
+tempo at all?) comes from :mod:`.periodicity`.
 """
 
 from __future__ import annotations
