@@ -1,17 +1,18 @@
-"""Beat accuracy and analysis speed of ``pipelines/analyze.yaml`` (file → fft → beat), beside librosa.
+"""Beat accuracy, beatless false beats, re-lock times and speed of the ``beat`` node, beside librosa.
 
-    python bench/beat_accuracy.py [--block 2048] [--shared ../shared] [--no-librosa]
+    python bench/beat_accuracy.py [--shared ../shared] [--rate 48000] [--no-librosa] [--no-speed] [--no-cv]
 
-For every annotated clip in ``../shared/beatdata`` (absent clips are skipped)
-and for generated synth clips, it runs the real graph at ``speed: max`` and
-scores the flagged beats with mir_eval's F-measure (±70 ms), on the whole clip
-and without the first 5 s, next to librosa's offline ``beat_track`` on the
-same file. It also reports the tempo found against the annotated one, the
-median delay between a true beat and the frame that flags it, and the
-throughput in × real time with the FFT and beat cost per block and the whole
-cost per 512-sample hop, as a ratio to one bare ``rfft`` measured in the same run.
-
-Needs the bench extras: ``pip install mir_eval librosa`` (librosa optional).
+Protocol (see README, "beat"): every clip goes through the fft and beat nodes' classes frame by frame as in
+``pipelines/analyze.yaml`` (2048-sample frames, FFT 1024/512), at ``--rate`` Hz (default 48000, the live
+rate; 0 keeps each file's rate: gtzan16k is 16 kHz, i.e. 128 ms frames). A beat's time is the time of the
+frame that flags it. Scores are mir_eval's: F-measure ±70 ms (whole clip and without the first 5 s),
+CMLt/AMLt without the first 5 s, and the tempo (median over the last 10 s) within 4 % of the annotated one.
+Sets: the two older annotated clips (+ the madmom smoke clip), gtzan16k (27 clips, 9 genres; per genre), a
+generated synth set (steady tempi, 120→128 cut, 10 s ramps: re-lock time), a generated beatless set (false
+beats per minute, confidence, time locked), a stop/restart clip, librosa's *offline* ``beat_track`` on the
+same audio for reference, and 3-fold cross-validation over gtzan16k stratified by genre for the tracker
+settings in ``CANDIDATES`` (held-out mean beside the all-clips mean). Then the throughput of the real graph
+(file → fft → beat → discard) with a bare-rfft baseline measured in the same run.
 """
 
 from __future__ import annotations
@@ -22,209 +23,245 @@ import sys
 import tempfile
 import time
 import timeit
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from mcav.nodes.audio.synth import SynthSignal, beat_times
+from mcav.nodes.audio.beat import BeatSettings
+from mcav.nodes.audio.synth import SynthSignal
 from mcav.runtime.compile import compile_graph
 from mcav.runtime.engine import Runtime
 from mcav.runtime.model import parse_graph_text
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from beat_eval import TRIM, Track, beat_scores, cross_validate, lags, spectra, track  # noqa: E402
+from mcav.nodes.audio.testsignals import SR, beatless_clips, stop_restart_clip, synth_clips  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 ANALYZE = ROOT / "pipelines" / "analyze.yaml"
-WINDOW = 0.070
-TRIM = 5.0
-#: (folder, audio, annotation) of the reference clips; a clip with fewer than 8 beats is a smoke test only.
-REAL_CLIPS = [
-    ("ballroom", "ballroom/Media-105901.wav", "ballroom/Media-105901.beats"),
-    ("hainsworth", "hainsworth/hains001.flac", "hainsworth/hains001.beats"),
-    ("madmom", "madmom/sample.wav", "madmom/sample.beats"),
-]
-#: name → (bpm, tempo changes, noise) of the generated clips (30 s, 44.1 kHz).
-SYNTH_CLIPS = {
-    "synth-128": (128.0, [], 0.0),
-    "synth-96-noise": (96.0, [], 0.05),
-    "synth-174-noise": (174.0, [], 0.02),
-    "synth-100-to-130": (100.0, [[15.0, 130.0]], 0.01),
+OLDER = [("ballroom", "ballroom/Media-105901.wav", "ballroom/Media-105901.beats"),
+         ("hainsworth", "hainsworth/hains001.flac", "hainsworth/hains001.beats"),
+         ("madmom (smoke)", "madmom/sample.wav", "madmom/sample.beats")]
+#: Tracker settings chosen among by cross-validation (name → settings); the first is the shipped default.
+CANDIDATES: dict[str, BeatSettings] = {"default": BeatSettings()} | {
+    f"prior {p:g}, window {w:g} s": BeatSettings(prior_bpm=p, tempo_window=w) for p in (90.0, 110.0, 130.0) for w in (6.0, 8.0, 10.0)
 }
+#: Not a candidate (it moves every beat 20 ms later than the sound's onset, which the synth timing tests
+#: forbid); scored beside the cross-validation to show what the annotations' tapping delay is worth.
+WHAT_IF = {"tap delay 20 ms": BeatSettings(tap_delay=0.02)}
 
 
-@dataclass
-class Score:
-    """One clip's figures."""
-
-    name: str
-    seconds: float
-    ref_bpm: float
-    bpm: float
-    f_all: float
-    f_trim: float
-    delay_ms: float | None
-    lib_bpm: float | None = None
-    lib_all: float | None = None
-    lib_trim: float | None = None
-    real: bool = True
-    smoke: bool = False
+def load(path: Path) -> tuple[np.ndarray, int]:
+    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    return x.mean(axis=1), sr
 
 
-def graph(path: Path, block: int, sink: str = "collect") -> Runtime:
-    text = ANALYZE.read_text()
-    spec = parse_graph_text(text, str(ANALYZE), (f"source.path={path}", f"source.block={block}", f"sink.kind={sink}"))
-    return Runtime(compile_graph(spec))
-
-
-def run_mcav(path: Path, block: int) -> tuple[np.ndarray, float, float]:
-    """Flagged beat times (s), the tempo over the last 10 s, and the audio length."""
-    rt = graph(path, block)
-    if rt.run() != 0:
-        raise SystemExit(f"the analyze graph failed on {path}")
-    frames = list(rt.node("sink").frames)
-    beats = np.array([f.t_audio for f in frames if f.beat])
-    end = frames[-1].t_audio
-    bpms = [f.bpm for f in frames if f.t_audio > end - 10 and f.bpm > 0]
-    return beats, float(np.median(bpms)) if bpms else 0.0, end
-
-
-def f_measures(ref: np.ndarray, est: np.ndarray) -> tuple[float, float]:
-    import mir_eval
-
-    whole = mir_eval.beat.f_measure(ref, est, f_measure_threshold=WINDOW) if len(ref) and len(est) else 0.0
-    r, e = mir_eval.beat.trim_beats(ref, TRIM), mir_eval.beat.trim_beats(est, TRIM)
-    trimmed = mir_eval.beat.f_measure(r, e, f_measure_threshold=WINDOW) if len(r) and len(e) else 0.0
-    return float(whole), float(trimmed)
-
-
-def flag_delays(ref: np.ndarray, est: np.ndarray) -> list[float]:
-    """For each true beat after TRIM s, flagged time − true time of the nearest flag within ±70 ms (s)."""
-    out = []
-    for r in ref[ref >= TRIM]:
-        if len(est):
-            j = int(np.argmin(np.abs(est - r)))
-            if abs(est[j] - r) <= WINDOW:
-                out.append(float(est[j] - r))
-    return out
-
-
-def run_librosa(path: Path) -> tuple[np.ndarray, float] | None:
+def librosa_beats(audio: np.ndarray, sr: int) -> tuple[np.ndarray, float] | None:
     try:
         import librosa
     except ImportError:
         return None
-    y, sr = librosa.load(str(path), sr=None, mono=True)
-    tempo, beats = librosa.beat.beat_track(y=y, sr=sr, units="time")
+    tempo, beats = librosa.beat.beat_track(y=audio, sr=sr, units="time")
     return np.asarray(beats), float(np.atleast_1d(tempo)[0])
 
 
-def score_clip(name: str, path: Path, ref: np.ndarray, block: int, use_librosa: bool, real: bool) -> Score:
-    est, bpm, seconds = run_mcav(path, block)
-    f_all, f_trim = f_measures(ref, est)
-    delays = flag_delays(ref, est)
-    s = Score(
-        name=name,
-        seconds=seconds,
-        ref_bpm=60.0 / float(np.median(np.diff(ref))),
-        bpm=bpm,
-        f_all=f_all,
-        f_trim=f_trim,
-        delay_ms=1000 * float(np.median(delays)) if delays else None,
-        real=real,
-        smoke=len(ref) < 8,
-    )
-    lib = run_librosa(path) if use_librosa else None
-    if lib is not None:
-        s.lib_all, s.lib_trim = f_measures(ref, lib[0])
-        s.lib_bpm = lib[1]
-    return s
+def tempo_ok(est: float, ref: float) -> bool:
+    return ref > 0 and abs(est / ref - 1) <= 0.04
 
 
-def fmt(v: float | None, spec: str) -> str:
-    return "—" if v is None else format(v, spec)
+def real_sets(shared: Path) -> list[tuple[str, str, Path, np.ndarray, float]]:
+    """(set, name, audio path, beats, annotated bpm) of the annotated clips present."""
+    base, out = shared / "beatdata", []
+    for name, audio, ann in OLDER:
+        if (base / audio).is_file():
+            ref = np.loadtxt(base / ann, comments="#", ndmin=2)[:, 0]
+            out.append(("older", name, base / audio, ref, 60.0 / float(np.median(np.diff(ref)))))
+    for wav in sorted((base / "gtzan16k").glob("*.wav")):
+        ref = np.loadtxt(wav.with_suffix(".beats"), ndmin=2)[:, 0]
+        bpm_file = wav.with_suffix(".bpm")
+        bpm = float(np.loadtxt(bpm_file)) if bpm_file.is_file() else 60.0 / float(np.median(np.diff(ref)))
+        out.append(("gtzan16k", wav.stem, wav, ref, bpm))
+    return out
 
 
-def print_table(scores: list[Score]) -> None:
-    print("| clip | s | ref BPM | mcav BPM | librosa BPM | mcav F | mcav F >5 s | librosa F | librosa F >5 s | median flag delay ms |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for s in scores:
-        note = " (smoke: <8 beats)" if s.smoke else ""
-        print(
-            f"| {s.name}{note} | {s.seconds:.1f} | {s.ref_bpm:.1f} | {s.bpm:.1f} | {fmt(s.lib_bpm, '.1f')} | "
-            f"{s.f_all:.3f} | {s.f_trim:.3f} | {fmt(s.lib_all, '.3f')} | {fmt(s.lib_trim, '.3f')} | {fmt(s.delay_ms, '+.1f')} |"
-        )
-    for label, group in (("real clips", [s for s in scores if s.real and not s.smoke]), ("synth clips", [s for s in scores if not s.real])):
-        if not group:
-            continue
-        libs = [s.lib_trim for s in group if s.lib_trim is not None]
-        lib = f", librosa {np.mean(libs):.3f} (>5 s)" if libs else ""
-        print(
-            f"mean F on {len(group)} {label}: mcav {np.mean([s.f_all for s in group]):.3f} (whole), "
-            f"{np.mean([s.f_trim for s in group]):.3f} (>5 s){lib}"
-        )
-    delays = [s.delay_ms for s in scores if s.delay_ms is not None]
-    if delays:
-        print(f"median flag delay over clips: {np.median(delays):+.1f} ms (positive = flagged after the true beat)")
+def print_real(rows: list[dict]) -> None:
+    print("| set | clip | ref BPM | BPM | tempo ok | F | F >5 s | CMLt | AMLt | librosa BPM | librosa F >5 s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        lib = r.get("lib")
+        print(f"| {r['set']} | {r['name']} | {r['ref_bpm']:.1f} | {r['bpm']:.1f} | {'yes' if r['tempo_ok'] else 'no'} | "
+              f"{r['f_all']:.3f} | {r['f_trim']:.3f} | {r['cmlt']:.3f} | {r['amlt']:.3f} | "
+              f"{'—' if lib is None else format(lib[1], '.1f')} | {'—' if lib is None else format(r['lib_f'], '.3f')} |")
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        if "smoke" not in r["name"]:
+            groups.setdefault(r["set"], []).append(r)
+            if r["set"] == "gtzan16k":
+                groups.setdefault("  " + r["name"].split(".")[0], []).append(r)
+    print("\n| group | clips | F >5 s | CMLt | AMLt | tempo ok | librosa F >5 s |\n|---|---|---|---|---|---|---|")
+    for g, rs in groups.items():
+        libs = [r["lib_f"] for r in rs if r.get("lib") is not None]
+        print(f"| {g} | {len(rs)} | {np.mean([r['f_trim'] for r in rs]):.3f} | {np.mean([r['cmlt'] for r in rs]):.3f} | "
+              f"{np.mean([r['amlt'] for r in rs]):.3f} | {np.mean([r['tempo_ok'] for r in rs]):.0%} | "
+              f"{np.mean(libs) if libs else float('nan'):.3f} |")
 
 
-def speed(block: int, tmp: Path) -> None:
-    """Throughput of file(max) → fft → beat → discard, and the per-block costs."""
+def relock_s(ref: np.ndarray, est: np.ndarray, after: float) -> float:
+    """Seconds after ``after`` (a tempo change) from which the F-measure of the rest of the clip is ≥ 0.95.
+
+    Searched in 0.25 s steps up to 10 s; the last second is left out (a beat due at the very end).
+    """
+    import mir_eval
+
+    end = ref[-1] - 1.0
+    for d in np.arange(0.0, 10.01, 0.25):
+        r, e = ref[(ref >= after + d) & (ref < end)], est[(est >= after + d) & (est < end)]
+        if len(r) >= 4 and len(e) and mir_eval.beat.f_measure(r, e, 0.070) >= 0.95:
+            return float(d)
+    return float("inf")
+
+
+def print_generated(rate: int) -> None:
+    print("\n| synth clip | F >5 s | CMLt | tempo end | re-lock after the change s |\n|---|---|---|---|---|")
+    for c in synth_clips():
+        tr = track(spectra(c.audio, SR, rate))
+        s = beat_scores(c.beats, tr.beats)
+        rel = f"{relock_s(c.beats, tr.beats, c.events['change']):.2f}" if "change" in c.events else "—"
+        print(f"| {c.name} | {s['f_trim']:.3f} | {s['cmlt']:.3f} | {tr.tempo():.1f} | {rel} |")
+    print("\n| beatless clip | false beats/min | max confidence | median confidence | time locked |\n|---|---|---|---|---|")
+    for c in beatless_clips():
+        tr = track(spectra(c.audio, SR, rate))
+        minutes = len(c.audio) / SR / 60
+        print(f"| {c.name} | {tr.beat.sum() / minutes:.1f} | {tr.confidence.max():.2f} | "
+              f"{np.median(tr.confidence):.2f} | {tr.locked.mean():.0%} |")
+    print("\n| stop/restart clip | last beat after the stop s | first correct beat after the restart s |\n|---|---|---|")
+    for gap in ("silence", "pad"):
+        c = stop_restart_clip(gap)
+        tr = track(spectra(c.audio, SR, rate))
+        stop, restart = c.events["stop"], c.events["restart"]
+        gap_flags = tr.beats[(tr.beats > stop) & (tr.beats < restart)]
+        last = float(gap_flags.max() - stop) if len(gap_flags) else 0.0
+        good = [e for e in tr.beats[tr.beats >= restart] if np.min(np.abs(c.beats - e)) <= 0.070]
+        print(f"| {c.name} | {last:.2f} | {good[0] - restart if good else float('inf'):.2f} |")
+
+
+def _false_alarm(tr: Track, seconds: float) -> bool:
+    return bool(tr.beat.sum() > 2 * seconds / 60 or tr.confidence.max() >= 0.3)
+
+
+def cv(reals: list, rate: int) -> None:
+    gt = [r for r in reals if r[0] == "gtzan16k"]
+    if not gt:
+        return
+    # A candidate must first keep the beatless promise (≤ 2 beats/min, confidence < 0.3 on every
+    # beatless clip) ...
+    quiet = [(c, spectra(c.audio, SR, rate)) for c in beatless_clips()]
+    # ... and re-lock within 4 s after the DJ-like tempo changes of the brief (120 → 128 cut and ramp).
+    changes = [(c, spectra(c.audio, SR, rate)) for c in synth_clips() if c.name in ("synth-cut-120-128", "synth-ramp-120-128")]
+    keys = []
+    for k, settings in CANDIDATES.items():
+        bad = [c.name for c, sp in quiet if _false_alarm(track(sp, settings), len(c.audio) / SR)]
+        bad += [c.name for c, sp in changes if relock_s(c.beats, track(sp, settings).beats, c.events["change"]) > 4.0]
+        if bad:
+            print(f"  candidate {k} excluded: fails on {', '.join(bad)}")
+        else:
+            keys.append(k)
+    specs = [spectra(*load(p), rate) for _, _, p, _, _ in gt]
+    names, cands = [r[1] for r in gt], [CANDIDATES[k] for k in keys]
+    res = cross_validate(names, lambda c, i: beat_scores(gt[i][3], track(specs[i], cands[c]).beats)["f_trim"], len(cands))
+    print(f"\n3-fold cross-validation over gtzan16k (stratified by genre), {len(keys)} admissible candidates:")
+    for c, k in enumerate(keys):
+        print(f"  {k}: all-clips mean F >5 s {res.table[c].mean():.3f}")
+    print(f"  chosen per fold (on the other two folds): {[keys[c] for c in res.chosen]}")
+    print(f"  held-out mean F >5 s: {res.held_out.mean():.3f}  (all-clips mean of the shipped default: {res.table[0].mean():.3f})")
+    for k, settings in WHAT_IF.items():
+        f = np.mean([beat_scores(gt[i][3], track(specs[i], settings).beats)["f_trim"] for i in range(len(gt))])
+        print(f"  what if (not cross-validated, not shipped) {k}: all-clips mean F >5 s {f:.3f}")
+    genres = sorted({n.split(".")[0] for n in names})
+    print("  held-out per genre: " + ", ".join(
+        f"{g} {np.mean([h for n, h in zip(names, res.held_out) if n.startswith(g + '.')]):.3f}" for g in genres))
+
+
+def graph(path: Path, block: int, rate: int, sink: str) -> Runtime:
+    over = (f"source.path={path}", f"source.block={block}", f"source.sample_rate={rate}", f"sink.kind={sink}")
+    return Runtime(compile_graph(parse_graph_text(ANALYZE.read_text(), str(ANALYZE), over)))
+
+
+def check_graph(path: Path, rate: int, offline: Track) -> None:
+    """The offline path must flag the same beats as the real graph."""
+    rt = graph(path, 2048, rate, "collect")
+    assert rt.run() == 0
+    beats = np.array([f.t_audio for f in rt.node("sink").frames if f.beat])
+    same = len(beats) == len(offline.beats) and np.allclose(beats, offline.beats)
+    print(f"graph check on {path.name}: analyze.yaml flags {len(beats)} beats, the offline path {len(offline.beats)}: "
+          f"{'identical' if same else 'DIFFERENT'}")
+
+
+def speed(tmp: Path) -> None:
+    """Throughput of file(max) → fft → beat → discard, beside a bare rfft measured in the same run."""
     path = tmp / "speed.wav"
     sf.write(path, SynthSignal(48000, bpm=128, noise=0.02).render(0, 48000 * 60), 48000)
-    # Baseline in the same run: one bare Hann-windowed rfft of 1024 samples.
     x, w = np.random.default_rng(0).standard_normal(1024), np.hanning(1024)
     bare_us = min(timeit.repeat(lambda: np.abs(np.fft.rfft(x * w)), number=2000, repeat=5)) / 2000 * 1e6
-    for blk in sorted({block, 512, 4096}):
+    for blk in (512, 2048, 4096):
         walls, cpus = [], []
         for _ in range(3):
-            rt = graph(path, blk, sink="discard")
+            rt = graph(path, blk, 0, "discard")
             t0, c0 = time.perf_counter(), time.process_time()
             rt.run()
             walls.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
         nodes = rt.snapshot().nodes
         fft_ms, beat_ms = nodes["fft"].proc_p50_ms or 0.0, nodes["beat"].proc_p50_ms or 0.0
-        hop_us = min(walls) / (60 * 48000 // 512) * 1e6  # everything: source, engine, fft, beat
-        print(
-            f"block {blk:5d} ({1000 * blk / 48000:5.1f} ms): {60 / min(walls):6.0f}x real time (wall, best of 3), "
-            f"{60 / min(cpus):6.0f}x (CPU); fft {1000 * fft_ms:.0f} us + beat {1000 * beat_ms:.0f} us per block; "
-            f"{hop_us:.1f} us per 512-sample hop = {hop_us / bare_us:.1f}x one bare 1024-point rfft ({bare_us:.1f} us)"
-        )
+        hop_us = min(walls) / (60 * 48000 // 512) * 1e6
+        print(f"block {blk:5d}: {60 / min(walls):6.0f}x real time (wall, best of 3), {60 / min(cpus):6.0f}x (CPU); "
+              f"fft {1000 * fft_ms:.0f} us + beat {1000 * beat_ms:.0f} us per block; {hop_us:.1f} us per hop "
+              f"= {hop_us / bare_us:.1f}x one bare 1024-point rfft ({bare_us:.1f} us, baseline of this run)")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--block", type=int, default=None, help="source block (default: analyze.yaml's)")
     ap.add_argument("--shared", type=Path, default=Path(os.environ.get("MCAV_SHARED", ROOT.parent / "shared")))
-    ap.add_argument("--no-librosa", action="store_true", help="skip the librosa comparison")
-    ap.add_argument("--no-speed", action="store_true", help="skip the throughput measurement")
+    ap.add_argument("--rate", type=int, default=48000, help="analysis rate in Hz (0 = each file's own)")
+    ap.add_argument("--no-librosa", action="store_true")
+    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--no-cv", action="store_true")
     args = ap.parse_args(argv)
     try:
         import mir_eval  # noqa: F401
     except ImportError:
         print("bench/beat_accuracy.py needs mir_eval: pip install mir_eval", file=sys.stderr)
         return 2
-    block = args.block or int(parse_graph_text(ANALYZE.read_text(), str(ANALYZE)).nodes["source"].params["block"])
-    scores = []
-    beatdata = args.shared / "beatdata"
-    for name, audio, ann in REAL_CLIPS:
-        a, b = beatdata / audio, beatdata / ann
-        if not (a.is_file() and b.is_file()):
-            print(f"skipped {name}: {a} not found")
-            continue
-        ref = np.loadtxt(b, comments="#", ndmin=2)[:, 0]
-        scores.append(score_clip(name, a, ref, block, not args.no_librosa, real=True))
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        for name, (bpm, changes, noise) in SYNTH_CLIPS.items():
-            path = tmp / f"{name}.wav"
-            sf.write(path, SynthSignal(44100, bpm=bpm, tempo_changes=changes, noise=noise).render(0, 44100 * 30), 44100)
-            scores.append(score_clip(name, path, beat_times(bpm, 30, changes), block, not args.no_librosa, real=False))
-        print(f"\nBeat F-measure (±70 ms, mir_eval), analyze.yaml with block {block}:\n")
-        print_table(scores)
-        if not args.no_speed:
-            print("\nSpeed (file, max speed → fft → beat → discard; 60 s synth at 48 kHz, one worker thread):\n")
-            speed(block, tmp)
+    reals = real_sets(args.shared)
+    if not reals:
+        print(f"no annotated clips under {args.shared / 'beatdata'}: real-music figures skipped")
+    rows, all_lags = [], []
+    for set_name, name, path, ref, ref_bpm in reals:
+        audio, sr = load(path)
+        tr = track(spectra(audio, sr, args.rate))
+        if not rows:
+            check_graph(path, args.rate, tr)
+        row = {"set": set_name, "name": name, "ref_bpm": ref_bpm, "bpm": tr.tempo(), **beat_scores(ref, tr.beats)}
+        row["tempo_ok"] = tempo_ok(row["bpm"], ref_bpm)
+        all_lags.extend(lags(ref, tr.beats))
+        lib = None if args.no_librosa else librosa_beats(audio, sr)
+        if lib is not None:
+            row["lib"], row["lib_f"] = lib, beat_scores(ref, lib[0])["f_trim"]
+        rows.append(row)
+    print(f"\nBeat tracking at {args.rate or 'native'} Hz, 2048-sample frames (F ±70 ms, mir_eval; >5 s = first {TRIM:g} s trimmed):\n")
+    if rows:
+        print_real(rows)
+        lg = np.array(all_lags)
+        print(f"\nannounce lag (flagging frame − true beat) over {lg.size} matched beats of the real clips: "
+              f"median {1000 * np.median(lg):+.1f} ms, median |lag| {1000 * np.median(np.abs(lg)):.1f} ms")
+    print_generated(args.rate)
+    if not args.no_cv:
+        cv(reals, args.rate)
+    if not args.no_speed:
+        print("\nSpeed (file, max speed → fft → beat → discard; 60 s synth at 48 kHz, one worker thread):\n")
+        with tempfile.TemporaryDirectory() as tmp:
+            speed(Path(tmp))
     return 0
 
 

@@ -166,7 +166,9 @@ class Features(Frame):
         t_audio: Audio time in s from the source's start (DJ clock for remote DJs).
         bands: float32 ``[5]``, 0-1.
         peak: Amplitude 0-1 (0-5 tolerated from remote DJs).
-        beat: True in the frame a beat is due.
+        beat: True in the frame a beat is due (only while ``locked``).
+        locked: True while the beat tracker holds a tempo and phase it is confident of (periodic
+            onsets); False on silence, noise, tones, pads, speech and while (re)acquiring.
         beat_intensity: 0-1.
         bpm: Tempo in beats per minute (0 while unknown).
         tempo_confidence: 0-1.
@@ -181,6 +183,7 @@ class Features(Frame):
     bands: np.ndarray = field(default_factory=_zeros_bands)
     peak: float = 0.0
     beat: bool = False
+    locked: bool = False
     beat_intensity: float = 0.0
     bpm: float = 0.0
     tempo_confidence: float = 0.0

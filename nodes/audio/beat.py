@@ -1,9 +1,13 @@
 """The ``beat`` node: onsets, tempo, phase and beats flagged when they are due (causal).
 
-Before the tempo is known (or while its confidence is below
-``lock_confidence``) the node flags detected onsets, which arrive about half
-an FFT window late. Once locked it flags each beat from the tracker's
-prediction in the frame where the beat is due (see :mod:`.tracker`).
+A beat is flagged only while the tracker is *locked*: the tempo confidence
+(periodic onset structure, see :mod:`.periodicity`) reached
+``lock_confidence`` and has not fallen below half of it since. Locked, the
+node flags each beat from the tracker's prediction in the frame where the
+beat is due (see :mod:`.tracker`). When onsets stop (silence, a pad, a
+drone) for ``release`` s the lock is dropped at once and the tempo window
+starts afresh, so beats stop within about two seconds and the next song's
+tempo is not mixed with the last one's.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
 
 from .spectrum import band_bins
-from .onset import History, OnsetDetector
+from .onset import History
+from .periodicity import CONTRAST_FLOOR, CONTRAST_SPAN, onset_level
 from .tempo import TempoEstimator
 from .tracker import BeatTracker
 
@@ -33,10 +38,12 @@ class BeatSettings:
     min_bpm: float = param(60.0, doc="slowest tempo reported", unit="BPM", min=30, max=300)
     max_bpm: float = param(200.0, doc="fastest tempo reported", unit="BPM", min=30, max=300)
     prior_bpm: float = param(110.0, doc="tempo preferred when the metrical level is ambiguous", unit="BPM", min=30)
-    lock_confidence: float = param(0.25, doc="tempo confidence from which beats come from the prediction", min=0, max=1)
+    lock_confidence: float = param(0.3, doc="tempo confidence from which beats are flagged (lost below half of it)", min=0, max=1)
     lookahead: float = param(0.0, doc="flag beats this early (to offset downstream latency)", unit="s", min=0, max=0.2)
     tempo_window: float = param(8.0, doc="seconds of onsets the tempo is estimated from", unit="s", min=3, max=30)
     tempo_every: float = param(1.0, doc="time between tempo estimates", unit="s", min=0.05, max=5)
+    tap_delay: float = param(0.0, doc="where a beat is heard after its onset peak (human annotations: 0.01-0.03)", unit="s", min=0, max=0.05)
+    release: float = param(1.5, doc="onsets missing this long drop the lock (beats stop)", unit="s", min=0.5, max=10)
 
     def __post_init__(self) -> None:
         if self.min_bpm >= self.max_bpm:
@@ -82,14 +89,20 @@ class BeatAnalyzer:
         bands = band_bins(round(window_s * spec.sample_rate), spec.sample_rate)
         self._bins = np.bincount(bands[bands >= 0], minlength=5)
         self._preset_name = ""  # recompute the weights
-        self._delay = window_s / 2  # an onset peaks the flux when it reaches the window's centre
+        # An onset peaks the flux when it reaches the window's centre; listeners place the beat
+        # `tap_delay` after that peak (the attack's perceptual centre).
+        self._delay = window_s / 2 - s.tap_delay
         self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm)
         self.tracker = BeatTracker(rate, history_s=max(6.0, 2.5 * 60.0 / s.min_bpm))
-        self.detector = OnsetDetector(rate)
         self.odf = History(int(s.tempo_window * rate))
         self.n = 0  # onset samples seen; the newest has index n - 1
+        self._fresh = 0  # the tempo window starts here (after the last stretch without onsets)
+        self._release = max(1, int(s.release * rate))
+        self._next_check = self._release
+        self._box = np.ones(max(3, int(0.1 * rate)) | 1) / (max(3, int(0.1 * rate)) | 1)
         self._t_newest = 0.0  # its audio time in s
-        self._next_tempo = int(3.0 * rate)  # first estimate after 3 s of onsets
+        self._min_window = int(1.5 * rate)  # first estimate after 1.5 s of onsets
+        self._next_tempo = 0
         self.period = 0.0  # beat period in onset samples (0 = unknown)
         self.last_beat: float | None = None  # onset-sample index of the last flagged beat
         self.next_beat: float | None = None  # predicted index of the next beat
@@ -115,11 +128,8 @@ class BeatAnalyzer:
             self._preset_name = spec.preset
             self._w = _weights(self._preset, self._bins)
         k = spec.flux.shape[0]
-        onset_seen = False
-        strength = 0.0
         if k:
-            onset_seen = self._push(np.dot(spec.flux, self._w))
-            strength = self.detector.strength
+            self._push(np.dot(spec.flux, self._w))
             self._t_newest = spec.t_audio - self._delay
         beat = False
         intensity = 0.0
@@ -133,22 +143,16 @@ class BeatAnalyzer:
                 self._predict_at = nb + self.period / 2
                 recent = self.odf.last(max(1, int(self.period)))
                 intensity = min(1.0, float(recent.max()) / self._peak) * (0.5 + 0.5 * self.confidence)
-        elif onset_seen:
-            beat = True
-            self.last_beat = self.n - 1
-            intensity = min(1.0, strength / 3.0)
         if beat:
             intensity = min(1.0, intensity * self._preset.beat_sensitivity)
         return self._fields(spec.t_audio, beat, intensity)
 
-    def _push(self, values: np.ndarray) -> bool:
-        """The onset-strength samples of one frame: score, tempo, lock and prediction; True on an onset."""
-        # The onset detector and the intensity peak are recurrences: scalar loops over the
-        # few values of a frame; the histories take the whole frame in one slice copy.
-        listed = values.tolist()
-        onset = self.detector.push_all(listed, self._preset.beat_threshold)
+    def _push(self, values: np.ndarray) -> None:
+        """The onset-strength samples of one frame: score, tempo, lock and prediction."""
+        # The intensity peak is a recurrence: a scalar loop over the few values of a frame;
+        # the histories take the whole frame in one slice copy.
         peak = self._peak
-        for v in listed:
+        for v in values.tolist():
             peak *= 0.9995
             if v > peak:
                 peak = v
@@ -157,11 +161,19 @@ class BeatAnalyzer:
         self.tracker.push(values, self.period)
         self.n += len(values)
         n = self.n
-        if n >= self._next_tempo:
+        if n >= self._next_check:
+            self._next_check = n + max(1, self._release // 3)
+            self._check_onsets()
+        if n >= self._next_tempo and n - self._fresh >= self._min_window:
             self._next_tempo = n + max(1, int(self.s.tempo_every * self._rate))
-            bpm, conf = self.tempo.update(self.odf.last(self.odf.size))
+            window = self.odf.last(self.odf.size)
+            if n - self._fresh < window.size:  # onsets from before the restart do not count
+                window = window.copy()
+                window[: window.size - (n - self._fresh)] = 0.0
+            bpm, conf = self.tempo.update(window, min(window.size, n - self._fresh))
+            self.confidence = conf
             if bpm > 0:
-                self.bpm, self.confidence = bpm, conf
+                self.bpm = bpm
                 self.period = 60.0 * self._rate / bpm
             self._update_lock()
         if self.locked and self.next_beat is None and n - 1 >= self._predict_at:
@@ -173,7 +185,27 @@ class BeatAnalyzer:
             while expected < 1:
                 expected += self.period  # missed a beat (tempo change): aim at the one after
             self.next_beat = (n - 1) + self.tracker.predict(self.period, expected)
-        return onset
+
+    def _check_onsets(self) -> None:
+        """Drop the lock and restart the tempo window when the last ``release`` s had no onsets.
+
+        "No onsets": the onset level (:func:`.periodicity.onset_level`) of the recent onset function
+        is below the contrast where the tempo confidence is half way up and, while locked, also
+        below a quarter of the tempo window's (the music stopped, or only a pad or drone remains).
+        """
+        recent = self.odf.last(min(self._release, self.n))
+        x = recent - np.convolve(recent, self._box, mode="same")
+        c = onset_level(np.maximum(x, 0.0, out=x))
+        quiet = CONTRAST_FLOOR + 0.5 * CONTRAST_SPAN
+        if self.locked:
+            quiet = max(quiet, self.tempo.evidence.level / 4.0)
+        if c < quiet and self.n - self._fresh > self._release:
+            self._fresh = self.n - self._release // 2
+            self.confidence = self.tempo.confidence = 0.0
+            self.tempo.evidence.reset()
+            if self.locked:
+                self.locked = False
+                self.next_beat = None
 
     def _anchor(self, beat: float) -> float:
         """Index of the highest beat score within a quarter period of ``beat``."""
@@ -209,6 +241,7 @@ class BeatAnalyzer:
             next_s = self.time_of(self.next_beat) if self.next_beat is not None else t_last + period_s
         return {
             "beat": beat,
+            "locked": self.locked,
             "beat_intensity": intensity,
             "bpm": self.bpm,
             "tempo_confidence": self.confidence,
@@ -218,7 +251,7 @@ class BeatAnalyzer:
 
 
 class Beat(SyncNode):
-    """Causal beat tracking: onsets, tempo 60-200 BPM, phase, confidence; beats flagged when due."""
+    """Causal beat tracking: onsets, tempo 60-200 BPM, phase, confidence, lock; beats flagged when due and locked."""
 
     kind = "beat"
     Params = BeatSettings

@@ -69,6 +69,7 @@ class _Plan:
 
     __slots__ = (
         "band_mag", "count", "first", "frames", "last_log", "mag", "new_logs", "prev_log", "prev_logs", "spectrum",
+        "widened",
     )  # fmt: skip
 
     def __init__(self, count: int, size: int, lo: int, hi: int) -> None:
@@ -81,6 +82,7 @@ class _Plan:
         logs = np.empty((count + 1, hi - lo), np.float32)
         self.prev_log, self.last_log = logs[0], logs[-1]
         self.new_logs, self.prev_logs = logs[1:], logs[:-1]
+        self.widened = np.empty((count, hi - lo), np.float32)  # previous hop's logs, max over ±1 bin
         self.first = False  # True until the first hop of the stream is analysed
 
 
@@ -123,6 +125,7 @@ class SpectrumAnalyzer:
         used = np.flatnonzero(bands >= 0)
         self._lo, self._hi = int(used[0]), int(used[-1]) + 1
         member = member[self._lo : self._hi]
+        self._bass_bins = int(member[:, 0].sum())  # the first bins of the band slice are the bass band's
         hann = np.hanning(size)
         # The window carries the flux's scale, so |rfft| is already γ·|X| (one multiply less per hop):
         # |X| = 1 for a full-scale sine (2/Σw), and the flux is log(1 + γ·|X|).
@@ -189,7 +192,15 @@ class SpectrumAnalyzer:
         if plan.first:
             plan.first = False
             plan.prev_log[...] = plan.new_logs[0]  # no hop before the first: its flux is 0
-        diff = plan.new_logs - plan.prev_logs
+        # SuperFlux (Böck & Widmer 2013): above the bass band, compare each bin with the loudest of its
+        # neighbours one hop earlier, so a vibrato or a glide moving by under a bin is not an onset.
+        prev, wide = plan.prev_logs, plan.widened
+        np.maximum(prev[:, :-1], prev[:, 1:], out=wide[:, :-1])
+        wide[:, -1] = prev[:, -1]
+        np.maximum(wide[:, 1:], prev[:, :-1], out=wide[:, 1:])
+        # Not in the bass band: a kick's pitch drop is a fast glide, and it is the beat.
+        wide[:, : self._bass_bins] = prev[:, : self._bass_bins]
+        diff = np.subtract(plan.new_logs, wide, out=wide)
         flux = np.dot(np.maximum(diff, _ZERO, out=diff), self._flux_member)
         plan.prev_log[...] = plan.last_log  # the previous row of the next block
         # The noise gate looks at the newest hop of every window ending in this block.

@@ -6,7 +6,8 @@ autocorrelation at 1-4 times the period, so a period whose multiples (bar
 lengths) are also periodic wins over its double-time neighbour; a log-normal
 prior over tempo prefers the range people tap in; and the estimate is
 smoothed over time as a belief over tempo states, so one ambiguous window
-cannot flip the metrical level.
+cannot flip the metrical level. The confidence (is there a beat at this
+tempo at all?) comes from :mod:`.periodicity`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import math
 
 import numpy as np
 from scipy.fft import next_fast_len
+
+from .periodicity import Periodicity
 
 __all__ = ["TempoEstimator"]
 
@@ -55,11 +58,11 @@ class TempoEstimator:
         self.belief = np.full(self.bpms.size, 1.0 / self.bpms.size)
         self.bpm = 0.0
         self.confidence = 0.0
-        self._recent: list[float] = []
         # Adaptive threshold: a moving average over 0.1 s (odd length, so "same" stays centred).
         box = max(3, int(0.1 * rate)) | 1
         self._box = np.ones(box) / box
         self._n = 0  # length of the onset window the tables below are made for
+        self.evidence = Periodicity(rate, float(self.lags.min()), float(self.lags.max()))
 
     def _prepare(self, n: int) -> None:
         """Tables for an onset window of ``n`` samples, made once (the window length rarely changes).
@@ -88,8 +91,12 @@ class TempoEstimator:
         """Score of each tempo state: Σ over k = 1-4 of acf(k·lag) / √k (acf linearly interpolated)."""
         return np.add.reduce(acf[self._comb_index] * self._comb_weight, axis=0)
 
-    def update(self, odf: np.ndarray) -> tuple[float, float]:
-        """Re-estimate from the onset function ``odf`` (oldest first); return ``(bpm, confidence 0-1)``."""
+    def update(self, odf: np.ndarray, valid: int | None = None) -> tuple[float, float]:
+        """Re-estimate from the onset function ``odf`` (oldest first); return ``(bpm, confidence 0-1)``.
+
+        Only the newest ``valid`` samples (default: all) are evidence of a beat; older ones are
+        zeros standing for the time before a (re)start.
+        """
         x = np.asarray(odf, dtype=np.float64)
         n = x.size
         if n < 2 * self.lags.max():
@@ -99,6 +106,7 @@ class TempoEstimator:
         # Adaptive threshold: remove the local mean so the ACF sees onsets, not loudness.
         x = np.maximum(x - np.convolve(x, self._box, mode="same"), 0.0)
         if not x.any():
+            self.confidence = 0.0
             return self.bpm, self.confidence
         spec = np.fft.rfft(x, self._nfft)
         spec *= spec.conj()
@@ -111,6 +119,7 @@ class TempoEstimator:
         obs = score * self.prior
         top = float(obs.max())
         if top <= 0:
+            self.confidence = 0.0
             return self.bpm, self.confidence
         obs *= 1.0 / top
         spread = np.convolve(self.belief, self._kernel, mode="same")
@@ -127,19 +136,5 @@ class TempoEstimator:
             d = a - 2 * b + c
             off = 0.5 * (a - c) / d if d < 0 else 0.0
         self.bpm = float(self.bpms[best] * (1.0 + self._step) ** off)
-        # Confidence: how much the periodicity stands out, times how steady the estimate is.
-        smax = float(score.max())
-        salience = min(1.0, max(0.0, (smax - _median(score)) / (smax + 1e-9)))
-        self._recent = (self._recent + [self.bpm])[-8:]
-        steady = sum(abs(b / self.bpm - 1.0) < 0.03 for b in self._recent) / len(self._recent)
-        self.confidence = salience * steady
+        self.confidence = self.evidence.confidence(x[-valid:] if valid else x, 60.0 * self.rate / self.bpm)
         return self.bpm, self.confidence
-
-
-def _median(a: np.ndarray) -> float:
-    """``np.median`` of a 1-D array, without its generic-axis overhead (same result)."""
-    m = a.size // 2
-    if a.size % 2:
-        return float(np.partition(a, m)[m])
-    part = np.partition(a, (m - 1, m))
-    return 0.5 * (float(part[m - 1]) + float(part[m]))
