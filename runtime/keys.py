@@ -1,0 +1,79 @@
+"""Single key presses from the terminal, for the dashboard (``v`` switches views).
+
+:class:`KeyReader` puts the terminal in cbreak mode (keys arrive at once and
+are not echoed; Ctrl-C still sends SIGINT) and reads them on its own thread.
+It restores the terminal's settings when closed, and at exit if it never was.
+Nothing happens when standard input is not a terminal.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import select
+import sys
+import threading
+from typing import Any, Callable
+
+__all__ = ["KeyReader"]
+
+
+class KeyReader:
+    """Calls ``on_key(char)`` for each key pressed on the terminal, from a daemon thread.
+
+    Args:
+        on_key: Called with one character per key (escape sequences arrive as several).
+        fd: The terminal to read. Default: standard input.
+    """
+
+    def __init__(self, on_key: Callable[[str], None], fd: int | None = None) -> None:
+        self._on_key = on_key
+        self._fd = sys.stdin.fileno() if fd is None else fd
+        self._saved: list[Any] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> KeyReader:
+        """Start reading (returns self); does nothing when the fd is not a terminal."""
+        try:
+            import termios
+            import tty
+        except ImportError:  # not a POSIX terminal
+            return self
+        if not os.isatty(self._fd):
+            return self
+        self._saved = termios.tcgetattr(self._fd)
+        atexit.register(self.close)
+        tty.setcbreak(self._fd)
+        self._thread = threading.Thread(target=self._loop, name="mcav-keys", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([self._fd], [], [], 0.2)
+                if not ready:
+                    continue
+                data = os.read(self._fd, 32)
+            except (OSError, ValueError):
+                return
+            if not data:
+                return  # the terminal went away
+            for char in data.decode("utf-8", "replace"):
+                self._on_key(char)
+
+    def close(self) -> None:
+        """Stop reading and restore the terminal (idempotent)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
+        if self._saved is not None:
+            import termios
+
+            try:
+                termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+            except (OSError, termios.error):
+                pass
+            self._saved = None
