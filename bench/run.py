@@ -176,6 +176,7 @@ def command(args: argparse.Namespace) -> int:
         progress.update(task, description="other bench/ scripts")
         others = run_others(out) if others_on else []
         progress.advance(task, others_on)
+        progress.update(task, description="writing the report")
     report = write_report(results, out, args.quick, micro, skipped + failed, conditions, others)
     print(report)
     for line in skipped + failed:
