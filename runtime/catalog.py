@@ -38,7 +38,7 @@ def _summary(path: Path) -> str:
 def builtin_graphs() -> list[BuiltinGraph]:
     """The built-in graphs, by name."""
     folder = Path(str(resources.files(_PACKAGE)))
-    return [BuiltinGraph(p.stem, p, _summary(p)) for p in sorted(folder.glob("*.yaml"))]
+    return [BuiltinGraph(p.stem, p, _summary(p)) for p in sorted(folder.glob("*.yaml"), key=lambda p: p.stem)]
 
 
 def resolve_graph(arg: str) -> Path:

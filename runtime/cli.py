@@ -102,8 +102,8 @@ def _port_hint(graph: CompiledGraph, graph_arg: str, watch: _FailureWatch) -> st
     port = getattr(compiled.params, "port", None) if compiled is not None else None
     suggestion = f"{port + 1}" if isinstance(port, int) and port else "PORT"
     return (
-        f"hint: node '{node}' cannot use its port: another program (another mcav?) is listening there. "
-        f"Stop it, or move this one: mcav run {graph_arg} --set {node}.port={suggestion} (0 = any free port)"
+        f"hint: node '{node}' cannot have its port: another program (another mcav?) holds it. "
+        f"Stop that, or move this node: mcav run {graph_arg} --set {node}.port={suggestion} (0 = any free port)"
     )
 
 

@@ -1,9 +1,10 @@
 """Subcommands that packages plug into ``mcav`` through the ``mcav.commands`` entry-point group.
 
-A package declares, in its ``pyproject.toml``::
+A package declares, in its ``pyproject.toml`` (mcav's own ``devices``,
+``patterns``, ``dj-key`` and ``bench`` are declared the same way)::
 
     [project.entry-points."mcav.commands"]
-    devices = "mcav.nodes.audio.devices:command"
+    my-tool = "my_package.cli:command"
 
 ``command(args: argparse.Namespace) -> int`` runs the subcommand and returns
 its exit code; the first line of its docstring is the subcommand's help. An

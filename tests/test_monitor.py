@@ -14,7 +14,7 @@ from pexpect.popen_spawn import PopenSpawn
 
 from mcav.runtime.monitor import format_health, logfmt
 
-MCAV = [sys.executable, "-m", "mcav.runtime.cli"]
+MCAV = [sys.executable, "-m", "mcav"]
 
 
 def parse(line: str) -> dict[str, str]:
