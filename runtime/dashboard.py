@@ -40,7 +40,7 @@ from . import panels
 from .health import health_reported, health_stats
 from .keys import KeyReader
 from .metrics import Snapshot
-from .views import WarningBuffer, audio_view, link_views, show_view, sink_names
+from .views import WarningBuffer, audio_view, link_views, progress_views, show_view, sink_names
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -214,7 +214,7 @@ class Dashboard:
         show = show_view(snap, self._sinks)
         large = width >= _LARGE[0] and height >= _LARGE[1]
         top: list[RenderableType] = [self._title(snap, show.pattern, show.drops, show.decimated)]
-        top += panels.essentials(audio, flash, show, link_views(snap))
+        top += panels.essentials(audio, flash, show, link_views(snap), progress_views(snap))
         top += panels.warnings_lines(self.warnings, limit=4 if large else 2)
         top.append(Text.assemble(
             ("views: ", "dim"), *((f"[{v}]" if v == self.view else f" {v} ", "bold" if v == self.view else "dim")

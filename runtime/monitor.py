@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from .health import health_reported, health_stats
 from .logfmt import logfmt, logfmt_value
 from .metrics import NodeStats, Snapshot
-from .views import DJView, audio_view, dj_views, sink_names
+from .views import DJView, ProgressView, audio_view, dj_views, progress_views, sink_names
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -43,7 +43,7 @@ class Monitor(Protocol):
 # -- log lines ------------------------------------------------------------------------------------
 
 
-def _node_line(s: NodeStats, sink: bool, in_rate: float | None) -> str:
+def _node_line(s: NodeStats, sink: bool, in_rate: float | None, progress: ProgressView | None) -> str:
     # a sink sends no frames on: frames_out=0 next to its own frames_sent would read as a fault
     flat: dict[str, Any] = {}
     djs = dj_views(s.extra)
@@ -68,11 +68,12 @@ def _node_line(s: NodeStats, sink: bool, in_rate: float | None) -> str:
         e2e_p99_ms=s.latency_p99_ms if sink else None,
         xruns=s.xruns,
         errors=s.errors,
+        progress=None if progress is None else f"{progress.fraction:.0%}",
         **{k: v for k, v in flat.items() if k not in _NODE_FIELDS},
     )
 
 
-_NODE_FIELDS = frozenset({"node", "kind", "fps", "frames_in", "frames_out", "xruns", "errors"})
+_NODE_FIELDS = frozenset({"node", "kind", "fps", "frames_in", "frames_out", "xruns", "errors", "progress"})
 
 
 def _dj_text(d: DJView) -> str:
@@ -90,7 +91,8 @@ def format_status(
         in_rates: Input frames/s per node, shown as ``fps`` where the node sends nothing (sinks).
     """
     rates = in_rates or {}
-    lines = [_node_line(s, s.name in sinks, rates.get(s.name)) for s in snap.nodes.values()]
+    progress = {p.node: p for p in progress_views(snap)}
+    lines = [_node_line(s, s.name in sinks, rates.get(s.name), progress.get(s.name)) for s in snap.nodes.values()]
     for e in snap.edges:
         lines.append(
             logfmt(edge=e.name, leaky=e.leaky, fill=f"{e.fill}/{e.slots}", high=e.high_water, drops=e.drops,

@@ -18,7 +18,7 @@ from rich.text import Text
 from .metrics import Snapshot
 from .logfmt import logfmt_value
 from .health import HEALTH_KEYS
-from .views import AudioView, LinkView, ShowView, WarningBuffer, dj_views
+from .views import AudioView, LinkView, ProgressView, ShowView, WarningBuffer, dj_views
 
 __all__ = [
     "BAND_NAMES",
@@ -38,7 +38,8 @@ BAND_NAMES = ("bass", "low-mid", "mid", "high-mid", "high")
 
 #: status() keys the sections below render; the rest appear under "status".
 _SHOWN = frozenset(
-    {"bands", "bpm", "tempo_confidence", "confidence", "beats", "beat", "peak", "dj_roster", "djs", "active_dj"}
+    {"position_s", "duration_s"}
+    | {"bands", "bpm", "tempo_confidence", "confidence", "beats", "beat", "peak", "dj_roster", "djs", "active_dj"}
     | {"locked", "pattern", "pattern_name"}
     | {"clients", "browsers", "connected", "reconnects", "next_retry_s", "last_error", "health_stats", "health"}
     | set(HEALTH_KEYS)
@@ -158,9 +159,24 @@ def _link_text(link: LinkView) -> Text:
     return text
 
 
-def essentials(audio: AudioView | None, flash: bool, show: ShowView, links: list[LinkView]) -> list[Text]:
-    """One line each, most important first: tempo/lock, live DJ, links (Minecraft first), clients, latency."""
-    lines = [_label("Tempo") + tempo_line(audio, flash)]
+def _clock(seconds: float) -> str:
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
+def progress_line(p: ProgressView, width: int = 30) -> Text:
+    """``━━━━━━╺━━━━  42%  1:02 / 2:30 (source)``: how far a finite source is."""
+    done = round(p.fraction * width)
+    return _label("Progress") + Text.assemble(
+        ("━" * done, "green"), ("━" * (width - done), "dim"), f" {p.fraction:4.0%}",
+        (f"  {_clock(p.position_s)} / {_clock(p.duration_s)} ({p.node})", "dim"))
+
+
+def essentials(
+    audio: AudioView | None, flash: bool, show: ShowView, links: list[LinkView], progress: list[ProgressView] = ()
+) -> list[Text]:
+    """One line each, most important first: progress (a file), tempo/lock, live DJ, links, clients, latency."""
+    lines = [progress_line(p) for p in progress]
+    lines.append(_label("Tempo") + tempo_line(audio, flash))
     if show.djs is not None:
         dj = show.live_dj
         if dj is None:

@@ -8,6 +8,8 @@ Both displays read the one metrics snapshot (:meth:`Runtime.snapshot`) and the
   ``tempo_confidence`` (or ``confidence``), ``locked`` (bool: the tempo is
   locked), ``beats`` (beats so far) or ``beat`` (bool), ``peak``;
 * the show: ``pattern_name`` (as users know it) or ``pattern`` (its key);
+* progress of a finite source (a file analysed flat out): ``position_s`` and
+  ``duration_s`` (seconds of input done and in all);
 * DJs: ``dj_roster`` (WIRE.md 3.1 entries) or ``djs`` (``{dj_id: {fps,
   latency_ms}}``), and ``active_dj``;
 * links: ``connected`` with ``reconnects``/``mc_reconnect_count``,
@@ -34,11 +36,13 @@ __all__ = [
     "AudioView",
     "DJView",
     "LinkView",
+    "ProgressView",
     "ShowView",
     "WarningBuffer",
     "audio_view",
     "dj_views",
     "link_views",
+    "progress_views",
     "show_view",
     "sink_names",
 ]
@@ -216,6 +220,30 @@ def show_view(snap: Snapshot, sinks: list[str]) -> ShowView:
     measured = [(n, snap.nodes[n].latency_p99_ms) for n in sinks if n in snap.nodes]
     worst = max(((n, v) for n, v in measured if v is not None), key=lambda nv: nv[1], default=None)
     return ShowView(pattern, live, djs, browsers, worst, snap.total_drops, snap.total_decimated)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressView:
+    """How far a finite source is: ``position_s`` of ``duration_s`` seconds of input."""
+
+    node: str
+    position_s: float
+    duration_s: float
+
+    @property
+    def fraction(self) -> float:
+        """0-1."""
+        return min(max(self.position_s / self.duration_s, 0.0), 1.0) if self.duration_s > 0 else 0.0
+
+
+def progress_views(snap: Snapshot) -> list[ProgressView]:
+    """The nodes that report ``position_s`` and a positive ``duration_s``."""
+    out = []
+    for s in snap.nodes.values():
+        pos, total = _num(s.extra.get("position_s")), _num(s.extra.get("duration_s"))
+        if pos is not None and total:
+            out.append(ProgressView(s.name, pos, total))
+    return out
 
 
 def sink_names(runtime: Runtime) -> list[str]:
