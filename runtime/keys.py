@@ -3,7 +3,9 @@
 :class:`KeyReader` puts the terminal in cbreak mode (keys arrive at once and
 are not echoed; Ctrl-C still sends SIGINT) and reads them on its own thread.
 It restores the terminal's settings when closed, and at exit if it never was.
-Nothing happens when standard input is not a terminal.
+Nothing happens when standard input is not a terminal, and nothing is read or
+changed while the process is not in the terminal's foreground (``mcav run … &``):
+the kernel would stop it for touching the terminal.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class KeyReader:
             import tty
         except ImportError:  # not a POSIX terminal
             return self
-        if not os.isatty(self._fd):
+        if not os.isatty(self._fd) or not self._foreground():
             return self
         self._saved = termios.tcgetattr(self._fd)
         atexit.register(self.close)
@@ -53,7 +55,7 @@ class KeyReader:
         while not self._stop.is_set():
             try:
                 ready, _, _ = select.select([self._fd], [], [], 0.2)
-                if not ready:
+                if not ready or not self._foreground():  # a background read would stop the process
                     continue
                 data = os.read(self._fd, 32)
             except (OSError, ValueError):
@@ -63,13 +65,19 @@ class KeyReader:
             for char in data.decode("utf-8", "replace"):
                 self._on_key(char)
 
+    def _foreground(self) -> bool:
+        try:
+            return os.tcgetpgrp(self._fd) == os.getpgrp()
+        except OSError:
+            return False
+
     def close(self) -> None:
-        """Stop reading and restore the terminal (idempotent)."""
+        """Stop reading and restore the terminal (idempotent; in the background the shell restores it)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             self._thread = None
-        if self._saved is not None:
+        if self._saved is not None and self._foreground():
             import termios
 
             try:
