@@ -40,7 +40,7 @@ from . import panels
 from .health import health_reported, health_stats
 from .keys import KeyReader
 from .metrics import Snapshot
-from .views import WarningBuffer, audio_view, link_views, progress_views, show_view, sink_names
+from .views import AudioView, WarningBuffer, audio_view, link_views, progress_views, show_view, sink_names
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -142,12 +142,13 @@ class Dashboard:
             self._live = None
         root = logging.getLogger()
         root.removeHandler(self.warnings)
-        if self._console_handler is not None:
-            root.removeHandler(self._console_handler)
-            self._console_handler = None
         for handler in self._swapped:
             root.addHandler(handler)
         self._swapped.clear()
+        if self._console_handler is not None:
+            root.removeHandler(self._console_handler)
+            self._flush_logs()  # what was logged while the last frame was drawn
+            self._console_handler = None
 
     def _refresh_loop(self) -> None:
         assert self._live is not None
@@ -249,7 +250,7 @@ class Dashboard:
             no_wrap=True, overflow="ellipsis",
         )
 
-    def _detail(self, name: str, snap: Snapshot, audio: object, flash: bool, wide: bool) -> RenderableType:
+    def _detail(self, name: str, snap: Snapshot, audio: AudioView | None, flash: bool, wide: bool) -> RenderableType:
         """The ``nodes`` or ``connections`` view."""
         if name == "nodes":
             parts: list[RenderableType] = [panels.nodes_table(snap, self._input_rates(snap), compact=not wide)]
@@ -260,7 +261,7 @@ class Dashboard:
                 parts.append(other)
             return Group(*parts)
         health = panels.health_panel(health_stats(snap) if health_reported(snap) else None)
-        cells = [panels.connections_panel(snap), health, panels.audio_panel(audio, flash)]  # type: ignore[arg-type]
+        cells = [panels.connections_panel(snap), health, panels.audio_panel(audio, flash)]
         if not wide:
             return Group(*cells)
         row = Table.grid(padding=(0, 1), expand=True)

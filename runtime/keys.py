@@ -39,14 +39,18 @@ class KeyReader:
         """Start reading (returns self); does nothing when the fd is not a terminal."""
         try:
             import termios
-            import tty
         except ImportError:  # not a POSIX terminal
             return self
         if not os.isatty(self._fd) or not self._foreground():
             return self
         self._saved = termios.tcgetattr(self._fd)
         atexit.register(self.close)
-        tty.setcbreak(self._fd)
+        mode = termios.tcgetattr(self._fd)
+        mode[3] &= ~(termios.ECHO | termios.ICANON)  # lflag: keys at once, not echoed; ISIG stays (Ctrl-C)
+        mode[6][termios.VMIN], mode[6][termios.VTIME] = 0, 0  # a read never blocks (select says when)
+        # TCSANOW, not tty.setcbreak's TCSAFLUSH: waiting for the output to drain takes the terminal's
+        # write lock, which can deadlock against the dashboard thread writing a frame
+        termios.tcsetattr(self._fd, termios.TCSANOW, mode)
         self._thread = threading.Thread(target=self._loop, name="mcav-keys", daemon=True)
         self._thread.start()
         return self
@@ -60,8 +64,8 @@ class KeyReader:
                 data = os.read(self._fd, 32)
             except (OSError, ValueError):
                 return
-            if not data:
-                return  # the terminal went away
+            if not data:  # readable but empty: the terminal hung up (SIGHUP follows); do not spin
+                self._stop.wait(0.2)
             for char in data.decode("utf-8", "replace"):
                 self._on_key(char)
 
@@ -81,7 +85,7 @@ class KeyReader:
             import termios
 
             try:
-                termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+                termios.tcsetattr(self._fd, termios.TCSANOW, self._saved)
             except (OSError, termios.error):
                 pass
             self._saved = None

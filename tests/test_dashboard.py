@@ -33,7 +33,8 @@ class Terminal:
         env = {k: v for k, v in os.environ.items() if k not in drop}
         env.update(TERM="xterm-256color", PYTHONIOENCODING="utf-8")
         self.child = pexpect.spawn(
-            MCAV[0], [*MCAV[1:], *args], cwd=str(cwd), env=env, dimensions=(rows, cols), encoding="utf-8"
+            MCAV[0], [*MCAV[1:], *args], cwd=str(cwd), env=env, dimensions=(rows, cols), encoding="utf-8",
+            codec_errors="replace",  # Ctrl-C flushes the terminal's output queue, maybe mid-character
         )
         self.text = ""
         self._screen = pyte.Screen(cols, rows)
