@@ -109,6 +109,13 @@ def write_report(
         "Latencies are in ms unless stated; each path has its baseline measured side by side in the same run, so "
         "compare within a table, not across machines.",
         "",
+        *([
+            "**Quick mode:** every path ran for about a second per point, so start-up, the first allocations and "
+            "scheduling noise dominate: figures here (the fused-vs-queued ratio in particular) can contradict the "
+            "README's, which come from full runs (`mcav bench` without `--quick`). Use this report to see that every "
+            "path works, not for numbers.",
+            "",
+        ] if quick else []),
         "## Key figures",
         "",
     ]

@@ -1,6 +1,7 @@
-"""Run every benchmark path and write the report: ``python -m bench.run [--out DIR] [--quick]``.
+"""Run every benchmark path and write the report: ``mcav bench [--out DIR] [--quick]``.
 
-Writes ``DIR/report.md`` (default ``bench/out/``) with one section per measured
+Also ``python -m mcav.bench`` (from anywhere) or ``python -m bench.run`` (in the
+clone). Writes ``DIR/report.md`` (default: the current folder) with one section per measured
 path, PNG figures beside it (latency CDFs, latency-vs-load curves) and the
 pytest-benchmark micro-benchmarks of ``bench/test_bench_*.py`` folded in.
 The other bench/ scripts (DJ link, VJ → Minecraft, beat accuracy) are run too
@@ -109,15 +110,31 @@ def run_others(out: Path) -> list[tuple[str, int, str]]:
     return done
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m bench.run``."""
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="report directory (default bench/out)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``mcav bench`` / ``python -m mcav.bench``."""
+    parser.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                        help="report directory (default: the current folder)")
     parser.add_argument("--quick", action="store_true", help="smoke mode: every path briefly, no micro-benchmarks")
     parser.add_argument("--only", action="append", choices=PATHS, help="run only this path (repeatable)")
     parser.add_argument("--no-micro", action="store_true", help="skip the pytest-benchmark micro-benchmarks")
     parser.add_argument("--no-others", action="store_true", help="skip the other bench/ scripts (dj_latency, …)")
-    args = parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m mcav.bench`` and ``python -m bench.run``."""
+    parser = argparse.ArgumentParser(prog="python -m mcav.bench", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return command(parser.parse_args(argv))
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run the benchmarks and write report.md with its figures (into --out, default the current folder).
+
+    Exit status: 0 when every path that could run ran, 1 when one failed.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     # as `mcav run` does: short GIL slices keep the audio worker and the I/O loop responsive
     sys.setswitchinterval(0.001)
     out: Path = args.out.resolve()
@@ -129,24 +146,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     skipped: list[str] = []
     failed: list[str] = []
     conditions: list[list[str]] = []
-    for name in args.only or PATHS:
-        t0 = time.monotonic()
-        busy0, total0 = cpu_ticks()
-        print(f"bench: {name} …", file=sys.stderr, flush=True)
-        try:
-            results.append(table[name](args.quick))
-        except Unavailable as exc:
-            skipped.append(f"{name}: not run: {exc}")
-        except Exception as exc:  # one broken path must not lose the others' figures
-            failed.append(f"{name}: FAILED: {exc!r}")
-            (out / f"{name}.error.txt").write_text(traceback.format_exc())
-        busy1, total1 = cpu_ticks()
-        busy = (busy1 - busy0) / (total1 - total0) * 100 if total1 > total0 else float("nan")
-        load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
-        conditions.append([name, f"{time.monotonic() - t0:.1f}", f"{busy:.0f}", load])
-        print(f"bench: {name} done in {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
-    micro = [] if (args.quick or args.no_micro) else run_micro(out)
-    others = [] if (args.quick or args.no_others or args.only) else run_others(out)
+    names = list(args.only or PATHS)
+    micro_on = not (args.quick or args.no_micro)
+    others_on = not (args.quick or args.no_others or args.only)
+    columns = (TextColumn("bench: {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    progress = Progress(*columns, console=Console(stderr=True))
+    task = progress.add_task("", total=len(names) + micro_on + others_on)
+    with progress:
+        for name in names:
+            t0 = time.monotonic()
+            busy0, total0 = cpu_ticks()
+            progress.update(task, description=name)
+            try:
+                results.append(table[name](args.quick))
+            except Unavailable as exc:
+                skipped.append(f"{name}: not run: {exc}")
+            except Exception as exc:  # one broken path must not lose the others' figures
+                failed.append(f"{name}: FAILED: {exc!r}")
+                (out / f"{name}.error.txt").write_text(traceback.format_exc())
+            busy1, total1 = cpu_ticks()
+            busy = (busy1 - busy0) / (total1 - total0) * 100 if total1 > total0 else float("nan")
+            load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+            conditions.append([name, f"{time.monotonic() - t0:.1f}", f"{busy:.0f}", load])
+            progress.console.print(f"bench: {name} done in {time.monotonic() - t0:.1f} s", highlight=False)
+            progress.advance(task)
+        progress.update(task, description="micro-benchmarks (pytest-benchmark)")
+        micro = run_micro(out) if micro_on else []
+        progress.advance(task, micro_on)
+        progress.update(task, description="other bench/ scripts")
+        others = run_others(out) if others_on else []
+        progress.advance(task, others_on)
+        progress.update(task, description="writing the report")
     report = write_report(results, out, args.quick, micro, skipped + failed, conditions, others)
     print(report)
     for line in skipped + failed:

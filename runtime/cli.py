@@ -7,29 +7,27 @@ time, 2 bad command line or invalid graph.
 from __future__ import annotations
 
 import argparse
-import importlib
+import difflib
+import errno
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
+from .catalog import builtin_graphs, resolve_graph
 from .compile import CompiledGraph, compile_graph
 from .draw import FORMATS, draw
 from .errors import GraphInvalid
+from .logsetup import LEVELS, configure, parse_spec
 from .model import load_graph
+from .plugins import PluggedCommand, plugged_commands
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
-
-#: Subcommands implemented by node packages: name -> "module:function(args) -> int".
-PLUGGED_COMMANDS: dict[str, tuple[str, str]] = {
-    "devices": ("mcav.nodes.audio.devices:command", "list audio input devices"),
-    "patterns": ("mcav.nodes.patterns.cli:command", "list patterns, or render a gallery of them"),
-    "dj-key": ("mcav.nodes.dj.keys_cli:command", "add, remove or list DJ keys in a keys file (stored hashed)"),
-}
 
 
 def _load(path: str, overrides: Sequence[str]) -> CompiledGraph:
@@ -76,6 +74,39 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _FailureWatch(logging.Filter):
+    """Remembers the first node failure the runtime logs, and hushes INFO lines after it.
+
+    Once a node failed the graph is stopping: a "listening on …" line from a
+    node that started a moment later would read as if the show were up.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.node: str | None = None
+        self.message = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.node is None and record.name == "mcav.runtime" and record.levelno >= logging.ERROR:
+            if isinstance(record.args, tuple) and len(record.args) == 2:
+                self.node, self.message = str(record.args[0]), str(record.args[1])
+        return self.node is None or record.levelno >= logging.WARNING or record.name == "mcav"
+
+
+def _port_hint(graph: CompiledGraph, graph_arg: str, watch: _FailureWatch) -> str | None:
+    """How to move a node whose port is taken (``--set NODE.port=…``), or None."""
+    node = watch.node
+    if node is None or os.strerror(errno.EADDRINUSE) not in watch.message:
+        return None
+    compiled = graph.nodes.get(node)
+    port = getattr(compiled.params, "port", None) if compiled is not None else None
+    suggestion = f"{port + 1}" if isinstance(port, int) and port else "PORT"
+    return (
+        f"hint: node '{node}' cannot have its port: another program (another mcav?) holds it. "
+        f"Stop that, or move this node: mcav run {graph_arg} --set {node}.port={suggestion} (0 = any free port)"
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .engine import Runtime
     from .monitor import start_monitor
@@ -84,48 +115,63 @@ def cmd_run(args: argparse.Namespace) -> int:
         graph = _load(args.graph, args.set)
     except GraphInvalid as exc:
         return _report_invalid(exc)
+    log = logging.getLogger("mcav")
     for note in graph.notes:
-        logging.getLogger("mcav").warning("%s", note)
+        log.warning("%s", note)
     # Pure-Python threads hold the GIL for up to 5 ms slices by default; shorter
     # slices keep the audio worker and the I/O loop responsive (RUNTIME-LESSONS 2).
     sys.setswitchinterval(0.001)
     runtime = Runtime(graph)
+    watch = _FailureWatch()
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(watch)
     interrupts = 0
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         nonlocal interrupts
         interrupts += 1
         if interrupts > 1:
-            logging.getLogger("mcav").warning("second signal: exiting now")
+            log.warning("second signal: exiting now")
             raise SystemExit(EXIT_FAILED)
-        logging.getLogger("mcav").info("%s received, stopping", signal.Signals(signum).name)
+        log.info("%s received, stopping", signal.Signals(signum).name)
         runtime.stop()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     monitor = start_monitor(runtime, dashboard=not args.no_dashboard, interval=args.stats_interval)
-    logging.getLogger("mcav").info("%s; running (Ctrl-C to stop)", graph.summary())
+    log.info("%s; running (Ctrl-C to stop)", graph.summary())
     try:
         code = runtime.run()
     finally:
         monitor.close()
-    logging.getLogger("mcav").info("graph '%s' stopped (exit %d)", graph.name, code)
+    hint = _port_hint(graph, args.graph_arg, watch)
+    if hint:
+        print(hint, file=sys.stderr)
+    log.info("graph '%s' stopped (exit %d)", graph.name, code)
     return code
 
 
-def _plugged(name: str) -> Callable[[argparse.Namespace], int]:
-    target, _ = PLUGGED_COMMANDS[name]
-    module, _, func = target.partition(":")
+def cmd_pipelines(args: argparse.Namespace) -> int:
+    graphs = builtin_graphs()
+    width = max((len(g.name) for g in graphs), default=0)
+    for g in graphs:
+        print(f"{g.name:<{width}}  {g.summary}" + (f"\n{'':<{width}}  {g.path}" if args.paths else ""))
+    return EXIT_OK
 
-    def run(args: argparse.Namespace) -> int:
-        try:
-            fn = getattr(importlib.import_module(module), func)
-        except ImportError as exc:
-            print(f"error: 'mcav {name}' is not available: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        return int(fn(args) or 0)
 
-    return run
+def cmd_completion(args: argparse.Namespace) -> int:
+    from .completion import completion_script
+
+    sys.stdout.write(completion_script(args.shell, build_parser(), [g.name for g in builtin_graphs()]))
+    return EXIT_OK
+
+
+def _run_plugged(args: argparse.Namespace) -> int:
+    cmd: PluggedCommand = args.plugged
+    if cmd.module is None:
+        print(f"error: 'mcav {cmd.name}' is {cmd.help.strip('()')}", file=sys.stderr)
+        return EXIT_FAILED
+    return int(cmd.command()(args) or 0)
 
 
 def _positive_seconds(text: str) -> float:
@@ -138,15 +184,35 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _version() -> str:
+    from mcav import __version__
+
+    return f"mcav {__version__} (Python {sys.version.split()[0]})"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``mcav`` (plugged subcommands add their own options)."""
-    parser = argparse.ArgumentParser(prog="mcav", description="Real-time audio-to-visuals dataflow graphs.")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    """The argument parser of ``mcav``, plugged subcommands (entry points ``mcav.commands``) included."""
+    parser = argparse.ArgumentParser(
+        prog="mcav", description="Real-time audio-to-visuals dataflow graphs.",
+        epilog="Built-in graphs: " + ", ".join(g.name for g in builtin_graphs()) + " (mcav pipelines lists them).",
+    )
+    parser.add_argument("-V", "--version", action="version", version=_version())
+    level = parser.add_argument(
+        "--log-level", default="info", metavar="SPEC",
+        help=f"LEVEL ({', '.join(LEVELS)}) and/or CATEGORY=LEVEL items, comma-separated, "
+             "e.g. warning,mcav.djs=debug (default info)",
+    )
+    level.completions = LEVELS  # type: ignore[attr-defined]  (read by the completion script)
+    parser.add_argument(
+        "-v", dest="log_categories", action="append", default=[], metavar="CATEGORY=LEVEL",
+        help="a level for one subsystem: mcav.NODE (a node of the graph), mcav.runtime, mcav.status… (repeatable)",
+    )
+    parser.add_argument("--log-file", type=Path, metavar="PATH", help="also append the log to this file")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def graph_cmd(name: str, help_: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_)
-        p.add_argument("graph", help="graph file (YAML)")
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("graph", nargs="?", help="graph file (YAML) or the name of a built-in graph (mcav pipelines)")
         p.add_argument(
             "--set", action="append", default=[], metavar="NODE.KEY=VALUE", help="override a parameter (repeatable)"
         )
@@ -166,39 +232,77 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("nodes", help="list node kinds, or describe one")
     p.add_argument("kind", nargs="?")
     p.set_defaults(func=cmd_nodes)
-    for name, (_, help_) in PLUGGED_COMMANDS.items():
-        p = sub.add_parser(name, help=help_)
-        _add_plugged_options(name, p)
-        p.set_defaults(func=_plugged(name))
+    p = sub.add_parser("pipelines", help="list the built-in graphs (mcav run NAME runs one)")
+    p.add_argument("--paths", action="store_true", help="also print where each file is")
+    p.set_defaults(func=cmd_pipelines)
+    p = sub.add_parser("completion", help="print a shell completion script (bash or zsh)")
+    p.add_argument("shell", choices=("bash", "zsh"))
+    p.set_defaults(func=cmd_completion)
+    for cmd in plugged_commands():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(func=_run_plugged, plugged=cmd)
     return parser
 
 
-def _add_plugged_options(name: str, p: argparse.ArgumentParser) -> None:
-    target, _ = PLUGGED_COMMANDS[name]
-    module = target.partition(":")[0]
+def _subparser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            return action.choices[name]
+    return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, naming an unknown option (and the closest known one) before any missing argument."""
+    args, extra = parser.parse_known_args(argv)
+    target = _subparser(parser, getattr(args, "command", None))
+    if extra:
+        known = [o for a in target._actions for o in a.option_strings]
+        first = extra[0].split("=", 1)[0]
+        close = difflib.get_close_matches(first, known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else (f"; options: {', '.join(known)}" if known else "")
+        target.error(f"unrecognized argument{'s' if len(extra) > 1 else ''}: {' '.join(extra)}{hint}")
+    if hasattr(args, "graph"):
+        if args.graph is None:
+            names = ", ".join(g.name for g in builtin_graphs())
+            target.error(f"a graph is required: a YAML file or a built-in name ({names})")
+        args.graph_arg = args.graph
+        try:
+            args.graph = str(resolve_graph(args.graph))
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(EXIT_INVALID) from None
     try:
-        add = getattr(importlib.import_module(module), "add_arguments", None)
-    except ImportError:
-        return
-    if add is not None:
-        add(p)
+        args.log_spec = parse_spec(args.log_level, *args.log_categories)
+    except ValueError as exc:
+        parser.error(f"--log-level/-v: {exc}")
+    return args
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = _parse(build_parser(), argv)
+    try:
+        configure(args.log_spec, args.log_file)
+    except OSError as exc:
+        print(f"error: --log-file {args.log_file}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
+    result: Any = args.func(args)
+    sys.stdout.flush()  # inside the try of main(): a closed pipe is reported here, not at exit
+    return int(result)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``mcav`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
-    if hasattr(args, "graph") and not Path(args.graph).exists():
-        print(f"error: {args.graph}: no such file", file=sys.stderr)
-        return EXIT_INVALID
-    result: Any = args.func(args)
-    return int(result)
+    """Entry point of the ``mcav`` command (and of ``python -m mcav``)."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (`mcav patterns | head -3`): that is its choice, not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C outside `run` (e.g. at a prompt): stop quietly
+        print(file=sys.stderr)
+        return EXIT_OK
 
 
 if __name__ == "__main__":

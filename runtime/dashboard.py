@@ -1,13 +1,18 @@
 """The terminal dashboard of ``mcav run``: a rich ``Live`` view of one metrics snapshot.
 
 At each refresh (≤ 4 Hz) the dashboard takes one :meth:`Runtime.snapshot`,
-builds the sections below and renders them *once* into segments:
+lays it out for the terminal's size and renders it *once* into segments. It
+never draws more lines than the terminal has. First, whatever the size (80×24
+is enough), the essentials in priority order: tempo and lock, the live DJ, the
+Minecraft link, clients, the worst latency, the latest warnings. Below them
+the detail views, as many as fit, the one chosen with ``v`` first (or ``n``
+nodes, ``c`` connections, ``l`` log):
 
-* nodes: fps, processing p50/p99, input queue fill, drops, xruns, errors;
-* sinks: end-to-end latency p50/p99 (capture → leaving the process);
-* audio: 5 band meters, BPM, tempo confidence and a beat flash;
-* connections (DJs, browsers, Minecraft) and the CONNECTIVITY.md health stats;
-* the latest warnings, then any other node status as ``key=value``.
+* nodes: fps, processing p50/p99, input queue fill, drops, skipped (decimated
+  by design), xruns, errors; and end-to-end latency at the sinks;
+* connections: DJs, browsers and links, the CONNECTIVITY.md health stats and
+  the audio band meters;
+* log: the latest log lines, filling what is left.
 
 The sections themselves are in :mod:`mcav.runtime.panels`. A rich table render
 costs several ms of GIL (RUNTIME-LESSONS 2), so each refresh renders once into
@@ -27,18 +32,25 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
-from rich.segment import Segments
+from rich.segment import Segment, Segments
 from rich.table import Table
 from rich.text import Text
 
 from . import panels
+from .keys import KeyReader
 from .metrics import Snapshot
-from .views import WarningBuffer, audio_view, sink_names
+from .views import AudioView, WarningBuffer, audio_view, link_views, progress_views, show_view, sink_names
 
 if TYPE_CHECKING:
     from .engine import Runtime
 
-__all__ = ["Dashboard"]
+__all__ = ["VIEWS", "Dashboard"]
+
+#: The detail views, in the order ``v`` cycles through them.
+VIEWS = ("nodes", "connections", "log")
+_VIEW_KEYS = {"n": "nodes", "c": "connections", "l": "log"}
+#: From this size on, every detail view is shown (the chosen one first) with the log filling the rest.
+_LARGE = (120, 40)
 
 class Dashboard:
     """A rich Live dashboard of a running graph; also a :class:`~mcav.runtime.monitor.Monitor`.
@@ -49,6 +61,7 @@ class Dashboard:
         refresh_per_second: Refreshes (= snapshots) per second, at most 4. Default 4.
         route_logging: Send log records through the Live console while running
             (so they print above the display). Default True.
+        keys: Read view keys from the terminal. Default: when drawing on stdout and stdin is a terminal.
     """
 
     def __init__(
@@ -57,6 +70,7 @@ class Dashboard:
         console: Console | None = None,
         refresh_per_second: float = 4.0,
         route_logging: bool = True,
+        keys: bool | None = None,
     ) -> None:
         self.runtime = runtime
         self.console = console or Console()
@@ -75,6 +89,12 @@ class Dashboard:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failed = False
+        #: The detail view shown first; ``v`` cycles, ``n``/``c``/``l`` choose.
+        self.view = VIEWS[0]
+        self._log: collections.deque[str] = collections.deque(maxlen=200)
+        if keys is None:
+            keys = self.console.file in (sys.stdout, sys.__stdout__) and _isatty(sys.stdin)
+        self._keys = KeyReader(self.press) if keys else None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -96,11 +116,22 @@ class Dashboard:
         self._live.start(refresh=True)
         self._thread = threading.Thread(target=self._refresh_loop, name="mcav-dashboard", daemon=True)
         self._thread.start()
+        if self._keys is not None:
+            self._keys.start()
         return self
+
+    def press(self, key: str) -> None:
+        """Act on a key: ``v`` or Tab the next view, ``n``/``c``/``l`` a given one (others are ignored)."""
+        if key in ("v", "\t"):
+            self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        elif key.lower() in _VIEW_KEYS:
+            self.view = _VIEW_KEYS[key.lower()]
 
     def close(self) -> None:
         """Draw a last frame and stop; restores logging (idempotent)."""
         self._stop.set()
+        if self._keys is not None:
+            self._keys.close()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
             self._thread = None
@@ -110,12 +141,13 @@ class Dashboard:
             self._live = None
         root = logging.getLogger()
         root.removeHandler(self.warnings)
-        if self._console_handler is not None:
-            root.removeHandler(self._console_handler)
-            self._console_handler = None
         for handler in self._swapped:
             root.addHandler(handler)
         self._swapped.clear()
+        if self._console_handler is not None:
+            root.removeHandler(self._console_handler)
+            self._flush_logs()  # what was logged while the last frame was drawn
+            self._console_handler = None
 
     def _refresh_loop(self) -> None:
         assert self._live is not None
@@ -135,6 +167,7 @@ class Dashboard:
         lines, dropped = handler.take()
         if dropped:
             lines.append(f"… {dropped} log lines dropped while the terminal was slow")
+        self._log.extend(lines)
         for line in lines:
             self.console.print(Text(line), soft_wrap=True, highlight=False)
 
@@ -153,6 +186,8 @@ class Dashboard:
         if self._swapped:
             console_handler.setFormatter(self._swapped[0].formatter)
             console_handler.setLevel(self._swapped[0].level)
+            for filt in self._swapped[0].filters:
+                console_handler.addFilter(filt)
         root.addHandler(console_handler)
         self._console_handler = console_handler
 
@@ -167,33 +202,75 @@ class Dashboard:
         return segments
 
     def render(self, snap: Snapshot) -> RenderableType:
-        """The whole dashboard for one snapshot."""
-        recent = sorted(list(self.render_ms)[-8:])
-        cost = recent[len(recent) // 2] if recent else 0.0
-        title = Text.assemble(
-            ("mcav ", "bold cyan"),
-            (f"graph '{snap.graph}'", "bold"),
-            f"  up {int(snap.uptime_s) // 60:d}:{int(snap.uptime_s) % 60:02d}",
-            f"  drops {snap.total_drops}",
-            (f"  dashboard {self.refresh_per_second:g} Hz, {cost:.1f} ms/refresh (median)", "dim"),
-        )
+        """The whole dashboard for one snapshot, laid out for the console's size."""
+        width, height = self.console.size
+        budget = max(height - 1, 8)  # the last row stays free: the cursor sits there
         audio = audio_view(snap)
         # a beat flashes if one came since the last refresh (a count), or the latest frame is one
         beats = audio.beats if audio is not None else None
         flash = audio is not None and (audio.beat or (beats is not None and self._last_beats is not None
                                                        and beats > self._last_beats))
         self._last_beats = beats
-        parts: list[RenderableType] = [title, panels.nodes_table(snap, self._input_rates(snap))]
-        middle = Table.grid(padding=(0, 2), expand=True)
-        middle.add_column(ratio=1)
-        middle.add_column(ratio=1)
-        middle.add_row(panels.sinks_table(snap, self._sinks), panels.audio_panel(audio, flash))
-        middle.add_row(panels.connections_panel(snap), panels.health_panel(snap))
-        parts += [middle, panels.warnings_panel(self.warnings)]
-        other = panels.other_status(snap)
-        if other is not None:
-            parts.append(other)
-        return Group(*parts)
+        show = show_view(snap, self._sinks)
+        large = width >= _LARGE[0] and height >= _LARGE[1]
+        top: list[RenderableType] = [self._title(snap, show.pattern, show.drops, show.decimated)]
+        top += panels.essentials(audio, flash, show, link_views(snap), progress_views(snap))
+        top += panels.warnings_lines(self.warnings, limit=4 if large else 2)
+        top.append(Text.assemble(
+            ("views: ", "dim"), *((f"[{v}]" if v == self.view else f" {v} ", "bold" if v == self.view else "dim")
+                                  for v in VIEWS), ("  v: next  n/c/l: choose", "dim")))
+        lines = self._lines(Group(*top), width)[:budget]
+        order = [self.view] + [v for v in VIEWS if v != self.view] if large else [self.view]
+        for name in order:
+            room = budget - len(lines)
+            if room < 3:
+                break
+            if name == "log":
+                log_height = room if (large and order[-1] == "log") or not large else min(room, 12)
+                lines += self._lines(panels.log_panel(list(self._log), log_height), width)
+                continue
+            part = self._lines(self._detail(name, snap, audio, flash, wide=width >= 100), width)
+            if len(part) > room:
+                part = part[: room - 1] + self._lines(Text("… more below: enlarge the terminal", style="dim"), width)
+            lines += part
+        return Segments([seg for line in lines for seg in (*line, Segment.line())])
+
+    def _title(self, snap: Snapshot, pattern: str | None, drops: int, decimated: int) -> Text:
+        recent = sorted(list(self.render_ms)[-8:])
+        cost = recent[len(recent) // 2] if recent else 0.0
+        return Text.assemble(
+            ("mcav ", "bold cyan"),
+            (f"graph '{snap.graph}'", "bold"),
+            f"  up {int(snap.uptime_s) // 60:d}:{int(snap.uptime_s) % 60:02d}",
+            *((("  pattern ", "dim"), (pattern, "bold magenta")) if pattern else ()),
+            ("  drops ", "dim"), (str(drops), "yellow" if drops else ""),
+            ("  skipped ", "dim"), str(decimated),
+            (f"  {cost:.1f} ms/refresh", "dim"),
+            no_wrap=True, overflow="ellipsis",
+        )
+
+    def _detail(self, name: str, snap: Snapshot, audio: AudioView | None, flash: bool, wide: bool) -> RenderableType:
+        """The ``nodes`` or ``connections`` view."""
+        if name == "nodes":
+            parts: list[RenderableType] = [panels.nodes_table(snap, self._input_rates(snap), compact=not wide)]
+            if self._sinks:
+                parts.append(panels.sinks_table(snap, self._sinks))
+            other = panels.other_status(snap)
+            if other is not None:
+                parts.append(other)
+            return Group(*parts)
+        health = panels.health_panel(snap)
+        cells = [panels.connections_panel(snap), health, panels.audio_panel(audio, flash)]
+        if not wide:
+            return Group(*cells)
+        row = Table.grid(padding=(0, 1), expand=True)
+        for _ in cells:
+            row.add_column(ratio=1)
+        row.add_row(*cells)
+        return row
+
+    def _lines(self, renderable: RenderableType, width: int) -> list[list[Segment]]:
+        return self.console.render_lines(renderable, self.console.options.update(width=width, height=None), pad=False)
 
     def _input_rates(self, snap: Snapshot) -> dict[str, float]:
         # the snapshot's fps counts frames sent out, which is 0 for sinks: use frames_in deltas,
@@ -236,3 +313,10 @@ class _QueuedConsoleHandler(logging.Handler):
             lines.append(self._lines.popleft())
         dropped, self._dropped = self._dropped, 0
         return lines, dropped
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False

@@ -118,6 +118,8 @@ class EdgeStats:
     pushes: int
     drops: int
     xruns: int
+    #: Frames skipped by design (a ``latest`` ring, a reader of the newest only); not losses.
+    decimated: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,11 @@ class Snapshot:
     def total_drops(self) -> int:
         """Frames dropped on every queued edge."""
         return sum(e.drops for e in self.edges)
+
+    @property
+    def total_decimated(self) -> int:
+        """Frames skipped by design on every queued edge (apart from drops)."""
+        return sum(e.decimated for e in self.edges)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (for logs and HTTP endpoints)."""
@@ -215,6 +222,7 @@ class Metrics:
                 pushes=r.pushes,
                 drops=r.drops,
                 xruns=r.xruns,
+                decimated=r.decimated,
             )
             for src, dst, r in self._edges
         ]

@@ -14,9 +14,10 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from .metrics import NodeStats, Snapshot
 from .health import health_line, health_reported
-from .views import DJView, audio_view, dj_views, sink_names
+from .logfmt import logfmt, logfmt_value
+from .metrics import NodeStats, Snapshot
+from .views import DJView, ProgressView, audio_view, dj_views, progress_views, sink_names
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -41,33 +42,8 @@ class Monitor(Protocol):
 # -- log lines ------------------------------------------------------------------------------------
 
 
-def logfmt(**fields: Any) -> str:
-    """``key=value`` pairs; None values are left out, strings with spaces are quoted."""
-    parts = []
-    for key, value in fields.items():
-        if value is None:
-            continue
-        if isinstance(value, float):
-            text = f"{value:.3f}".rstrip("0").rstrip(".") if value == value else "nan"
-        elif isinstance(value, (list, tuple)):
-            text = ",".join(logfmt_value(v) for v in value)
-        else:
-            text = logfmt_value(value)
-        parts.append(f"{key}={text}")
-    return " ".join(parts)
-
-
-def logfmt_value(value: Any) -> str:
-    """One value as logfmt text (quoted when it has spaces or quotes)."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".")
-    text = str(value)
-    return f'"{text}"' if (" " in text or '"' in text or not text) else text
-
-
-def _node_line(s: NodeStats, sink: bool, in_rate: float | None) -> str:
+def _node_line(s: NodeStats, sink: bool, in_rate: float | None, progress: ProgressView | None) -> str:
+    # a sink sends no frames on: frames_out=0 next to its own frames_sent would read as a fault
     flat: dict[str, Any] = {}
     djs = dj_views(s.extra)
     if djs is not None:
@@ -84,18 +60,19 @@ def _node_line(s: NodeStats, sink: bool, in_rate: float | None) -> str:
         kind=s.kind,
         fps=round(s.fps or in_rate or 0.0, 1),
         frames_in=s.frames_in,
-        frames_out=s.frames_out,
+        frames_out=None if sink else s.frames_out,
         proc_p50_ms=s.proc_p50_ms,
         proc_p99_ms=s.proc_p99_ms,
         e2e_p50_ms=s.latency_p50_ms if sink else None,
         e2e_p99_ms=s.latency_p99_ms if sink else None,
         xruns=s.xruns,
         errors=s.errors,
+        progress=None if progress is None else f"{progress.fraction:.0%}",
         **{k: v for k, v in flat.items() if k not in _NODE_FIELDS},
     )
 
 
-_NODE_FIELDS = frozenset({"node", "kind", "fps", "frames_in", "frames_out", "xruns", "errors"})
+_NODE_FIELDS = frozenset({"node", "kind", "fps", "frames_in", "frames_out", "xruns", "errors", "progress"})
 
 
 def _dj_text(d: DJView) -> str:
@@ -113,10 +90,12 @@ def format_status(
         in_rates: Input frames/s per node, shown as ``fps`` where the node sends nothing (sinks).
     """
     rates = in_rates or {}
-    lines = [_node_line(s, s.name in sinks, rates.get(s.name)) for s in snap.nodes.values()]
+    progress = {p.node: p for p in progress_views(snap)}
+    lines = [_node_line(s, s.name in sinks, rates.get(s.name), progress.get(s.name)) for s in snap.nodes.values()]
     for e in snap.edges:
         lines.append(
-            logfmt(edge=e.name, leaky=e.leaky, fill=f"{e.fill}/{e.slots}", high=e.high_water, drops=e.drops, xruns=e.xruns)
+            logfmt(edge=e.name, leaky=e.leaky, fill=f"{e.fill}/{e.slots}", high=e.high_water, drops=e.drops,
+                   decimated=e.decimated, xruns=e.xruns)
         )
     audio = audio_view(snap)
     if audio is not None:
@@ -125,6 +104,7 @@ def format_status(
                 audio=audio.node,
                 bands=[round(b, 2) for b in audio.bands] or None,
                 bpm=audio.bpm,
+                locked=audio.locked,
                 tempo_confidence=audio.tempo_confidence,
                 beats=audio.beats,
             )

@@ -142,7 +142,8 @@ class AsyncInput:
     """The frames arriving at one input port of an :class:`AsyncNode`.
 
     ``async for frame in ctx.input():`` reads every frame in order;
-    :meth:`latest` skips to the newest (the skipped ones are counted as drops of their edge).
+    :meth:`latest` skips to the newest (the skipped ones are counted as decimated on their edge,
+    apart from drops: skipping is what the reader asked for, not a loss).
     """
 
     def __init__(self, rings: list[Ring[Frame]], metrics: NodeMetrics, record_latency: bool) -> None:
@@ -201,11 +202,11 @@ class AsyncInput:
         return self._take(self._pending.pop(0))
 
     async def latest(self) -> Frame:
-        """The newest frame available (waiting for one); older queued frames are dropped and counted."""
+        """The newest frame available (waiting for one); older queued frames are skipped and counted."""
         await self._wait()
         self._drain()
-        for ring in self._origin[:-1]:  # skipped frames count as drops of the edge they came by
-            ring.count_drops(1)
+        for ring in self._origin[:-1]:  # skipped frames count as decimated on the edge they came by
+            ring.count_decimated(1)
         frame = self._pending[-1]
         self._pending.clear()
         self._origin.clear()

@@ -59,7 +59,11 @@ class Ring(Generic[T]):
         #: Set by the consumer while it is processing; a push then counts an xrun.
         self.consumer_busy = False
         self.pushes = 0
+        #: Frames lost: evicted or refused because the ring was full (a consumer too slow).
         self.drops = 0
+        #: Frames skipped by design: replaced in a ``latest`` ring, or skipped by a consumer
+        #: that reads only the newest (a 94 fps analysis feeding a 60 fps relay).
+        self.decimated = 0
         self.xruns = 0
         self.high_water = 0
 
@@ -102,8 +106,11 @@ class Ring(Generic[T]):
                 else:  # downstream / latest: evict the oldest
                     self._buf[self._read % self.slots] = None
                     self._read += 1
-                    self.drops += 1
-                    dropped = True
+                    if self.leaky == "latest":  # newest wins: replacing is what was asked for
+                        self.decimated += 1
+                    else:
+                        self.drops += 1
+                        dropped = True
             self._buf[self._write % self.slots] = item
             self._write += 1
             self.pushes += 1
@@ -130,9 +137,14 @@ class Ring(Generic[T]):
             return out
 
     def count_drops(self, n: int) -> None:
-        """Count ``n`` frames the consumer skipped (e.g. reading only the newest)."""
+        """Count ``n`` frames lost after they were queued."""
         with self._lock:
             self.drops += n
+
+    def count_decimated(self, n: int) -> None:
+        """Count ``n`` frames the consumer skipped by design (reading only the newest)."""
+        with self._lock:
+            self.decimated += n
 
     def close(self) -> None:
         """No more frames will be pushed; wakes a blocked producer and the consumer."""

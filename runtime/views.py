@@ -5,12 +5,16 @@ Both displays read the one metrics snapshot (:meth:`Runtime.snapshot`) and the
 (audio, connections, health) that both render. Recognised ``status()`` keys:
 
 * audio (merged over nodes): ``bands`` (5 floats 0-1), ``bpm``,
-  ``tempo_confidence`` (or ``confidence``), ``beats`` (beats so far) or ``beat``
-  (bool), ``peak``;
+  ``tempo_confidence`` (or ``confidence``), ``locked`` (bool: the tempo is
+  locked), ``beats`` (beats so far) or ``beat`` (bool), ``peak``;
+* the show: ``pattern_name`` (as users know it) or ``pattern`` (its key);
+* progress of a finite source (a file analysed flat out): ``position_s`` and
+  ``duration_s`` (seconds of input done and in all);
 * DJs: ``dj_roster`` (WIRE.md 3.1 entries) or ``djs`` (``{dj_id: {fps,
   latency_ms}}``), and ``active_dj``;
 * links: ``connected`` with ``reconnects``/``mc_reconnect_count``,
-  ``next_retry_s`` and ``last_error``; ``clients``/``browsers`` (counts);
+  ``next_retry_s`` and ``last_error`` (a node with ``mc_reconnect_count`` is the
+  Minecraft link); ``clients``/``browsers`` (counts);
 * health: see :mod:`mcav.runtime.health`.
 
 Anything else is shown generically as ``key=value``.
@@ -31,9 +35,15 @@ if TYPE_CHECKING:
 __all__ = [
     "AudioView",
     "DJView",
+    "LinkView",
+    "ProgressView",
+    "ShowView",
     "WarningBuffer",
     "audio_view",
     "dj_views",
+    "link_views",
+    "progress_views",
+    "show_view",
     "sink_names",
 ]
 
@@ -49,6 +59,7 @@ class AudioView:
         beats: Beats detected so far (None when the node exposes only ``beat``).
         beat: True if the node's latest frame was a beat.
         peak: Overall level 0-1 (None = not exposed).
+        locked: False while the tracker has no tempo lock (beats are then guesses); None = not exposed.
     """
 
     node: str
@@ -58,6 +69,7 @@ class AudioView:
     beats: int | None
     beat: bool
     peak: float | None
+    locked: bool | None = None
 
 
 def audio_view(snap: Snapshot) -> AudioView | None:
@@ -78,6 +90,8 @@ def audio_view(snap: Snapshot) -> AudioView | None:
             merged["beats"], got = x["beats"], True
         if isinstance(x.get("beat"), bool):
             merged["beat"], got = x["beat"], True
+        if isinstance(x.get("locked"), bool):
+            merged["locked"], got = x["locked"], True
         if got:
             names.append(s.name)
     if not names:
@@ -90,6 +104,7 @@ def audio_view(snap: Snapshot) -> AudioView | None:
         beats=merged.get("beats"),
         beat=merged.get("beat", False),
         peak=merged.get("peak"),
+        locked=merged.get("locked"),
     )
 
 
@@ -122,6 +137,113 @@ def dj_views(extra: dict[str, Any]) -> list[DJView] | None:
         )
         for dj_id, d in entries
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    """One outgoing link a node keeps up (its ``connected`` status key).
+
+    Attributes:
+        node: The node.
+        connected: Up now.
+        minecraft: The link to the Minecraft plugin (the node counts ``mc_reconnect_count``).
+        reconnects: Successful reconnections so far.
+        retry_s: Seconds to the next attempt while down (None = unknown).
+        last_error: Why the last attempt failed (None = no error).
+    """
+
+    node: str
+    connected: bool
+    minecraft: bool
+    reconnects: int
+    retry_s: float | None
+    last_error: str | None
+
+
+def link_views(snap: Snapshot) -> list[LinkView]:
+    """The links of the graph's nodes, in node order (the Minecraft link first)."""
+    links = []
+    for s in snap.nodes.values():
+        x = s.extra
+        if "connected" not in x:
+            continue
+        retry = _num(x.get("next_retry_s"))
+        links.append(LinkView(
+            node=s.name,
+            connected=bool(x["connected"]),
+            minecraft="mc_reconnect_count" in x,
+            reconnects=int(_num(x.get("reconnects", x.get("mc_reconnect_count"))) or 0),
+            retry_s=retry,
+            last_error=str(x["last_error"]) if x.get("last_error") else None,
+        ))
+    return sorted(links, key=lambda link: not link.minecraft)
+
+
+@dataclass(frozen=True, slots=True)
+class ShowView:
+    """What an operator checks first: the pattern, the live DJ, the clients and the worst latency.
+
+    Attributes:
+        pattern: The pattern on screen as users know it (its name, else its key; None = no pattern).
+        live_dj: The DJ being shown (None = none, or no DJ server in the graph).
+        djs: DJs connected (None = no DJ server in the graph).
+        browsers: Browsers connected (None = no browser server in the graph).
+        worst: ``(sink, p99 ms)`` of the sink with the highest end-to-end p99 (None = no measurement yet).
+        drops: Frames lost on queued edges.
+        decimated: Frames skipped by design on queued edges (not losses).
+    """
+
+    pattern: str | None
+    live_dj: DJView | None
+    djs: int | None
+    browsers: int | None
+    worst: tuple[str, float] | None
+    drops: int
+    decimated: int
+
+
+def show_view(snap: Snapshot, sinks: list[str]) -> ShowView:
+    """The :class:`ShowView` of a snapshot; ``sinks`` are where end-to-end latency is measured."""
+    pattern = live = djs = browsers = None
+    for s in snap.nodes.values():
+        x = s.extra
+        name = x.get("pattern_name") or x.get("pattern")
+        if isinstance(name, str):
+            pattern = name
+        roster = dj_views(x)
+        if roster is not None:
+            djs = (djs or 0) + len(roster)
+            live = next((d for d in roster if d.active), live)
+        for key in ("clients", "browsers"):
+            if isinstance(x.get(key), int) and not isinstance(x.get(key), bool):
+                browsers = (browsers or 0) + x[key]
+    measured = [(n, snap.nodes[n].latency_p99_ms) for n in sinks if n in snap.nodes]
+    worst = max(((n, v) for n, v in measured if v is not None), key=lambda nv: nv[1], default=None)
+    return ShowView(pattern, live, djs, browsers, worst, snap.total_drops, snap.total_decimated)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressView:
+    """How far a finite source is: ``position_s`` of ``duration_s`` seconds of input."""
+
+    node: str
+    position_s: float
+    duration_s: float
+
+    @property
+    def fraction(self) -> float:
+        """0-1."""
+        return min(max(self.position_s / self.duration_s, 0.0), 1.0) if self.duration_s > 0 else 0.0
+
+
+def progress_views(snap: Snapshot) -> list[ProgressView]:
+    """The nodes that report ``position_s`` and a positive ``duration_s``."""
+    out = []
+    for s in snap.nodes.values():
+        pos, total = _num(s.extra.get("position_s")), _num(s.extra.get("duration_s"))
+        if pos is not None and total:
+            out.append(ProgressView(s.name, pos, total))
+    return out
 
 
 def sink_names(runtime: Runtime) -> list[str]:

@@ -13,32 +13,47 @@ from typing import Callable
 import pexpect
 import pytest
 
-MCAV = [sys.executable, "-m", "mcav.runtime.cli"]
+pyte = pytest.importorskip("pyte")  # a terminal emulator: what the screen shows, not what was written
+
+MCAV = [sys.executable, "-m", "mcav"]
 ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[()][0-9A-B]|[=>78])")
-ROWS, COLS = 60, 130
+ROWS, COLS = 50, 160
 
 
 class Terminal:
-    """``mcav run`` on a pty; :meth:`wait_for` reads what it draws (escape codes removed)."""
+    """``mcav run`` on a pty of ``rows``×``cols``; what it draws goes through a terminal emulator (pyte).
 
-    def __init__(self, *args: str, cwd: Path) -> None:
+    :attr:`text` is everything drawn (escape codes removed, for what flashed by);
+    :meth:`screen` is what the terminal shows now, one string per row.
+    """
+
+    def __init__(self, *args: str, cwd: Path, rows: int = ROWS, cols: int = COLS) -> None:
         # a plain xterm whatever the caller's environment says (rich reads these variables)
         drop = ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
         env = {k: v for k, v in os.environ.items() if k not in drop}
         env.update(TERM="xterm-256color", PYTHONIOENCODING="utf-8")
         self.child = pexpect.spawn(
-            MCAV[0], [*MCAV[1:], *args], cwd=str(cwd), env=env, dimensions=(ROWS, COLS), encoding="utf-8"
+            MCAV[0], [*MCAV[1:], *args], cwd=str(cwd), env=env, dimensions=(rows, cols), encoding="utf-8",
+            codec_errors="replace",  # Ctrl-C flushes the terminal's output queue, maybe mid-character
         )
         self.text = ""
+        self._screen = pyte.Screen(cols, rows)
+        self._stream = pyte.Stream(self._screen)
 
     def _read(self, timeout: float) -> bool:
         try:
-            self.text += ANSI.sub("", self.child.read_nonblocking(1 << 16, timeout=max(timeout, 0.01)))
+            chunk = self.child.read_nonblocking(1 << 16, timeout=max(timeout, 0.01))
         except pexpect.TIMEOUT:
-            pass
+            return True
         except pexpect.EOF:
             return False
+        self._stream.feed(chunk)
+        self.text += ANSI.sub("", chunk)
         return True
+
+    def screen(self) -> list[str]:
+        """The rows the terminal shows now (trailing spaces removed)."""
+        return [row.rstrip() for row in self._screen.display]
 
     def wait_for(self, check: Callable[[str], object], timeout: float = 15.0, what: str = "") -> object:
         """Read until ``check(text)`` is truthy (returns it); fails after ``timeout`` s of reading."""
@@ -50,6 +65,17 @@ class Terminal:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._read(remaining):
                 pytest.fail(f"never drawn: {what or check}\n--- last output ---\n{self.text[-4000:]}")
+
+    def wait_screen(self, check: Callable[[str], object], timeout: float = 15.0, what: str = "") -> object:
+        """Read until ``check(the screen as one string)`` is truthy (returns it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = check("\n".join(self.screen()))
+            if found:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._read(min(remaining, 0.3)):
+                pytest.fail(f"never on screen: {what or check}\n--- screen ---\n" + "\n".join(self.screen()))
 
     def finish(self, timeout: float = 15.0) -> int:
         """Read until the process exits; its exit status."""
@@ -149,7 +175,7 @@ def test_dashboard_shows_tempo_and_beat_flash_of_the_audio_chain(tmp_path: Path)
     term = Terminal("run", "g.yaml", cwd=tmp_path)
     term.wait_for(lambda t: "● BEAT" in t, what="a beat flash")
     # the synth plays 128 BPM: once the tracker locks, the panel shows it
-    bpm = term.wait_for(lambda t: re.search(r"BPM (1\d\d\.\d)  confidence (\d\.\d\d)", t), timeout=30, what="BPM")
+    bpm = term.wait_for(lambda t: re.search(r"BPM (1\d\d\.\d)  locked  confidence (\d\.\d\d)", t), timeout=30, what="BPM")
     assert abs(float(bpm.group(1)) - 128) < 2 and 0 < float(bpm.group(2)) <= 1  # type: ignore[union-attr]
     out = term.wait_for(lambda t: next((r for r in rows(t, "out") if len(r) > 5 and float(r[2]) > 50), None), what="fps")
     assert out[1] == "discard"  # a sink's rate is its input rate (48000 / 512 ≈ 94 blocks/s)

@@ -16,7 +16,7 @@ from mcav.nodes.health import VJ_HEALTH
 from mcav.runtime.health import format_health
 from mcav.runtime.monitor import logfmt
 
-MCAV = [sys.executable, "-m", "mcav.runtime.cli"]
+MCAV = [sys.executable, "-m", "mcav"]
 
 
 def parse(line: str) -> dict[str, str]:
@@ -97,3 +97,24 @@ def test_log_mode_writes_the_connectivity_health_line(tmp_path: Path) -> None:
     child.kill(2)
     child.expect(pexpect.EOF)
     assert child.wait() == 0
+
+
+def test_a_finite_source_shows_its_progress_in_both_displays() -> None:
+    # any node reporting position_s/duration_s in its status (a file analysed flat out) gets a progress bar
+    from rich.console import Console
+
+    from mcav.runtime.metrics import NodeStats, Snapshot
+    from mcav.runtime.monitor import format_status
+    from mcav.runtime.panels import essentials
+    from mcav.runtime.views import audio_view, link_views, progress_views, show_view
+
+    source = NodeStats("source", "file", 0, 4000, 900.0, 0, 0, None, None, None, None,
+                       extra={"position_s": 45.0, "duration_s": 180.0})
+    snap = Snapshot("analyze", 3.0, {"source": source}, [])
+    assert "progress=25%" in format_status(snap)[0]
+    console = Console(width=80, record=True, color_system=None)
+    show = show_view(snap, [])
+    for line in essentials(audio_view(snap), False, show, link_views(snap), progress_views(snap)):
+        console.print(line)
+    text = console.export_text()
+    assert "Progress" in text and " 25%" in text and "0:45 / 3:00 (source)" in text

@@ -35,7 +35,7 @@ def test_latest_keeps_only_the_newest() -> None:
     assert ring.slots == 1
     fill(ring, 5)
     assert ring.pop_all() == [4]
-    assert ring.drops == 4
+    assert ring.decimated == 4 and ring.drops == 0  # newest wins by design: decimation, not loss
 
 
 def test_block_policy_waits_for_room_and_loses_nothing() -> None:

@@ -139,7 +139,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    """``mcav devices``: print the input devices; exit 1 with a clear message when there are none."""
+    """List the audio input devices.
+
+    ``mcav devices`` exits 1 with a clear message when PortAudio is missing or there is no input.
+    """
     try:
         sd = load_sounddevice()
         devices = input_devices(sd)

@@ -43,18 +43,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_key(from_stdin: bool, confirm: bool) -> str:
+    """The key from the first line of standard input, or typed (hidden) at a prompt.
+
+    Raises:
+        ValueError: no key came (standard input ended, or there is no terminal to prompt on).
+    """
     import getpass
 
     if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    key = getpass.getpass("DJ key: ")
-    if confirm and getpass.getpass("Again: ") != key:
-        raise ValueError("the two keys differ")
+        line = sys.stdin.readline()
+        if not line:
+            raise ValueError("no key given: standard input is empty (pipe the key in, one line)")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        # getpass would fall back to an echoing read with a warning, then fail on EOF
+        raise ValueError("no terminal to type the key on: run this in a terminal, or pipe the key in with --key-stdin")
+    try:
+        key = getpass.getpass("DJ key: ")
+        if confirm and getpass.getpass("Again: ") != key:
+            raise ValueError("the two keys differ")
+    except EOFError:
+        raise ValueError("no key given: input ended (Ctrl-D) at the prompt") from None
     return key
 
 
 def command(args: argparse.Namespace) -> int:
-    """Run ``mcav dj-key ACTION``; returns the exit code."""
+    """Add, remove, list or verify DJ keys in a keys file (only salted hashes are stored).
+
+    Returns the exit code: 0 done, 1 a key did not verify, 2 bad file, DJ id,
+    arguments or no key given.
+    """
     from .auth import KeysFileError, KeyStore, generate_key
 
     action = args.dj_key_action

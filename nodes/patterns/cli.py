@@ -21,7 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    """List the patterns (key, name, description), or render the gallery; 2 on a bad option."""
+    """List the patterns, or render a gallery of them as PNGs.
+
+    Returns 0, or 2 on a bad option (unknown key, entity count out of range,
+    matplotlib missing for ``--gallery``).
+    """
     from .registry import PATTERNS
 
     keys = list(PATTERNS)
@@ -41,8 +45,25 @@ def command(args: argparse.Namespace) -> int:
             cls = PATTERNS[k]
             print(f"{k:<{width}}  {cls.name:<{name_w}}  {cls.description}")
         return 0
+    try:
+        import matplotlib  # noqa: F401  (only to say what is missing before any work starts)
+    except ImportError:
+        print("error: --gallery draws with matplotlib, which is not installed: pip install matplotlib "
+              "(or pip install 'mcav[bench]')", file=sys.stderr)
+        return 2
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from .gallery import render_gallery
 
-    for path in render_gallery(args.gallery, keys, args.entities):
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("gallery", total=None)
+
+        def step(what: str, done: int, total: int) -> None:
+            progress.update(task, description=what, completed=done, total=total)
+
+        written = render_gallery(args.gallery, keys, args.entities, progress=step)
+    for path in written:
         print(path)
     return 0

@@ -9,7 +9,7 @@ speed. For each pattern the gallery shows the scene of the first beat after
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -85,8 +85,22 @@ def _panel(fig, cell, key: str, title: str, s: Scene, small: bool) -> None:  # t
     front.set_title(f"{key} — {title}  ({visible}/{s.count})", color="white", fontsize=8 if small else 11, loc="left")
 
 
-def render_gallery(out_dir: Path, keys: Sequence[str], entities: int = 64) -> list[Path]:
-    """Write ``<key>.png`` per pattern and ``contact_sheet.png`` into ``out_dir``; return the paths."""
+#: ``progress(what, done, total)``: called as the gallery advances (``total`` 0 while it is unknown).
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def _no_progress(what: str, done: int, total: int) -> None:
+    pass
+
+
+def render_gallery(
+    out_dir: Path, keys: Sequence[str], entities: int = 64, progress: ProgressCallback = _no_progress
+) -> list[Path]:
+    """Write ``<key>.png`` per pattern and ``contact_sheet.png`` into ``out_dir``; return the paths.
+
+    Args:
+        progress: Told when the analysis runs and after each picture (the contact sheet last).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,15 +109,19 @@ def render_gallery(out_dir: Path, keys: Sequence[str], entities: int = 64) -> li
     from .registry import PATTERNS
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    total = len(keys) + 1
+    progress("running synth → patterns", 0, total)
     scenes = collect_scenes(keys, entities)
-    written = []
+    written: list[Path] = []
     for key in keys:
+        progress(f"drawing {key}", len(written), total)
         fig = plt.figure(figsize=(8, 4.2), facecolor=_BG)
         _panel(fig, fig.add_gridspec(1, 1)[0], key, PATTERNS[key].name, scenes[key], small=False)
         path = out_dir / f"{key}.png"
         fig.savefig(path, dpi=80, facecolor=_BG)
         plt.close(fig)
         written.append(path)
+    progress("drawing the contact sheet", len(written), total)
     cols = 3
     rows = -(-len(keys) // cols)
     fig = plt.figure(figsize=(cols * 4.6, rows * 2.5), facecolor=_BG)
@@ -116,4 +134,5 @@ def render_gallery(out_dir: Path, keys: Sequence[str], entities: int = 64) -> li
     fig.savefig(path, dpi=60, facecolor=_BG)
     plt.close(fig)
     written.append(path)
+    progress("done", total, total)
     return written

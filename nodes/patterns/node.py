@@ -105,7 +105,7 @@ class PatternNode(SyncNode):
     def status(self) -> dict[str, Any]:
         """Pattern, entity count and the audio it reacts to (bands, peak, bpm, confidence, beats so far)."""
         s, f = self._stage, self._last
-        out: dict[str, Any] = {"pattern": s.key, "entities": s.n, "fading": s.fade is not None,
+        out: dict[str, Any] = {"pattern": s.key, "pattern_name": PATTERNS[s.key].name, "entities": s.n, "fading": s.fade is not None,
                                "nonfinite_frames": s.nonfinite_frames, "beats": self._beats}
         if f is not None:
             out.update(bands=[round(float(b), 3) for b in f.bands], peak=round(float(f.peak), 3),

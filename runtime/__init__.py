@@ -1,0 +1,1 @@
+"""The mcav framework: graphs, the scheduler, metrics and the ``mcav`` command (see README "Architecture")."""
