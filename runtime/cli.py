@@ -18,7 +18,7 @@ from types import FrameType
 from typing import Any, Sequence
 
 from .catalog import builtin_graphs, resolve_graph
-from .compile import CompiledGraph, compile_graph
+from .compile import CompiledGraph, compile_graph, describe_keys
 from .draw import FORMATS, draw
 from .errors import GraphInvalid
 from .logsetup import LEVELS, configure, parse_spec
@@ -113,6 +113,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         graph = _load(args.graph, args.set)
+        if args.fresh:  # every kind with a `fresh` parameter, whatever it is called: the runtime names none
+            fresh = [f"{n}.fresh=true" for n, cn in graph.nodes.items() if "fresh" in describe_keys(cn.cls.Params)]
+            graph = _load(args.graph, [*args.set, *fresh])
     except GraphInvalid as exc:
         return _report_invalid(exc)
     log = logging.getLogger("mcav")
@@ -220,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = graph_cmd("run", "run a graph until its sources end or SIGINT/SIGTERM")
     p.add_argument("--no-dashboard", action="store_true", help="log periodic status lines instead of the dashboard")
+    p.add_argument("--fresh", action="store_true",
+                   help="ignore saved show state (sets fresh=true on every node that has that parameter)")
     p.add_argument(
         "--stats-interval", type=_positive_seconds, default=10.0, metavar="S",
         help="seconds between status log lines (default 10)",

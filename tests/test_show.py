@@ -123,3 +123,25 @@ def test_sigkill_during_saves_never_leaves_a_half_written_file(tmp_path: Path) -
         proc.wait(10)
         show, problem = store.load(path)
         assert problem is None and show is not None and len(show.scenes) == 3000
+
+
+def test_mcav_run_fresh_sets_fresh_on_the_show_node(tmp_path: Path) -> None:
+    path = tmp_path / "show.yaml"
+    path.write_text("version: 1\nlive: {pattern: bars}\nscenes: {}\n")
+    g = tmp_path / "g.yaml"
+    g.write_text(
+        "nodes:\n"
+        "  src: {kind: synth, duration: 0.5, speed: max}\n"
+        "  fft: {kind: fft, in: src}\n"
+        "  beat: {kind: beat, in: fft}\n"
+        "  viz: {kind: pattern, in: beat}\n"
+        "  out: {kind: discard, in: viz}\n"
+        f"  show: {{kind: show, state_file: '{path}'}}\n"
+    )
+    run = subprocess.run([sys.executable, "-m", "mcav.runtime.cli", "run", str(g), "--no-dashboard", "--fresh"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "fresh start" in run.stderr and "restored from" not in run.stderr
+    run = subprocess.run([sys.executable, "-m", "mcav.runtime.cli", "run", str(g), "--no-dashboard"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and f"pattern = 'bars' (restored from {path})" in run.stderr
