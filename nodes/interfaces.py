@@ -54,11 +54,13 @@ class PatternControl(Interface):
 
     def state(self) -> dict[str, Any]:
         """``pattern``, ``entity_count``, ``preset``, ``band_sensitivity``, ``blackout``, ``freeze``,
-        ``transition`` ``{duration, easing}``, ``base_scale``, ``max_scale``, ``beat_boost``."""
+        ``transition`` ``{duration, easing}``, ``base_scale``, ``max_scale``, ``beat_boost``, ``pending``
+        (quantised changes waiting: ``{change, quantize, beats_left}``)."""
         ...
 
-    def set_pattern(self, key: str) -> None:
-        """Crossfade to pattern ``key``. ValueError names the valid keys."""
+    def set_pattern(self, key: str, quantize: str | None = None) -> None:
+        """Crossfade to pattern ``key`` — now, or on the next ``beat``/``bar``/``phrase`` (``quantize``;
+        None: the node's default). ValueError names the valid keys."""
         ...
 
     def set_entity_count(self, n: int) -> None:
@@ -77,8 +79,9 @@ class PatternControl(Interface):
         """Apply a named preset's band sensitivities."""
         ...
 
-    def trigger_effect(self, effect: str, intensity: float = 1.0, duration: float = 0.5) -> None:
-        """Start a one-shot effect; ``duration`` in s."""
+    def trigger_effect(self, effect: str, intensity: float = 1.0, duration: float = 0.5,
+                       quantize: str | None = None) -> None:
+        """Start a one-shot effect; ``duration`` in s; ``quantize`` as for :meth:`set_pattern`."""
         ...
 
     def set_blackout(self, enabled: bool | None = None) -> bool:
@@ -230,8 +233,9 @@ class ShowControl(Interface):
         """Save what is on screen as scene ``name`` (replacing one of that name); returns it."""
         ...
 
-    async def recall_scene(self, name: str) -> dict[str, Any]:
-        """Put scene ``name`` on screen (the pattern crossfades); ValueError naming the scenes if unknown."""
+    async def recall_scene(self, name: str, quantize: str | None = None) -> dict[str, Any]:
+        """Put scene ``name`` on screen (the pattern crossfades, on the beat ``quantize`` says); ValueError
+        naming the scenes if unknown."""
         ...
 
     def rename_scene(self, name: str, new_name: str) -> None:

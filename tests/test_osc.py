@@ -84,7 +84,8 @@ def test_packets_from_outside_the_allow_list_are_dropped_and_counted(tmp_path: P
 
 
 def test_the_address_scheme_without_sockets() -> None:
-    assert route("/mcav/pattern", ["bars"]) == Call("pattern", "set_pattern", ("bars",))
+    assert route("/mcav/pattern", ["bars"]) == Call("pattern", "set_pattern", ("bars", None))
+    assert route("/mcav/pattern", ["bars", "bar"]) == Call("pattern", "set_pattern", ("bars", "bar"))
     assert route("/mcav/band/4", [2.0]) == Call("pattern", "set_band_sensitivity", (4, 2.0))  # clamped to 1 → 2
     assert route("/mcav/freeze", []) == Call("pattern", "set_freeze", (None,))
     assert isinstance(route("/mcav/entities", [float("nan")]), Refused)

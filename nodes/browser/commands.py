@@ -68,7 +68,7 @@ async def _get_particle_effects(srv: BrowserServer, c: Client, msg: dict[str, An
 @command("set_pattern")
 async def _set_pattern(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     key = field(msg, "pattern", str)
-    await srv.need_pattern().set_pattern(key)
+    await srv.need_pattern().set_pattern(key, field(msg, "quantize", str, None))
     srv.broadcast(P.pattern_changed(key, await srv.patterns()))
     st = await srv.pattern_state()
     cfg = {"entity_count": st["entity_count"], "zone_size": 10.0,
@@ -137,7 +137,7 @@ async def _trigger_effect(srv: BrowserServer, c: Client, msg: dict[str, Any]) ->
     effect = field(msg, "effect", str)
     intensity = field(msg, "intensity", (int, float), 1.0)
     duration_ms = field(msg, "duration", (int, float), 500)
-    await srv.need_pattern().trigger_effect(effect, intensity, duration_ms / 1000.0)
+    await srv.need_pattern().trigger_effect(effect, intensity, duration_ms / 1000.0, field(msg, "quantize", str, None))
     srv.broadcast(P.effect_triggered(effect))
     await srv.tell_djs("sync_effect", effect)
 

@@ -38,7 +38,7 @@ async def _save(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
 
 @command("load_scene", "recall_scene")
 async def _load(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    await _show(srv).recall_scene(field(msg, "name", str))  # scene_loaded goes to every browser
+    await _show(srv).recall_scene(field(msg, "name", str), field(msg, "quantize", str, None))  # to every browser
 
 
 @command("rename_scene")

@@ -3,19 +3,20 @@
 =======================================  ==============================================================
 address and arguments                    does
 =======================================  ==============================================================
-``/mcav/pattern "key"`` or ``i``         switch pattern (by key, or 1-based number in the admin order)
-``/mcav/effect "name" [f] [f]``          one-shot effect, optional intensity 0-2 and duration (s)
+``/mcav/pattern "key"`` or ``i`` [q]     switch pattern (by key, or 1-based number in the admin order)
+``/mcav/effect "name" [f] [f] [q]``      one-shot effect, optional intensity 0-2 and duration (s)
 ``/mcav/blackout i`` / ``/mcav/freeze i``  1 on, 0 off (no argument: toggle)
 ``/mcav/preset "name"``                  analysis preset's band sensitivity (auto, edm, chill, rock…)
 ``/mcav/band/N f``                       fader 0-1 → sensitivity 0-2 of band N (0 bass … 4 air)
 ``/mcav/entities i``                     entity count 1-1024
 ``/mcav/transition f``                   crossfade length (s)
-``/mcav/scene "name"``                   recall a scene (needs a ``show`` node)
+``/mcav/scene "name" [q]``               recall a scene (needs a ``show`` node)
 ``/mcav/scene/save "name"``              save what is on screen as a scene
 ``/mcav/ping``                           answered ``/mcav/pong``
 =======================================  ==============================================================
 
-Every message gets a reply to its sender: ``/mcav/ok ADDRESS`` or
+``q`` is an optional quantize: ``"beat"``, ``"bar"``, ``"phrase"`` or ``"off"``
+(default: the pattern node's). Every message gets a reply to its sender: ``/mcav/ok ADDRESS`` or
 ``/mcav/error ADDRESS "message"``.
 """
 
@@ -56,6 +57,15 @@ def _flag(args: list[Any]) -> bool | None:
     return bool(_number(args[0], "the flag"))
 
 
+def _quantize(args: list[Any]) -> str | None:
+    """An optional trailing ``"beat"``/``"bar"``/``"phrase"``/``"off"`` (None: the pattern node's default)."""
+    if not args:
+        return None
+    if not isinstance(args[0], str):
+        raise ValueError(f"quantize must be off, beat, bar or phrase, got {args[0]!r}")
+    return args[0]
+
+
 def route(address: str, args: list[Any]) -> Call | Refused:
     """The control call an OSC message asks for, or why it is refused."""
     parts = address.strip("/").split("/")
@@ -64,13 +74,14 @@ def route(address: str, args: list[Any]) -> Call | Refused:
     what, rest = parts[1], parts[2:]
     try:
         if what == "pattern" and args and not rest:
+            q = _quantize(args[1:])
             if isinstance(args[0], str):
-                return Call("pattern", "set_pattern", (args[0],))
-            return Call("pattern", "set_pattern", index=int(_number(args[0], "the pattern number")))
+                return Call("pattern", "set_pattern", (args[0], q))
+            return Call("pattern", "set_pattern", (q,), index=int(_number(args[0], "the pattern number")))
         if what == "effect" and args and isinstance(args[0], str) and not rest:
             intensity = _number(args[1], "intensity") if len(args) > 1 else 1.0
             duration = _number(args[2], "duration") if len(args) > 2 else 0.5
-            return Call("pattern", "trigger_effect", (args[0], intensity, duration))
+            return Call("pattern", "trigger_effect", (args[0], intensity, duration, _quantize(args[3:])))
         if what in ("blackout", "freeze") and not rest:
             return Call("pattern", f"set_{what}", (_flag(args),))
         if what == "preset" and args and isinstance(args[0], str) and not rest:
@@ -84,7 +95,7 @@ def route(address: str, args: list[Any]) -> Call | Refused:
             return Call("pattern", "set_transition", (_number(args[0], "the transition"),))
         if what == "scene" and args and isinstance(args[0], str):
             if not rest:
-                return Call("show", "recall_scene", (args[0],))
+                return Call("show", "recall_scene", (args[0], _quantize(args[1:])))
             if rest == ["save"]:
                 return Call("show", "save_scene", (args[0],))
         if what == "ping" and not rest:

@@ -139,7 +139,7 @@ class OscIn(AsyncNode):
                 patterns = await port.patterns()
                 if not 1 <= call.index <= len(patterns):
                     raise ValueError(f"pattern number {call.index} is not 1-{len(patterns)}")
-                args_ = (patterns[call.index - 1]["id"],)
+                args_ = (patterns[call.index - 1]["id"], *args_)
             if call.call == "set_transition":
                 args_ = (args_[0], (await port.state())["transition"]["easing"])
             await port.call(call.call, *args_)

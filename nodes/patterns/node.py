@@ -25,6 +25,7 @@ from mcav.runtime.params import param
 from . import checks
 from .easing import EASINGS
 from .effects import DURATION_MAX, INTENSITY_MAX, TIMED_EFFECTS
+from .quantize import QUANTIZE, Quantizer
 from .registry import PATTERNS, describe
 from .stage import Stage
 
@@ -65,6 +66,8 @@ class PatternNode(SyncNode):
         )
         preset: str = param("auto", doc="MCAV preset whose band sensitivity applies", choices=PRESET_NAMES)
         transition: Transition = param(Transition(), doc="crossfade on pattern changes: {duration, easing}")
+        quantize: str = param("off", doc="when pattern switches and effects land unless they say: off (at once), "
+                              "beat, bar (4 beats) or phrase (16)", choices=QUANTIZE)
 
         def __post_init__(self) -> None:
             if self.band_sensitivity is not None and len(self.band_sensitivity) != 5:
@@ -89,6 +92,7 @@ class PatternNode(SyncNode):
         self._t_prev: int | None = None
         self._last: Features | None = None  # for status(): what the visuals react to now
         self._beats = 0
+        self._quantizer = Quantizer()
 
     # --- frames ----------------------------------------------------------------
 
@@ -100,7 +104,13 @@ class PatternNode(SyncNode):
         self._last = frame
         self._beats += bool(frame.beat)
         with self._lock:
-            return self._stage.render(frame, dt)
+            due = self._quantizer.frame(frame)
+            for change in due:  # quantised changes land in the frame of their beat
+                change.apply()
+            scene = self._stage.render(frame, dt)
+        if due:
+            self._changed()
+        return scene
 
     def status(self) -> dict[str, Any]:
         """Pattern, entity count and the audio it reacts to (bands, peak, bpm, confidence, beats so far)."""
@@ -136,13 +146,22 @@ class PatternNode(SyncNode):
                 "base_scale": a.base_scale,
                 "max_scale": a.max_scale,
                 "beat_boost": a.beat_boost,
+                "pending": self._quantizer.describe(),
             }
 
-    def set_pattern(self, key: str) -> None:
-        """Show pattern ``key``, crossfading over the transition from what is on screen."""
+    def set_pattern(self, key: str, quantize: str | None = None) -> None:
+        """Show pattern ``key``, crossfading over the transition from what is on screen; ``quantize``
+        (default: the node's) holds the switch until the next beat, bar or phrase."""
         checks.choice("pattern", key, PATTERNS)
+        self._when(quantize, f"pattern {key}", lambda: self._stage.set_pattern(key))
+
+    def _when(self, quantize: str | None, label: str, change: Any) -> None:
+        """Run ``change`` now, or on the beat ``quantize`` asks for (at once when there is no beat grid)."""
+        unit = self.params.quantize if quantize is None else quantize
+        checks.choice("quantize", unit, QUANTIZE)
         with self._lock:
-            self._stage.set_pattern(key)
+            if not self._quantizer.schedule(label, unit, change):
+                change()
         self._changed()
 
     def set_entity_count(self, n: int) -> None:
@@ -179,8 +198,9 @@ class PatternNode(SyncNode):
             self._stage.sensitivity[:] = preset.band_sensitivity
         self._changed()
 
-    def trigger_effect(self, effect: str, intensity: float = 1.0, duration: float = 0.5) -> None:
-        """Start ``effect`` with ``intensity`` 0-2 for ``duration`` s (0-60).
+    def trigger_effect(self, effect: str, intensity: float = 1.0, duration: float = 0.5,
+                       quantize: str | None = None) -> None:
+        """Start ``effect`` with ``intensity`` 0-2 for ``duration`` s (0-60), now or on the beat ``quantize`` says.
 
         ``blackout`` and ``freeze`` are toggles, as in MCAV: intensity > 0
         toggles them, intensity ≤ 0 (down to -2) turns them off; their duration is ignored.
@@ -191,7 +211,7 @@ class PatternNode(SyncNode):
         duration = checks.number(f"duration of effect '{effect}'", duration, 0.0, DURATION_MAX, unit="s")
         if duration <= 0.0 and effect in TIMED_EFFECTS:
             raise ValueError(f"duration of effect '{effect}' must be above 0 s, got {duration}")
-        with self._lock:
+        def start() -> None:
             s = self._stage
             if effect == "blackout":
                 s.blackout = (not s.blackout) if intensity > 0 else False
@@ -199,8 +219,8 @@ class PatternNode(SyncNode):
                 s.frozen = (not s.frozen) if intensity > 0 else False
             else:
                 s.trigger(effect, intensity, duration)
-        if effect in ("blackout", "freeze"):
-            self._changed()
+
+        self._when(quantize, f"effect {effect}", start)
 
     def set_blackout(self, enabled: bool | None = None) -> bool:
         """Black out (every scale 0, ids kept), or back; None toggles. Returns the new state."""

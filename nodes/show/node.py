@@ -73,7 +73,7 @@ class ShowNode(AsyncNode):
             if self._dirty:
                 self._save()
 
-    async def _apply(self, settings: dict[str, Any], source: str) -> None:
+    async def _apply(self, settings: dict[str, Any], source: str, quantize: str | None = None) -> None:
         """Put ``settings`` on screen through the pattern control; each one that fails is logged, not fatal."""
         pattern = self.ctx.control("pattern")
         steps = [
@@ -84,7 +84,7 @@ class ShowNode(AsyncNode):
             ("base_scale", lambda v: pattern.set_scales(base_scale=v)),
             ("max_scale", lambda v: pattern.set_scales(max_scale=v)),
             ("beat_boost", lambda v: pattern.set_scales(beat_boost=v)),
-            ("pattern", lambda v: pattern.set_pattern(v)),
+            ("pattern", lambda v: pattern.set_pattern(v, quantize)),
         ]
         for key, setter in steps:
             if key not in settings:
@@ -129,9 +129,9 @@ class ShowNode(AsyncNode):
         self._publish_scenes()
         return {"name": name, **self.show.scenes[name]}
 
-    async def recall_scene(self, name: str) -> dict[str, Any]:
+    async def recall_scene(self, name: str, quantize: str | None = None) -> dict[str, Any]:
         scene = self._scene(name)
-        await self._apply(scene, f"scene '{name}'")
+        await self._apply(scene, f"scene '{name}'", quantize)
         self.ctx.publish("show", "recalled", {"name": name})
         return {"name": name, **scene}
 
