@@ -46,7 +46,10 @@ class PatternControl(Interface):
     """What is on screen: pattern, entity count, effects, band sensitivity, blackout, freeze, transition."""
 
     name = "pattern_control"
-    events = {"changed": "the pattern or a setting changed; data = state()"}
+    events = {
+        "changed": "the pattern or a setting changed; data = state()",
+        "beat": "a beat of the tracker's grid; data = {index} (beats since the grid appeared)",
+    }
 
     def patterns(self) -> list[dict[str, Any]]:
         """Every pattern: ``{id, name, description}`` in MCAV order."""
@@ -223,6 +226,7 @@ class ShowControl(Interface):
     events = {
         "scenes": "the scene list changed; data = {scenes}",
         "recalled": "a scene was recalled; data = {name}",
+        "cues": "the cue list moved; data = cues()",
     }
 
     def scenes(self) -> list[dict[str, Any]]:
@@ -252,4 +256,16 @@ class ShowControl(Interface):
 
     def import_scenes(self, text: str) -> int:
         """Add (or replace) the scenes of a YAML document; returns how many. ValueError naming the problem."""
+        ...
+
+    def cues(self) -> dict[str, Any]:
+        """The cue list: ``{cues, position, current, next}`` (empty without a cue file)."""
+        ...
+
+    async def go(self) -> dict[str, Any]:
+        """Fire the next cue; returns :meth:`cues`. ValueError at the end of the list."""
+        ...
+
+    async def back(self) -> dict[str, Any]:
+        """Step back one cue and fire it again; returns :meth:`cues`."""
         ...

@@ -145,3 +145,64 @@ def test_mcav_run_fresh_sets_fresh_on_the_show_node(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "mcav.runtime.cli", "run", str(g), "--no-dashboard"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and f"pattern = 'bars' (restored from {path})" in run.stderr
+
+
+CUES = """\
+cues:
+  - name: Doors
+    actions: [{pattern: ring}]
+  - name: Drop
+    trigger: {after: 5}
+    actions: [{pattern: galaxy}, {effect: flash, intensity: 1.5}]
+  - name: Break
+    actions: [{blackout: true}]
+"""
+
+
+def test_mcav_show_validate_names_file_and_line(tmp_path: Path) -> None:
+    good = tmp_path / "cues.yaml"
+    good.write_text(CUES)
+    r = subprocess.run([sys.executable, "-m", "mcav.runtime.cli", "show", "validate", str(good)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and "3 cues (triggers: after, manual)" in r.stdout, r.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cues:\n  - name: A\n    trigger: {bars: -1}\n    actions: [{pattern: ring}]\n"
+                   "  - name: B\n    actions: [{patern: ring}]\n")
+    r = subprocess.run([sys.executable, "-m", "mcav.runtime.cli", "show", "validate", str(bad)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2
+    assert f"{bad}:2: cue 1: trigger must be manual" in r.stderr and f"{bad}:6: cue 2: an action is one of" in r.stderr
+
+
+def test_cues_go_back_and_fire_on_their_own_trigger_on_the_graph_clock(tmp_path: Path) -> None:
+    from mcav.runtime.clock import ManualClock
+
+    (tmp_path / "cues.yaml").write_text(CUES)
+    clock = ManualClock()
+    from mcav.runtime.compile import compile_graph
+    from mcav.runtime.model import load_graph
+
+    g = tmp_path / "g.yaml"  # cue files are relative to the graph file
+    g.write_text(graph(tmp_path / "show.yaml").replace("save_delay: 0}", "save_delay: 0, cues: cues.yaml}"))
+    with running(compile_graph(load_graph(g)), clock) as rt:
+        web, viz = rt.node("web"), rt.node("viz")
+        assert web.ready.wait(5)
+
+        async def scenario() -> None:
+            b = await RawBrowser.connect(web.status()["port"])
+            await b.expect("vj_state", skip=SKIP)
+            await b.send({"type": "get_cues"})
+            first = await b.expect("cues", skip=SKIP)
+            assert [c["name"] for c in first["cues"]] == ["Doors", "Drop", "Break"] and first["next"] == "Doors"
+            await b.send({"type": "cue_go"})
+            assert (await b.expect("cues", skip=SKIP))["current"] == "Doors"
+            assert viz.state()["pattern"] == "ring"
+            await asyncio.to_thread(clock.wait_for_sleepers, 1)
+            clock.advance(5.1)  # the Drop cue's trigger: 5 s after Doors
+            fired = await b.expect("cues", skip=SKIP)
+            assert fired["current"] == "Drop" and fired["next"] == "Break" and viz.state()["pattern"] == "galaxy"
+            await b.send({"type": "cue_back"})
+            assert (await b.expect("cues", skip=SKIP))["current"] == "Doors" and viz.state()["pattern"] == "ring"
+            await b.ws.close()
+
+        asyncio.run(scenario())

@@ -63,6 +63,21 @@ async def _import(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     c.send(P.scenes_imported(await _show(srv).import_scenes(field(msg, "yaml", str))))
 
 
+@command("get_cues", mutating=False)
+async def _cues(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    c.send(P.cues(await srv.show.cues() if srv.show else {"cues": [], "position": -1, "current": None, "next": None}))
+
+
+@command("cue_go")
+async def _go(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    await _show(srv).go()  # every browser gets the new position from the show's event
+
+
+@command("cue_back")
+async def _back(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    await _show(srv).back()
+
+
 _EMPTY = {"get_stages": ("stages", "stages"), "get_bitmap_patterns": ("bitmap_patterns", "patterns"),
           "get_bitmap_transitions": ("bitmap_transitions", "transitions"),
           "get_bitmap_palettes": ("bitmap_palettes", "palettes")}

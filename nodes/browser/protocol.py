@@ -176,6 +176,11 @@ def scenes_imported(count: int) -> str:
     return encode({"type": "scenes_imported", "count": count})
 
 
+def cues(state: Mapping[str, Any]) -> str:
+    """The cue list and where the show is in it: ``{cues, position, current, next}``."""
+    return encode({"type": "cues", **state})
+
+
 def empty_list(mtype: str, key: str) -> str:
     """``{"type": mtype, key: []}``: the well-formed answer to a newer panel's request for something mcav
     does not have (``stages``, ``bitmap_patterns``…)."""

@@ -73,6 +73,8 @@ class ShowLinks:
     def _show_event(self, event: Event) -> None:
         if event.name == "scenes":
             self.broadcast(P.scenes_list(event.data["scenes"]))
+        elif event.name == "cues":
+            self.broadcast(P.cues(event.data))
         else:
             self.broadcast(P.scene_loaded(event.data["name"]))
 

@@ -12,6 +12,7 @@ address and arguments                    does
 ``/mcav/transition f``                   crossfade length (s)
 ``/mcav/scene "name" [q]``               recall a scene (needs a ``show`` node)
 ``/mcav/scene/save "name"``              save what is on screen as a scene
+``/mcav/go`` / ``/mcav/back``            the cue list: fire the next cue / step back one
 ``/mcav/ping``                           answered ``/mcav/pong``
 =======================================  ==============================================================
 
@@ -100,6 +101,8 @@ def route(address: str, args: list[Any]) -> Call | Refused:
                 return Call("show", "save_scene", (args[0],))
         if what == "ping" and not rest:
             return Call("", "ping")
+        if what in ("go", "back") and not rest:
+            return Call("show", what)
     except ValueError as exc:
         return Refused(f"{address}: {exc}")
     return Refused(f"{address[:80]} with {len(args)} argument(s) is not one of mcav's OSC messages (see README)")

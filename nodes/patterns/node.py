@@ -110,6 +110,8 @@ class PatternNode(SyncNode):
             scene = self._stage.render(frame, dt)
         if due:
             self._changed()
+        if frame.beat and self._quantizer.grid:
+            self.ctx.publish("control", "beat", {"index": self._quantizer.beat_index})
         return scene
 
     def status(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from mcav.runtime.node import AsyncNode
 from mcav.runtime.params import param
 
 from . import store
+from .cues import Cue, CueList, load_cues
 
 __all__ = ["ShowNode"]
 
@@ -40,6 +41,7 @@ class ShowNode(AsyncNode):
                                 "$XDG_DATA_HOME/mcav/GRAPH.show.yaml)")
         fresh: bool = param(False, doc="start from the graph's settings, ignoring the saved ones (still saves)")
         save_delay: float = param(0.5, doc="changes are saved at most this often", unit="s", min=0.0, max=60.0)
+        cues: str = param("", doc="a cue list (YAML, relative to the graph file; empty = none): mcav show validate FILE")
 
     def __init__(self, params: Params, ctx: Any) -> None:
         super().__init__(params, ctx)
@@ -48,6 +50,8 @@ class ShowNode(AsyncNode):
         self.saves = 0
         self.save_errors = 0
         self._dirty = False
+        self.cue_list = CueList()
+        self._beat_index = 0
 
     def status(self) -> dict[str, Any]:
         return {"state_file": str(self.path), "scenes": len(self.show.scenes), "saves": self.saves,
@@ -67,6 +71,15 @@ class ShowNode(AsyncNode):
             self.ctx.log.info("fresh start: the graph's settings (the show file %s is not read)", self.path)
         self.show.live = store.keep(await pattern.state())
         pattern.subscribe(self._changed, ("changed",))
+        pattern.subscribe(self._beat, ("beat",))
+        if self.params.cues:
+            self.cue_list, errors = load_cues(self.ctx.base_dir / self.params.cues)
+            if errors:
+                self.ctx.fail("show: bad cue list:\n" + "\n".join(f"  {e}" for e in errors), exit_code=2)
+                return
+            self.ctx.log.info("cue list %s: %d cues (GO from the admin panel or OSC /mcav/go)", self.params.cues,
+                              len(self.cue_list.cues))
+            self.ctx.spawn(self._follow_cues(), name="cues")
         try:
             await self.ctx.wait_stopping()
         finally:
@@ -94,6 +107,16 @@ class ShowNode(AsyncNode):
                 self.ctx.log.info("%s = %r (%s)", key, settings[key], source)
             except (ValueError, TypeError, KeyError) as exc:
                 self.ctx.log.warning("%s %r not applied (%s): %s", key, settings[key], source, exc)
+
+    def _beat(self, event: Event) -> None:
+        self._beat_index = int(event.data.get("index", self._beat_index + 1))
+
+    async def _follow_cues(self) -> None:
+        """Fire cues whose automatic trigger (seconds or bars since the previous cue) has come."""
+        while True:
+            await self.ctx.clock.sleep(0.05)
+            if self.cue_list.due(self.ctx.clock.monotonic(), self._beat_index):
+                await self.go()
 
     def _changed(self, event: Event) -> None:
         self.show.live = store.keep(dict(event.data))
@@ -160,6 +183,42 @@ class ShowNode(AsyncNode):
         self.show.scenes.update(incoming)
         self._publish_scenes()
         return len(incoming)
+
+    def cues(self) -> dict[str, Any]:
+        return self.cue_list.to_wire()
+
+    async def go(self) -> dict[str, Any]:
+        cue = self.cue_list.go(self.ctx.clock.monotonic(), self._beat_index)
+        if cue is None:
+            raise ValueError("the cue list is at its end" if self.cue_list.cues else "no cue list (set show.cues)")
+        await self._run_cue(cue)
+        return self.cues()
+
+    async def back(self) -> dict[str, Any]:
+        cue = self.cue_list.back()
+        if cue is not None:
+            await self._run_cue(cue)
+        else:
+            self.ctx.publish("show", "cues", self.cues())
+        return self.cues()
+
+    async def _run_cue(self, cue: Cue) -> None:
+        self.ctx.log.info("cue %d: %s", self.cue_list.position + 1, cue.name)
+        pattern = self.ctx.control("pattern")
+        for a in cue.actions:
+            q = a.get("quantize")
+            try:
+                if "scene" in a:
+                    await self.recall_scene(a["scene"], q)
+                elif "pattern" in a:
+                    await pattern.set_pattern(a["pattern"], q)
+                elif "effect" in a:
+                    await pattern.trigger_effect(a["effect"], a.get("intensity", 1.0), a.get("duration", 0.5), q)
+                else:
+                    await pattern.set_blackout(bool(a["blackout"]))
+            except (ValueError, TimeoutError) as exc:  # one bad action costs the cue nothing else
+                self.ctx.log.warning("cue '%s': %s not done: %s", cue.name, a, exc)
+        self.ctx.publish("show", "cues", self.cues())
 
     def _scene(self, name: str) -> dict[str, Any]:
         if not isinstance(name, str) or name not in self.show.scenes:
