@@ -107,15 +107,20 @@ def _port_hint(graph: CompiledGraph, graph_arg: str, watch: _FailureWatch) -> st
     )
 
 
+def _load_for_run(args: argparse.Namespace) -> CompiledGraph:
+    graph = _load(args.graph, args.set)
+    if args.fresh:  # every kind with a `fresh` parameter, whatever it is called: the runtime names none
+        fresh = [f"{n}.fresh=true" for n, cn in graph.nodes.items() if "fresh" in describe_keys(cn.cls.Params)]
+        graph = _load(args.graph, [*args.set, *fresh])
+    return graph
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .engine import Runtime
     from .monitor import start_monitor
 
     try:
-        graph = _load(args.graph, args.set)
-        if args.fresh:  # every kind with a `fresh` parameter, whatever it is called: the runtime names none
-            fresh = [f"{n}.fresh=true" for n, cn in graph.nodes.items() if "fresh" in describe_keys(cn.cls.Params)]
-            graph = _load(args.graph, [*args.set, *fresh])
+        graph = _load_for_run(args)
     except GraphInvalid as exc:
         return _report_invalid(exc)
     log = logging.getLogger("mcav")
@@ -125,6 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # slices keep the audio worker and the I/O loop responsive (RUNTIME-LESSONS 2).
     sys.setswitchinterval(0.001)
     runtime = Runtime(graph)
+    running = [runtime]  # the graph now running (--watch may rebuild it)
     watch = _FailureWatch()
     for handler in logging.getLogger().handlers:
         handler.addFilter(watch)
@@ -137,16 +143,65 @@ def cmd_run(args: argparse.Namespace) -> int:
             log.warning("second signal: exiting now")
             raise SystemExit(EXIT_FAILED)
         log.info("%s received, stopping", signal.Signals(signum).name)
-        runtime.stop()
+        running[0].stop()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     monitor = start_monitor(runtime, dashboard=not args.no_dashboard, interval=args.stats_interval)
     log.info("%s; running (Ctrl-C to stop)", graph.summary())
+    if args.watch:
+        graph, code = _run_watching(args, running, monitor, graph, log)
+        return _finish(args, graph, watch, code, log)
     try:
         code = runtime.run()
     finally:
         monitor.close()
+    return _finish(args, graph, watch, code, log)
+
+
+def _run_watching(args: argparse.Namespace, running: list[Any], monitor: Any, graph: CompiledGraph,
+                  log: logging.Logger) -> tuple[CompiledGraph, int]:
+    """Run ``running[0]`` and follow the graph file's saves until the graph stops (``--watch``)."""
+    from .engine import Runtime
+    from .monitor import start_monitor
+    from .watch import FileWatch, apply_live, live_changes
+
+    path = args.graph
+    files = FileWatch(path)
+    log.info("watching %s: saves are applied while it runs", path)
+    runtime = running[0]
+    runtime.start()
+    try:
+        while not runtime.stop_event.wait(0.25):
+            if not files.changed():
+                continue
+            try:
+                new = _load_for_run(args)
+            except GraphInvalid as exc:
+                log.error("%s changed but is invalid; still running the previous graph:\n%s", path,
+                          "\n".join(f"  {e}" for e in exc.errors))
+                continue
+            changes = live_changes(graph, new)
+            applied = apply_live(changes, runtime.node) if changes is not None else None
+            if applied is not None:
+                log.info("reloaded %s: %s", path, f"applied live to {', '.join(applied)}" if applied else "no change")
+                graph = new
+                continue
+            log.info("reloaded %s: the graph changed shape; rebuilding it (clients reconnect)", path)
+            old, runtime, graph = runtime, Runtime(new), new
+            running[0] = runtime  # a signal from now on stops the new graph (even before it starts)
+            monitor.close()
+            old.shutdown()
+            monitor = start_monitor(runtime, dashboard=not args.no_dashboard, interval=args.stats_interval)
+            runtime.start()
+            log.info("rebuilt: %s; running", graph.summary())
+    finally:
+        runtime.shutdown()
+        monitor.close()
+    return graph, runtime.exit_code
+
+
+def _finish(args: argparse.Namespace, graph: CompiledGraph, watch: Any, code: int, log: logging.Logger) -> int:
     hint = _port_hint(graph, args.graph_arg, watch)
     if hint:
         print(hint, file=sys.stderr)
@@ -223,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = graph_cmd("run", "run a graph until its sources end or SIGINT/SIGTERM")
     p.add_argument("--no-dashboard", action="store_true", help="log periodic status lines instead of the dashboard")
+    p.add_argument("--watch", action="store_true",
+                   help="reload the graph file on every save (parameters live where a node can, else a rebuild)")
     p.add_argument("--fresh", action="store_true",
                    help="ignore saved show state (sets fresh=true on every node that has that parameter)")
     p.add_argument(

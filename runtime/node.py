@@ -92,6 +92,11 @@ class Node:
         """First line of the class docstring."""
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
 
+    def reconfigure(self, params: Any) -> bool:
+        """Take new parameters while running (``mcav run --watch``); False (the default) if this kind cannot,
+        and the graph is rebuilt instead. Called from another thread: take the node's own locks."""
+        return False
+
     def status(self) -> dict[str, Any]:
         """Node-specific live fields for the metrics snapshot (connections, counters).
 

@@ -223,3 +223,46 @@ def test_a_third_party_kind_brings_its_own_link_policy_and_control_interface(tmp
     bad = write(tmp_path, "nodes:\n  src: {kind: counter}\n  osc: {kind: osc_out, in: src, reconnect: wan}\n", "bad.yaml")
     r = mcav("validate", str(bad), env=env)
     assert r.returncode == 2 and "unknown reconnect preset 'wan' of link osc_out; presets: default, lan" in r.stderr
+
+
+def test_watch_applies_parameters_live_keeps_running_on_errors_and_rebuilds_on_new_nodes(tmp_path: Path) -> None:
+    """``mcav run --watch``: each save of the graph file, as a VJ editing it during a show would."""
+    import selectors
+
+    body = ("nodes:\n  src: {kind: synth, speed: realtime}\n  fft: {kind: fft, in: src}\n  beat: {kind: beat, in: fft}\n"
+            "  viz: {kind: pattern, in: beat, pattern: spectrum}\n  out: {kind: discard, in: viz}\n")
+    g = write(tmp_path, body)
+    proc = subprocess.Popen([*MCAV, "run", str(g), "--watch", "--no-dashboard"], stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.DEVNULL)
+    sel = selectors.DefaultSelector()
+    assert proc.stderr is not None
+    sel.register(proc.stderr, selectors.EVENT_READ)
+    seen: list[str] = []
+
+    def wait_for(text: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in seen):
+            left = deadline - time.monotonic()
+            assert left > 0 and sel.select(left), f"never logged {text!r}:\n" + "".join(seen)
+            line = proc.stderr.readline()  # type: ignore[union-attr]
+            assert line, "the process ended:\n" + "".join(seen)
+            seen.append(line)
+
+    def save(text: str) -> None:
+        g.write_text(text)
+        os.utime(g, (time.time() + len(seen), time.time() + len(seen)))  # a new mtime even within one second
+
+    try:
+        wait_for("watching")
+        save(body.replace("pattern: spectrum", "pattern: bars"))
+        wait_for("applied live to viz")
+        save(body.replace("kind: discard", "kind: discrad"))
+        wait_for("is invalid; still running the previous graph")
+        wait_for("unknown node kind")
+        save(body + "  more: {kind: discard, in: viz}\n")
+        wait_for("changed shape; rebuilding it")
+        wait_for("rebuilt: ")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0
+    finally:
+        proc.kill()

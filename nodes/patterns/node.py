@@ -114,6 +114,24 @@ class PatternNode(SyncNode):
             self.ctx.publish("control", "beat", {"index": self._quantizer.beat_index})
         return scene
 
+    def reconfigure(self, params: Params) -> bool:
+        """Apply edited graph parameters live (``mcav run --watch``): pattern, entities, scales, sensitivity,
+        preset, transition and default quantize; each goes through the control API, so it is checked."""
+        old, self.params = self.params, params
+        if params.entities != old.entities:
+            self.set_entity_count(params.entities)
+        if (params.base_scale, params.max_scale, params.beat_boost) != (old.base_scale, old.max_scale, old.beat_boost):
+            self.set_scales(params.base_scale, params.max_scale, params.beat_boost)
+        if params.preset != old.preset:
+            self.set_preset(params.preset)
+        if params.band_sensitivity is not None and params.band_sensitivity != old.band_sensitivity:
+            self.set_band_sensitivities(params.band_sensitivity)
+        if params.transition != old.transition:
+            self.set_transition(params.transition.duration, params.transition.easing)
+        if params.pattern != old.pattern:
+            self.set_pattern(params.pattern)
+        return True
+
     def status(self) -> dict[str, Any]:
         """Pattern, entity count and the audio it reacts to (bands, peak, bpm, confidence, beats so far)."""
         s, f = self._stage, self._last
