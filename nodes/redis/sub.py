@@ -24,6 +24,7 @@ policy's ``timeout``) ``status()`` says ``source: lost`` and the health stat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import secrets
@@ -88,6 +89,7 @@ class RedisSub(AsyncNode):
         self._calls: dict[str, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
         self._resyncing = False
+        self._synced_once = asyncio.Event()
 
     # -- status ---------------------------------------------------------------------------------
 
@@ -215,6 +217,7 @@ class RedisSub(AsyncNode):
             self.mirror.synced = False
             snap = await self.remote(*P.SNAPSHOT, (), {}, need_source=False)
             self._publish_all(self.mirror.apply_snapshot(snap))
+            self._synced_once.set()
             self.counters["snapshots"] += 1
             self.counters["resyncs"] += why != "connected"
             if self._lost:
@@ -266,23 +269,36 @@ class RedisSub(AsyncNode):
         return answer.get("result")
 
     # -- reads served locally -------------------------------------------------------------------------
+    # Until the first snapshot arrives a read waits for it (at most ``request_timeout``), so a browser that
+    # connects to a starting edge gets a real vj_state; afterwards reads never wait, even with the source lost.
 
-    def patterns(self) -> list[dict[str, Any]]:
+    async def _first_sync(self) -> None:
+        if not self._synced_once.is_set():
+            with contextlib.suppress(TimeoutError):
+                await wait_for(self._synced_once.wait(), self.params.request_timeout, self.ctx.clock)
+
+    async def patterns(self) -> list[dict[str, Any]]:
+        await self._first_sync()
         return list(self.mirror.patterns)
 
-    def state(self) -> dict[str, Any]:
+    async def state(self) -> dict[str, Any]:
+        await self._first_sync()
         return dict(self.mirror.pattern_state)
 
-    def roster(self) -> list[dict[str, Any]]:
+    async def roster(self) -> list[dict[str, Any]]:
+        await self._first_sync()
         return [dict(r) for r in self.mirror.roster]
 
-    def pending(self) -> list[dict[str, Any]]:
+    async def pending(self) -> list[dict[str, Any]]:
+        await self._first_sync()
         return list(self.mirror.pending)
 
-    def live(self) -> dict[str, Any]:
+    async def live(self) -> dict[str, Any]:
+        await self._first_sync()
         return dict(self.mirror.live)
 
-    def info(self) -> dict[str, Any]:
+    async def info(self) -> dict[str, Any]:
+        await self._first_sync()
         return dict(self.mirror.mc_info)
 
 
