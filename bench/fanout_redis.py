@@ -27,10 +27,39 @@ from pathlib import Path
 import numpy as np
 
 from .common import ROOT, free_port, percentiles, proc_cpu_s, spawn_mcav, wait_listening
-from .wsclients import BrowserClient, FakeDJ
+from .wsclients import _SIG, BrowserClient, FakeDJ
 
-VJ_VIEWERS = 20  # the baseline: browsers on the VJ itself
 TARGET = 10_000
+
+
+class RedisTap:
+    """A plain Redis subscriber to the state channel: when each frame is out of Redis (the middle hop)."""
+
+    def __init__(self) -> None:
+        self.arrivals: list[tuple[int, int]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, url: str, channel: str) -> None:
+        import redis.asyncio as aioredis
+
+        self._client = aioredis.Redis.from_url(url)
+        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        await self._pubsub.subscribe(channel)
+        self._task = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        async for m in self._pubsub.listen():
+            now = time.monotonic_ns()
+            hit = _SIG.search(m["data"])
+            if hit:
+                self.arrivals.append((round(float(hit.group(1)) * 1000) + 1000 * round(float(hit.group(2)) * 1000), now))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            await self._pubsub.aclose()
+            await self._client.aclose()
 
 
 async def _connect(port: int, n: int) -> list[BrowserClient]:
@@ -66,20 +95,24 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
     procs = [vj, *edge_procs]
     rows: list[dict] = []
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
+    tap = RedisTap()
     try:
         await wait_listening(rport, redis)
         for p, proc in zip([dj_port, vj_web, *ports], [vj, vj, *edge_procs]):
             await wait_listening(p, proc)
         dj.start()
         await asyncio.wait_for(dj.authed.wait(), 10)
-        at_vj = await _connect(vj_web, VJ_VIEWERS)
+        await tap.start(url, "mcav:main:state")
+        at_vj: list[BrowserClient] = []
         at_edges: list[list[BrowserClient]] = [[] for _ in ports]
-        for n in viewers:
+        for n in viewers:  # the VJ's own browsers, as many as each edge has: the same fan-out on both paths
+            at_vj += await _connect(vj_web, n - len(at_vj))
             for i, p in enumerate(ports):
                 at_edges[i] += await _connect(p, n - len(at_edges[i]))
             await asyncio.sleep(warmup)
             groups = [at_vj, *at_edges]
             marks = [[len(c.arrivals) for c in g] for g in groups]
+            tap_mark = len(tap.arrivals)
             t0 = time.monotonic_ns()
             cpu0 = [proc_cpu_s(p.pid) for p in (*procs, redis)]
             own0 = time.process_time()
@@ -94,21 +127,23 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
             e_lat = np.concatenate([e[0] for e in edge_all]) if edge_all else np.zeros(0)
             e_worst = min(e[1] for e in edge_all)
             (v50, v99), (e50, e99) = percentiles(vj_lat), percentiles(e_lat)
+            r50, r99 = percentiles([(t - dj.sent[sig]) / 1e6 for sig, t in tap.arrivals[tap_mark:] if sig in window])
             edge_cpu = float(np.mean(cpu[1:-1]))
             row = {"viewers_per_edge": n, "edges": edges, "frames": len(window),
                    "vj_p50_ms": v50, "vj_p99_ms": v99, "edge_p50_ms": e50, "edge_p99_ms": e99,
-                   "edge_minus_vj_p50_ms": e50 - v50, "edge_minus_vj_p99_ms": e99 - v99,
+                   "redis_p50_ms": r50, "redis_p99_ms": r99, "edge_minus_vj_p50_ms": e50 - v50, "edge_minus_vj_p99_ms": e99 - v99,
                    "vj_worst_delivery": vj_worst, "edge_worst_delivery": e_worst,
                    "frames_lost_pct": 100 * (1 - e_worst), "vj_cpu": cpu[0], "edge_cpu": edge_cpu,
                    "redis_cpu": cpu[-1], "bench_cpu": (time.process_time() - own0) / wall,
                    "edge_lat": e_lat.tolist(), "vj_lat": vj_lat.tolist()}
             rows.append(row)
             print(f"{n:5d}/edge ×{edges}: DJ→VJ browser p50/p99 {v50:.2f}/{v99:.2f} ms · DJ→edge browser "
-                  f"{e50:.2f}/{e99:.2f} ms (+{e50 - v50:.2f}/+{e99 - v99:.2f}) · worst delivery VJ {vj_worst:.1%}, "
+                  f"{e50:.2f}/{e99:.2f} ms (+{e50 - v50:.2f}/+{e99 - v99:.2f}) · DJ→out of Redis {r50:.2f}/{r99:.2f} · worst delivery VJ {vj_worst:.1%}, "
                   f"edge {e_worst:.1%} · CPU VJ {cpu[0]:.0%} edge {edge_cpu:.0%} redis {cpu[-1]:.1%} "
                   f"(bench clients {row['bench_cpu']:.0%})", flush=True)
     finally:
         await dj.stop()
+        await tap.stop()
         for p in procs:
             p.send_signal(signal.SIGINT)
         for p in (*procs, redis):

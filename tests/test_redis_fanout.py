@@ -128,6 +128,7 @@ def test_redis_restart_leaves_the_vj_alone_and_edges_resume_with_a_snapshot(show
         at_edge = await live_browser(edge.web)
         show.redis.kill()
         wait_until(lambda: (edge.health() or {}).get("source_lost") is True, timeout=10, what="source lost at the edge")
+        wait_until(lambda: (show.vj.health() or {}).get("redis_connected") is False, timeout=10, what="the VJ's link down")
         # The VJ and its own browsers carry on, and can change the show meanwhile.
         seen = len([m for m in at_vj.seen if m["type"] == "state"])
         await at_vj_op.send({"type": "set_pattern", "pattern": "orbit"})
@@ -140,6 +141,8 @@ def test_redis_restart_leaves_the_vj_alone_and_edges_resume_with_a_snapshot(show
         await read_until(at_edge, is_state(pattern="orbit"), 20, "the edge resuming")
         st = await at_edge.ask({"type": "get_state"}, "vj_state", skip=("state", "ping", "dj_roster", "minecraft_status"))
         assert st["current_pattern"] == "orbit" and st["health_stats"]["source_lost"] is False
+        vj = wait_until(lambda: (h := show.vj.health() or {}).get("redis_connected") and h, timeout=10, what="VJ health")
+        assert vj["redis_reconnects"] == 1 and st["health_stats"]["redis_reconnects"] == 1
 
     asyncio.run(scenario())
     assert show.vj.text().count("Redis at redis://127.0.0.1") == 3  # connected, lost (once), back

@@ -17,9 +17,10 @@ import logging
 from typing import Any, Awaitable, Callable
 
 from mcav.runtime.clock import Clock, wait_for
+from mcav.runtime.health import HealthStat
 from mcav.runtime.policies import Backoff, ReconnectPolicy
 
-__all__ = ["LINK_ERRORS", "RedisLink", "missing_redis"]
+__all__ = ["LINK_ERRORS", "REDIS_HEALTH", "RedisLink", "missing_redis"]
 
 try:
     import redis.asyncio as aioredis
@@ -34,6 +35,12 @@ except ImportError:  # the optional extra is not installed: the nodes say so whe
 LINK_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError, EOFError)
 
 Session = Callable[[Any, Any], Awaitable[None]]
+
+#: Health stats of both Redis kinds (``/health``, ``vj_state``, the ``[HEALTH]`` line): ``Redis: connected (reconn=0)``.
+REDIS_HEALTH = (
+    HealthStat("redis_connected", "any", doc="the link to Redis is up", group="Redis"),
+    HealthStat("redis_reconnects", doc="reconnections to Redis", group="Redis", label="reconn"),
+)
 
 
 def missing_redis() -> str | None:

@@ -35,7 +35,7 @@ from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
 
 from . import protocol as P
-from .connection import RedisLink, missing_redis
+from .connection import REDIS_HEALTH, RedisLink, missing_redis
 from .links import REDIS
 from .outbox import Outbox
 
@@ -56,6 +56,7 @@ class RedisPub(AsyncNode):
         "djs": Require(DJRoster, optional=True, doc="the roster's events go to edges; edges' calls are made on it"),
         "minecraft": Require(MinecraftLink, optional=True, doc="link state and plugin messages to edges; forwards"),
     }
+    health_schema = REDIS_HEALTH
 
     @dataclass
     class Params:

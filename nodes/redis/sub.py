@@ -43,7 +43,7 @@ from mcav.runtime.params import param
 from mcav.runtime.policies import HeartbeatMonitor
 
 from . import protocol as P
-from .connection import RedisLink, missing_redis
+from .connection import REDIS_HEALTH, RedisLink, missing_redis
 from .links import REDIS
 from .mirror import ShowMirror
 from .scene import scene_from_state
@@ -53,7 +53,7 @@ __all__ = ["RedisSub"]
 #: Calls to the VJ waiting for their answer at most; more are refused at once.
 MAX_PENDING_CALLS = 256
 SOURCE_HEALTH = (HealthStat("source_lost", "any", doc="an edge cannot reach its show (Redis or the VJ is gone)",
-                            group="Source"),)
+                            group="Source"), *REDIS_HEALTH)
 
 
 class RedisSub(AsyncNode):
