@@ -76,6 +76,11 @@ class RedisServer:
             self.proc.kill()
             self.proc.wait(5)
 
+    def pause(self, paused: bool = True) -> None:
+        """SIGSTOP (a hung server: connections stay open, nothing is answered) or SIGCONT."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP if paused else signal.SIGCONT)
+
 
 class Proc:
     """``mcav run PIPELINE --no-dashboard --set …`` in a subprocess, logging to ``TMP/NAME.log``."""

@@ -25,6 +25,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(need_redis(), tmp_path)
     server.start()
     yield server
+    server.pause(False)
     server.kill()
 
 
@@ -170,3 +171,23 @@ def test_an_edge_killed_and_restarted_gets_the_show_again_and_nobody_else_notice
     asyncio.run(scenario())
     for p in (show.vj, show.edges[1]):
         assert p.proc.poll() is None, p.text()
+
+
+def test_a_hung_redis_never_slows_the_vj_and_the_edge_comes_back_when_it_answers_again(show: Show) -> None:
+    edge = show.edge()
+
+    async def scenario() -> None:
+        at_vj, at_edge = await live_browser(show.vj.web), await live_browser(edge.web)
+        show.redis.pause()
+        try:
+            for _ in range(120):  # 2 s of a 60 fps DJ, while publishing to Redis cannot complete
+                await read_until(at_vj, is_state(), 2, "VJ frames while Redis hangs")
+            wait_until(lambda: (edge.health() or {}).get("source_lost") is True, timeout=10, what="source lost")
+        finally:
+            show.redis.pause(False)
+        mark = len(at_edge.seen)
+        await read_until(at_edge, is_state(active_dj="dj_synth"), 20, "the edge resuming")
+        assert len(at_edge.seen) > mark
+        wait_until(lambda: (edge.health() or {}).get("source_lost") is False, timeout=10, what="source back")
+
+    asyncio.run(scenario())

@@ -20,7 +20,7 @@ from mcav.runtime.clock import Clock, wait_for
 from mcav.runtime.health import HealthStat
 from mcav.runtime.policies import Backoff, ReconnectPolicy
 
-__all__ = ["LINK_ERRORS", "REDIS_HEALTH", "RedisLink", "missing_redis"]
+__all__ = ["LINK_ERRORS", "REDIS_HEALTH", "RedisLink", "first_failure", "missing_redis"]
 
 try:
     import redis.asyncio as aioredis
@@ -131,6 +131,19 @@ class RedisLink:
             for closing in (pubsub.aclose(), cmd.aclose(), listen.aclose()):
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(closing, 1.0)
+
+
+async def first_failure(*aws: Awaitable[None]) -> None:
+    """Run ``aws`` together until one fails (its exception is raised); the others are cancelled."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for t in done:
+            t.result()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _safe(url: str) -> str:

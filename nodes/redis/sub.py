@@ -43,7 +43,7 @@ from mcav.runtime.params import param
 from mcav.runtime.policies import HeartbeatMonitor
 
 from . import protocol as P
-from .connection import REDIS_HEALTH, RedisLink, missing_redis
+from .connection import REDIS_HEALTH, RedisLink, first_failure, missing_redis
 from .links import REDIS
 from .mirror import ShowMirror
 from .scene import scene_from_state
@@ -130,6 +130,19 @@ class RedisSub(AsyncNode):
     async def _session(self, cmd: Any, pubsub: Any) -> None:
         self._cmd = cmd
         self.ctx.spawn(self._resync("connected"), name="snapshot")
+        await first_failure(self._listen(pubsub), self._probe(cmd))
+
+    async def _probe(self, cmd: Any) -> None:
+        """While the VJ is silent, PING Redis: a server that stopped answering (a hung host, a cut cable)
+        ends the session instead of leaving it open forever."""
+        assert self.monitor is not None
+        interval, timeout = self.ctx.heartbeat.interval, self.ctx.reconnect.connect_timeout
+        while True:
+            await self.ctx.clock.sleep(interval)
+            if self.monitor.silence > 2 * interval:
+                await wait_for(cmd.ping(), timeout, self.ctx.clock)
+
+    async def _listen(self, pubsub: Any) -> None:
         async for m in pubsub.listen():
             if m.get("type") != "message":
                 continue
