@@ -208,7 +208,8 @@ class RedisSub(AsyncNode):
                 fut.set_result(msg)
         elif kind == "hb":
             self.monitor.answered()
-            if self.mirror.on_heartbeat(msg) or (self._lost and not self._resyncing):
+            # Not synced (first contact, source lost, a failed snapshot) or behind: (re)try the snapshot.
+            if (not self.mirror.synced or self.mirror.on_heartbeat(msg)) and not self._resyncing:
                 self.ctx.spawn(self._resync("VJ restarted" if self.mirror.run not in (None, msg["run"]) else "catching up"))
         elif kind == "event":
             self.monitor.answered()
