@@ -120,3 +120,13 @@ def test_the_outbox_is_bounded_with_counted_drops_and_control_first() -> None:
 
     asyncio.run(scenario())
 
+
+
+def test_a_bad_show_name_is_a_graph_error_naming_the_node_and_key() -> None:
+    from conftest import build
+
+    with pytest.raises(Exception, match=r"(?s)node 'sub'.*show name must be"):
+        build("graph: g\nnodes:\n  sub: {kind: redis_sub, show: 'a b'}\n  out: {kind: discard, in: sub}\n")
+    g = build("graph: g\nnodes:\n  sub: {kind: redis_sub, show: stage-2}\n  web: {kind: browser, in: sub, port: 0}\n")
+    assert {c.consumer + "." + c.port: c.provider for c in g.controls} == {"web.pattern": "sub", "web.djs": "sub",
+                                                                            "web.minecraft": "sub"}

@@ -63,9 +63,12 @@ class RedisPub(AsyncNode):
         state_slots: int = param(8, doc="frames queued for Redis at most (oldest dropped)", min=1)
         control_slots: int = param(1024, doc="events and replies queued for Redis at most (newest refused)", min=16)
 
+        def __post_init__(self) -> None:
+            P.Channels(self.show)  # ValueError naming a bad show name, reported with the graph's file and line
+
     def __init__(self, params: Params, ctx: Any) -> None:
         super().__init__(params, ctx)
-        self.channels = P.Channels(params.show)  # ValueError naming a bad show name
+        self.channels = P.Channels(params.show)
         self.outbox = Outbox(params.control_slots, params.state_slots)
         self.link: RedisLink | None = None
         self.run_id = secrets.token_hex(6)

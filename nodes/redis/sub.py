@@ -72,6 +72,9 @@ class RedisSub(AsyncNode):
         edge: str = param("", doc="this edge's name in reply channels and logs (empty = host-pid-random)")
         request_timeout: float = param(3.0, doc="time for the VJ to answer a call", unit="s", min=0.1, max=4.5)
 
+        def __post_init__(self) -> None:
+            P.Channels(self.show)  # ValueError naming a bad show name, reported with the graph's file and line
+
     def __init__(self, params: Params, ctx: Any) -> None:
         super().__init__(params, ctx)
         self.channels = P.Channels(params.show)
