@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -135,12 +136,13 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                    "vj_worst_delivery": vj_worst, "edge_worst_delivery": e_worst,
                    "frames_lost_pct": 100 * (1 - e_worst), "vj_cpu": cpu[0], "edge_cpu": edge_cpu,
                    "redis_cpu": cpu[-1], "bench_cpu": (time.process_time() - own0) / wall,
+                   "load_avg_1min": os.getloadavg()[0],
                    "edge_lat": e_lat.tolist(), "vj_lat": vj_lat.tolist()}
             rows.append(row)
             print(f"{n:5d}/edge ×{edges}: DJ→VJ browser p50/p99 {v50:.2f}/{v99:.2f} ms · DJ→edge browser "
                   f"{e50:.2f}/{e99:.2f} ms (+{e50 - v50:.2f}/+{e99 - v99:.2f}) · DJ→out of Redis {r50:.2f}/{r99:.2f} · worst delivery VJ {vj_worst:.1%}, "
                   f"edge {e_worst:.1%} · CPU VJ {cpu[0]:.0%} edge {edge_cpu:.0%} redis {cpu[-1]:.1%} "
-                  f"(bench clients {row['bench_cpu']:.0%})", flush=True)
+                  f"(bench clients {row['bench_cpu']:.0%}) · machine load {row['load_avg_1min']:.1f}", flush=True)
     finally:
         await dj.stop()
         await tap.stop()
@@ -152,6 +154,35 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
             except subprocess.TimeoutExpired:
                 p.kill()
     return _report(rows, out)
+
+
+def hop_cpu() -> dict[str, float]:
+    """CPU per frame (µs, best of 5 × 200) of what the Redis hop adds, next to the browser's own encode
+    (the baseline: the VJ pays it for its browsers anyway) — robust to a busy machine, unlike latency."""
+    import timeit
+
+    from mcav.nodes.redis import protocol as P
+    from mcav.nodes.redis.scene import scene_from_state
+    from mcav.nodes.statewire import StateEncoder
+    from mcav.runtime.frames import Features, Scene
+
+    n = 64
+    i = np.arange(n, dtype=np.float32)
+    f = Features(seq=1, t_capture=0, bands=np.full(5, 0.5, np.float32), peak=0.5, bpm=128.0)
+    scene = Scene(seq=1, t_capture=0, features=f, x=(i + 0.5) / n, y=i / n, z=i / n, scale=np.full(n, 0.3, np.float32),
+                  brightness=np.full(n, 15, np.int8), glow=np.zeros(n, bool), visible=np.ones(n, bool),
+                  band=(np.arange(n) % 5).astype(np.int8), pattern="spectrum")
+    enc = StateEncoder()
+    text = enc.encode(scene, {})
+    data = P.pack_state(1, 0, 0, text)
+
+    def best(fn: object) -> float:
+        return min(timeit.repeat(fn, number=200, repeat=5)) / 200 * 1e6  # type: ignore[arg-type]
+
+    return {"state_encode_us": best(lambda: enc.encode(scene, {})),
+            "pack_us": best(lambda: P.pack_state(1, 0, 0, text)),
+            "unpack_rebuild_us": best(lambda: scene_from_state(P.unpack_state(data).text, 0, n)),
+            "state_bytes": len(text)}
 
 
 def _report(rows: list[dict], out: Path) -> dict:
@@ -171,9 +202,13 @@ def _report(rows: list[dict], out: Path) -> dict:
     print(f"edge CPU ≈ {max(base, 0):.1%} + {per100:.1%} of a core per 100 viewers → {per_edge} viewers per edge at 60 % "
           f"of a core; 10 000 viewers: {n_edges} edge processes (~{rule['cores_for_10000']:.0f} cores with the VJ and "
           f"Redis), p99 ≈ {rule['expected_p99_ms']:.1f} ms as measured at {int(worst['viewers_per_edge'])}/edge")
+    hop = hop_cpu()
+    print("CPU per frame: state encode {state_encode_us:.0f} µs (the VJ's own browsers pay it too); the hop adds "
+          "pack {pack_us:.1f} µs on the VJ and unpack + Scene rebuild {unpack_rebuild_us:.0f} µs + encode again on "
+          "each edge ({state_bytes} B per frame)".format(**hop))
     out.mkdir(parents=True, exist_ok=True)
     (out / "fanout_redis.json").write_text(json.dumps({"rows": [{k: v for k, v in r.items() if not k.endswith("_lat")}
-                                                                 for r in rows], "sizing": rule}, indent=1))
+                                                                 for r in rows], "sizing": rule, "hop_cpu": hop}, indent=1))
     _figure(rows, ROOT / "bench" / "figures" / "fanout_redis.png")
     return rule
 
