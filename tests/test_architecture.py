@@ -12,7 +12,8 @@ from conftest import ROOT
 
 PACKAGES = {"runtime": "mcav.runtime", "nodes": "mcav.nodes"}
 #: Modules of ``nodes/`` that every family may use: the vocabulary they share.
-SHARED = {"mcav.nodes", "mcav.nodes.interfaces", "mcav.nodes.presets", "mcav.nodes.health", "mcav.nodes.entities"}
+SHARED = {"mcav.nodes", "mcav.nodes.interfaces", "mcav.nodes.presets", "mcav.nodes.health", "mcav.nodes.entities",
+          "mcav.nodes.statewire"}
 
 
 def modules() -> dict[str, Path]:

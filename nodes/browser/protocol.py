@@ -7,12 +7,10 @@ every browser; entity arrays are written without a dict per entity.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
-from mcav.nodes.entities import BROWSER_FIELDS, EntityEncoder
+from mcav.nodes.statewire import StateEncoder  # moved there so other families can publish `state`
 from mcav.runtime import jsonwire
-from mcav.runtime.frames import Scene
 from mcav.runtime.jsonwire import WireError
 
 __all__ = ["ProtocolError", "StateEncoder", "WireError", "decode", "encode", "error"]
@@ -202,55 +200,3 @@ def all_banner_profiles(profiles: Mapping[str, Any]) -> str:
 def banner_logo_processed(dj_id: str, grid_width: int, grid_height: int, pixel_count: int) -> str:
     return encode({"type": "banner_logo_processed", "dj_id": dj_id, "grid_width": grid_width,
                    "grid_height": grid_height, "pixel_count": pixel_count})
-
-
-# -- the per-frame state --------------------------------------------------------------------------
-
-
-def _r(v: float, digits: int = 4) -> float:
-    v = float(v)
-    return round(v, digits) if math.isfinite(v) else 0.0
-
-
-class StateEncoder:
-    """Builds the ``state`` broadcast (WIRE.md 3.2) of one Scene as one string.
-
-    Entities are the pattern's full fixed set with ``band`` and ``visible``
-    (``[]`` during blackout, as MCAV pages expect); ``bands`` are the raw
-    bands. Beyond the OLD keys it adds ``bpm``, ``blackout`` and ``frozen``.
-    """
-
-    def __init__(self) -> None:
-        self.entities = EntityEncoder(BROWSER_FIELDS)
-
-    def encode(self, scene: Scene, dj: Mapping[str, Any]) -> str:
-        """``dj``: ``active_dj``, ``latency_ms``, ``ping_ms``, ``pipeline_latency_ms``, ``fps`` (may be None)."""
-        f = scene.features
-        head = {
-            "type": "state",
-            "bands": [_r(min(1.0, max(0.0, float(b)))) for b in f.bands[:5]],
-            "amplitude": _r(max(0.0, f.peak)),
-            "is_beat": bool(f.beat),
-            "beat_intensity": _r(max(0.0, f.beat_intensity)),
-            "instant_bass": _r(max(0.0, f.instant_bass)),
-            "instant_kick": bool(f.instant_kick),
-            "frame": int(scene.seq),
-            "pattern": scene.pattern,
-            "active_dj": dj.get("active_dj"),
-            "latency_ms": dj.get("latency_ms"),
-            "ping_ms": dj.get("ping_ms"),
-            "pipeline_latency_ms": dj.get("pipeline_latency_ms"),
-            "fps": dj.get("fps"),
-            "bpm": _r(max(0.0, f.bpm), 2),
-            "zone_status": {
-                "bpm_estimate": _r(max(0.0, f.bpm), 2),
-                "tempo_confidence": _r(f.tempo_confidence, 3),
-                "beat_phase": _r(f.beat_phase, 3),
-            },
-            "blackout": bool(scene.blackout),
-            "frozen": bool(scene.frozen),
-        }
-        body = "[]" if scene.blackout else self.entities.encode(scene)
-        text = jsonwire.encode(head)
-        # Entities go second, right after `type`, like the OLD server's key order.
-        return '{"type":"state","entities":' + body + "," + text[len('{"type":"state",') :]
