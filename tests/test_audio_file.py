@@ -119,3 +119,12 @@ def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     res = run_cli("--set", f"source.path={bad}", "--set", f"sink.path={tmp_path / 'o.jsonl'}")
     assert res.returncode == 1
     assert "cannot read" in res.stderr and "bad.wav" in res.stderr
+
+
+def test_a_file_reports_its_progress_for_the_displays(tmp_path: Path) -> None:
+    path = tmp_path / "clip.wav"
+    write_clip(path, sr=44100, seconds=3.0)
+    rt = Runtime(build(f"nodes:\n  src: {{kind: file, path: '{path}', speed: max}}\n  out: {{kind: discard, in: src}}\n"))
+    assert rt.run() == 0
+    st = rt.snapshot().nodes["src"].extra
+    assert st["duration_s"] == 3.0 and st["position_s"] == pytest.approx(3.0, abs=512 / 44100)

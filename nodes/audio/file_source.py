@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -55,6 +55,13 @@ class FileSource(SourceNode):
 
     outputs = {"out": AudioBlock}
 
+    _position_s = 0.0  # audio time played so far (s): progress of a long analysis
+    _duration_s: float | None = None  # the file's length (s); None while looping
+
+    def status(self) -> dict[str, Any]:
+        """``position_s`` and ``duration_s`` (the dashboard and the status log show them as progress)."""
+        return {"position_s": round(self._position_s, 3), "duration_s": self._duration_s}
+
     def _open(self):  # type: ignore[no-untyped-def]
         import soundfile as sf  # libsndfile is bundled with the wheel
 
@@ -97,6 +104,7 @@ class FileSource(SourceNode):
             f", resampled to {rate} Hz" if rate != f.samplerate else "",
         )  # fmt: skip
         pacer = Pacer(self.ctx, p.speed)
+        self._duration_s = None if p.loop else f.frames / max(1, f.samplerate)
         pos = seq = 0
         block, name = p.block, self.ctx.name  # locals: this loop runs once per block at max speed
         block_s = block / rate
@@ -115,6 +123,7 @@ class FileSource(SourceNode):
                     pending = pending[block:]
                     pos += block
                     seq += 1
+                    self._position_s = pos / rate
             n = pending.shape[0]
             if n:  # the last, shorter block
                 t_capture = pacer.wait((pos + n) / rate, n / rate)
