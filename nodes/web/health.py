@@ -74,5 +74,7 @@ def prometheus(snap: Snapshot, stats: dict[str, Any], info: dict[str, Any]) -> s
     if snap.edges:
         metric("mcav_edge_drops_total", "counter", "Frames dropped by a queued edge.",
                [({"edge": e.name}, e.drops) for e in snap.edges])
+        metric("mcav_edge_decimated_total", "counter", "Frames a consumer skipped by design (reads only the newest).",
+               [({"edge": e.name}, e.decimated) for e in snap.edges])
         metric("mcav_edge_fill", "gauge", "Frames waiting in a queued edge.", [({"edge": e.name}, e.fill) for e in snap.edges])
     return "\n".join(out) + "\n"
