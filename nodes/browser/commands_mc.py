@@ -62,6 +62,11 @@ async def _to_minecraft(srv: BrowserServer, c: Client, msg: dict[str, Any],
 
 @command("get_zones", "get_zone", mutating=False)
 async def _zones(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    if not srv.mc or not srv.mc_info.get("connected"):
+        # No plugin, no zones: a well-formed empty answer, as MCAV's own server gives (its newer panel
+        # takes any `error` message for a broken connection). Commands that change something still get one.
+        c.send(P.zones_unknown(msg["type"]))
+        return
     await _to_minecraft(srv, c, msg, cached=msg["type"] == "get_zones")
 
 

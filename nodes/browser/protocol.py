@@ -148,6 +148,11 @@ def voice_status(status: Mapping[str, Any]) -> str:
     return encode({"type": "voice_status", **status})
 
 
+def zones_unknown(asked: str) -> str:
+    """The answer to ``get_zones`` / ``get_zone`` while Minecraft is not connected: none known."""
+    return encode({"type": "zones", "zones": []} if asked == "get_zones" else {"type": "zone", "zone": None})
+
+
 def scenes_list(scenes: list[dict[str, Any]]) -> str:
     """Reply to ``list_scenes`` and, to every browser, the scene list after a change (newer MCAV panel)."""
     return encode({"type": "scenes_list", "scenes": scenes})
