@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import pytest
 from conftest import ROOT, free_port, wait_until
-from test_vj_helpers import RawBrowser
+from vj_support import RawBrowser
 
 MCAV = [sys.executable, "-m", "mcav.runtime.cli"]
 
@@ -97,7 +97,7 @@ class Proc:
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "MCAV_HEALTH_INTERVAL": "3600", **(env or {})}
         self.proc = subprocess.Popen(args, cwd=tmp, stdout=subprocess.DEVNULL, stderr=self.log.open("w"), env=full_env)
         if admin:
-            from test_vj_pipeline import http_get
+            from vj_support import http_get
 
             wait_until(lambda: self.proc.poll() is not None or http_get(self.admin, "/health"), timeout=20,
                        what=f"{name} to serve /health")
@@ -110,7 +110,7 @@ class Proc:
     def health(self) -> dict[str, Any] | None:
         import json
 
-        from test_vj_pipeline import http_get
+        from vj_support import http_get
 
         got = http_get(self.admin, "/health")
         return json.loads(got[2]) if got and got[0] == 200 else None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 from conftest import build
-from test_vj_helpers import RawBrowser, running, wait_until
+from vj_support import RawBrowser, running, wait_until
 
 from mcav.nodes.show import store
 

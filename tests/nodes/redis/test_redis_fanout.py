@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 from conftest import wait_until
 from redis_support import Proc, RedisServer, is_state, need_redis, read_until
-from test_vj_helpers import RawBrowser
+from vj_support import RawBrowser
 
 PASSWORD = "s3cret"
 

@@ -8,6 +8,7 @@ graph through it, so the sinks can be driven frame by frame.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import contextlib
 from typing import Any, Iterator
@@ -24,8 +25,8 @@ from mcav.runtime.frames import Features, Scene, now_ns
 from mcav.runtime.node import AsyncNode
 from mcav.runtime.registry import register_kind
 
-register_kind("scene_feed", "test_vj_helpers:SceneFeed")
-register_kind("link_watch", "test_vj_helpers:LinkWatch")
+register_kind("scene_feed", "vj_support:SceneFeed")
+register_kind("link_watch", "vj_support:LinkWatch")
 
 
 class SceneFeed(AsyncNode):
@@ -147,3 +148,14 @@ class RawBrowser:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+def http_get(port: int, path: str) -> tuple[int, str, bytes] | None:
+    """GET ``path`` from 127.0.0.1:``port``: (status, content type, body), or None if nothing answers."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.getheader("content-type") or "", r.read()
+    except OSError:
+        return None

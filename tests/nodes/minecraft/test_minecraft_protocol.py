@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from test_vj_helpers import make_scene
+from vj_support import make_scene
 
 from mcav.nodes.minecraft import protocol
 from mcav.nodes.entities import BROWSER_FIELDS, EntityEncoder

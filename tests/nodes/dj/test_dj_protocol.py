@@ -8,7 +8,7 @@ import json
 import math
 
 import pytest
-from test_dj_helpers import RawDJ, running, vj_graph, wait_until
+from dj_support import RawDJ, running, vj_graph, wait_until
 
 from mcav.nodes.dj import protocol as P
 from mcav.runtime.ratelimit import TokenBucket

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/bench/ → the checkout
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -7,7 +7,6 @@ browsers check what comes out; SIGINT must end it cleanly.
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 import os
 import signal
@@ -18,20 +17,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, free_port
 from plugin_standin import PluginStandIn
-from test_dj_helpers import RawDJ
-from test_vj_helpers import RawBrowser, wait_until
+from dj_support import RawDJ
+from vj_support import RawBrowser, http_get, wait_until
 
 MCAV = [sys.executable, "-m", "mcav.runtime.cli"]
-
-
-def http_get(port: int, path: str) -> tuple[int, str, bytes] | None:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", path)
-        r = conn.getresponse()
-        return r.status, r.getheader("content-type") or "", r.read()
-    except OSError:
-        return None
 
 
 class Server:

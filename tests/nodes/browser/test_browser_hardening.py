@@ -14,7 +14,7 @@ from websockets.exceptions import InvalidHandshake
 
 from conftest import async_wait_until, build
 from plugin_standin import PluginStandIn
-from test_vj_helpers import RawBrowser, running, wait_until
+from vj_support import RawBrowser, running, wait_until
 
 from mcav.runtime.clock import ManualClock
 

@@ -6,7 +6,7 @@ import functools
 
 import numpy as np
 import pytest
-from test_pattern_support import check_scene, features, pattern_node
+from pattern_support import check_scene, features, pattern_node
 
 from mcav.nodes.patterns.base import Audio, Entities
 from mcav.nodes.patterns.registry import MCAV_ORDER, PATTERNS, describe

@@ -15,8 +15,8 @@ import zlib
 import pytest
 from conftest import build
 from plugin_standin import PluginStandIn
-from test_dj_helpers import RawDJ
-from test_vj_helpers import RawBrowser, running, wait_until
+from dj_support import RawDJ
+from vj_support import RawBrowser, running, wait_until
 
 from mcav.nodes.browser.commands_mc import MAX_BANNER_PROFILES
 from mcav.nodes.browser.protocol import PARTICLE_EFFECTS

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 from conftest import build
-from test_pattern_support import check_scene, feed, features, pattern_node, steady
+from pattern_support import check_scene, feed, features, pattern_node, steady
 
 from mcav.nodes.patterns.easing import ease
 from mcav.nodes.patterns.registry import MCAV_ORDER

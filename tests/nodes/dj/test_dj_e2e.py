@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, build, free_port
-from test_dj_helpers import on_loop, running, vj_graph, wait_until
+from dj_support import on_loop, running, vj_graph, wait_until
 
 from mcav.nodes.dj.auth import KeyStore
 from mcav.runtime.clock import ManualClock

@@ -6,7 +6,7 @@ import asyncio
 import re
 
 import pytest
-from test_dj_helpers import RawDJ, async_wait_until, on_loop, running, vj_graph
+from dj_support import RawDJ, async_wait_until, on_loop, running, vj_graph
 
 from mcav.nodes.dj.codes import CODE_ALPHABET, CODE_WORDS, CodeBook, CodeRejected, dj_id_for_code
 from mcav.nodes.dj.relay import AuthFailed, DJRelay, DJRelayConfig

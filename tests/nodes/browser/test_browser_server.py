@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from conftest import build
-from test_vj_helpers import RawBrowser, make_scene, running, wait_until
+from vj_support import RawBrowser, make_scene, running, wait_until
 
 from mcav.runtime.clock import ManualClock
 from mcav.runtime.engine import Runtime

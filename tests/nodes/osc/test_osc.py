@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import build
 from pythonosc import osc_message_builder, osc_packet
-from test_vj_helpers import running, wait_until
+from vj_support import running, wait_until
 
 from mcav.nodes.osc.addresses import Call, Refused, route
 

@@ -8,7 +8,7 @@ import logging
 import socket
 
 import pytest
-from test_dj_helpers import RawDJ, async_wait_until, build, on_loop, running, vj_graph, wait_until
+from dj_support import RawDJ, async_wait_until, build, on_loop, running, vj_graph, wait_until
 
 from mcav.nodes.dj.auth import KeyStore
 from mcav.runtime.clock import ManualClock

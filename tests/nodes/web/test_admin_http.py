@@ -10,7 +10,7 @@ import socket
 
 import pytest
 from conftest import build, wait_until
-from test_vj_helpers import running
+from vj_support import running
 
 from mcav.nodes.web.http import STATIC_DIR
 from mcav.runtime.engine import Runtime

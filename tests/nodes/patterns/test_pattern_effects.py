@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from test_pattern_support import check_scene, feed, pattern_node, steady
+from pattern_support import check_scene, feed, pattern_node, steady
 
 from mcav.nodes.patterns import effects as fx
 from mcav.nodes.patterns.base import Entities

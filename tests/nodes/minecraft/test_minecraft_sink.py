@@ -8,8 +8,8 @@ import logging
 import numpy as np
 from conftest import async_wait_until, build, free_port
 from plugin_standin import PluginStandIn
-from test_dj_helpers import RawDJ
-from test_vj_helpers import make_scene, running, wait_until
+from dj_support import RawDJ
+from vj_support import make_scene, running, wait_until
 
 from mcav.runtime.clock import ManualClock
 from mcav.runtime.engine import Runtime

@@ -6,7 +6,7 @@ import asyncio
 
 import numpy as np
 import pytest
-from test_vj_helpers import make_scene
+from vj_support import make_scene
 
 from mcav.nodes.interfaces import LinkDown
 from mcav.nodes.redis import protocol as P
