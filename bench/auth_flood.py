@@ -41,10 +41,10 @@ from bench.wsclients import BrowserClient, FakeDJ  # noqa: E402
 GRAPH = """
 graph: vj
 nodes:
-  djs: {{kind: dj_server, host: 127.0.0.1, port: {dj}, auth: {{keys: {keys}}}, max_connections: 256}}
+  djs: {{kind: dj_server, host: 127.0.0.1, port: {dj}, auth: {{keys: {keys}}}}}
   viz: {{kind: pattern, in: djs, pattern: spectrum, entities: 64}}
   web: {{kind: browser, in: {{from: viz, queue: {{slots: 2, leaky: downstream}}}}, host: 127.0.0.1, port: {web},
-         operator_password: bench-password, max_handshakes: 256}}
+         operator_password: bench-password}}
 """
 
 

@@ -174,6 +174,7 @@ class BrowserServer(AsyncNode):
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         server.close(close_connections=False)
+        self.budget.close()
         await asyncio.gather(*(c.close(1001, "Server shutting down", 0.5) for c in list(self.clients)))
         await server.wait_closed()
 

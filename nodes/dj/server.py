@@ -177,6 +177,7 @@ class DJServer(AsyncNode):
 
     async def _close(self) -> None:
         self.guard.close()
+        self.budget.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
