@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from bench.common import free_port, proc_cpu_s, wait_listening  # noqa: E402
+from bench.common import free_port, proc_cpu_s, stop_server, wait_listening, save_json  # noqa: E402
 from bench.wsclients import BrowserClient, FakeDJ  # noqa: E402
 
 GRAPH = """
@@ -198,11 +197,7 @@ async def run(seconds: float, attackers: int) -> list[dict[str, Any]]:
         await dj.stop()
         if browser is not None:
             browser.close()
-        proc.send_signal(signal.SIGINT)
-        try:
-            await asyncio.to_thread(proc.wait, 10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        await stop_server(proc)
 
 
 def main() -> int:
@@ -223,9 +218,7 @@ def main() -> int:
     base = results[0]
     for r in results[1:]:
         r["states_over_baseline"] = round(r["states_per_s"] / base["states_per_s"], 3) if base["states_per_s"] else None
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+    save_json(args.out, results)
     return 0
 
 

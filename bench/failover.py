@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from bench.common import free_port, wait_listening  # noqa: E402
+from bench.common import free_port, stop_server, wait_listening, save_json  # noqa: E402
 from bench.wsclients import FakeDJ  # noqa: E402
 
 
@@ -78,11 +78,7 @@ async def once(sets: list[str]) -> dict[str, Any]:
             p.send_signal(signal.SIGCONT)
             p.kill()
             p.wait(5)
-        vj.send_signal(signal.SIGINT)
-        try:
-            vj.wait(10)
-        except subprocess.TimeoutExpired:
-            vj.kill()
+        await stop_server(vj)
 
 
 def main() -> int:
@@ -100,8 +96,7 @@ def main() -> int:
                         ("heartbeat: lan", ["djs.idle_fps=60", "djs.heartbeat=lan"])):
         report[label] = [asyncio.run(once(sets)) for _ in range(args.repeats)]
         print(label, report[label], flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+    save_json(args.out, report)
     return 0
 
 

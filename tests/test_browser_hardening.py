@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 
 from conftest import async_wait_until, build
 from plugin_standin import PluginStandIn
+from test_browser_server import graph as web_graph
 from test_vj_helpers import RawBrowser, running, wait_until
 
 from mcav.runtime.clock import ManualClock
@@ -21,15 +22,6 @@ from mcav.runtime.clock import ManualClock
 REMOTE = ", trusted_networks: ['127.0.0.2/32']"  # this test's 127.0.0.1 counts as another host
 NESTED = '{"type":"get_state","x":' + "[" * 1000 + "]" * 1000 + "}"
 SKIP = ("state", "ping", "dj_roster", "minecraft_status")
-
-
-def web_graph(extra: str = "") -> str:
-    return f"""
-graph: web
-nodes:
-  feed: {{kind: scene_feed}}
-  web: {{kind: browser, in: feed, host: 127.0.0.1, port: 0{extra}}}
-"""
 
 
 def vj_graph(extra: str = "", mc_port: int | None = None) -> str:
