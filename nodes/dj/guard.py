@@ -59,15 +59,15 @@ class AuthGuard:
         """May ``addr`` present a credential now? (If so, end with failed/succeeded/released.)"""
         verdict = self.throttle.check(addr)
         if not verdict:
-            self.tally.note(f"throttle:{addr}", "DJ auth from %s throttled: too many failed attempts "
+            self.tally.note("throttle", "DJ auth from %s throttled: too many failed attempts "
                             "(locked out for %.0f s more)", addr, verdict.retry_after)
         return verdict
 
     def failed(self, addr: str) -> None:
         lockout = self.throttle.failed(addr)
         if lockout:
-            self.tally.note(f"lockout:{addr}", "DJ auth from %s: %d failures; locked out for %.0f s",
-                            addr, self.throttle.failures, lockout)
+            self.tally.note("lockout", "DJ auth from %s failed again; locked out for %.0f s (%d failures in all)",
+                            addr, lockout, self.throttle.failures)
 
     def succeeded(self, addr: str) -> None:
         self.throttle.succeeded(addr)
