@@ -96,7 +96,7 @@ class BrowserServer(AsyncNode):
         self._dj_cache: dict[str, Any] = {}
         self._dj_cache_frame = -1_000_000
         self._next_due_ns: float | None = None
-        self.access = Access(params.operator_password, params.trusted_networks, ctx.clock)
+        self.access = Access(params.operator_password, params.trusted_networks, ctx.clock, ctx.log)
         self.read_cache = ReplyCache(ctx.clock)
         self.budget = ListenerBudget(f"browser '{ctx.name}'", params.max_clients + params.max_handshakes, ctx.log)
 
