@@ -168,7 +168,7 @@ class ListenerBudget:
                                 "by working connections", self.name, free, self.fd_reserve)
                 return None
             oldest._budget._cut(oldest, f"{free} file handles left (reserve {self.fd_reserve})")
-        elif self.open >= self.cap:
+        if self.open >= self.cap:
             oldest = next(iter(self._waiting), None)
             if oldest is None:
                 self.refused += 1
