@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from mcav.runtime import budget
 from mcav.runtime.budget import ListenerBudget, budgeted_connection, quiet_accept_errors
 from mcav.runtime.health import health_stats
-from mcav.runtime.trust import LOOPBACK, binds_beyond_loopback
+from mcav.runtime.trust import LOOPBACK, TrustedNetworks, binds_beyond_loopback
 from mcav.runtime.frames import Scene
 from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
@@ -73,6 +73,9 @@ class BrowserServer(AsyncNode):
         read_burst: int = param(100, doc="read-only commands a client may send back to back", min=1)
         max_handshakes: int = param(32, doc="connections still in their WebSocket handshake at once (beyond that "
                                     "the oldest is cut); sockets in all: max_clients + this", min=1)
+
+        def __post_init__(self) -> None:
+            TrustedNetworks(self.trusted_networks)  # a bad network fails the graph check, naming it
 
     def __init__(self, params: Params, ctx: Any) -> None:
         super().__init__(params, ctx)
