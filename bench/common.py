@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +38,8 @@ __all__ = [
     "proc_cpu_s",
     "run_graph",
     "spawn_mcav",
+    "stop_server",
+    "save_json",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,3 +198,21 @@ async def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: floa
         except OSError:
             await asyncio.sleep(0.05)
     raise TimeoutError(f"nothing listens on port {port}")
+
+
+async def stop_server(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop a benchmarked ``mcav run`` as Ctrl-C does; kill it if it has not exited after ``timeout`` s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        await asyncio.to_thread(proc.wait, timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def save_json(path: Path, report: Any) -> None:
+    """Write a benchmark's JSON report to ``path`` (folders created) and print it."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench.common import free_port, proc_cpu_s, wait_listening  # noqa: E402
+from bench.common import free_port, proc_cpu_s, stop_server, wait_listening, save_json  # noqa: E402
 from bench.wsclients import BrowserClient, FakeDJ  # noqa: E402
 from plugin_standin import PluginStandIn  # noqa: E402
 
@@ -101,11 +99,7 @@ async def run(seconds: float, n_browsers: int) -> list[dict[str, float | int | N
         await dj.stop()
         for b in browsers:
             b.close()
-        proc.send_signal(signal.SIGINT)
-        try:
-            await asyncio.to_thread(proc.wait, 10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        await stop_server(proc)
         plugin.stop()
 
 
@@ -118,9 +112,7 @@ def main() -> int:
     base, loaded = asyncio.run(run(args.seconds, args.browsers))
     ratio = {k: round(loaded[k] / base[k], 2) for k in ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core") if base[k] and loaded[k]}
     report = {"baseline_no_browsers": base, "loaded": loaded, "loaded_over_baseline": ratio}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    save_json(args.out, report)
     return 0
 
 

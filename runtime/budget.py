@@ -39,6 +39,9 @@ _FD_TTL = 0.25
 _fd_cache: list[float] = [0.0, 0.0]  # [measured at (monotonic), free handles then]
 _budgets: weakref.WeakSet[ListenerBudget] = weakref.WeakSet()  # every live budget, for cross-listener eviction
 _order = itertools.count()  # admission order of tickets, across listeners
+#: Sockets held in a tarpit at most (all listeners), see :func:`budgeted_connection`.
+TARPIT_MAX = 256
+_tarpit = [0]  # sockets held in the tarpit now
 
 
 def free_fds() -> int | None:
@@ -147,6 +150,7 @@ class ListenerBudget:
         self.refused = 0
         #: Unproven connections cut to make room for a newer one.
         self.evicted = 0
+        self._tarpit: set[Any] = set()  # transports held unanswered (see budgeted_connection)
         _budgets.add(self)
 
     def admit(self, evict: Callable[[], None]) -> Ticket | None:
@@ -164,7 +168,7 @@ class ListenerBudget:
                                 "by working connections", self.name, free, self.fd_reserve)
                 return None
             oldest._budget._cut(oldest, f"{free} file handles left (reserve {self.fd_reserve})")
-        elif self.open >= self.cap:
+        if self.open >= self.cap:
             oldest = next(iter(self._waiting), None)
             if oldest is None:
                 self.refused += 1
@@ -178,6 +182,11 @@ class ListenerBudget:
         self.peak = max(self.peak, self.open)
         _fd_taken(1)
         return ticket
+
+    def close(self) -> None:
+        """The listener shuts down: drop the sockets held in the tarpit (nothing waits for them)."""
+        for transport in list(self._tarpit):
+            transport.abort()
 
     def _cut(self, ticket: Ticket, why: str) -> None:
         """Close an unproven connection of this listener to make room (counted, tallied in the log)."""
@@ -200,18 +209,33 @@ def budgeted_connection(budget: ListenerBudget,
     The slot is taken when TCP connects (before the WebSocket handshake) and
     given back when the socket closes; the connection's ``ticket`` attribute
     lets the handler call ``ready()`` once the client proved itself.
-    ``refuse(ip)`` True drops a connection at once, before any handshake
-    (e.g. an address locked out for failed logins that keeps hammering).
+    ``refuse(ip)`` True (e.g. an address locked out for failed logins that
+    keeps hammering) puts the connection in a tarpit instead: it takes no
+    slot, nothing of it is read (no handshake, no work), and it ends when the
+    handshake times out (``open_timeout``). A client that retries at once is
+    thereby slowed to one try per timeout instead of spinning on refusals. At
+    most :data:`TARPIT_MAX` sockets are held so, and only while file handles
+    are plentiful; beyond that they are dropped at once.
     """
 
     class BudgetedConnection(ServerConnection):
         ticket: Ticket | None = None
 
+        tarpitted = False
+
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             super().connection_made(transport)
             peer = transport.get_extra_info("peername")
             if refuse is not None and isinstance(peer, tuple) and refuse(str(peer[0])):
-                transport.abort()  # type: ignore[attr-defined]
+                free = free_fds()
+                if _tarpit[0] < TARPIT_MAX and (free is None or free > 2 * budget.fd_reserve):
+                    self.tarpitted = True
+                    budget._tarpit.add(transport)
+                    _tarpit[0] += 1
+                    _fd_taken(1)
+                    transport.pause_reading()  # type: ignore[attr-defined]
+                else:
+                    transport.abort()  # type: ignore[attr-defined]
                 return
             self.ticket = budget.admit(transport.abort)  # type: ignore[attr-defined]
             if self.ticket is None:
@@ -223,6 +247,11 @@ def budgeted_connection(budget: ListenerBudget,
             finally:
                 if self.ticket is not None:
                     self.ticket.release()
+                if self.tarpitted:
+                    self.tarpitted = False
+                    budget._tarpit.discard(self.transport)
+                    _tarpit[0] -= 1
+                    _fd_taken(-1)
 
     return BudgetedConnection
 

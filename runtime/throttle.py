@@ -94,6 +94,7 @@ class AuthThrottle:
             return Verdict(False, src.locked_until - now)
         if src.in_flight >= self.max_in_flight:
             self.throttled += 1
+            src.told = True
             return Verdict(False, self.base)
         src.in_flight += 1
         return Verdict(True)
@@ -119,6 +120,7 @@ class AuthThrottle:
         src.in_flight = max(0, src.in_flight - 1)
         src.failures = 0
         src.locked_until = 0.0
+        src.told = False
 
     def released(self, addr: str) -> None:
         """An attempt ended without a verdict (the client left mid-check): free its slot only."""
@@ -127,10 +129,11 @@ class AuthThrottle:
             src.in_flight = max(0, src.in_flight - 1)
 
     def refuse_early(self, addr: str) -> bool:
-        """True if ``addr`` is locked out and was already told so during this lockout: its new
-        connections may be dropped at accept, before any handshake (counted as throttled)."""
+        """True if ``addr`` is locked out (or has ``max_in_flight`` checks running) and was already told
+        so: its new connections may be held or dropped at accept, before any handshake (counted as throttled)."""
         src = self._sources.get(addr)
-        if src is None or not src.told or self.clock.monotonic() >= src.locked_until:
+        busy = src is not None and src.in_flight >= self.max_in_flight
+        if src is None or not src.told or not (busy or self.clock.monotonic() < src.locked_until):
             return False
         self.throttled += 1
         return True

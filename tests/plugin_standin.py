@@ -149,13 +149,13 @@ class PluginStandIn:
 
     def stop(self) -> None:
         if self._thread.is_alive():
-            self._call(self._stop())
+            self._call(self._stop(), timeout=15)  # generous: on a loaded machine closing takes a while
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(2)
 
     async def _stop(self) -> None:
         self._server.close()
-        await asyncio.wait_for(self._server.wait_closed(), 3)
+        await asyncio.wait_for(self._server.wait_closed(), 10)
 
     def restart(self) -> None:
         """A plugin/server restart: every connection closed (1001), pools forgotten."""
@@ -167,8 +167,8 @@ class PluginStandIn:
     async def _close_all(self, code: int, reason: str) -> None:
         await asyncio.gather(*(c.close(code, reason) for c in list(self._conns)), return_exceptions=True)
 
-    def _call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(5)
+    def _call(self, coro: Any, timeout: float = 5.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     # -- observation (test thread) ----------------------------------------------------------
 

@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from typing import Iterable
 
+from mcav.runtime.budget import LogTally
 from mcav.runtime.clock import Clock
 from mcav.runtime.throttle import AuthThrottle
 from mcav.runtime.trust import TrustedNetworks
@@ -42,12 +44,14 @@ class Access:
         password: The operator password ("" = none set).
         trusted: Networks whose browsers are operators while no password is set.
         clock: Times password lockouts.
+        log: Where lockouts are reported (once per 10 s with a count).
     """
 
-    def __init__(self, password: str, trusted: Iterable[str], clock: Clock) -> None:
+    def __init__(self, password: str, trusted: Iterable[str], clock: Clock, log: logging.Logger) -> None:
         self.password = password
         self.trusted = TrustedNetworks(trusted)
         self.throttle = AuthThrottle(clock)
+        self.tally = LogTally(log)
 
     def operator_on_connect(self, addr: str) -> bool:
         """A new browser from ``addr`` starts as operator only without a password and from a trusted network."""
@@ -62,9 +66,12 @@ class Access:
                                 "viewers; set operator_password (MCAV_VJ_PASSWORD) to operate remotely")
         verdict = self.throttle.check(addr)
         if not verdict:
+            self.tally.note("throttle", "operator login from %s throttled: too many wrong passwords", addr)
             return Login(False, f"Too many failed attempts; retry in {max(1, round(verdict.retry_after))} s", 4029)
         if hmac.compare_digest(password.encode(), self.password.encode()):
             self.throttle.succeeded(addr)
             return Login(True)
-        self.throttle.failed(addr)
+        lockout = self.throttle.failed(addr)
+        if lockout:
+            self.tally.note("lockout", "operator login from %s failed again; locked out for %.0f s", addr, lockout)
         return Login(False, "Invalid operator password", 4004)

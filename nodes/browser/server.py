@@ -38,7 +38,7 @@ from mcav.runtime.frames import Scene
 from mcav.runtime.keepalive import KeepAlive
 from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
-from mcav.runtime.trust import LOOPBACK, binds_beyond_loopback
+from mcav.runtime.trust import LOOPBACK, TrustedNetworks, binds_beyond_loopback
 
 from . import commands, commands_mc, commands_show  # noqa: F401  (importing them registers the handlers)
 from . import protocol as P
@@ -93,6 +93,9 @@ class BrowserServer(ShowLinks, AsyncNode):
         max_handshakes: int = param(32, doc="connections still in their WebSocket handshake at once (beyond that "
                                     "the oldest is cut); sockets in all: max_clients + this", min=1)
 
+        def __post_init__(self) -> None:
+            TrustedNetworks(self.trusted_networks)  # a bad network fails the graph check, naming it
+
     def __init__(self, params: Params, ctx: Any) -> None:
         super().__init__(params, ctx)
         self.port: int | None = None
@@ -113,7 +116,7 @@ class BrowserServer(ShowLinks, AsyncNode):
         self.init_show(ctx)
         self._encoder = P.StateEncoder()
         self._next_due_ns: float | None = None
-        self.access = Access(params.operator_password, params.trusted_networks, ctx.clock)
+        self.access = Access(params.operator_password, params.trusted_networks, ctx.clock, ctx.log)
         self.read_cache = ReplyCache(ctx.clock)
         self.budget = ListenerBudget(f"browser '{ctx.name}'", params.max_clients + params.max_handshakes, ctx.log)
 
@@ -187,6 +190,7 @@ class BrowserServer(ShowLinks, AsyncNode):
     async def _shutdown(self, server: Any) -> None:
         await self.ctx.tasks.aclose()
         server.close(close_connections=False)
+        self.budget.close()
         await asyncio.gather(*(c.close(1001, "Server shutting down", 0.5) for c in list(self.clients)))
         await server.wait_closed()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 from mcav.runtime.budget import LogTally
 from mcav.runtime.clock import Clock
@@ -22,11 +23,15 @@ from mcav.runtime.throttle import AuthThrottle, Verdict
 
 from .auth import DJKey, KeyStore
 
-__all__ = ["AuthGuard", "Busy"]
+__all__ = ["Abandoned", "AuthGuard", "Busy"]
 
 
 class Busy(Exception):
     """Too many key checks are waiting already."""
+
+
+class Abandoned(Exception):
+    """The client left (or was cut) before its queued key check started: the check was skipped."""
 
 
 class AuthGuard:
@@ -46,21 +51,23 @@ class AuthGuard:
         self.waiting = 0
         #: Attempts refused because max_waiting checks were queued.
         self.busy = 0
+        #: Queued checks skipped because the client had gone.
+        self.abandoned = 0
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="mcav-keycheck")
 
     def admit(self, addr: str) -> Verdict:
         """May ``addr`` present a credential now? (If so, end with failed/succeeded/released.)"""
         verdict = self.throttle.check(addr)
         if not verdict:
-            self.tally.note(f"throttle:{addr}", "DJ auth from %s throttled: too many failed attempts "
+            self.tally.note("throttle", "DJ auth from %s throttled: too many failed attempts "
                             "(locked out for %.0f s more)", addr, verdict.retry_after)
         return verdict
 
     def failed(self, addr: str) -> None:
         lockout = self.throttle.failed(addr)
         if lockout:
-            self.tally.note(f"lockout:{addr}", "DJ auth from %s: %d failures; locked out for %.0f s",
-                            addr, self.throttle.failures, lockout)
+            self.tally.note("lockout", "DJ auth from %s failed again; locked out for %.0f s (%d failures in all)",
+                            addr, lockout, self.throttle.failures)
 
     def succeeded(self, addr: str) -> None:
         self.throttle.succeeded(addr)
@@ -68,17 +75,31 @@ class AuthGuard:
     def released(self, addr: str) -> None:
         self.throttle.released(addr)
 
-    async def verify(self, keys: KeyStore, dj_id: str, key: str) -> DJKey | None:
-        """``keys.verify`` on the key-check worker (Busy if ``max_waiting`` checks are queued)."""
+    async def verify(self, keys: KeyStore, dj_id: str, key: str,
+                     wanted: Callable[[], bool] = lambda: True) -> DJKey | None:
+        """``keys.verify`` on the key-check worker.
+
+        Raises:
+            Busy: ``max_waiting`` checks are queued already.
+            Abandoned: ``wanted()`` was False when the worker got to it (the client is gone).
+        """
         if self.waiting >= self.max_waiting:
             self.busy += 1
             self.tally.note("busy", "DJ key checks: %d waiting; refusing more (server busy)", self.waiting)
             raise Busy
+
+        def check() -> DJKey | None | Abandoned:
+            return keys.verify(dj_id, key) if wanted() else Abandoned()
+
         self.waiting += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, keys.verify, dj_id, key)
+            result = await asyncio.get_running_loop().run_in_executor(self._pool, check)
         finally:
             self.waiting -= 1
+        if isinstance(result, Abandoned):
+            self.abandoned += 1
+            raise result
+        return result
 
     def counters(self) -> dict[str, int]:
         """Throttle counters plus ``auth_busy``."""

@@ -31,7 +31,7 @@ from . import protocol as P
 from .admission import Auth, ClockSync, clean_text, credentials, first_message
 from .auth import DEFAULT_PRIORITY, KeysFileError, KeyStore
 from .codes import CodeRejected, dj_id_for_code
-from .guard import AuthGuard, Busy
+from .guard import Abandoned, AuthGuard, Busy
 from .hub import DJHub, Pending
 from .roster import DJSession
 
@@ -127,6 +127,8 @@ class ConnectionHandler:
         except Busy:
             await self._refuse(conn, C.THROTTLED, "Server busy; retry later")
             return None
+        except Abandoned:
+            return None
         finally:
             if not settled:
                 guard.released(ip)
@@ -152,7 +154,7 @@ class ConnectionHandler:
                     self.log.error("keys file changed but cannot be used, keeping the previous keys: %s", exc)
                 key = msg.get("dj_key")
                 key = key if isinstance(key, str) else ""
-                entry = await (cfg.guard.verify(cfg.keys, dj_id, key) if cfg.guard is not None
+                entry = await (cfg.guard.verify(cfg.keys, dj_id, key, lambda: _open(conn)) if cfg.guard is not None
                                else asyncio.to_thread(cfg.keys.verify, dj_id, key))
             settle(entry is not None)
             if entry is None:
@@ -315,6 +317,12 @@ class ConnectionHandler:
         n = session.dropped_invalid
         if n in (1, 10, 100) or n % 1000 == 0:
             self.log.warning("DJ %s: dropped an invalid message (%d so far): %s", session.dj_id, n, why)
+
+
+def _open(conn: Any) -> bool:
+    """The client is still there (read from the key-check thread: a plain attribute check)."""
+    transport = getattr(conn, "transport", None)
+    return transport is not None and not transport.is_closing()
 
 
 def _ip(conn: Any) -> str:

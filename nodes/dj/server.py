@@ -209,6 +209,7 @@ class DJServer(AsyncNode):
 
     async def _close(self) -> None:
         self.guard.close()
+        self.budget.close()
         await self.ctx.tasks.aclose()
         server = self._server
         if server is None:

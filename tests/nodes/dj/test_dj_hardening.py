@@ -10,14 +10,30 @@ import json
 import logging
 
 import pytest
+from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake
 from dj_support import RawDJ, async_wait_until, on_loop, running, vj_graph, wait_until
 
 from mcav.nodes.dj.auth import KeyStore
 from mcav.runtime.clock import ManualClock
 
-#: What a client sees when the server drops its connection at accept, before the handshake.
-DROPPED = (InvalidHandshake, OSError, EOFError)
+
+
+#: What a client sees when the server holds its connection unanswered (the tarpit) and then drops it.
+HELD = (InvalidHandshake, OSError, EOFError)  # TimeoutError is an OSError
+#: The graphs below give a handshake 2 s (the tarpit lasts that long), not 5, to keep the tests short.
+SHORT = ", handshake_timeout: 2"
+
+
+async def tarpitted(port: int) -> bool:
+    """True if the server never completes the handshake of a new connection (its address is locked out)."""
+    try:
+        ws = await connect(f"ws://127.0.0.1:{port}", proxy=None, open_timeout=10)
+    except HELD:
+        return True
+    await ws.close()
+    return False
+
 NESTED = '{"type":"dj_audio_frame","x":' + "[" * 1000 + "]" * 1000 + "}"  # ~2 KB, 1000 levels
 
 
@@ -90,7 +106,7 @@ def test_without_a_standby_the_silent_live_dj_stays_and_idle_frames_keep_the_pat
 
 def test_wrong_keys_from_one_address_are_locked_out_without_key_checks(tmp_path, caplog):
     caplog.set_level(logging.WARNING)
-    with running(keys_graph(tmp_path), ManualClock()) as rt:  # lockouts last until the test moves time
+    with running(keys_graph(tmp_path, SHORT), ManualClock()) as rt:  # lockouts last until the test moves time
         djs = rt.node("djs")
 
         async def bad() -> tuple[int | None, str | None]:
@@ -107,8 +123,7 @@ def test_wrong_keys_from_one_address_are_locked_out_without_key_checks(tmp_path,
             assert code == 4029 and reason.startswith("Too many failed attempts; retry in")
             # told once; until the lockout ends its connections are dropped at accept, before any handshake,
             # and even the right key gets no derivation
-            with pytest.raises(DROPPED):
-                await RawDJ.connect(djs.port)
+            assert await tarpitted(djs.port)
 
         asyncio.run(scenario())
         sec = djs.status()["security"]
@@ -119,14 +134,14 @@ def test_wrong_keys_from_one_address_are_locked_out_without_key_checks(tmp_path,
 
 def test_a_flood_of_concurrent_bad_keys_runs_few_key_checks_and_the_live_dj_keeps_streaming(tmp_path):
     """100 concurrent wrong keys from one host: at most 2 checks at once per address; the rest 4029 at once."""
-    with running(keys_graph(tmp_path, ", rate_limit: 100000, max_connections: 200"), ManualClock()) as rt:
+    with running(keys_graph(tmp_path, SHORT + ", rate_limit: 100000, max_connections: 200"), ManualClock()) as rt:
         djs, sink = rt.node("djs"), rt.node("sink")
 
         async def attacker() -> int | str | None:
             try:
                 dj = await RawDJ.connect(djs.port)
-            except DROPPED:
-                return "dropped"
+            except HELD:
+                return "dropped"  # held in the tarpit, then dropped
             await dj.send({"type": "dj_auth", "dj_id": "dj_alice", "dj_name": "x", "dj_key": "nope"})
             return (await dj.closed(timeout=20))[0]
 
@@ -147,18 +162,19 @@ def test_a_flood_of_concurrent_bad_keys_runs_few_key_checks_and_the_live_dj_keep
         assert set(codes) <= {4004, 4029, "dropped"} and codes.count(4029) + codes.count("dropped") >= 90
         sec = djs.status()["security"]
         assert sec["auth_failures"] == codes.count(4004) <= 7  # key derivations actually spent
-        assert sec["auth_throttled"] == codes.count(4029) + codes.count("dropped")
+        # every tarpitted try is counted; a handshake that only timed out on this loaded machine is not
+        assert codes.count(4029) <= sec["auth_throttled"] <= codes.count(4029) + codes.count("dropped")
         assert len(sink.frames) >= 1
 
 
 def test_connect_code_guesses_are_throttled_like_keys():
-    with running(vj_graph(), ManualClock()) as rt:
+    with running(vj_graph(SHORT), ManualClock()) as rt:
         djs = rt.node("djs")
 
         async def guess(code: str) -> int | str | None:
             try:
                 dj = await RawDJ.connect(djs.port)
-            except DROPPED:
+            except HELD:
                 return "dropped"
             await dj.send({"type": "code_auth", "code": code, "dj_name": "g"})
             return (await dj.closed())[0]

@@ -46,6 +46,9 @@ def test_reconnect_schedule_queue_order_and_eviction(context, demo):
     patterns = [p["id"] for p in server_state(demo)["patterns"]]
     page.wait_for_selector("#pattern-grid .pattern-btn")
     entities_before = server_state(demo)["entity_count"]
+    # On a loaded machine the first connect may itself have timed out and been retried: look only at
+    # what happens from the kill on.
+    a0, c0 = len(client(page, "attempts")), len(client(page, "closes"))
 
     demo.kill()
     wait_js(page, "window.mcavClient.state !== 'open'")
@@ -65,12 +68,12 @@ def test_reconnect_schedule_queue_order_and_eviction(context, demo):
     assert "3 queued" in page.text_content("#conn-detail")
 
     # Let a few attempts fail, then bring the server back on the same ports.
-    wait_js(page, "window.mcavClient.attempts.filter(a => a.startedAt !== null).length >= 4")
+    wait_js(page, f"window.mcavClient.attempts.slice({a0}).filter(a => a.startedAt !== null).length >= 4")
     demo.start()
     wait_open(page, opens=2)
 
-    attempts = client(page, "attempts")
-    closes = client(page, "closes")
+    attempts = client(page, "attempts")[a0:]
+    closes = client(page, "closes")[c0:]
     assert len(attempts) >= 4
     print("measured reconnect schedule (attempt, delay ms, start - schedule ms):",
           [(a["n"], a["delay"], round(a["startedAt"] - a["scheduledAt"], 1)) for a in attempts])
@@ -99,13 +102,14 @@ def test_attempt_limit_shows_the_reconnect_button(context, demo):
     page.goto(demo.url("/", reconnect_base_ms=100, reconnect_multiplier=1.5, reconnect_max_ms=300, max_attempts=3))
     wait_open(page)
     assert page.locator("#reconnect-btn").is_hidden()
+    a0 = len(client(page, "attempts"))  # a first connect that timed out on a loaded machine is not counted
 
     demo.kill()
     button = page.locator("#reconnect-btn")
     button.wait_for(state="visible")
     assert client(page, "state") == "failed"
     assert client(page, "nextAttemptAt") is None  # no timer left: it really stopped
-    assert [a["delay"] for a in client(page, "attempts")] == [100, 150, 225]
+    assert [a["delay"] for a in client(page, "attempts")[a0:]] == [100, 150, 225]
     assert page.text_content("#conn-label") == "Disconnected"
     assert "gave up after 3 attempts" in page.text_content("#conn-detail")
 
@@ -125,8 +129,9 @@ def test_no_pong_closes_and_reconnects_the_preview(context, demo):
 
     demo.freeze()
     wait_js(page, "window.mcavClient.stats.pongTimeouts >= 1")
-    last = client(page, "closes")[0]
-    assert last["reason"] == "pong timeout" and last["wasOpen"] is True
+    # (a first connect may have timed out on a loaded machine: find the pong timeout's close)
+    last = next(c for c in client(page, "closes") if c["reason"] == "pong timeout")
+    assert last["wasOpen"] is True
     # No pong for pong_timeout_ms: measured from the last pong to the close.
     assert last["at"] - client(page, "lastPongAt") >= FAST["pong_timeout_ms"] - 2
     demo.thaw()

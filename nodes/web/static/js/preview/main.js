@@ -57,14 +57,24 @@ async function main() {
   });
   // The zone's real size comes from the plugin (`get_zone`, relayed by the server); ask only while
   // Minecraft is connected (otherwise the server can only answer with an error).
+  // A reply can be lost (an error while the plugin reconnects, a request timeout): ask again every
+  // 3 s until the zone's info is there.
   let askedZone = null;
-  client.on('open', () => { askedZone = null; });
-  store.subscribe(['minecraftConnected', 'zone'], (d) => {
+  const askZone = (d) => {
     if (d.minecraftConnected && d.zone && askedZone !== d.zone && client.state === 'open') {
       askedZone = d.zone;
       client.send({ type: 'get_zone', zone: d.zone });
+      setTimeout(() => {
+        const info = store.get('zoneInfo');
+        if (askedZone === d.zone && !(info && info.name === d.zone)) {
+          askedZone = null;
+          askZone(store.data);
+        }
+      }, 3000);
     }
-  });
+  };
+  client.on('open', () => { askedZone = null; askZone(store.data); });
+  store.subscribe(['minecraftConnected', 'zone'], askZone);
   store.subscribe(['zoneInfo'], (d) => {
     const s = d.zoneInfo && d.zoneInfo.size;
     if (view && s) view.setZoneSize(Number(s.x), Number(s.y), Number(s.z));
