@@ -55,6 +55,7 @@ class StateEncoder:
                 "bpm_estimate": _r(max(0.0, f.bpm), 2),
                 "tempo_confidence": _r(f.tempo_confidence, 3),
                 "beat_phase": _r(f.beat_phase, 3),
+                "locked": bool(f.locked),  # mcav's own: the tracker holds a beat (beats are flagged only then)
             },
             "blackout": bool(scene.blackout),
             "frozen": bool(scene.frozen),

@@ -30,6 +30,11 @@ __all__ = ["DJHub", "Pending"]
 SEND_TIMEOUT = 1.0
 
 
+#: A remote DJ's frames carry no lock flag: its tracker counts as locked from this tempo confidence on
+#: (mcav's own beat node locks at 0.3; MCAV's DJ clients report a confidence on the same 0-1 scale).
+DJ_LOCK_CONFIDENCE = 0.3
+
+
 @dataclass(eq=False)
 class Pending:
     """A connect-code DJ waiting for the VJ: its socket and the decision future (True = approved)."""
@@ -324,6 +329,7 @@ class DJHub:
             seq=self._seq, t_capture=t_capture, t_audio=ts or 0.0,
             bands=np.asarray(safe["bands"], dtype=np.float32), peak=safe["peak"], beat=beat, beat_intensity=beat_i,
             bpm=bpm, tempo_confidence=safe["tempo_conf"], beat_phase=safe["beat_phase"],
+            locked=safe["tempo_conf"] >= DJ_LOCK_CONFIDENCE,
             instant_bass=safe["i_bass"], instant_kick=safe["i_kick"], source=session.dj_id,
         ))
         self._last_live_ns = arrival_ns

@@ -44,6 +44,7 @@ def scene_from_state(text: bytes | str, t_capture: int, entity_count: int) -> tu
             seq=seq, t_capture=t_capture, bands=np.asarray(st["bands"], np.float32), peak=float(st["amplitude"]),
             beat=bool(st["is_beat"]), beat_intensity=float(st["beat_intensity"]), bpm=float(st.get("bpm") or 0.0),
             tempo_confidence=float(zs.get("tempo_confidence", 0.0)), beat_phase=float(zs.get("beat_phase", 0.0)),
+            locked=bool(zs.get("locked", False)),
             instant_bass=float(st.get("instant_bass", 0.0)), instant_kick=bool(st.get("instant_kick", False)),
             source=str(st.get("active_dj") or ""),
         )

@@ -56,7 +56,8 @@ def test_vj_state_on_connect_then_state_per_frame():
             assert [e["id"] for e in st["entities"]] == [f"block_{i}" for i in range(16)]
             assert set(st["entities"][0]) == {"id", "x", "y", "z", "scale", "band", "visible"}
             assert st["frame"] == 5 and st["is_beat"] is True and st["bands"] == [0.8, 0.6, 0.4, 0.3, 0.2]
-            assert st["zone_status"] == {"bpm_estimate": 128.0, "tempo_confidence": 0.7, "beat_phase": 0.25}
+            assert st["zone_status"] == {"bpm_estimate": 128.0, "tempo_confidence": 0.7, "beat_phase": 0.25,
+                                         "locked": False}
             feed.push(make_scene(16, seq=6, blackout=True, t_capture=st_t(6)))
             assert (await b.expect("state"))["entities"] == []
             await b.close()

@@ -76,12 +76,15 @@ export function mountTempo(root, live) {
     const zs = frame.zone_status || {};
     const b = Number(zs.bpm_estimate ?? frame.bpm);
     const c = Number(zs.tempo_confidence ?? frame.tempo_confidence);
-    const text = `${Number.isFinite(b) && b > 0 ? b.toFixed(0) : '--'}|${Number.isFinite(c) ? Math.round(c * 100) : '—'}`;
+    // `locked` is mcav's own (an MCAV server sends none: then no badge); no beat is flagged while unlocked
+    const locked = zs.locked === undefined ? '' : zs.locked ? 'locked' : 'no lock';
+    const text = `${Number.isFinite(b) && b > 0 ? b.toFixed(0) : '--'}|${Number.isFinite(c) ? Math.round(c * 100) : '—'}|${locked}`;
     if (text === shown) return;
     shown = text;
-    const [bt, ct] = text.split('|');
+    const [bt, ct, lk] = text.split('|');
     bpm.textContent = bt;
-    confText.textContent = ct === '—' ? ct : `${ct}%`;
+    confText.textContent = (ct === '—' ? ct : `${ct}%`) + (lk === 'no lock' ? ' · no lock' : '');
+    root.dataset.locked = lk;
     conf.style.transform = `scaleX(${Number.isFinite(c) ? Math.max(0, Math.min(1, c)) : 0})`;
   });
 }
