@@ -1,6 +1,6 @@
 """Beat accuracy and analysis speed of ``pipelines/analyze.yaml`` (file → fft → beat), beside librosa.
 
-    python bench/beat_accuracy.py [--block 2048] [--shared ../shared] [--no-librosa]
+    python bench/beat_accuracy.py [--block 2048] [--shared ../shared] [--no-librosa] [--set fft.hop=256 …]
 
 For every annotated clip in ``../shared/beatdata`` (absent clips are skipped)
 and for generated synth clips, it runs the real graph at ``speed: max`` and
@@ -70,9 +70,14 @@ class Score:
     smoke: bool = False
 
 
+#: ``--set`` overrides applied to analyze.yaml on top of the clip, block and sink (e.g. ``fft.hop=256``).
+SETS: tuple[str, ...] = ()
+
+
 def graph(path: Path, block: int, sink: str = "collect") -> Runtime:
     text = ANALYZE.read_text()
-    spec = parse_graph_text(text, str(ANALYZE), (f"source.path={path}", f"source.block={block}", f"sink.kind={sink}"))
+    spec = parse_graph_text(text, str(ANALYZE),
+                            (f"source.path={path}", f"source.block={block}", f"sink.kind={sink}", *SETS))
     return Runtime(compile_graph(spec))
 
 
@@ -195,10 +200,14 @@ def speed(block: int, tmp: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--block", type=int, default=None, help="source block (default: analyze.yaml's)")
+    ap.add_argument("--set", action="append", default=[], metavar="NODE.KEY=VALUE",
+                    help="override a parameter of analyze.yaml, as `mcav run --set` (repeatable), e.g. fft.hop=256")
     ap.add_argument("--shared", type=Path, default=Path(os.environ.get("MCAV_SHARED", ROOT.parent / "shared")))
     ap.add_argument("--no-librosa", action="store_true", help="skip the librosa comparison")
     ap.add_argument("--no-speed", action="store_true", help="skip the throughput measurement")
     args = ap.parse_args(argv)
+    global SETS
+    SETS = tuple(args.set)
     try:
         import mir_eval  # noqa: F401
     except ImportError:
@@ -220,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             path = tmp / f"{name}.wav"
             sf.write(path, SynthSignal(44100, bpm=bpm, tempo_changes=changes, noise=noise).render(0, 44100 * 30), 44100)
             scores.append(score_clip(name, path, beat_times(bpm, 30, changes), block, not args.no_librosa, real=False))
-        print(f"\nBeat F-measure (±70 ms, mir_eval), analyze.yaml with block {block}:\n")
+        extra = "".join(f" --set {s}" for s in SETS)
+        print(f"\nBeat F-measure (±70 ms, mir_eval), analyze.yaml with block {block}{extra}:\n")
         print_table(scores)
         if not args.no_speed:
             print("\nSpeed (file, max speed → fft → beat → discard; 60 s synth at 48 kHz, one worker thread):\n")
