@@ -18,6 +18,9 @@ While the active DJ is a direct-mode DJ that reports ``mc_connected`` (route
 ``dual``), it draws in Minecraft itself and this node sends no ``batch_update``
 (counted as ``frames_yielded_to_dj``; WIRE.md 2.3).
 
+It runs on an asyncio loop of its own (``own_loop``), so encoding and sending
+states to many browsers on the shared I/O loop cannot delay a ``batch_update``.
+
 Control: it provides :class:`~mcav.nodes.interfaces.MinecraftLink` on ``link``
 (``info``, ``forward``, ``set_zone``; events ``link`` and ``message``) and
 requires, optionally, the pattern control (the entity count for the pool) and
@@ -60,6 +63,7 @@ class MinecraftSink(AsyncNode):
     inputs = {"in": Scene}
     policies = {"reconnect": VJ_MINECRAFT, "heartbeat": VIZ_CLIENT}
     reports_delivery = True
+    own_loop = True  # browser fan-out and the other network nodes never delay a batch_update
     provides = {"link": MinecraftLink}
     requires = {
         "pattern": Require(PatternControl, optional=True, doc="entity count for the pool at connect"),
