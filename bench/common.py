@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from mcav.runtime.engine import Runtime
 from mcav.runtime.metrics import Histogram, Snapshot
 
 __all__ = [
+    "code_env",
+    "code_tree",
     "wait_listening",
     "CDF_QS",
     "GRAPHS",
@@ -195,3 +198,27 @@ async def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: floa
         except OSError:
             await asyncio.sleep(0.05)
     raise TimeoutError(f"nothing listens on port {port}")
+
+
+def code_tree(rev: str) -> Path:
+    """The tree of git revision ``rev`` in a temporary directory, to run a baseline with the old code.
+
+    It holds ``_pkg/mcav/{runtime,nodes}`` so that :func:`code_env` can put that ``mcav`` first on the path.
+    """
+    out = Path(tempfile.mkdtemp(prefix="mcav-baseline-"))
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    pkg = out / "_pkg" / "mcav"
+    pkg.mkdir(parents=True)
+    for sub in ("runtime", "nodes"):
+        (pkg / sub).symlink_to(out / sub)
+    return out
+
+
+def code_env(tree: Path | None, env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) for a child that runs the code of ``tree`` (None: this tree)."""
+    env = dict(os.environ if env is None else env)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree / "_pkg"), env.get("PYTHONPATH", "")])
+    return env
+

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import signal
 import subprocess
@@ -38,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "tests")) if p not in sys.path]
 
-from bench.common import Result, Unavailable, free_port, proc_cpu_s  # noqa: E402
+from bench.common import Result, Unavailable, code_env, code_tree, free_port, proc_cpu_s  # noqa: E402
 from bench.e2e_probe import BrowserWatcher, CaptureProbe, analysis_delays, first_changes, plugin_frames  # noqa: E402
 from bench.pulse import BurstPlayer, PulseServer, PulseUnavailable  # noqa: E402
 
@@ -112,11 +111,8 @@ def _cmd(graph: Path, sets: list[str]) -> list[str]:
 
 
 def _spawn(cmd: list[str], env: dict[str, str], code: Path | None, log: Path) -> subprocess.Popen[bytes]:
-    env = dict(env)
-    if code is not None:  # the baseline's `mcav` package first on the path
-        env["PYTHONPATH"] = os.pathsep.join([str(code / "_pkg"), env.get("PYTHONPATH", "")])
     with log.open("ab") as f:
-        return subprocess.Popen(cmd, cwd=code or ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
+        return subprocess.Popen(cmd, cwd=code or ROOT, env=code_env(code, env), stdout=f, stderr=subprocess.STDOUT)
 
 
 def _processes(cfg: Config, topology: str, plugin_port: int, env: dict[str, str], log: Path
@@ -173,18 +169,6 @@ async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topolog
             except subprocess.TimeoutExpired:
                 p.kill()
         plugin.stop()
-
-
-def _baseline_tree(rev: str) -> Path:
-    """The tree of git revision ``rev`` in a temporary directory, with an ``mcav`` package dir for PYTHONPATH."""
-    out = Path(tempfile.mkdtemp(prefix="mcav-e2e-base-"))
-    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
-    pkg = out / "_pkg" / "mcav"
-    pkg.mkdir(parents=True)
-    for sub in ("runtime", "nodes"):
-        (pkg / sub).symlink_to(out / sub)
-    return out
 
 
 def run(configs: list[Config], topologies: list[str], bursts: int) -> list[Case]:
@@ -286,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.setswitchinterval(0.001)
     configs = [CONFIGS[name] for name in args.configs.split(",")]
     if args.baseline:
-        configs.insert(0, Config(f"defaults @ {args.baseline}", (), _baseline_tree(args.baseline)))
+        configs.insert(0, Config(f"defaults @ {args.baseline}", (), code_tree(args.baseline)))
     cases = run(configs, args.topologies.split(","), args.bursts)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "e2e_latency.json").write_text(json.dumps(

@@ -122,6 +122,8 @@ class CaptureProbe:
     def __init__(self, block: int, rate: int = 48000) -> None:
         import sounddevice as sd
 
+        sd._terminate()  # PortAudio lists the devices when it starts: see the benchmark's own server
+        sd._initialize()
         self.arrivals: list[int] = []
         self._quiet = True
         self._stream = sd.InputStream(samplerate=rate, channels=1, blocksize=block, latency="low",

@@ -31,7 +31,7 @@ __all__ = ["PATHS", "Unavailable", "main"]
 
 
 def _paths() -> dict[str, Callable[[bool], Result]]:
-    from . import paths_audio, paths_network, paths_runtime
+    from . import e2e_latency, paths_audio, paths_network, paths_runtime
 
     return {
         "chain_overhead": paths_runtime.chain_overhead,
@@ -41,6 +41,7 @@ def _paths() -> dict[str, Callable[[bool], Result]]:
         "dj_browser": paths_network.dj_to_browser,
         "fanout": paths_network.fanout,
         "many_djs": paths_network.many_djs,
+        "e2e_latency": e2e_latency.e2e_latency,
     }
 
 
@@ -53,7 +54,10 @@ PATHS = (
     "dj_browser",
     "fanout",
     "many_djs",
+    "e2e_latency",
 )
+#: Paths the smoke mode leaves out unless named with --only (they need a minute even when short).
+SLOW_PATHS = frozenset({"e2e_latency"})
 
 
 def run_micro(out: Path) -> list[dict[str, Any]]:
@@ -129,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     skipped: list[str] = []
     failed: list[str] = []
     conditions: list[list[str]] = []
-    for name in args.only or PATHS:
+    for name in args.only or [p for p in PATHS if not (args.quick and p in SLOW_PATHS)]:
         t0 = time.monotonic()
         busy0, total0 = cpu_ticks()
         print(f"bench: {name} …", file=sys.stderr, flush=True)

@@ -1,6 +1,6 @@
 """DJ frame → Minecraft ``batch_update`` latency and the VJ process's CPU, with and without browser load.
 
-    python bench/vj_minecraft.py [--seconds 10] [--browsers 50] [--out bench/out/vj_minecraft.json]
+    python bench/vj_minecraft.py [--seconds 10] [--browsers 50] [--baseline REV] [--out bench/out/vj_minecraft.json]
 
 ``mcav run pipelines/vj.yaml`` runs in its own process, as in production. This
 process plays one DJ streaming stamped frames at 60 fps (:class:`bench.wsclients.FakeDJ`:
@@ -10,7 +10,8 @@ plugin unchanged), the lean browser clients, and the MCAV plugin stand-in of
 on this process's monotonic clock. Latency = plugin receipt − DJ send.
 
 The baseline is the same server in the same run with no browser connected; the
-report gives the loaded figures and their ratio to it. CPU is the VJ
+report gives the loaded figures and their ratio to it. ``--baseline REV`` also
+measures the server of git revision REV in the same run (before/after). CPU is the VJ
 process's user+system time over the window, as a fraction of one core.
 """
 
@@ -31,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench.common import free_port, proc_cpu_s, wait_listening  # noqa: E402
+from bench.common import code_env, code_tree, free_port, proc_cpu_s, wait_listening  # noqa: E402
 from bench.wsclients import BrowserClient, FakeDJ  # noqa: E402
 from plugin_standin import PluginStandIn  # noqa: E402
 
@@ -71,16 +72,16 @@ async def measure(plugin: PluginStandIn, proc: subprocess.Popen[bytes], dj: Fake
     }
 
 
-async def run(seconds: float, n_browsers: int) -> list[dict[str, float | int | None]]:
+async def run(seconds: float, n_browsers: int, code: Path | None = None) -> list[dict[str, float | int | None]]:
     plugin = PluginStandIn(shared_dir=None).start()
     dj_port, web_port, admin_port = free_port(), free_port(), free_port()
     log = Path(tempfile.gettempdir()) / "mcav-bench-vj-minecraft.log"
-    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(ROOT / "pipelines" / "vj.yaml"),
+    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str((code or ROOT) / "pipelines" / "vj.yaml"),
            "--no-dashboard", "--stats-interval", "3600"]
     for s in (f"djs.port={dj_port}", f"web.port={web_port}", f"admin.port={admin_port}", "mc.host=127.0.0.1",
               f"mc.port={plugin.port}", f"web.max_clients={n_browsers + 10}"):
         cmd += ["--set", s]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    proc = subprocess.Popen(cmd, cwd=code or ROOT, env=code_env(code), stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     browsers: list[BrowserClient] = []
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
     try:
@@ -113,11 +114,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--browsers", type=int, default=50)
+    ap.add_argument("--baseline", metavar="REV", help="also measure the VJ server of git revision REV (before/after)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vj_minecraft.json")
     args = ap.parse_args()
-    base, loaded = asyncio.run(run(args.seconds, args.browsers))
-    ratio = {k: round(loaded[k] / base[k], 2) for k in ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core") if base[k] and loaded[k]}
-    report = {"baseline_no_browsers": base, "loaded": loaded, "loaded_over_baseline": ratio}
+    report: dict[str, object] = {}
+    for label, code in ([(f"baseline {args.baseline}", code_tree(args.baseline))] if args.baseline else []) + [("this tree", None)]:
+        base, loaded = asyncio.run(run(args.seconds, args.browsers, code))
+        ratio = {k: round(loaded[k] / base[k], 2) for k in ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core") if base[k] and loaded[k]}
+        report[label] = {"baseline_no_browsers": base, "loaded": loaded, "loaded_over_baseline": ratio}
+    if not args.baseline:
+        report = report["this tree"]  # type: ignore[assignment]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
