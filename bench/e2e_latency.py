@@ -141,7 +141,8 @@ async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topolog
     browser, probe = BrowserWatcher(web), None
     try:
         await browser.start()
-        ok = await asyncio.to_thread(plugin.wait_for, lambda: any(m.get("type") == "batch_update" for m in plugin.messages), 20)
+        batches = lambda: any(m.get("type") == "batch_update" for m in plugin.messages)  # noqa: E731
+        ok = await asyncio.to_thread(plugin.wait_for, batches, 20)
         if not ok or any(p.poll() is not None for p in procs):
             raise RuntimeError(f"{cfg.label}/{topology}: the graph did not reach the plugin (see {log})")
         probe = CaptureProbe(cfg.block)
@@ -221,7 +222,8 @@ def plot(cases: list[Case], path: Path) -> Path:
                 parts[k].append(max(0.0, v))
             vals = sorted(v for v in getattr(c, target) if v is not None)
             if vals:
-                cdf.plot(vals, np.linspace(0, 1, len(vals)), drawstyle="steps-post", label=labels[-1].replace("\n", ", "))
+                cdf.plot(vals, np.linspace(0, 1, len(vals)), drawstyle="steps-post",
+                         label=labels[-1].replace("\n", ", "))
     bottom = np.zeros(len(labels))
     for k, v in parts.items():
         bars.barh(labels, v, left=bottom, label=k)
@@ -255,7 +257,8 @@ def e2e_latency(quick: bool) -> Result:
         for target in ("browser", "plugin"):
             res.cdfs[f"{c.config}, {c.topology}, {target}"] = [v for v in getattr(c, target) if v is not None]
             s = c.stats(target)
-            res.headline[f"e2e {c.config}, {TOPO[c.topology]} → {target}, p50 / p99"] = f"{s['total'][0]} / {s['total'][2]} ms"
+            key = f"e2e {c.config}, {TOPO[c.topology]} → {target}, p50 / p99"
+            res.headline[key] = f"{s['total'][0]} / {s['total'][2]} ms"
     return res
 
 

@@ -118,9 +118,11 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vj_minecraft.json")
     args = ap.parse_args()
     report: dict[str, object] = {}
-    for label, code in ([(f"baseline {args.baseline}", code_tree(args.baseline))] if args.baseline else []) + [("this tree", None)]:
+    trees: list[tuple[str, Path | None]] = [(f"baseline {args.baseline}", code_tree(args.baseline))] if args.baseline else []
+    for label, code in [*trees, ("this tree", None)]:
         base, loaded = asyncio.run(run(args.seconds, args.browsers, code))
-        ratio = {k: round(loaded[k] / base[k], 2) for k in ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core") if base[k] and loaded[k]}
+        keys = ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core")
+        ratio = {k: round(loaded[k] / base[k], 2) for k in keys if base[k] and loaded[k]}  # type: ignore[operator]
         report[label] = {"baseline_no_browsers": base, "loaded": loaded, "loaded_over_baseline": ratio}
     if not args.baseline:
         report = report["this tree"]  # type: ignore[assignment]
