@@ -67,7 +67,7 @@ class Config:
 
 
 #: The low-latency preset (README "End-to-end latency"): the same as `--set` options of `mcav run`.
-LOW_LATENCY = ("source.block=128", "fft.hop=128", "fft.size=512", "mc.rate=60", "web.state_rate=120", "relay.fps=120")
+LOW_LATENCY = ("source.block=128", "fft.hop=128", "fft.size=512", "mc.rate=240", "web.state_rate=120", "relay.fps=120")
 #: The defaults before this benchmark existed, spelled out (for a baseline on this tree's code).
 OLD_DEFAULTS = ("source.block=512", "fft.size=1024", "fft.hop=512", "mc.rate=20", "web.state_rate=60", "relay.fps=60")
 CONFIGS = {
