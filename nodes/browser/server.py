@@ -207,9 +207,10 @@ class BrowserServer(ShowLinks, AsyncNode):
             if not scene.features.beat and (last is None or not bool(np.any(bands - last >= ONSET_RISE))):
                 self.counters["states_skipped"] += 1
                 return
-            self.counters["states_onset"] += 1
-        # Keep the grid (so a 94 Hz source gives ~60 Hz, not 47); restart it after a gap or a new source.
-        self._next_due_ns = (t if due is None or t > due + period or t < due - 2 * period else due) + period
+            self.counters["states_onset"] += 1  # sent off the grid, which stays as it was
+        else:
+            # Keep the grid (so a 94 Hz source gives ~60 Hz, not 47); restart it after a gap or a new source.
+            self._next_due_ns = (t if due is None or t > due + period or t < due - 2 * period else due) + period
         self._sent_bands = bands
         if self.clients:
             fanout(self.clients, self._encoder.encode(scene, self._dj_fields(scene.seq)))
