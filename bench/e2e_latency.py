@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "e2e_latency.json").write_text(json.dumps(
         [{"config": c.config, "topology": c.topology, "cpu_core": c.cpu, "browser": c.stats("browser"),
-          "plugin": c.stats("plugin"), **c.extra} for c in cases], indent=2))
+          "plugin": c.stats("plugin"), **c.extra,
+          "per_burst_ms": {"browser": c.browser, "plugin": c.plugin, "capture": c.capture}} for c in cases], indent=2))
     plot(cases, args.out / "e2e_latency.png")
     print("| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS))
     for r in rows(cases):
