@@ -74,6 +74,7 @@ CONFIGS = {
     "defaults": Config("defaults"),
     "low_latency": Config("low-latency preset", LOW_LATENCY),
     "old_defaults": Config("old defaults", OLD_DEFAULTS),
+    "block512": Config("defaults, block 512", ("source.block=512",)),
 }
 
 
