@@ -215,6 +215,8 @@ def plot(cases: list[Case], path: Path) -> Path:
 
     fig, (bars, cdf) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [1.1, 1]})
     labels, parts = [], {"capture path": [], "analysis window": [], "processing + pacing + network": []}
+    colors = {name: f"C{i}" for i, name in enumerate(dict.fromkeys(c.config for c in cases))}
+    styles = {("one", "browser"): "-", ("one", "plugin"): "--", ("two", "browser"): "-.", ("two", "plugin"): ":"}
     for c in cases:
         for target in ("browser", "plugin"):
             s = c.stats(target)
@@ -223,8 +225,8 @@ def plot(cases: list[Case], path: Path) -> Path:
                 parts[k].append(max(0.0, v))
             vals = sorted(v for v in getattr(c, target) if v is not None)
             if vals:
-                cdf.plot(vals, np.linspace(0, 1, len(vals)), drawstyle="steps-post",
-                         label=labels[-1].replace("\n", ", "))
+                cdf.plot(vals, np.linspace(0, 1, len(vals)), drawstyle="steps-post", color=colors[c.config],
+                         ls=styles[(c.topology, target)], label=labels[-1].replace("\n", ", "))
     bottom = np.zeros(len(labels))
     for k, v in parts.items():
         bars.barh(labels, v, left=bottom, label=k)
@@ -232,10 +234,11 @@ def plot(cases: list[Case], path: Path) -> Path:
     bars.invert_yaxis()
     bars.set_xlabel("p50 latency (ms)")
     bars.tick_params(axis="y", labelsize=7)
-    bars.legend(fontsize=7, loc="lower right")
+    bars.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3)
     bars.set_title("burst onset → first visible change, p50 breakdown", fontsize=9)
     cdf.axhline(0.99, color="grey", lw=0.8, ls=":")
-    cdf.set_xlabel("latency (ms)")
+    cdf.set_xlim(0, 100)
+    cdf.set_xlabel("latency (ms; the rare tail beyond 100 ms is off the chart)")
     cdf.set_ylabel("fraction of bursts")
     cdf.grid(alpha=0.3)
     cdf.legend(fontsize=6, loc="lower right")
