@@ -6,8 +6,9 @@
 process plays one DJ streaming stamped frames at 60 fps (:class:`bench.wsclients.FakeDJ`:
 the frame number rides in the first two bands, which the VJ passes to the
 plugin unchanged), the lean browser clients, and the MCAV plugin stand-in of
-``tests/plugin_standin.py`` (schema checks off), which timestamps every message
-on this process's monotonic clock. Latency = plugin receipt − DJ send.
+``tests/plugin_standin.py`` (schema checks off) in a process of its own, so that
+its reads never wait for this process's GIL (busy with the browsers); it
+timestamps every message on the monotonic clock all processes share. Latency = plugin receipt − DJ send.
 
 The baseline is the same server in the same run with no browser connected; the
 report gives the loaded figures and their ratio to it. ``--baseline REV`` also
@@ -33,71 +34,80 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.common import code_env, code_tree, free_port, proc_cpu_s, wait_listening  # noqa: E402
+from bench.paths_audio import StandInPlugin  # noqa: E402
 from bench.wsclients import BrowserClient, FakeDJ  # noqa: E402
-from plugin_standin import PluginStandIn  # noqa: E402
 
 
 def _sig(bands: list[float]) -> int:
     return round(bands[0] * 1000) + 1000 * round(bands[1] * 1000)
 
 
-async def measure(plugin: PluginStandIn, proc: subprocess.Popen[bytes], dj: FakeDJ, browsers: list[BrowserClient],
-                  seconds: float) -> dict[str, float | int | None]:
-    """One window: MC latency, browser latency, delivery and the VJ process's CPU."""
-    n0, marks = len(plugin.messages), [len(b.arrivals) for b in browsers]
+Window = tuple[int, int, dict[str, float | int | None]]  # (t0 ns, t1 ns, figures measured so far)
+
+
+async def measure(proc: subprocess.Popen[bytes], dj: FakeDJ, browsers: list[BrowserClient], seconds: float) -> Window:
+    """One window: browser latency, delivery and the VJ process's CPU (the plugin's figures come after the run)."""
+    marks = [len(b.arrivals) for b in browsers]
     t0, cpu0 = time.monotonic_ns(), proc_cpu_s(proc.pid)
     await asyncio.sleep(seconds)
     t1, cpu1 = time.monotonic_ns(), proc_cpu_s(proc.pid)
-    with plugin._cond:  # a consistent copy of what arrived in the window
-        msgs = list(zip(plugin.messages[n0:], plugin.arrivals[n0:]))
-    lat = []
-    batches = 0
-    for m, t in msgs:
-        if m.get("type") == "batch_update" and "bands" in m:
-            batches += 1
-            sent = dj.sent.get(_sig(m["bands"]))
-            if sent is not None and t0 <= sent <= t1:
-                lat.append(t * 1e9 - sent)
-    blat = [t - dj.sent[s] for b, k in zip(browsers, marks) for s, t in b.arrivals[k:] if s in dj.sent and t0 <= dj.sent[s] <= t1]
+    blat = [t - dj.sent[s] for b, k in zip(browsers, marks) for s, t in b.arrivals[k:]
+            if s in dj.sent and t0 <= dj.sent[s] <= t1]
     wall = (t1 - t0) / 1e9
-    a = np.asarray(lat) / 1e6
     ba = np.asarray(blat) / 1e6
-    pct = lambda x, q: round(float(np.percentile(x, q)), 2) if x.size else None  # noqa: E731
-    return {
-        "browsers": len(browsers), "mc_batches_per_s": round(batches / wall, 2),
-        "mc_p50_ms": pct(a, 50), "mc_p99_ms": pct(a, 99), "mc_max_ms": round(float(a.max()), 2) if a.size else None,
-        "browser_p50_ms": pct(ba, 50), "browser_p99_ms": pct(ba, 99),
+    return t0, t1, {
+        "browsers": len(browsers), "browser_p50_ms": _pct(ba, 50), "browser_p99_ms": _pct(ba, 99),
         "browser_states_per_s": round(len(blat) / wall / max(1, len(browsers)), 1) if browsers else None,
         "vj_cpu_core": round((cpu1 - cpu0) / wall, 3),
     }
 
 
+def _pct(x: np.ndarray, q: float) -> float | None:
+    return round(float(np.percentile(x, q)), 2) if x.size else None
+
+
+def plugin_figures(window: Window, rows: list[tuple[float, float, int]], sent: dict[int, int]) -> dict[str, float | int | None]:
+    """A window's figures with the plugin's: batches/s and DJ send → plugin receipt latency."""
+    t0, t1, fig = window
+    lat = []
+    batches = 0
+    for b0, b1, t in rows:
+        if t0 <= t <= t1:
+            batches += 1
+        s = sent.get(_sig([b0, b1]))
+        if s is not None and t0 <= s <= t1:
+            lat.append(t - s)
+    a = np.asarray(lat) / 1e6
+    return {"browsers": fig["browsers"], "mc_batches_per_s": round(batches / ((t1 - t0) / 1e9), 2),
+            "mc_p50_ms": _pct(a, 50), "mc_p99_ms": _pct(a, 99), "mc_max_ms": round(float(a.max()), 2) if a.size else None,
+            **{k: v for k, v in fig.items() if k != "browsers"}}
+
+
 async def run(seconds: float, n_browsers: int, code: Path | None = None) -> list[dict[str, float | int | None]]:
-    plugin = PluginStandIn(shared_dir=None).start()
+    plugin = StandInPlugin()  # in its own process: its reads never wait for this process's GIL
     dj_port, web_port, admin_port = free_port(), free_port(), free_port()
     log = Path(tempfile.gettempdir()) / "mcav-bench-vj-minecraft.log"
-    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str((code or ROOT) / "pipelines" / "vj.yaml"),
-           "--no-dashboard", "--stats-interval", "3600"]
+    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run",
+           str((code or ROOT) / "pipelines" / "vj.yaml"), "--no-dashboard", "--stats-interval", "3600"]
     for s in (f"djs.port={dj_port}", f"web.port={web_port}", f"admin.port={admin_port}", "mc.host=127.0.0.1",
               f"mc.port={plugin.port}", f"web.max_clients={n_browsers + 10}"):
         cmd += ["--set", s]
     proc = subprocess.Popen(cmd, cwd=code or ROOT, env=code_env(code), stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     browsers: list[BrowserClient] = []
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
+    windows: list[Window] = []
     try:
         await wait_listening(dj_port, proc)
         await wait_listening(web_port, proc)
         dj.start()
         await asyncio.wait_for(dj.authed.wait(), 10)
-        await asyncio.to_thread(plugin.wait_for, lambda: any(m.get("type") == "batch_update" for m in plugin.messages), 10)
-        await asyncio.sleep(1.5)
-        results = [await measure(plugin, proc, dj, browsers, seconds)]  # baseline: no browser
+        await asyncio.sleep(2.5)  # the plugin link is up and frames flow
+        windows.append(await measure(proc, dj, browsers, seconds))  # baseline: no browser
         while len(browsers) < n_browsers:
             k = min(50, n_browsers - len(browsers))
             browsers += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", web_port) for _ in range(k)))
         await asyncio.sleep(1.5)
-        results.append(await measure(plugin, proc, dj, browsers, seconds))
-        return results
+        windows.append(await measure(proc, dj, browsers, seconds))
     finally:
         await dj.stop()
         for b in browsers:
@@ -107,7 +117,10 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None) -> list
             await asyncio.to_thread(proc.wait, 10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        plugin.stop()
+        rows = plugin.close()
+    if not rows:
+        raise RuntimeError(f"no batch_update reached the plugin stand-in (see {log})")
+    return [plugin_figures(w, rows, dj.sent) for w in windows]
 
 
 def main() -> int:
