@@ -5,10 +5,12 @@
 ``mcav run pipelines/vj.yaml`` runs in its own process, as in production. This
 process plays one DJ streaming stamped frames at 60 fps (:class:`bench.wsclients.FakeDJ`:
 the frame number rides in the first two bands, which the VJ passes to the
-plugin unchanged), the lean browser clients, and the MCAV plugin stand-in of
-``tests/plugin_standin.py`` (schema checks off) in a process of its own, so that
-its reads never wait for this process's GIL (busy with the browsers); it
-timestamps every message on the monotonic clock all processes share. Latency = plugin receipt − DJ send.
+plugin unchanged). The MCAV plugin stand-in of ``tests/plugin_standin.py``
+(schema checks off) and the lean browser clients run in processes of their own,
+so that neither the plugin's reads nor the DJ's sends wait for a GIL busy with
+1000 browsers; all timestamps are on the monotonic clock every process shares.
+Latency = plugin (or browser) receipt − DJ send; browser figures over the first
+100 browsers.
 
 The baseline is the same server in the same run with no browser connected; the
 report gives the loaded figures and their ratio to it. ``--baseline REV`` also
@@ -35,7 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.common import code_env, code_tree, free_port, proc_cpu_s, wait_listening  # noqa: E402
 from bench.paths_audio import StandInPlugin  # noqa: E402
-from bench.wsclients import BrowserClient, FakeDJ  # noqa: E402
+from bench.wsclients import FakeDJ  # noqa: E402
 
 
 def _sig(bands: list[float]) -> int:
@@ -44,47 +46,56 @@ def _sig(bands: list[float]) -> int:
 
 Window = tuple[int, int, dict[str, float | int | None]]  # (t0 ns, t1 ns, figures measured so far)
 
+#: The browsers, in a process of their own: N lean clients; on stdin EOF, the arrivals of the first 100.
+_FLEET = """
+import asyncio, json, sys
+sys.path.insert(0, ".")
+from bench.wsclients import BrowserClient
+async def main(port, n):
+    clients = []
+    while len(clients) < n:  # in batches, so the accept backlog never overflows
+        k = min(50, n - len(clients))
+        clients += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", port) for _ in range(k)))
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    json.dump([c.arrivals for c in clients[:100]], sys.stdout)
+    for c in clients:
+        c.close()
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+"""
 
-async def measure(proc: subprocess.Popen[bytes], dj: FakeDJ, browsers: list[BrowserClient], seconds: float) -> Window:
-    """One window: browser latency, delivery and the VJ process's CPU (the plugin's figures come after the run)."""
-    marks = [len(b.arrivals) for b in browsers]
+
+async def measure(proc: subprocess.Popen[bytes], n_browsers: int, seconds: float) -> Window:
+    """One window: its bounds and the VJ process's CPU (the observers' figures come after the run)."""
     t0, cpu0 = time.monotonic_ns(), proc_cpu_s(proc.pid)
     await asyncio.sleep(seconds)
     t1, cpu1 = time.monotonic_ns(), proc_cpu_s(proc.pid)
-    blat = [t - dj.sent[s] for b, k in zip(browsers, marks) for s, t in b.arrivals[k:]
-            if s in dj.sent and t0 <= dj.sent[s] <= t1]
-    wall = (t1 - t0) / 1e9
-    ba = np.asarray(blat) / 1e6
-    return t0, t1, {
-        "browsers": len(browsers), "browser_p50_ms": _pct(ba, 50), "browser_p99_ms": _pct(ba, 99),
-        "browser_states_per_s": round(len(blat) / wall / max(1, len(browsers)), 1) if browsers else None,
-        "vj_cpu_core": round((cpu1 - cpu0) / wall, 3),
-    }
+    return t0, t1, {"browsers": n_browsers, "vj_cpu_core": round((cpu1 - cpu0) / ((t1 - t0) / 1e9), 3)}
 
 
 def _pct(x: np.ndarray, q: float) -> float | None:
     return round(float(np.percentile(x, q)), 2) if x.size else None
 
 
-def plugin_figures(window: Window, rows: list[tuple[float, float, int]], sent: dict[int, int]) -> dict[str, float | int | None]:
-    """A window's figures with the plugin's: batches/s and DJ send → plugin receipt latency."""
+def figures(window: Window, rows: list[tuple[float, float, int]], browsers: list[list[list[int]]],
+            sent: dict[int, int]) -> dict[str, float | int | None]:
+    """A window's figures: batches/s and DJ send → plugin receipt, DJ send → browser receipt (ms)."""
     t0, t1, fig = window
-    lat = []
-    batches = 0
-    for b0, b1, t in rows:
-        if t0 <= t <= t1:
-            batches += 1
-        s = sent.get(_sig([b0, b1]))
-        if s is not None and t0 <= s <= t1:
-            lat.append(t - s)
-    a = np.asarray(lat) / 1e6
-    return {"browsers": fig["browsers"], "mc_batches_per_s": round(batches / ((t1 - t0) / 1e9), 2),
-            "mc_p50_ms": _pct(a, 50), "mc_p99_ms": _pct(a, 99), "mc_max_ms": round(float(a.max()), 2) if a.size else None,
-            **{k: v for k, v in fig.items() if k != "browsers"}}
+    wall = (t1 - t0) / 1e9
+    inside = lambda sig: sig in sent and t0 <= sent[sig] <= t1  # noqa: E731
+    lat = [t - sent[_sig([b0, b1])] for b0, b1, t in rows if inside(_sig([b0, b1]))]
+    batches = sum(t0 <= t <= t1 for _, _, t in rows)
+    blat = [t - sent[sig] for arrivals in browsers for sig, t in arrivals if inside(sig)] if fig["browsers"] else []
+    a, ba = np.asarray(lat) / 1e6, np.asarray(blat) / 1e6
+    return {"browsers": fig["browsers"], "mc_batches_per_s": round(batches / wall, 2), "mc_p50_ms": _pct(a, 50),
+            "mc_p99_ms": _pct(a, 99), "mc_max_ms": round(float(a.max()), 2) if a.size else None,
+            "browser_p50_ms": _pct(ba, 50), "browser_p99_ms": _pct(ba, 99),
+            "browser_states_per_s": round(len(blat) / wall / min(100, fig["browsers"]), 1) if blat else None,
+            "vj_cpu_core": fig["vj_cpu_core"]}
 
 
 async def run(seconds: float, n_browsers: int, code: Path | None = None) -> list[dict[str, float | int | None]]:
-    plugin = StandInPlugin()  # in its own process: its reads never wait for this process's GIL
+    plugin = StandInPlugin()  # in its own process: its reads never wait for a busy client's GIL
     dj_port, web_port, admin_port = free_port(), free_port(), free_port()
     log = Path(tempfile.gettempdir()) / "mcav-bench-vj-minecraft.log"
     cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run",
@@ -93,25 +104,30 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None) -> list
               f"mc.port={plugin.port}", f"web.max_clients={n_browsers + 10}"):
         cmd += ["--set", s]
     proc = subprocess.Popen(cmd, cwd=code or ROOT, env=code_env(code), stdout=subprocess.DEVNULL, stderr=log.open("wb"))
-    browsers: list[BrowserClient] = []
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
+    fleet: subprocess.Popen[str] | None = None
     windows: list[Window] = []
+    arrivals: list[list[list[int]]] = []
     try:
         await wait_listening(dj_port, proc)
         await wait_listening(web_port, proc)
         dj.start()
         await asyncio.wait_for(dj.authed.wait(), 10)
         await asyncio.sleep(2.5)  # the plugin link is up and frames flow
-        windows.append(await measure(proc, dj, browsers, seconds))  # baseline: no browser
-        while len(browsers) < n_browsers:
-            k = min(50, n_browsers - len(browsers))
-            browsers += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", web_port) for _ in range(k)))
+        windows.append(await measure(proc, 0, seconds))  # baseline: no browser
+        fleet = subprocess.Popen([sys.executable, "-c", _FLEET, str(web_port), str(n_browsers)], cwd=ROOT,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert fleet.stdout is not None
+        if (await asyncio.to_thread(fleet.stdout.readline)).strip() != "ready":
+            raise RuntimeError("the browser clients did not connect")
         await asyncio.sleep(1.5)
-        windows.append(await measure(proc, dj, browsers, seconds))
+        windows.append(await measure(proc, n_browsers, seconds))
+        out, _ = await asyncio.to_thread(fleet.communicate, None, 60)
+        arrivals = json.loads(out)
     finally:
+        if fleet is not None and fleet.poll() is None:
+            fleet.kill()
         await dj.stop()
-        for b in browsers:
-            b.close()
         proc.send_signal(signal.SIGINT)
         try:
             await asyncio.to_thread(proc.wait, 10)
@@ -120,7 +136,7 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None) -> list
         rows = plugin.close()
     if not rows:
         raise RuntimeError(f"no batch_update reached the plugin stand-in (see {log})")
-    return [plugin_figures(w, rows, dj.sent) for w in windows]
+    return [figures(w, rows, arrivals, dj.sent) for w in windows]
 
 
 def main() -> int:
