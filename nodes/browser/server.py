@@ -11,6 +11,9 @@
   set, commands that change anything need ``vj_auth`` first; viewers still
   get state. Mutating commands are rate-limited per client.
 
+It runs on an asyncio loop of its own (``own_loop``): encoding and writing to
+hundreds of browsers never delays the DJ server or the Minecraft link.
+
 Control: it requires (each optional) the pattern control, the DJ roster, a
 Minecraft link and every analysis preset, and relays the roster's and the
 link's events to browsers; it provides ``endpoint`` (where the pages connect)
@@ -63,6 +66,7 @@ class BrowserServer(ShowLinks, AsyncNode):
     """Serves the admin panel and 3D preview on :8766: vj_state, state at up to 60 Hz, commands, heartbeats."""
 
     kind = "browser"
+    own_loop = True  # encoding and sending to many browsers never delays the other network nodes' loop
     inputs = {"in": Scene}
     policies = {"heartbeat": VJ_BROWSER}
     provides = {"endpoint": BrowserEndpoint}
