@@ -217,20 +217,22 @@ def plot(cases: list[Case], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (bars, cdf) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [1.1, 1]})
+    rows_n = 2 * len(cases)
+    fig, (bars, cdf) = plt.subplots(1, 2, figsize=(13, max(4.8, 0.32 * rows_n + 1.5)),
+                                    gridspec_kw={"width_ratios": [1.2, 1]})
     labels, parts = [], {"capture path": [], "analysis window": [], "processing + pacing + network": []}
     colors = {name: f"C{i}" for i, name in enumerate(dict.fromkeys(c.config for c in cases))}
     styles = {("one", "browser"): "-", ("one", "plugin"): "--", ("two", "browser"): "-.", ("two", "plugin"): ":"}
     for c in cases:
         for target in ("browser", "plugin"):
             s = c.stats(target)
-            labels.append(f"{c.config}\n{'1 proc' if c.topology == 'one' else 'DJ→VJ'} → {target}")
+            labels.append(f"{c.config}, {'1 proc' if c.topology == 'one' else 'DJ→VJ'} → {target}")
             for k, v in zip(parts, (s["capture"][0], s["analysis"][0], s["rest"][0])):
                 parts[k].append(max(0.0, v))
             vals = sorted(v for v in getattr(c, target) if v is not None)
             if vals:
                 cdf.plot(vals, np.linspace(0, 1, len(vals)), drawstyle="steps-post", color=colors[c.config],
-                         ls=styles[(c.topology, target)], label=labels[-1].replace("\n", ", "))
+                         ls=styles[(c.topology, target)], label=labels[-1])
     bottom = np.zeros(len(labels))
     for k, v in parts.items():
         bars.barh(labels, v, left=bottom, label=k)
