@@ -7,7 +7,9 @@ into ``report.md`` and PNG figures. Latencies are in ms throughout.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -206,6 +208,7 @@ def code_tree(rev: str) -> Path:
     It holds ``_pkg/mcav/{runtime,nodes}`` so that :func:`code_env` can put that ``mcav`` first on the path.
     """
     out = Path(tempfile.mkdtemp(prefix="mcav-baseline-"))
+    atexit.register(shutil.rmtree, out, True)  # removed when this process ends
     archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
     pkg = out / "_pkg" / "mcav"
