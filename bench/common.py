@@ -7,11 +7,14 @@ into ``report.md`` and PNG figures. Latencies are in ms throughout.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import signal
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,8 @@ from mcav.runtime.engine import Runtime
 from mcav.runtime.metrics import Histogram, Snapshot
 
 __all__ = [
+    "code_env",
+    "code_tree",
     "wait_listening",
     "CDF_QS",
     "GRAPHS",
@@ -216,3 +221,28 @@ def save_json(path: Path, report: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
+
+
+def code_tree(rev: str) -> Path:
+    """The tree of git revision ``rev`` in a temporary directory, to run a baseline with the old code.
+
+    It holds ``_pkg/mcav/{runtime,nodes}`` so that :func:`code_env` can put that ``mcav`` first on the path.
+    """
+    out = Path(tempfile.mkdtemp(prefix="mcav-baseline-"))
+    atexit.register(shutil.rmtree, out, True)  # removed when this process ends
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    pkg = out / "_pkg" / "mcav"
+    pkg.mkdir(parents=True)
+    for sub in ("runtime", "nodes"):
+        (pkg / sub).symlink_to(out / sub)
+    return out
+
+
+def code_env(tree: Path | None, env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) for a child that runs the code of ``tree`` (None: this tree)."""
+    env = dict(os.environ if env is None else env)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree / "_pkg"), env.get("PYTHONPATH", "")])
+    return env
+

@@ -7,6 +7,7 @@ CPU like the real server would but not for this process's GIL.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from typing import Any
@@ -16,17 +17,27 @@ from .common import ROOT, Result, Unavailable, cdf_of, graph, run_graph
 __all__ = ["audio_minecraft", "StandInPlugin"]
 
 _STANDIN = """
-import sys
+import json, sys
 sys.path.insert(0, "tests")
 from plugin_standin import PluginStandIn
 plugin = PluginStandIn(port=0, shared_dir=None, max_entities=1024).start()
 print(plugin.port, flush=True)
 sys.stdin.read()  # until the parent closes our stdin
+with plugin._cond:  # then: the first two bands and the arrival (monotonic ns) of every batch_update
+    rows = [[m["bands"][0], m["bands"][1], int(t * 1e9)] for m, t in zip(plugin.messages, plugin.arrivals)
+            if m.get("type") == "batch_update" and isinstance(m.get("bands"), list)]
+json.dump(rows, sys.stdout)
+sys.stdout.flush()
+plugin.stop()
 """
 
 
 class StandInPlugin:
-    """The plugin stand-in running in a child process; ``port`` is where it listens."""
+    """The plugin stand-in running in a child process; ``port`` is where it listens.
+
+    In a process of its own it reads its socket without waiting for this process's GIL, so its
+    arrival times (monotonic ns, the same clock in every process) are the plugin's, not the benchmark's.
+    """
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
@@ -41,13 +52,17 @@ class StandInPlugin:
             raise Unavailable(f"the Minecraft plugin stand-in did not start: {err.strip().splitlines()[-1:]}")
         self.port = int(line)
 
-    def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
+    def close(self) -> list[tuple[float, float, int]]:
+        """Stop it; return ``(bands[0], bands[1], arrival ns)`` of every ``batch_update`` it received."""
         try:
-            self.proc.wait(5)
+            out, _ = self.proc.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            return []
+        try:
+            return [(a, b, t) for a, b, t in json.loads(out or "[]")]
+        except ValueError:
+            return []
 
 
 def audio_minecraft(quick: bool) -> Result:

@@ -32,7 +32,7 @@ __all__ = ["PATHS", "Unavailable", "main"]
 
 
 def _paths() -> dict[str, Callable[[bool], Result]]:
-    from . import paths_audio, paths_network, paths_runtime
+    from . import e2e_latency, paths_audio, paths_network, paths_runtime
 
     return {
         "chain_overhead": paths_runtime.chain_overhead,
@@ -42,6 +42,7 @@ def _paths() -> dict[str, Callable[[bool], Result]]:
         "dj_browser": paths_network.dj_to_browser,
         "fanout": paths_network.fanout,
         "many_djs": paths_network.many_djs,
+        "e2e_latency": e2e_latency.e2e_latency,
     }
 
 
@@ -54,7 +55,10 @@ PATHS = (
     "dj_browser",
     "fanout",
     "many_djs",
+    "e2e_latency",
 )
+#: Paths the smoke mode leaves out unless named with --only (they need a minute even when short).
+SLOW_PATHS = frozenset({"e2e_latency"})
 
 
 def run_micro(out: Path) -> list[dict[str, Any]]:
@@ -146,7 +150,7 @@ def command(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     failed: list[str] = []
     conditions: list[list[str]] = []
-    names = list(args.only or PATHS)
+    names = list(args.only or [p for p in PATHS if not (args.quick and p in SLOW_PATHS)])
     micro_on = not (args.quick or args.no_micro)
     others_on = not (args.quick or args.no_others or args.only)
     columns = (TextColumn("bench: {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -1,16 +1,20 @@
 """DJ frame → Minecraft ``batch_update`` latency and the VJ process's CPU, with and without browser load.
 
-    python bench/vj_minecraft.py [--seconds 10] [--browsers 50] [--out bench/out/vj_minecraft.json]
+    python bench/vj_minecraft.py [--seconds 10] [--browsers 50] [--baseline REV] [--out bench/out/vj_minecraft.json]
 
 ``mcav run pipelines/vj.yaml`` runs in its own process, as in production. This
 process plays one DJ streaming stamped frames at 60 fps (:class:`bench.wsclients.FakeDJ`:
 the frame number rides in the first two bands, which the VJ passes to the
-plugin unchanged), the lean browser clients, and the MCAV plugin stand-in of
-``tests/plugin_standin.py`` (schema checks off), which timestamps every message
-on this process's monotonic clock. Latency = plugin receipt − DJ send.
+plugin unchanged). The MCAV plugin stand-in of ``tests/plugin_standin.py``
+(schema checks off) and the lean browser clients run in processes of their own,
+so that neither the plugin's reads nor the DJ's sends wait for a GIL busy with
+1000 browsers; all timestamps are on the monotonic clock every process shares.
+Latency = plugin (or browser) receipt − DJ send; browser figures over the first
+100 browsers.
 
 The baseline is the same server in the same run with no browser connected; the
-report gives the loaded figures and their ratio to it. CPU is the VJ
+report gives the loaded figures and their ratio to it. ``--baseline REV`` also
+measures the server of git revision REV in the same run (before/after). CPU is the VJ
 process's user+system time over the window, as a fraction of one core.
 """
 
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,90 +35,130 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench.common import free_port, proc_cpu_s, stop_server, wait_listening, save_json  # noqa: E402
-from bench.wsclients import BrowserClient, FakeDJ  # noqa: E402
-from plugin_standin import PluginStandIn  # noqa: E402
+from bench.common import code_env, code_tree, free_port, proc_cpu_s, wait_listening  # noqa: E402
+from bench.paths_audio import StandInPlugin  # noqa: E402
+from bench.wsclients import FakeDJ  # noqa: E402
 
 
 def _sig(bands: list[float]) -> int:
     return round(bands[0] * 1000) + 1000 * round(bands[1] * 1000)
 
 
-async def measure(plugin: PluginStandIn, proc: subprocess.Popen[bytes], dj: FakeDJ, browsers: list[BrowserClient],
-                  seconds: float) -> dict[str, float | int | None]:
-    """One window: MC latency, browser latency, delivery and the VJ process's CPU."""
-    n0, marks = len(plugin.messages), [len(b.arrivals) for b in browsers]
+Window = tuple[int, int, dict[str, float | int | None]]  # (t0 ns, t1 ns, figures measured so far)
+
+#: The browsers, in a process of their own: N lean clients; on stdin EOF, the arrivals of the first 100.
+_FLEET = """
+import asyncio, json, sys
+sys.path.insert(0, ".")
+from bench.wsclients import BrowserClient
+async def main(port, n):
+    clients = []
+    while len(clients) < n:  # in batches, so the accept backlog never overflows
+        k = min(50, n - len(clients))
+        clients += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", port) for _ in range(k)))
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    json.dump([c.arrivals for c in clients[:100]], sys.stdout)
+    for c in clients:
+        c.close()
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+"""
+
+
+async def measure(proc: subprocess.Popen[bytes], n_browsers: int, seconds: float) -> Window:
+    """One window: its bounds and the VJ process's CPU (the observers' figures come after the run)."""
     t0, cpu0 = time.monotonic_ns(), proc_cpu_s(proc.pid)
     await asyncio.sleep(seconds)
     t1, cpu1 = time.monotonic_ns(), proc_cpu_s(proc.pid)
-    with plugin._cond:  # a consistent copy of what arrived in the window
-        msgs = list(zip(plugin.messages[n0:], plugin.arrivals[n0:]))
-    lat = []
-    batches = 0
-    for m, t in msgs:
-        if m.get("type") == "batch_update" and "bands" in m:
-            batches += 1
-            sent = dj.sent.get(_sig(m["bands"]))
-            if sent is not None and t0 <= sent <= t1:
-                lat.append(t * 1e9 - sent)
-    blat = [t - dj.sent[s] for b, k in zip(browsers, marks) for s, t in b.arrivals[k:] if s in dj.sent and t0 <= dj.sent[s] <= t1]
+    return t0, t1, {"browsers": n_browsers, "vj_cpu_core": round((cpu1 - cpu0) / ((t1 - t0) / 1e9), 3)}
+
+
+def _pct(x: np.ndarray, q: float) -> float | None:
+    return round(float(np.percentile(x, q)), 2) if x.size else None
+
+
+def figures(window: Window, rows: list[tuple[float, float, int]], browsers: list[list[list[int]]],
+            sent: dict[int, int]) -> dict[str, float | int | None]:
+    """A window's figures: batches/s and DJ send → plugin receipt, DJ send → browser receipt (ms)."""
+    t0, t1, fig = window
     wall = (t1 - t0) / 1e9
-    a = np.asarray(lat) / 1e6
-    ba = np.asarray(blat) / 1e6
-    pct = lambda x, q: round(float(np.percentile(x, q)), 2) if x.size else None  # noqa: E731
-    return {
-        "browsers": len(browsers), "mc_batches_per_s": round(batches / wall, 2),
-        "mc_p50_ms": pct(a, 50), "mc_p99_ms": pct(a, 99), "mc_max_ms": round(float(a.max()), 2) if a.size else None,
-        "browser_p50_ms": pct(ba, 50), "browser_p99_ms": pct(ba, 99),
-        "browser_states_per_s": round(len(blat) / wall / max(1, len(browsers)), 1) if browsers else None,
-        "vj_cpu_core": round((cpu1 - cpu0) / wall, 3),
-    }
+    inside = lambda sig: sig in sent and t0 <= sent[sig] <= t1  # noqa: E731
+    lat = [t - sent[_sig([b0, b1])] for b0, b1, t in rows if inside(_sig([b0, b1]))]
+    batches = sum(t0 <= t <= t1 for _, _, t in rows)
+    blat = [t - sent[sig] for arrivals in browsers for sig, t in arrivals if inside(sig)] if fig["browsers"] else []
+    a, ba = np.asarray(lat) / 1e6, np.asarray(blat) / 1e6
+    return {"browsers": fig["browsers"], "mc_batches_per_s": round(batches / wall, 2), "mc_p50_ms": _pct(a, 50),
+            "mc_p99_ms": _pct(a, 99), "mc_max_ms": round(float(a.max()), 2) if a.size else None,
+            "browser_p50_ms": _pct(ba, 50), "browser_p99_ms": _pct(ba, 99),
+            "browser_states_per_s": round(len(blat) / wall / min(100, fig["browsers"]), 1) if blat else None,
+            "vj_cpu_core": fig["vj_cpu_core"]}
 
 
-async def run(seconds: float, n_browsers: int) -> list[dict[str, float | int | None]]:
-    plugin = PluginStandIn(shared_dir=None).start()
+async def run(seconds: float, n_browsers: int, code: Path | None = None) -> list[dict[str, float | int | None]]:
+    plugin = StandInPlugin()  # in its own process: its reads never wait for a busy client's GIL
     dj_port, web_port, admin_port = free_port(), free_port(), free_port()
     log = Path(tempfile.gettempdir()) / "mcav-bench-vj-minecraft.log"
-    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(ROOT / "pipelines" / "vj.yaml"),
-           "--no-dashboard", "--stats-interval", "3600"]
+    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run",
+           str((code or ROOT) / "pipelines" / "vj.yaml"), "--no-dashboard", "--stats-interval", "3600"]
     for s in (f"djs.port={dj_port}", f"web.port={web_port}", f"admin.port={admin_port}", "mc.host=127.0.0.1",
-              f"mc.port={plugin.port}", f"web.max_clients={n_browsers + 10}", "osc.port=0", "show.fresh=true"):
+              f"mc.port={plugin.port}", f"web.max_clients={n_browsers + 10}",
+              *(("osc.port=0", "show.fresh=true") if code is None else ())):  # nodes older trees lack
         cmd += ["--set", s]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
-    browsers: list[BrowserClient] = []
+    proc = subprocess.Popen(cmd, cwd=code or ROOT, env=code_env(code), stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
+    fleet: subprocess.Popen[str] | None = None
+    windows: list[Window] = []
+    arrivals: list[list[list[int]]] = []
     try:
         await wait_listening(dj_port, proc)
         await wait_listening(web_port, proc)
         dj.start()
         await asyncio.wait_for(dj.authed.wait(), 10)
-        await asyncio.to_thread(plugin.wait_for, lambda: any(m.get("type") == "batch_update" for m in plugin.messages), 10)
+        await asyncio.sleep(2.5)  # the plugin link is up and frames flow
+        windows.append(await measure(proc, 0, seconds))  # baseline: no browser
+        fleet = subprocess.Popen([sys.executable, "-c", _FLEET, str(web_port), str(n_browsers)], cwd=ROOT,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert fleet.stdout is not None
+        if (await asyncio.to_thread(fleet.stdout.readline)).strip() != "ready":
+            raise RuntimeError("the browser clients did not connect")
         await asyncio.sleep(1.5)
-        results = [await measure(plugin, proc, dj, browsers, seconds)]  # baseline: no browser
-        while len(browsers) < n_browsers:
-            k = min(50, n_browsers - len(browsers))
-            browsers += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", web_port) for _ in range(k)))
-        await asyncio.sleep(1.5)
-        results.append(await measure(plugin, proc, dj, browsers, seconds))
-        return results
+        windows.append(await measure(proc, n_browsers, seconds))
+        out, _ = await asyncio.to_thread(fleet.communicate, None, 60)
+        arrivals = json.loads(out)
     finally:
+        if fleet is not None and fleet.poll() is None:
+            fleet.kill()
         await dj.stop()
-        for b in browsers:
-            b.close()
-        await stop_server(proc)
-        plugin.stop()
+        proc.send_signal(signal.SIGINT)
+        try:
+            await asyncio.to_thread(proc.wait, 10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        rows = plugin.close()
+    if not rows:
+        raise RuntimeError(f"no batch_update reached the plugin stand-in (see {log})")
+    return [figures(w, rows, arrivals, dj.sent) for w in windows]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--browsers", type=int, default=50)
+    ap.add_argument("--baseline", metavar="REV", help="also measure the VJ server of git revision REV (before/after)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vj_minecraft.json")
     args = ap.parse_args()
-    base, loaded = asyncio.run(run(args.seconds, args.browsers))
-    ratio = {k: round(loaded[k] / base[k], 2) for k in ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core") if base[k] and loaded[k]}
-    report = {"baseline_no_browsers": base, "loaded": loaded, "loaded_over_baseline": ratio}
-    save_json(args.out, report)
+    report: dict[str, object] = {}
+    trees: list[tuple[str, Path | None]] = [(f"baseline {args.baseline}", code_tree(args.baseline))] if args.baseline else []
+    for label, code in [*trees, ("this tree", None)]:
+        base, loaded = asyncio.run(run(args.seconds, args.browsers, code))
+        keys = ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core")
+        ratio = {k: round(loaded[k] / base[k], 2) for k in keys if base[k] and loaded[k]}  # type: ignore[operator]
+        report[label] = {"baseline_no_browsers": base, "loaded": loaded, "loaded_over_baseline": ratio}
+    if not args.baseline:
+        report = report["this tree"]  # type: ignore[assignment]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
     return 0
 
 

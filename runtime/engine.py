@@ -5,7 +5,9 @@ The plan is fixed at start; nothing is scheduled per frame:
 * each *segment* (a source, or a sync node fed by rings, plus every sync node
   reached from it by direct edges) runs on one worker thread, and a frame
   travels through it by plain method calls;
-* every async node runs as a task on the single I/O loop thread;
+* every async node runs as a task on the I/O loop thread, except a kind that
+  declares ``own_loop``: it gets a loop thread of its own, so that no other
+  network node's work (e.g. a fan-out to 1000 browsers) delays it;
 * segments and async nodes meet only at :class:`~mcav.runtime.ring.Ring` buffers.
 
 Shutdown (:meth:`Runtime.stop`, SIGINT, SIGTERM, or all sources exhausted):
@@ -67,8 +69,11 @@ class Runtime:
         self._segments: list[Segment] = []
         self._threads: list[threading.Thread] = []
         self._loop = asyncio.new_event_loop()
-        self._loop_thread: threading.Thread | None = None
-        self._async_stop: asyncio.Event | None = None
+        #: Async nodes whose kind asks for a loop of its own → that loop (the rest share ``_loop``).
+        self._own_loops = {n: asyncio.new_event_loop() for n, cn in graph.nodes.items()
+                           if cn.flavor == "async" and getattr(cn.cls, "own_loop", False)}
+        self._loop_threads: list[threading.Thread] = []
+        self._async_stops: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
         self._tasks: list[asyncio.Future[Any]] = []
         self._started = False
         self._locks: dict[str, threading.RLock] = {}  # sync providers: held around process() and calls
@@ -98,7 +103,7 @@ class Runtime:
         for c in g.controls:
             port = self._controls[(c.consumer, c.port)]
             port.providers.append(ProviderRef(c.provider, self._nodes[c.provider], port.require.interface,
-                                              self._loop, self._locks.get(c.provider), self.clock))
+                                              self.loop_of(c.provider), self._locks.get(c.provider), self.clock))
 
         rings: dict[int, Ring[Frame]] = {}
         for i, e in enumerate(g.edges):
@@ -146,6 +151,10 @@ class Runtime:
         """The node instance called ``name``."""
         return self._nodes[name]
 
+    def loop_of(self, node: str) -> asyncio.AbstractEventLoop:
+        """The loop async node ``node`` runs on (the shared I/O loop unless its kind has ``own_loop``)."""
+        return self._own_loops.get(node, self._loop)
+
     def control_port(self, node: str, port: str) -> ControlPort:
         """``node``'s end of control port ``port``."""
         try:
@@ -189,9 +198,8 @@ class Runtime:
         return self.metrics.snapshot()
 
     async def async_stopping(self) -> None:
-        """Wait on the loop until stop is requested."""
-        assert self._async_stop is not None
-        await self._async_stop.wait()
+        """Wait (on any of the runtime's loops) until stop is requested."""
+        await self._async_stops[asyncio.get_running_loop()].wait()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -204,13 +212,16 @@ class Runtime:
             log.info("graph '%s' has no sources; running until stopped", self.graph.name)
         if not self._alive:
             self._done.set()
-        ready = threading.Event()
-        self._loop_thread = threading.Thread(target=self._loop_main, args=(ready,), name="mcav-io", daemon=True)
-        self._loop_thread.start()
-        ready.wait()
+        for name, loop in [("", self._loop), *self._own_loops.items()]:
+            ready = threading.Event()
+            t = threading.Thread(target=self._loop_main, args=(loop, ready), name=f"mcav-io{'-' if name else ''}{name}",
+                                 daemon=True)
+            self._loop_threads.append(t)
+            t.start()
+            ready.wait()
         for name, cn in self.graph.nodes.items():
             if cn.flavor == "async":
-                fut = asyncio.run_coroutine_threadsafe(self._run_async(name), self._loop)
+                fut = asyncio.run_coroutine_threadsafe(self._run_async(name), self.loop_of(name))
                 self._tasks.append(fut)
         for seg in sorted(self._segments, key=lambda s: self.graph.nodes[s.head].flavor == "source"):
             t = threading.Thread(target=self._run_segment, args=(seg,), name=f"mcav-{seg.head}", daemon=True)
@@ -223,10 +234,10 @@ class Runtime:
         if self.stop_event.is_set():
             return
         self.stop_event.set()
-        if not self._loop.is_closed():
+        for loop in (self._loop, *self._own_loops.values()):
             try:
-                self._loop.call_soon_threadsafe(self._set_async_stop)
-            except RuntimeError:
+                loop.call_soon_threadsafe(self._set_async_stop, loop)
+            except RuntimeError:  # that loop is closed already
                 pass
 
     def fail(self, node: str, exc: NodeFailure) -> None:
@@ -265,32 +276,34 @@ class Runtime:
             self._done.wait(0.3)
         for t in self._threads:
             t.join(timeout=0.2)
-        if not self._loop.is_closed() and self._loop_thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._loop_thread.join(timeout=0.5)
+        for loop, thread in zip((self._loop, *self._own_loops.values()), self._loop_threads):
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(timeout=0.5)
 
     # -- threads ------------------------------------------------------------------------------
 
-    def _loop_main(self, ready: threading.Event) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._async_stop = asyncio.Event()
+    def _loop_main(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        self._async_stops[loop] = asyncio.Event()
         if self.stop_event.is_set():
-            self._async_stop.set()
-        self._loop.call_soon(ready.set)
+            self._async_stops[loop].set()
+        loop.call_soon(ready.set)
         try:
-            self._loop.run_forever()
+            loop.run_forever()
         finally:
-            pending = asyncio.all_tasks(self._loop)
+            pending = asyncio.all_tasks(loop)
             for task in pending:
                 task.cancel()
             if pending:
-                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.close()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
 
-    def _set_async_stop(self) -> None:
-        if self._async_stop is not None:
-            self._async_stop.set()
+    def _set_async_stop(self, loop: asyncio.AbstractEventLoop) -> None:
+        stop = self._async_stops.get(loop)
+        if stop is not None:
+            stop.set()
 
     async def _run_async(self, name: str) -> None:
         node = self._nodes[name]

@@ -8,8 +8,8 @@ A node kind is a class with a ``kind`` name, a ``Params`` dataclass (see
   Chains of sync nodes run fused on one worker thread (a direct call per hop).
 * :class:`SourceNode` - ``frames()`` yields frames on its own worker thread;
   it is the *driver* of the sync chain behind it (PipeWire's model).
-* :class:`AsyncNode` - ``async run()`` on the runtime's one asyncio loop
-  thread, for network I/O. It reads with :meth:`NodeContext.input` and
+* :class:`AsyncNode` - ``async run()`` on the runtime's asyncio loop thread
+  (or one of its own with ``own_loop``), for network I/O. It reads with :meth:`NodeContext.input` and
   writes with :meth:`NodeContext.emit`; its edges are always ring buffers.
 """
 
@@ -137,6 +137,11 @@ class AsyncNode(Node):
     #: True if the node calls :meth:`NodeContext.delivered` itself when a frame
     #: leaves the process (sinks); otherwise latency is recorded on arrival.
     reports_delivery: ClassVar[bool] = False
+    #: True to run on an asyncio loop thread of its own instead of the shared I/O loop: for a
+    #: latency-critical link that other network nodes' work (encoding, fan-out, many clients) must
+    #: not delay. Its control calls, events, inputs, tasks and ``wait_stopping`` work as usual: calls
+    #: from other loops are run on its loop, its events reach each consumer on the consumer's loop.
+    own_loop: ClassVar[bool] = False
 
     async def run(self) -> None:
         """Run until the inputs end (sinks) or :meth:`NodeContext.wait_stopping` (sources)."""

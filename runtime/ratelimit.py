@@ -6,6 +6,9 @@ from .clock import Clock
 
 __all__ = ["TokenBucket"]
 
+#: A whole token, less float rounding: a refill of exactly one period (e.g. 3 × 1/60 s at 20/s) counts as one.
+_ONE = 1.0 - 1e-9
+
 
 class TokenBucket:
     """Allows ``rate`` events per second on average and bursts of up to ``burst``.
@@ -32,10 +35,15 @@ class TokenBucket:
         now = self.clock.monotonic()
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
         self._last = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        if self._tokens >= _ONE:
+            self._tokens = max(0.0, self._tokens - 1.0)
             return True
         return False
+
+    def wait_s(self) -> float:
+        """Seconds until :meth:`allow` would succeed (0.0 when a token is there now)."""
+        tokens = min(self.burst, self._tokens + (self.clock.monotonic() - self._last) * self.rate)
+        return 0.0 if tokens >= _ONE else (1.0 - tokens) / self.rate
 
     @property
     def tokens(self) -> float:

@@ -102,6 +102,30 @@ class AsyncTally(_TallyMethods, AsyncNode):
         return "done"
 
 
+class OwnLoopTally(AsyncTally):
+    """The async provider on a loop thread of its own (``own_loop``); notes where calls and its run happen."""
+
+    kind = "own_loop_tally"
+    own_loop = True
+
+    def __init__(self, params: Any, ctx: Any) -> None:
+        super().__init__(params, ctx)
+        self.thread_name = ""
+        self.loop_thread = 0
+        self.call_threads: set[int] = set()
+        self.stopped = threading.Event()
+
+    async def run(self) -> None:
+        self.loop_thread = threading.get_ident()
+        self.thread_name = threading.current_thread().name
+        await self.ctx.wait_stopping()
+        self.stopped.set()
+
+    def add(self, n: int) -> int:
+        self.call_threads.add(threading.get_ident())
+        return super().add(n)
+
+
 class TallyUser(AsyncNode):
     """Consumer of one tally (``tally``) and, optionally, of every tally (``all``); records events."""
 
@@ -141,6 +165,6 @@ class LoneUser(AsyncNode):
         await self.ctx.wait_stopping()
 
 
-for _cls in (SyncTally, AsyncTally, TallyUser, LoneUser):
+for _cls in (SyncTally, AsyncTally, OwnLoopTally, TallyUser, LoneUser):
     register_kind(_cls.kind, f"control_kinds:{_cls.__name__}")
 

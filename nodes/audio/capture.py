@@ -88,7 +88,8 @@ class Capture(SourceNode):
         device: str | int | None = param(None, doc="input device: index, name or part of it (null = default)")
         sample_rate: int = param(48000, doc="capture rate (0 = the device's default)", unit="Hz", min=0, max=384000)
         channels: int = param(0, doc="channels to capture (0 = up to 2 of the device's)", min=0, max=64)
-        block: int = param(512, doc="samples per block (10.7 ms at 48 kHz)", min=16, max=1 << 15)
+        block: int = param(256, doc="samples per block (5.3 ms at 48 kHz; half the fft hop: an onset waits at most "
+                           "this long for its block)", min=16, max=1 << 15)
         ring_blocks: int = param(256, doc="blocks buffered between the audio thread and the graph", min=2, max=4096)
         latency: str = param("low", doc="PortAudio latency hint", choices=("low", "high"))
         stall_timeout: float = param(3.0, doc="no audio for this long means the stream died", unit="s", min=0.1)

@@ -1,14 +1,18 @@
 """The ``browser`` node: the WebSocket server of the admin panel and 3D preview (:8766).
 
 * On connect: ``vj_state``. Then one ``state`` per arriving Scene (capped at
-  ``state_rate``, 60 Hz), encoded once and shared by every client; no sleep
-  tick in the path.
+  ``state_rate``, 60 Hz, except for attacks: a frame whose bands rise or that
+  carries a beat goes out at once), encoded once and shared by every client;
+  no sleep tick in the path.
 * ``{"type":"ping"}`` every 15 s; a client missing 2 pongs is closed with
   4100 "Heartbeat timeout". Client pings get ``pong``.
 * Commands of WIRE.md 3.3 (:mod:`.commands`); malformed input gets an
   ``error`` reply and the connection stays up. With ``operator_password``
   set, commands that change anything need ``vj_auth`` first; viewers still
   get state. Mutating commands are rate-limited per client.
+
+It runs on an asyncio loop of its own (``own_loop``): encoding and writing to
+hundreds of browsers never delays the DJ server or the Minecraft link.
 
 Control: it requires (each optional) the pattern control, the DJ roster, a
 Minecraft link and every analysis preset, and relays the roster's and the
@@ -26,6 +30,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
@@ -54,11 +59,15 @@ _UNMETERED = frozenset({"ping", "pong", "vj_auth"})
 
 __all__ = ["BrowserServer"]
 
+#: A band rising this much (0-1) since the last state sent is an attack: it goes out off the state_rate grid.
+ONSET_RISE = 0.05
+
 
 class BrowserServer(ShowLinks, AsyncNode):
     """Serves the admin panel and 3D preview on :8766: vj_state, state at up to 60 Hz, commands, heartbeats."""
 
     kind = "browser"
+    own_loop = True  # encoding and sending to many browsers never delays the other network nodes' loop
     inputs = {"in": Scene}
     policies = {"heartbeat": VJ_BROWSER}
     provides = {"endpoint": BrowserEndpoint}
@@ -107,7 +116,7 @@ class BrowserServer(ShowLinks, AsyncNode):
                                                       self._heartbeat_timeout)
         self.counters = dict.fromkeys(
             ("browser_connects", "browser_disconnects", "rejected", "bad_messages", "unknown_commands",
-             "unauthorized", "rate_limited", "heartbeat_timeouts", "states_sent", "states_skipped"), 0)
+             "unauthorized", "rate_limited", "heartbeat_timeouts", "states_sent", "states_skipped", "states_onset"), 0)
         self.dropped_closed = 0  # state frames lost by clients that have left
         self._connecting = 0  # accepted, vj_state not yet sent (counted as current browsers)
         self.audio_settings: dict[str, float] = {}
@@ -116,6 +125,7 @@ class BrowserServer(ShowLinks, AsyncNode):
         self.init_show(ctx)
         self._encoder = P.StateEncoder()
         self._next_due_ns: float | None = None
+        self._sent_bands: np.ndarray | None = None  # the bands of the last state sent (onsets skip the grid)
         self.access = Access(params.operator_password, params.trusted_networks, ctx.clock, ctx.log)
         self.read_cache = ReplyCache(ctx.clock)
         self.budget = ListenerBudget(f"browser '{ctx.name}'", params.max_clients + params.max_handshakes, ctx.log)
@@ -199,14 +209,22 @@ class BrowserServer(ShowLinks, AsyncNode):
     def _on_scene(self, scene: Any) -> None:
         assert isinstance(scene, Scene)
         # Pace by capture time on a state_rate grid, not by a timer: a frame due (within 20 % of a period)
-        # goes out at once, an early one is skipped. A capture time going backwards means a new source.
+        # goes out at once, an early one is skipped, unless it starts something visible (a band rising by
+        # ONSET_RISE since the last state sent, or a beat): an attack is never held back for the grid.
+        # A capture time going backwards means a new source.
         t, period = scene.t_capture, 1e9 / self.params.state_rate
         due = self._next_due_ns
+        bands = scene.features.bands
         if due is not None and t < due - 0.2 * period and t >= due - 2 * period:
-            self.counters["states_skipped"] += 1
-            return
-        # Keep the grid (so a 94 Hz source gives ~60 Hz, not 47); restart it after a gap or a new source.
-        self._next_due_ns = (t if due is None or t > due + period or t < due - 2 * period else due) + period
+            last = self._sent_bands
+            if not scene.features.beat and (last is None or not bool(np.any(bands - last >= ONSET_RISE))):
+                self.counters["states_skipped"] += 1
+                return
+            self.counters["states_onset"] += 1  # sent off the grid, which stays as it was
+        else:
+            # Keep the grid (so a 94 Hz source gives ~60 Hz, not 47); restart it after a gap or a new source.
+            self._next_due_ns = (t if due is None or t > due + period or t < due - 2 * period else due) + period
+        self._sent_bands = bands
         if self.clients:
             fanout(self.clients, self._encoder.encode(scene, self._dj_fields(scene.seq)))
             self.counters["states_sent"] += 1

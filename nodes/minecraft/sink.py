@@ -9,12 +9,19 @@ counted and dropped. Each (re)connection runs WIRE.md 1.5's sequence as its
 handshake (:class:`~.session.ZoneSetup`): welcome → ``get_zones`` → pick the
 zone → ``init_pool``; a malformed or refused reply is a failed attempt.
 
-Frames: one ``batch_update`` per arriving frame, capped at ``rate`` (20 Hz,
-the plugin's tick rate); a frame that arrives too early is held and sent when
-due unless a newer one replaces it (so the last frame of a burst still goes out).
+Frames: one ``batch_update`` per arriving frame, sent the moment it arrives
+while the plugin's budget allows: at most ``rate`` per second on average (120),
+in bursts of up to one plugin tick's worth (``rate``/20). The plugin applies every
+batch queued during a 50 ms tick, so a frame held for a grid slot would only be
+late; beyond the budget the newest frame is held and sent as soon as the budget
+allows (a newer one replaces it, counted as coalesced), so the last frame of a
+burst still goes out.
 While the active DJ is a direct-mode DJ that reports ``mc_connected`` (route
 ``dual``), it draws in Minecraft itself and this node sends no ``batch_update``
 (counted as ``frames_yielded_to_dj``; WIRE.md 2.3).
+
+It runs on an asyncio loop of its own (``own_loop``), so encoding and sending
+states to many browsers on the shared I/O loop cannot delay a ``batch_update``.
 
 Control: it provides :class:`~mcav.nodes.interfaces.MinecraftLink` on ``link``
 (``info``, ``forward``, ``set_zone``; events ``link`` and ``message``) and
@@ -37,6 +44,7 @@ from mcav.runtime.control import Event, Require
 from mcav.runtime.frames import Scene
 from mcav.runtime.node import AsyncInput, AsyncNode, EndOfStream
 from mcav.runtime.params import param
+from mcav.runtime.ratelimit import TokenBucket
 
 from . import protocol
 from .links import VIZ_CLIENT, VJ_MINECRAFT
@@ -44,6 +52,9 @@ from .session import ZoneSetup
 from .viz_client import NotConnected, VizClient
 
 __all__ = ["MinecraftSink"]
+
+#: The plugin's server ticks per second: it drains its message queue (1000 messages) once per tick.
+PLUGIN_TPS = 20.0
 
 
 class MinecraftSink(AsyncNode):
@@ -53,6 +64,7 @@ class MinecraftSink(AsyncNode):
     inputs = {"in": Scene}
     policies = {"reconnect": VJ_MINECRAFT, "heartbeat": VIZ_CLIENT}
     reports_delivery = True
+    own_loop = True  # browser fan-out and the other network nodes never delay a batch_update
     provides = {"link": MinecraftLink}
     requires = {
         "pattern": Require(PatternControl, optional=True, doc="entity count for the pool at connect"),
@@ -67,7 +79,9 @@ class MinecraftSink(AsyncNode):
         url: str = param("", doc="ws://host:port of the plugin; overrides host and port when set")
         zone: str = param("main", doc="zone to draw in (the plugin's first zone if it has no such zone)")
         material: str = param("SEA_LANTERN", doc="block material of the pool's display entities")
-        rate: float = param(20.0, doc="most batch_update messages per second (plugin tick rate)", unit="Hz", min=1, max=120)
+        rate: float = param(120.0, doc="most batch_update messages per second, on average; each frame goes out on "
+                            "arrival within this budget (bursts of rate/20: one plugin tick's worth)", unit="Hz",
+                            min=1, max=1000)
         particles_on_beat: bool = param(True, doc="add a NOTE particle burst on strong beats")
         entity_style: bool = param(False, doc="send per-entity brightness and glow (overrides zone settings)")
         request_timeout: float = param(5.0, doc="wait for a plugin reply", unit="s", min=0.1)
@@ -90,7 +104,6 @@ class MinecraftSink(AsyncNode):
         self.pool: int | None = None  # pool size the plugin confirmed on this connection
         self._requested = 0  # pool size last asked for
         self._count = 16  # entities the pattern draws (kept by its ``changed`` events): the pool to build
-        self._next_due = 0.0
         self._blackout = False
         self._dj: str | None = None
         self._live: dict[str, Any] = {"dj_id": None, "dj_name": None, "direct": False}  # from ``live`` events
@@ -214,32 +227,26 @@ class MinecraftSink(AsyncNode):
             await self.ctx.tasks.aclose()
 
     async def _frames(self, inp: AsyncInput) -> None:
-        """Send arriving frames on a ``rate`` grid: a frame due (or up to 10 % early) goes out on arrival;
-        an early one is held, and sent half a period after its slot only if no newer frame came by then
-        (so a live feed is always sent fresh, and the last frame of a burst still goes out)."""
+        """Send each arriving frame at once while the budget allows (``rate`` per s, bursts of one plugin
+        tick's worth); beyond it hold the newest frame and send it as soon as the budget allows."""
         clock = self.ctx.clock
-        period = 1.0 / self.params.rate
-        slack, grace = 0.1 * period, 0.5 * period
+        rate = self.params.rate
+        budget = TokenBucket(rate, max(1.0, rate / PLUGIN_TPS), clock)
         held: Scene | None = None
         while True:
             if held is None:
                 frame = await inp.latest()
             else:
                 try:
-                    wait = max(0.0, self._next_due + grace - clock.monotonic())
-                    frame = await wait_for(inp.latest(), wait, clock)
+                    frame = await wait_for(inp.latest(), budget.wait_s(), clock)
+                    self.counters["frames_coalesced"] += 1  # the held frame is replaced by a newer one
                 except TimeoutError:
                     frame = held
             assert isinstance(frame, Scene)
-            now = clock.monotonic()
-            if now < self._next_due - slack:
-                if held is not None:
-                    self.counters["frames_coalesced"] += 1
+            if not budget.allow():
                 held = frame
                 continue
             held = None
-            # Keep the grid (an exact average rate); start a new one after a pause.
-            self._next_due = (self._next_due if now - self._next_due < period else now) + period
             await self._deliver(frame)
 
     def _pattern_changed(self, event: Event) -> None:

@@ -144,3 +144,26 @@ def test_a_call_that_takes_too_long_times_out_on_the_graph_clock() -> None:
         assert isinstance(result[0], TimeoutError) and "tally.slow at 'b' took over 2 s" in str(result[0])
     finally:
         rt.shutdown()
+
+
+def test_a_kind_with_its_own_loop_runs_on_its_own_thread_and_its_calls_events_and_stop_work() -> None:
+    rt = Runtime(build("nodes:\n  o: {kind: own_loop_tally}\n  user: {kind: tally_user, control: {tally: o}}\n"))
+    rt.start()
+    try:
+        o, user = rt.node("o"), rt.node("user")
+        assert user.ready.wait(5)
+        wait_until(lambda: o.loop_thread != 0)
+        assert o.thread_name == "mcav-io-o" and o.loop_thread != user.loop_thread
+        assert rt.loop_of("o") is not rt.loop_of("user")
+        port = user.ctx.control("tally")
+        assert user.run_on_loop(port.add(2)) == 2  # called from the shared I/O loop, run on o's own loop
+        assert o.call_threads == {o.loop_thread}
+        wait_until(lambda: len(user.events) == 1)
+        event, thread = user.events[0]
+        assert event.data == {"total": 2, "thread": o.loop_thread} and thread == user.loop_thread
+        with pytest.raises(ValueError, match="at least 0"):
+            user.run_on_loop(port.add(-1))
+    finally:
+        rt.shutdown()
+    assert o.stopped.is_set() and rt.wait(0)  # wait_stopping ended on its loop; nothing was aborted
+

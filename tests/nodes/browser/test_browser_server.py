@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import socket
 import subprocess
 import sys
 
+import numpy as np
 from conftest import build
 from vj_support import RawBrowser, make_scene, running, wait_until
 
 from mcav.runtime.clock import ManualClock
 from mcav.runtime.engine import Runtime
+from mcav.runtime.frames import Scene
 
 MS = 1_000_000
 STATE_KEYS = {"type", "entities", "bands", "amplitude", "is_beat", "beat_intensity", "instant_bass", "instant_kick",
@@ -92,6 +95,33 @@ def test_state_rate_is_capped_by_capture_time_not_a_timer():
         # and the frame 55 ms after the burst starts a new grid
         assert frames == [0, 3, 6, 99]
         assert web.status()["states_skipped"] == 7
+
+
+def test_an_attack_or_a_beat_goes_out_off_the_grid():
+    with running(build(graph(", state_rate: 60"))) as rt:
+        web, feed, port = start(rt)
+
+        def scene(seq: int, t_ms: float, rise: float = 0.0, beat: bool = False) -> Scene:
+            s = make_scene(4, seq=seq, t_capture=10**12 + int(t_ms * MS), beat=beat)
+            bands = s.features.bands + np.float32(rise)
+            return dataclasses.replace(s, features=dataclasses.replace(s.features, bands=bands))
+
+        async def scenario() -> list[int]:
+            b = await RawBrowser.connect(port)
+            await b.expect("vj_state")
+            # between two 60 Hz slots: a repeat (skipped), a band rising by 0.1 (sent), a repeat of that (skipped),
+            # a beat (sent); then a frame in the next slot and the end marker
+            for k, s in enumerate([scene(0, 0), scene(1, 3), scene(2, 6, rise=0.1), scene(3, 8, rise=0.1),
+                                   scene(4, 10, beat=True), scene(5, 17), scene(99, 60)]):
+                feed.push(s)
+                wait_until(lambda: web.ctx.metrics.frames_in > k)
+            frames = []
+            while not frames or frames[-1] != 99:
+                frames.append((await b.expect("state"))["frame"])
+            return frames
+
+        assert asyncio.run(scenario()) == [0, 2, 4, 5, 99]  # the slot at 16.7 ms stayed where it was
+        assert web.status()["states_onset"] == 2 and web.status()["states_skipped"] == 2
 
 
 def test_ping_every_15s_and_close_4100_after_two_missed_pongs():

@@ -59,18 +59,32 @@ def test_picks_the_plugins_first_zone_when_the_configured_one_is_missing():
 
 def test_batches_are_capped_at_the_rate_and_the_held_frame_still_goes_out():
     clock = ManualClock()
-    with PluginStandIn(clock=clock) as plugin, running(build(graph(plugin.port)), clock) as rt:
+    with PluginStandIn(clock=clock) as plugin, running(build(graph(plugin.port, ", rate: 20")), clock) as rt:
         mc, feed = rt.node("mc"), rt.node("feed")
         wait_until(lambda: mc.status()["connected"])
-        for seq in range(30):  # 0.5 s of a 60 Hz feed
+        for seq in range(30):  # 0.5 s of a 60 Hz feed, over a budget of 20 per s in bursts of 1
             feed.push(make_scene(8, seq=seq))
             wait_until(lambda: mc.ctx.metrics.frames_in > seq)
             clock.advance(1 / 60)
-        clock.advance(0.05)  # the last held frame is due
+        clock.advance(0.05)  # the budget allows the last held frame
         wait_until(lambda: plugin.of_type("batch_update") and plugin.of_type("batch_update")[-1]["frame"] == 29)
         frames = [m["frame"] for m in plugin.of_type("batch_update")]
         assert 10 <= len(frames) <= 12, frames  # 20 Hz over 0.55 s, not 30
         assert frames == sorted(frames) and frames[0] == 0
+        assert mc.status()["frames_coalesced"] > 0
+
+
+def test_frames_within_the_budget_go_out_on_arrival_without_waiting_for_a_tick():
+    clock = ManualClock()
+    with PluginStandIn(clock=clock) as plugin, running(build(graph(plugin.port)), clock) as rt:
+        mc, feed = rt.node("mc"), rt.node("feed")
+        wait_until(lambda: mc.status()["connected"])
+        for seq in range(6):  # the default budget (120/s) takes a plugin tick's worth (6) back to back
+            feed.push(make_scene(8, seq=seq))
+            plugin.wait_messages("batch_update", seq + 1)  # the clock stands still: sent on arrival
+            clock.advance(0.001)
+        assert [m["frame"] for m in plugin.of_type("batch_update")] == list(range(6))
+        assert mc.status()["frames_coalesced"] == 0
 
 
 def test_blackout_hides_the_zone_and_sends_no_entities_then_restores():

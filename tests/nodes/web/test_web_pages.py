@@ -28,7 +28,9 @@ SCREENS = ROOT / "bench" / "screens"
 @pytest.fixture(scope="module")
 def demo():
     with PluginStandIn(zones=("main", "arena")) as plugin:
-        d = Demo(sets=(f"web.heartbeat.interval={SERVER_PING_S}", f"mc.port={plugin.port}")).start()
+        # mc.rate=20: the stand-in checks every batch_update against the schemas (jsonschema, ~ms each), so at
+        # the sink's default budget (every frame, ~94/s) its loop would answer get_zone late on 2 busy cores.
+        d = Demo(sets=(f"web.heartbeat.interval={SERVER_PING_S}", f"mc.port={plugin.port}", "mc.rate=20")).start()
         yield d
         d.stop()
 
