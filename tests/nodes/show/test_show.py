@@ -195,7 +195,11 @@ def test_cues_go_back_and_fire_on_their_own_trigger_on_the_graph_clock(tmp_path:
             first = await b.expect("cues", skip=SKIP)
             assert [c["name"] for c in first["cues"]] == ["Doors", "Drop", "Break"] and first["next"] == "Doors"
             await b.send({"type": "cue_go"})
-            assert (await b.expect("cues", skip=SKIP))["current"] == "Doors"
+            # A browser's commands run in order, so the get_cues reply means cue_go's
+            # control call is over: its 5 s timeout no longer sleeps on the manual clock.
+            await b.send({"type": "get_cues"})
+            for _ in range(2):  # the show's broadcast and the reply, in either order
+                assert (await b.expect("cues", skip=SKIP))["current"] == "Doors"
             assert viz.state()["pattern"] == "ring"
             await asyncio.to_thread(clock.wait_for_sleepers, 1)
             clock.advance(5.1)  # the Drop cue's trigger: 5 s after Doors
