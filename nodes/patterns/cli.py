@@ -61,7 +61,8 @@ def command(args: argparse.Namespace) -> int:
         task = progress.add_task("gallery", total=None)
 
         def step(what: str, done: int, total: int) -> None:
-            progress.update(task, description=what, completed=done, total=total)
+            # refresh now: a step can end before the 10 Hz refresh thread would draw it
+            progress.update(task, description=what, completed=done, total=total, refresh=True)
 
         written = render_gallery(args.gallery, keys, args.entities, progress=step)
     for path in written:
