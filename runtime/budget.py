@@ -15,7 +15,8 @@ interval with the number of times it happened meanwhile.
 :func:`quiet_accept_errors` routes asyncio's per-accept "out of system
 resource" errors through one.
 
-Everything runs on the I/O loop thread except the counters, which any thread may read.
+Each budget is used on its listener's loop; a cut across listeners on
+different loops is handed to the victim's loop. Counters may be read from any thread.
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ def free_fds() -> int | None:
     return int(_fd_cache[1])
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _fd_taken(n: int) -> None:
     """Keep the cached free count honest between measurements."""
     _fd_cache[1] -= n
@@ -94,11 +102,12 @@ class LogTally:
 class Ticket:
     """One admitted connection's slot. :meth:`ready` once it proved itself; :meth:`release` when it ends."""
 
-    __slots__ = ("_budget", "_evict", "evictable", "released", "since")
+    __slots__ = ("_budget", "_evict", "_loop", "evictable", "released", "since")
 
     def __init__(self, budget: ListenerBudget, evict: Callable[[], None]) -> None:
         self._budget = budget
         self._evict = evict
+        self._loop = _running_loop()  # the listener's loop: evict() must run there
         self.since = next(_order)
         self.evictable = True
         self.released = False
@@ -194,7 +203,11 @@ class ListenerBudget:
         self.tally.note("evict", "%s: %s: closing the oldest idle or unauthenticated connection to make room",
                         self.name, why)
         ticket.release()
-        ticket._evict()
+        loop = ticket._loop
+        if loop is None or loop is _running_loop():
+            ticket._evict()
+        else:  # a listener on another loop (own_loop nodes): its transport is only safe to touch there
+            loop.call_soon_threadsafe(ticket._evict)
 
     def counters(self) -> dict[str, int]:
         """``connections_open``, ``connections_refused``, ``connections_evicted``."""

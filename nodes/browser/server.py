@@ -11,8 +11,10 @@
   set, commands that change anything need ``vj_auth`` first; viewers still
   get state. Mutating commands are rate-limited per client.
 
-It runs on an asyncio loop of its own (``own_loop``): encoding and writing to
-hundreds of browsers never delays the DJ server or the Minecraft link.
+It shares the I/O loop with the DJ server (not ``own_loop``: under a
+half-open flood at the file-handle limit, a browser listener on a loop of its
+own starved the DJ port's accepts, tests/runtime/test_fd_limit.py); the
+Minecraft sink has a loop of its own, so browsers never delay a batch.
 
 Control: it requires (each optional) the pattern control, the DJ roster, a
 Minecraft link and every analysis preset, and relays the roster's and the
@@ -67,7 +69,6 @@ class BrowserServer(ShowLinks, AsyncNode):
     """Serves the admin panel and 3D preview on :8766: vj_state, state at up to 60 Hz, commands, heartbeats."""
 
     kind = "browser"
-    own_loop = True  # encoding and sending to many browsers never delays the other network nodes' loop
     inputs = {"in": Scene}
     policies = {"heartbeat": VJ_BROWSER}
     provides = {"endpoint": BrowserEndpoint}
