@@ -77,7 +77,9 @@ def test_vj_pipeline_with_a_dj_the_plugin_and_browsers(tmp_path):
                     await asyncio.sleep(1 / 60)  # the DJ's own frame pacing
                 sending = time.monotonic() - t0
                 state = await browser.expect("state", skip=("ping", "dj_roster"))
-                while state["active_dj"] != "dj_alice":
+                # the roster change can go out in a state before alice's bands do (states leave on change,
+                # not on a fixed tick): wait for one carrying both; expect() times out if none ever does
+                while state["active_dj"] != "dj_alice" or state["bands"] != [0.9, 0.7, 0.5, 0.3, 0.1]:
                     state = await browser.expect("state", skip=("ping", "dj_roster"))
                 await dj.close()
                 return state, browser, sending
