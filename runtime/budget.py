@@ -33,6 +33,8 @@ from typing import Any, Callable
 
 from websockets.asyncio.server import ServerConnection
 
+from .scope import running_loop
+
 __all__ = ["ListenerBudget", "LogTally", "Ticket", "budgeted_connection", "free_fds", "quiet_accept_errors", "ready"]
 
 #: How long a measured count of open file handles is trusted (s).
@@ -58,13 +60,6 @@ def free_fds() -> int | None:
             return None
         _fd_cache[0], _fd_cache[1] = now, float(soft - used)
     return int(_fd_cache[1])
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def _fd_taken(n: int) -> None:
@@ -107,7 +102,7 @@ class Ticket:
     def __init__(self, budget: ListenerBudget, evict: Callable[[], None]) -> None:
         self._budget = budget
         self._evict = evict
-        self._loop = _running_loop()  # the listener's loop: evict() must run there
+        self._loop = running_loop()  # the listener's loop: evict() must run there
         self.since = next(_order)
         self.evictable = True
         self.released = False
@@ -204,7 +199,7 @@ class ListenerBudget:
                         self.name, why)
         ticket.release()
         loop = ticket._loop
-        if loop is None or loop is _running_loop():
+        if loop is None or loop is running_loop():
             ticket._evict()
         else:  # a listener on another loop (own_loop nodes): its transport is only safe to touch there
             loop.call_soon_threadsafe(ticket._evict)

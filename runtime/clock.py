@@ -142,8 +142,10 @@ async def wait_for(aw: Awaitable[T], timeout: float | None, clock: Clock) -> T:
             return await aw
     task = asyncio.ensure_future(aw)
     timer = asyncio.ensure_future(clock.sleep(timeout))
+    timed_out = False
     try:
         await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+        timed_out = not task.done()
     finally:
         timer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -152,6 +154,6 @@ async def wait_for(aw: Awaitable[T], timeout: float | None, clock: Clock) -> T:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    if task.cancelled():
+    if timed_out:
         raise TimeoutError(f"no answer within {timeout:g} s")
-    return task.result()
+    return task.result()  # a wrapped future cancelled by its owner raises CancelledError, not a timeout

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterator, Mapping
 
 from .clock import Clock, wait_for
+from .scope import running_loop
 
 __all__ = [
     "ControlPort",
@@ -157,7 +158,7 @@ class ProviderRef:
         method = self._method(call)
         limit = self.interface.timeout if timeout is None else timeout
         if self._lock is None:
-            if not _on_loop(self._loop):  # a provider with a loop of its own: run the call there
+            if running_loop() is not self._loop:  # a provider with a loop of its own: run the call there
                 fut = asyncio.run_coroutine_threadsafe(_invoke(method, args, kwargs), self._loop)
                 result = asyncio.wrap_future(fut)
             else:
@@ -261,18 +262,14 @@ class ControlPort:
         unknown = [e for e in events or () if e not in iface.events]
         if unknown:
             raise ValueError(f"{iface.name} has no event {', '.join(unknown)}; events: {', '.join(iface.events) or 'none'}")
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        self._subscribers.append((callback, frozenset(events) if events else None, loop))
+        self._subscribers.append((callback, frozenset(events) if events else None, running_loop()))
 
     def deliver(self, event: Event) -> None:
         """Hand ``event`` to every subscriber at its home (called by the runtime)."""
         for callback, wanted, loop in list(self._subscribers):
             if wanted is not None and event.name not in wanted:
                 continue
-            if loop is None or _on_loop(loop):
+            if loop is None or running_loop() is loop:
                 callback(event)  # same thread: in order with whatever the publisher does next
             elif not loop.is_closed():
                 loop.call_soon_threadsafe(callback, event)
@@ -281,10 +278,3 @@ class ControlPort:
 async def _invoke(method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     result = method(*args, **kwargs)
     return await result if inspect.isawaitable(result) else result
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False

@@ -15,7 +15,15 @@ import asyncio
 import logging
 from typing import Any, Callable, Coroutine
 
-__all__ = ["TaskScope"]
+__all__ = ["TaskScope", "running_loop"]
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, or None (a plain thread: a sync node, a test)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class TaskScope:

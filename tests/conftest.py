@@ -63,6 +63,15 @@ async def async_wait_until(pred: Callable[[], Any], timeout: float = 5.0, what: 
         await asyncio.sleep(0.005)
 
 
+def accepts(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a TCP connection to ``host:port`` succeeds now (a predicate for :func:`wait_until`; never raises)."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 def free_port() -> int:
     """A TCP port that was free a moment ago (for subprocess servers that cannot report port 0)."""
     with socket.socket() as s:

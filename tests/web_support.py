@@ -16,7 +16,6 @@ import re
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from typing import Any, Callable
 from urllib.parse import urlencode
 
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT, accepts, free_port
 
 CHROMIUM = os.environ.get("MCAV_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -119,12 +118,7 @@ class Demo:
                 pytest.fail(f"mcav run exited with {self.proc.returncode}:\n{self.output()[-4000:]}")
             if time.monotonic() > deadline:
                 pytest.fail(f"server not listening on {sorted(pending)} after {timeout} s:\n{self.output()[-4000:]}")
-            for port in list(pending):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    pending.discard(port)
-                except OSError:
-                    pass
+            pending = {port for port in pending if not accepts(port)}
             if pending:
                 # Only a retry interval for the port check; nothing is assumed about timing.
                 time.sleep(0.05)

@@ -213,13 +213,14 @@ def synth_dj(dj_port: int):  # type: ignore[no-untyped-def]
 
 
 def test_dashboard_shows_djs_browsers_minecraft_and_health(tmp_path: Path) -> None:
-    from conftest import free_port
+    from conftest import accepts, free_port, wait_until
     from websockets.sync.client import connect
 
     dj_port, web_port, mc_port = free_port(), free_port(), free_port()  # nothing listens on mc_port
     write(tmp_path, vj_graph(dj_port, web_port, mc_port))
     term = Terminal("run", "g.yaml", cwd=tmp_path)
     term.wait_for(lambda t: "Connections" in t, what="the dashboard")
+    wait_until(lambda: accepts(web_port), timeout=10, what="the browser port listening")  # drawn ≠ serving yet
     dj = synth_dj(dj_port)
     try:
         with connect(f"ws://127.0.0.1:{web_port}", proxy=None) as browser:

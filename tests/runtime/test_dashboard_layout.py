@@ -14,13 +14,14 @@ def _screen_has(*patterns: str):  # type: ignore[no-untyped-def]
 
 
 def test_80x24_shows_the_essentials_of_a_vj_server_in_priority_order(tmp_path: Path) -> None:
-    from conftest import free_port
+    from conftest import accepts, free_port, wait_until
     from websockets.sync.client import connect
 
     dj_port, web_port, mc_port = free_port(), free_port(), free_port()  # nothing listens on mc_port
     write(tmp_path, vj_graph(dj_port, web_port, mc_port))
     term = Terminal("run", "g.yaml", cwd=tmp_path, rows=24, cols=80)
     term.wait_screen(lambda s: "Tempo" in s, what="the dashboard")
+    wait_until(lambda: accepts(web_port), timeout=10, what="the browser port listening")  # drawn ≠ serving yet
     dj = synth_dj(dj_port)
     try:
         with connect(f"ws://127.0.0.1:{web_port}", proxy=None) as browser:
