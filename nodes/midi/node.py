@@ -113,27 +113,41 @@ class MidiIn(AsyncNode):
         port = await self._open()
         if port is None:
             return
+        self.ctx.spawn(self._consume(self._queue), name="midi-in", critical=True)
         try:
-            while True:
-                await self._handle(await self._queue.get())
+            await self.ctx.wait_stopping()  # (a service: it ends when the graph stops)
         finally:
             port.close()
 
-    async def _open(self) -> Any:
-        """The input port, once there (None: the MIDI system is unavailable and the graph fails)."""
-        p, missing_logged = self.params, False
+    async def _consume(self, queue: asyncio.Queue[Any]) -> None:
         while True:
-            try:
-                port = await asyncio.to_thread(open_input, p.port, p.api, p.virtual)
-            except MidiUnavailable as exc:
-                self.ctx.fail(f"midi '{self.ctx.name}': {exc}")
-                return None
-            if port is not None:
-                break
-            if not missing_logged:
-                self.ctx.log.warning("no MIDI input matches %r (%s); looking again every %g s", p.port, p.api, p.retry)
-                missing_logged = True
-            await self.ctx.clock.sleep(p.retry)
+            await self._handle(await queue.get())
+
+    async def _open(self) -> Any:
+        """The input port, once there (None: the MIDI system is unavailable and the graph fails, or the graph
+        stopped first)."""
+        p, missing_logged = self.params, False
+        stopping = asyncio.ensure_future(self.ctx.wait_stopping())
+        try:
+            while True:
+                try:
+                    port = await asyncio.to_thread(open_input, p.port, p.api, p.virtual)
+                except MidiUnavailable as exc:
+                    self.ctx.fail(f"midi '{self.ctx.name}': {exc}")
+                    return None
+                if port is not None:
+                    break
+                if not missing_logged:
+                    self.ctx.log.warning("no MIDI input matches %r (%s); looking again every %g s", p.port, p.api,
+                                         p.retry)
+                    missing_logged = True
+                pause = asyncio.ensure_future(self.ctx.clock.sleep(p.retry))
+                await asyncio.wait((pause, stopping), return_when=asyncio.FIRST_COMPLETED)
+                pause.cancel()
+                if stopping.done():
+                    return None
+        finally:
+            stopping.cancel()
         self.port_name = port.name
         attach(port, self.received)
         self.ctx.log.info("MIDI in: %s (%s%s)", port.name, p.api, ", virtual" if p.virtual else "")
@@ -173,7 +187,6 @@ class MidiIn(AsyncNode):
         self.counters["applied"] += 1
 
     async def _save(self, learned: Learned) -> None:
-        self.counters["learned"] += 1
         data = {**learned.describe(), "file": str(self.path)}
         try:
             await asyncio.to_thread(write_text_atomic, self.path, self.router.map.to_yaml())
@@ -183,6 +196,7 @@ class MidiIn(AsyncNode):
                                self.path, exc)
             data["error"] = str(exc)
         else:
+            self.counters["learned"] += 1
             self.ctx.log.info("MIDI learn: %s %d → %r (saved to %s)", learned.kind, learned.number,
                               learned.action.text(), self.path)
         self.ctx.publish("midi", "learned", data)

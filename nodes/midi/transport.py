@@ -44,7 +44,7 @@ def open_input(port: str, api: str = "alsa", virtual: bool = False, client: str 
     Args:
         port: The port's name, part of it, or ``""`` (the first); with ``virtual``, the name of a port
             mcav creates for a controller or a DAW to connect to.
-        client: The MIDI client name other programs see.
+        client: The MIDI client name other programs see (of a virtual port; rtmidi's own otherwise).
 
     Returns:
         The open port, or None when no input matches ``port`` (yet: a controller may be plugged in later).
@@ -57,7 +57,7 @@ def open_input(port: str, api: str = "alsa", virtual: bool = False, client: str 
         if virtual:
             return backend.open_input(port or "mcav", virtual=True, client_name=client)
         name = find_port(port, backend.get_input_names())
-        return None if name is None else backend.open_input(name, client_name=client)
+        return None if name is None else backend.open_input(name)  # (a client_name would make mido open a virtual one)
     except (OSError, SystemError, RuntimeError) as exc:  # rtmidi raises SystemError when ALSA/JACK is absent
         raise MidiUnavailable(f"MIDI ({api}) is not available: {exc}") from None
 

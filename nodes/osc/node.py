@@ -91,12 +91,16 @@ class OscIn(AsyncNode):
         self._transport = transport  # type: ignore[assignment]
         self.port = transport.get_extra_info("sockname")[1]
         self.ctx.log.info("OSC on udp://%s:%d (from %s)", self.params.host, self.port, ", ".join(self.params.allow))
+        self.ctx.spawn(self._consume(self._queue), name="osc-in", critical=True)
         try:
-            while True:
-                data, addr = await self._queue.get()
-                await self._handle(data, addr)
+            await self.ctx.wait_stopping()  # (a service: it ends when the graph stops)
         finally:
             transport.close()
+
+    async def _consume(self, queue: asyncio.Queue[tuple[bytes, tuple[Any, ...]]]) -> None:
+        while True:
+            data, addr = await queue.get()
+            await self._handle(data, addr)
 
     def received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         """A datagram arrived (on the loop): queue it, dropping the oldest when full."""
