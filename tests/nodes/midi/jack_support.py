@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from typing import Any, Iterator
 
 import pytest
@@ -36,12 +37,15 @@ def jack() -> Iterator[Any]:
     name = f"mcav-test-{os.getpid()}"
     saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER", "JACK_NO_AUDIO_RESERVATION")}
     os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1", JACK_NO_AUDIO_RESERVATION="1")
-    proc = subprocess.Popen([jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # -t: a client late by up to 10 s (a loaded shared machine) is not thrown out ("zombified")
+    log = tempfile.TemporaryFile()  # (a pipe nobody reads could fill and stall jackd)
+    proc = subprocess.Popen([jackd, "--no-realtime", "-t", "10000", "-n", name, "-d", "dummy", "-r", "48000",
+                             "-p", "1024"], stdout=subprocess.DEVNULL, stderr=log)
     try:
         wait_until(lambda: proc.poll() is not None or _jack_answers(), timeout=20, what="jackd to answer")
         if proc.poll() is not None:
-            pytest.skip(f"jackd could not start here: {proc.stderr.read().decode()[-300:] if proc.stderr else ''}")
+            log.seek(0)
+            pytest.skip(f"jackd could not start here: {log.read().decode(errors='replace')[-300:]}")
         yield mido.Backend("mido.backends.rtmidi/UNIX_JACK")
     finally:
         proc.terminate()
@@ -50,6 +54,7 @@ def jack() -> Iterator[Any]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

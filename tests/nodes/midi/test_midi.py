@@ -59,7 +59,10 @@ def test_a_controller_port_drives_the_show(jack: Any, tmp_path: Path) -> None:
             wait_until(lambda: viz.state()["band_sensitivity"][0] == 2.0 and viz.state()["entity_count"] == 256,
                        what=f"faders {viz.state()} {midi.status()}")
             pads.send(mido.Message("note_on", note=38, velocity=1))
-            wait_until(lambda: viz.state()["blackout"] is True, what="note 38 → blackout")
+            try:
+                wait_until(lambda: viz.state()["blackout"] is True, what="note 38 → blackout")
+            except AssertionError:
+                raise AssertionError(f"{midi.status()} {viz.state()}")
             pads.send(mido.Message("note_on", note=39, velocity=1))  # no scene Intro: an error, counted
             pads.send(mido.Message("note_on", note=99, velocity=1))  # not mapped
             wait_until(lambda: midi.status()["errors"] == 1 and midi.status()["unmapped"] == 1)
