@@ -69,6 +69,17 @@ class LinkSession:
             return None
         return LinkSample(beat=float(link.beat), tempo=float(link.tempo), peers=int(link.num_peers))
 
+    def set_tempo(self, tempo: float, timeout: float = 5.0) -> None:
+        """Change the session's tempo in BPM, for every peer (as a DJ's software does)."""
+        link, loop = self._link, self._loop
+        if link is None or loop is None:
+            raise RuntimeError("the Link session is not open")
+
+        async def change() -> None:
+            link.tempo = tempo
+
+        asyncio.run_coroutine_threadsafe(change(), loop).result(timeout)
+
     def close(self, timeout: float = 5.0) -> None:
         """Leave the session (peers are told at once) and end the loop thread; idempotent."""
         link, loop, self._link = self._link, self._loop, None
