@@ -100,6 +100,7 @@ def test_learn_from_osc_binds_the_next_note_and_saves_the_map(jack: Any, tmp_pat
             pads.send(mido.Message("note_on", note=60, velocity=100, channel=3))
             wait_until(lambda: midi.status()["learned"] == 1, what="note 60 to be learnt")
             assert viz.state()["pattern"] == "bars"  # learning binds, it does not fire
+            assert midi.mapping()["notes"]["60"] == "scene Intro" and midi.mapping()["learning"] is None
             saved = load_map(tmp_path / "pads.yaml")
             assert saved.notes[60].text() == "scene Intro" and saved.notes[36].text() == "pattern bars"
             pads.send(mido.Message("note_on", note=60, velocity=100))
