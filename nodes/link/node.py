@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcav.runtime.frames import Features
+from mcav.runtime.health import HealthStat
 from mcav.runtime.node import SyncNode
 from mcav.runtime.params import param
 
@@ -30,6 +31,11 @@ class LinkBeat(SyncNode):
     """Ableton Link: beat, tempo and phase from a Link session with peers, else the audio tracker's."""
 
     kind = "link"
+    #: On the health line, ``/health`` and the dashboard: ``Link: on (peers=2)``.
+    health_schema = (
+        HealthStat("link_beat", "any", doc="the beat comes from an Ableton Link session", group="Link"),
+        HealthStat("link_peers", doc="Ableton Link peers", group="Link", label="peers"),
+    )
 
     @dataclass
     class Params:
@@ -72,7 +78,8 @@ class LinkBeat(SyncNode):
 
     def status(self) -> dict[str, Any]:
         s = self._last
-        return {"source": self.mapper.source, "peers": s.peers if s else 0,
+        return {"link_beat": self.mapper.source == "link", "link_peers": s.peers if s else 0,
+                "source": self.mapper.source,
                 "link_bpm": round(s.tempo, 2) if s else None,
                 "bar_beat": int(s.beat % self.params.quantum) + 1 if s and s.peers else None,
                 "link_beats": self.mapper.beats}

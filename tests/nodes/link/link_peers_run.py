@@ -14,6 +14,7 @@ from conftest import build, wait_until  # noqa: E402
 from vj_support import running  # noqa: E402
 
 from mcav.nodes.link.session import LinkSession  # noqa: E402
+from mcav.runtime.health import health_stats  # noqa: E402
 
 GRAPH = """
 nodes:
@@ -34,7 +35,7 @@ def main() -> None:
         peer = LinkSession(tempo=140.0, quantum=4.0)  # the DJ's software: a second Link peer on this machine
         peer.open()
         try:
-            wait_until(lambda: sync.status()["peers"] >= 1, timeout=15, what="the peers to meet")
+            wait_until(lambda: sync.status()["link_peers"] >= 1, timeout=15, what="the peers to meet")
             peer.set_tempo(140.0)
             try:
                 wait_until(lambda: abs(out.frames[-1].bpm - 140.0) < 0.01, timeout=10, what="the session tempo")
@@ -45,6 +46,7 @@ def main() -> None:
             wait_until(lambda: time.monotonic() - t0 > 4.0, timeout=6, what="4 s of Link frames")
             frames = list(out.frames)[first:]
             result["joined"] = dict(sync.status())
+            result["health"] = health_stats(rt.snapshot())
             result["link_frames"] = [[f.t_audio, f.beat, f.bpm, f.tempo_confidence, f.locked, f.beat_phase]
                                      for f in frames]
             sample = peer.sample()

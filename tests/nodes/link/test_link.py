@@ -36,8 +36,9 @@ def test_a_link_peer_drives_the_beat_and_leaving_hands_it_back_to_the_audio() ->
                          capture_output=True, text=True, timeout=90)
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert result["alone"]["source"] == "audio" and result["alone"]["peers"] == 0
-    assert result["joined"]["source"] == "link" and result["joined"]["peers"] == 1
+    assert result["alone"]["source"] == "audio" and result["alone"]["link_peers"] == 0
+    assert result["joined"]["source"] == "link" and result["joined"]["link_peers"] == 1
+    assert result["health"]["link_beat"] is True and result["health"]["link_peers"] == 1
     assert result["peer"] == {"tempo": 140.0, "peers": 1}
     frames = result["link_frames"]
     assert all(locked and confidence == 1.0 and abs(bpm - 140.0) < 0.01
@@ -46,4 +47,4 @@ def test_a_link_peer_drives_the_beat_and_leaving_hands_it_back_to_the_audio() ->
     assert len(beats) >= 8  # 4 s at 140 BPM: 9 beats, give or take the edges
     # one beat flagged per Link beat: 60/140 s apart, within one 10.7 ms frame (the synth's 512 samples)
     assert abs(statistics.median(b - a for a, b in zip(beats, beats[1:])) - 60 / 140) < 0.011
-    assert result["left"]["source"] == "audio" and result["left"]["peers"] == 0
+    assert result["left"]["source"] == "audio" and result["left"]["link_peers"] == 0
