@@ -17,7 +17,8 @@ interface              provided by     required by
 ``minecraft_link``     ``minecraft``   ``browser``, ``dj_server`` (every provider),
                                        ``dj_relay``
 ``browser_endpoint``   ``browser``     ``admin_http``
-``show_control``       ``show``        ``browser``
+``show_control``       ``show``        ``browser``, ``osc``, ``midi``
+``midi_control``       ``midi``        ``osc`` (``/mcav/midi/learn``)
 =====================  ==============  ==============================================
 """
 
@@ -32,6 +33,7 @@ __all__ = [
     "BrowserEndpoint",
     "DJRoster",
     "LinkDown",
+    "MidiControl",
     "MinecraftLink",
     "PatternControl",
     "ShowControl",
@@ -268,4 +270,26 @@ class ShowControl(Interface):
 
     async def back(self) -> dict[str, Any]:
         """Step back one cue and fire it again; returns :meth:`cues`."""
+        ...
+
+
+class MidiControl(Interface):
+    """A MIDI input's map (which note or controller does what) and its learn mode."""
+
+    name = "midi_control"
+    events = {"learned": "learn mode bound a note or controller; data = {action, note or cc, channel, file}"}
+
+    def mapping(self) -> dict[str, Any]:
+        """``{file, notes: {number: action}, cc: {number: action}, channel, learning}`` (``learning``: the
+        action waiting for a note or CC, or None)."""
+        ...
+
+    def learn(self, action: str) -> dict[str, Any]:
+        """Bind the next note or CC received to ``action`` (e.g. ``"pattern bars"``, ``"band 0"``, ``"go"``;
+        a fader action waits for a CC) and save the map; returns ``{learning: action}``. ValueError naming
+        the actions if ``action`` is not one."""
+        ...
+
+    def cancel_learn(self) -> None:
+        """Stop waiting for a note or CC to learn."""
         ...

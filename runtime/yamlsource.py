@@ -22,10 +22,10 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class SourceMap(dict[str, Any]):
-    """A dict that records the 1-based source line of itself and of each key."""
+    """A dict that records the 1-based source line of itself and of each key (numbers too: ``36:``)."""
 
     line: int | None = None
-    key_lines: dict[str, int]
+    key_lines: dict[Any, int]
     #: Keys written more than once: key -> (first line, repeated line).
     duplicates: dict[str, tuple[int, int]]
 
@@ -34,7 +34,7 @@ class SourceMap(dict[str, Any]):
         self.key_lines = {}
         self.duplicates = {}
 
-    def line_of(self, key: str) -> int | None:
+    def line_of(self, key: Any) -> int | None:
         """The line of ``key``, else the line of the mapping itself."""
         return self.key_lines.get(key, self.line)
 
@@ -55,8 +55,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> SourceMap:
             continue
         seen[key] = line
         out[key] = loader.construct_object(value_node, deep=True)
-        if isinstance(key, str):
-            out.key_lines[key] = line
+        out.key_lines[key] = line
     return out
 
 

@@ -17,7 +17,7 @@ import mcav
 
 ROOT = Path(__file__).resolve().parent.parent
 MCAV = [sys.executable, "-m", "mcav"]
-BUILTIN = ["analyze", "demo", "dj", "dj-synth", "edge", "vj", "vj-fanout"]
+BUILTIN = ["analyze", "demo", "dj", "dj-synth", "edge", "vj", "vj-fanout", "vj-link"]
 
 
 def mcav_run(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -13,6 +13,7 @@ address and arguments                    does
 ``/mcav/scene "name" [q]``               recall a scene (needs a ``show`` node)
 ``/mcav/scene/save "name"``              save what is on screen as a scene
 ``/mcav/go`` / ``/mcav/back``            the cue list: fire the next cue / step back one
+``/mcav/midi/learn "action"``            bind the next MIDI note or CC to a MIDI action (needs a ``midi`` node)
 ``/mcav/ping``                           answered ``/mcav/pong``
 =======================================  ==============================================================
 
@@ -26,17 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mcav.nodes.actions import Call
+
 __all__ = ["Call", "Refused", "route"]
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """Call ``call(*args)`` on control port ``port``; ``index`` means "the pattern at this 1-based number"."""
-
-    port: str
-    call: str
-    args: tuple[Any, ...] = ()
-    index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +94,8 @@ def route(address: str, args: list[Any]) -> Call | Refused:
                 return Call("show", "save_scene", (args[0],))
         if what == "ping" and not rest:
             return Call("", "ping")
+        if what == "midi" and rest == ["learn"] and args and isinstance(args[0], str):
+            return Call("midi", "learn", (args[0],))
         if what in ("go", "back") and not rest:
             return Call("show", what)
     except ValueError as exc:

@@ -18,13 +18,14 @@ from typing import Any
 
 from pythonosc import osc_message_builder, osc_packet
 
-from mcav.nodes.interfaces import PatternControl, ShowControl
+from mcav.nodes.actions import ActionError, Call, perform
+from mcav.nodes.interfaces import MidiControl, PatternControl, ShowControl
 from mcav.runtime.control import Require
 from mcav.runtime.node import AsyncNode
 from mcav.runtime.params import param
 from mcav.runtime.trust import LOOPBACK, TrustedNetworks
 
-from .addresses import Call, route
+from .addresses import route
 
 __all__ = ["OscIn"]
 
@@ -51,6 +52,7 @@ class OscIn(AsyncNode):
     requires = {
         "pattern": Require(PatternControl, doc="patterns, effects, blackout, faders"),
         "show": Require(ShowControl, optional=True, doc="/mcav/scene recalls and saves scenes"),
+        "midi": Require(MidiControl, optional=True, doc="/mcav/midi/learn binds the next MIDI note or CC"),
     }
 
     @dataclass
@@ -89,12 +91,16 @@ class OscIn(AsyncNode):
         self._transport = transport  # type: ignore[assignment]
         self.port = transport.get_extra_info("sockname")[1]
         self.ctx.log.info("OSC on udp://%s:%d (from %s)", self.params.host, self.port, ", ".join(self.params.allow))
+        self.ctx.spawn(self._consume(self._queue), name="osc-in", critical=True)
         try:
-            while True:
-                data, addr = await self._queue.get()
-                await self._handle(data, addr)
+            await self.ctx.wait_stopping()  # (a service: it ends when the graph stops)
         finally:
             transport.close()
+
+    async def _consume(self, queue: asyncio.Queue[tuple[bytes, tuple[Any, ...]]]) -> None:
+        while True:
+            data, addr = await queue.get()
+            await self._handle(data, addr)
 
     def received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         """A datagram arrived (on the loop): queue it, dropping the oldest when full."""
@@ -130,20 +136,9 @@ class OscIn(AsyncNode):
         if call.call == "ping":
             self._send(_reply("/mcav/pong"), addr)
             return
-        port = self.ctx.control(call.port)
         try:
-            if not port:
-                raise ValueError(f"this graph has no node for {address} (needs a {port.require.interface.name})")
-            args_ = call.args
-            if call.index is not None:
-                patterns = await port.patterns()
-                if not 1 <= call.index <= len(patterns):
-                    raise ValueError(f"pattern number {call.index} is not 1-{len(patterns)}")
-                args_ = (patterns[call.index - 1]["id"], *args_)
-            if call.call == "set_transition":
-                args_ = (args_[0], (await port.state())["transition"]["easing"])
-            await port.call(call.call, *args_)
-        except (ValueError, TypeError, LookupError, TimeoutError) as exc:
+            await perform(call, self.ctx.control, address)
+        except ActionError as exc:
             self.counters["errors"] += 1
             self._send(_reply("/mcav/error", address, str(exc)[:200]), addr)
             return

@@ -10,15 +10,15 @@ and the show starts from the graph's defaults, with a warning saying so.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from mcav.runtime.atomicfile import write_text_atomic
 
 __all__ = ["VERSION", "ShowFile", "default_path", "load", "save"]
 
@@ -98,15 +98,4 @@ def load(path: Path) -> tuple[ShowFile | None, str | None]:
 
 def save(path: Path, show: ShowFile) -> None:
     """Write ``show`` to ``path`` atomically (the folder is created if needed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(show.to_yaml())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_text_atomic(path, show.to_yaml())

@@ -1,0 +1,1 @@
+"""The ``midi`` node: show control from MIDI controllers (pads, faders) through a YAML map."""
