@@ -95,6 +95,7 @@ class BeatAnalyzer:
         self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm)
         self.tracker = BeatTracker(rate, history_s=max(6.0, 2.5 * 60.0 / s.min_bpm))
         self.odf = History(int(s.tempo_window * rate))
+        self.sharp = History(int(s.tempo_window * rate))
         self.n = 0  # onset samples seen; the newest has index n - 1
         self._fresh = 0  # the tempo window starts here (after the last stretch without onsets)
         self._release = max(1, int(s.release * rate))
@@ -129,7 +130,7 @@ class BeatAnalyzer:
             self._w = _weights(self._preset, self._bins)
         k = spec.flux.shape[0]
         if k:
-            self._push(np.dot(spec.flux, self._w))
+            self._push(spec.odf, np.dot(spec.flux, self._w))
             self._t_newest = spec.t_audio - self._delay
         beat = False
         intensity = 0.0
@@ -147,8 +148,12 @@ class BeatAnalyzer:
             intensity = min(1.0, intensity * self._preset.beat_sensitivity)
         return self._fields(spec.t_audio, beat, intensity)
 
-    def _push(self, values: np.ndarray) -> None:
-        """The onset-strength samples of one frame: score, tempo, lock and prediction."""
+    def _push(self, values: np.ndarray, sharp: np.ndarray) -> None:
+        """The onset-strength samples of one frame: score, tempo, lock and prediction.
+
+        ``values`` is the onset detection function (tempo, phase, intensity), ``sharp`` the band flux
+        of the same hops (onset contrast: the beatless test and the release).
+        """
         # The intensity peak is a recurrence: a scalar loop over the few values of a frame;
         # the histories take the whole frame in one slice copy.
         peak = self._peak
@@ -158,6 +163,7 @@ class BeatAnalyzer:
                 peak = v
         self._peak = peak
         self.odf.extend(values)
+        self.sharp.extend(sharp)
         self.tracker.push(values, self.period)
         self.n += len(values)
         n = self.n
@@ -166,11 +172,12 @@ class BeatAnalyzer:
             self._check_onsets()
         if n >= self._next_tempo and n - self._fresh >= self._min_window:
             self._next_tempo = n + max(1, int(self.s.tempo_every * self._rate))
-            window = self.odf.last(self.odf.size)
+            window, sharp_window = self.odf.last(self.odf.size), self.sharp.last(self.sharp.size)
             if n - self._fresh < window.size:  # onsets from before the restart do not count
-                window = window.copy()
+                window, sharp_window = window.copy(), sharp_window.copy()
                 window[: window.size - (n - self._fresh)] = 0.0
-            bpm, conf = self.tempo.update(window, min(window.size, n - self._fresh))
+                sharp_window[: window.size - (n - self._fresh)] = 0.0
+            bpm, conf = self.tempo.update(window, min(window.size, n - self._fresh), sharp_window)
             self.confidence = conf
             if bpm > 0:
                 self.bpm = bpm
@@ -193,7 +200,7 @@ class BeatAnalyzer:
         is below the contrast where the tempo confidence is half way up and, while locked, also
         below a quarter of the tempo window's (the music stopped, or only a pad or drone remains).
         """
-        recent = self.odf.last(min(self._release, self.n))
+        recent = self.sharp.last(min(self._release, self.n))
         x = recent - np.convolve(recent, self._box, mode="same")
         c = onset_level(np.maximum(x, 0.0, out=x))
         quiet = CONTRAST_FLOOR + 0.5 * CONTRAST_SPAN
