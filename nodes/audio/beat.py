@@ -1,13 +1,17 @@
 """The ``beat`` node: onsets, tempo, phase and beats flagged when they are due (causal).
 
-A beat is flagged only while the tracker is *locked*: the tempo confidence
-(periodic onset structure, see :mod:`.periodicity`) reached
+The onset detection function (the fft node's log-filtered SuperFlux,
+:mod:`.odf`) feeds two estimators: the tempo (:mod:`.tempo`: autocorrelation,
+comb over metrical multiples, prior; it picks the metrical level) and a
+forward filter over beat-pointer states (:mod:`.pointer`), held near that
+tempo, which follows the phase and forecasts the next beat. A beat is
+flagged only while the tracker is *locked*: the tempo confidence (periodic
+onset structure of the band flux, see :mod:`.periodicity`) reached
 ``lock_confidence`` and has not fallen below half of it since. Locked, the
-node flags each beat from the tracker's prediction in the frame where the
-beat is due (see :mod:`.tracker`). When onsets stop (silence, a pad, a
-drone) for ``release`` s the lock is dropped at once and the tempo window
-starts afresh, so beats stop within about two seconds and the next song's
-tempo is not mixed with the last one's.
+node flags each beat in the frame where the forecast says it is due. When
+onsets stop (silence, a pad, a drone) for ``release`` s the lock is dropped
+at once and the tempo window starts afresh, so beats stop within about two
+seconds and the next song's tempo is not mixed with the last one's.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from mcav.runtime.params import param
 
 from .spectrum import band_bins
 from .onset import History
+from .pointer import BeatPointer
 from .periodicity import CONTRAST_FLOOR, CONTRAST_SPAN, onset_level
 from .tempo import TempoEstimator
-from .tracker import BeatTracker
 
 __all__ = ["Beat", "BeatAnalyzer", "BeatSettings"]
 
@@ -44,6 +48,9 @@ class BeatSettings:
     tempo_every: float = param(1.0, doc="time between tempo estimates", unit="s", min=0.05, max=5)
     tap_delay: float = param(0.0, doc="where a beat is heard after its onset peak (human annotations: 0.01-0.03)", unit="s", min=0, max=0.05)
     release: float = param(1.5, doc="onsets missing this long drop the lock (beats stop)", unit="s", min=0.5, max=10)
+    onset_gain: float = param(0.5, doc="log-likelihood ratio of a beat per unit of onset strength (over its 4 s mean)", min=0.01, max=10)
+    onset_floor: float = param(3.0, doc="onset strength (× its 4 s mean) below which a beat is less likely than none", min=0, max=20)
+    tempo_spread: float = param(0.04, doc="how far the phase tracker's tempo may stray from the tempo estimate (log ratio, s.d.)", min=0.005, max=1)
 
     def __post_init__(self) -> None:
         if self.min_bpm >= self.max_bpm:
@@ -93,7 +100,7 @@ class BeatAnalyzer:
         # `tap_delay` after that peak (the attack's perceptual centre).
         self._delay = window_s / 2 - s.tap_delay
         self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm)
-        self.tracker = BeatTracker(rate, history_s=max(6.0, 2.5 * 60.0 / s.min_bpm))
+        self.pointer = BeatPointer(rate, s.min_bpm, s.max_bpm, gain=s.onset_gain, floor=s.onset_floor)
         self.odf = History(int(s.tempo_window * rate))
         self.sharp = History(int(s.tempo_window * rate))
         self.n = 0  # onset samples seen; the newest has index n - 1
@@ -149,7 +156,7 @@ class BeatAnalyzer:
         return self._fields(spec.t_audio, beat, intensity)
 
     def _push(self, values: np.ndarray, sharp: np.ndarray) -> None:
-        """The onset-strength samples of one frame: score, tempo, lock and prediction.
+        """The onset-strength samples of one frame: phase filter, tempo, lock and forecast.
 
         ``values`` is the onset detection function (tempo, phase, intensity), ``sharp`` the band flux
         of the same hops (onset contrast: the beatless test and the release).
@@ -164,7 +171,7 @@ class BeatAnalyzer:
         self._peak = peak
         self.odf.extend(values)
         self.sharp.extend(sharp)
-        self.tracker.push(values, self.period)
+        self.pointer.push(values)
         self.n += len(values)
         n = self.n
         if n >= self._next_check:
@@ -182,16 +189,13 @@ class BeatAnalyzer:
             if bpm > 0:
                 self.bpm = bpm
                 self.period = 60.0 * self._rate / bpm
+                # Hold the phase tracker near the tempo estimate (which chose the metrical level).
+                spread = np.log(self.pointer.bpms / bpm) / self.s.tempo_spread
+                self.pointer.weigh_tempo(np.exp(-0.5 * spread * spread) + 1e-6)
             self._update_lock()
-        if self.locked and self.next_beat is None and n - 1 >= self._predict_at:
-            assert self.last_beat is not None
-            # Re-anchor on the best score near the beat we flagged: the flag came from
-            # the lattice, the score has since seen the actual onset (phase correction).
-            anchor = self._anchor(self.last_beat)
-            expected = anchor + self.period - (n - 1)
-            while expected < 1:
-                expected += self.period  # missed a beat (tempo change): aim at the one after
-            self.next_beat = (n - 1) + self.tracker.predict(self.period, expected)
+        if self.locked and n - 1 >= self._predict_at:
+            # The forecast is refreshed with every frame until the beat is flagged.
+            self.next_beat = (n - 1) + self.pointer.ahead()[0]
 
     def _check_onsets(self) -> None:
         """Drop the lock and restart the tempo window when the last ``release`` s had no onsets.
@@ -214,26 +218,11 @@ class BeatAnalyzer:
                 self.locked = False
                 self.next_beat = None
 
-    def _anchor(self, beat: float) -> float:
-        """Index of the highest beat score within a quarter period of ``beat``."""
-        quarter = max(1, int(self.period / 4))
-        lo = max(int(round(beat)) - quarter, self.n - self.tracker.score.size)
-        hi = min(int(round(beat)) + quarter, self.n - 1)
-        if hi <= lo:
-            return beat
-        scores = self.tracker.score.last(self.n - lo)[: hi - lo + 1]
-        return float(lo + int(np.argmax(scores)))
-
     def _update_lock(self) -> None:
         s = self.s
         if not self.locked and self.period > 0 and self.confidence >= s.lock_confidence:
             self.locked = True
-            # Anchor the phase on the best-scoring sample of the last period.
-            p = max(1, int(round(self.period)))
-            recent = self.tracker.score.last(p)
-            self.last_beat = float(self.n - p + int(np.argmax(recent)))
-            self.next_beat = None
-            self._predict_at = self.last_beat + self.period / 2
+            self.next_beat, self._predict_at = None, self.n - 1
         elif self.locked and self.confidence < 0.5 * s.lock_confidence:
             self.locked = False  # hysteresis: lose the lock well below the lock threshold
             self.next_beat = None
@@ -258,7 +247,7 @@ class BeatAnalyzer:
 
 
 class Beat(SyncNode):
-    """Causal beat tracking: onsets, tempo 60-200 BPM, phase, confidence, lock; beats flagged when due and locked."""
+    """Causal beat tracking: onsets, tempo 60-200 BPM, phase (forward filter), confidence, lock; beats flagged when due and locked."""
 
     kind = "beat"
     Params = BeatSettings

@@ -96,3 +96,22 @@ def test_status_carries_tempo_and_the_latest_bands() -> None:
     assert rt.run() == 0
     st = rt.node("beat").status()
     assert len(st["bands"]) == 5 and 0 <= st["peak"] <= 1 and st["beats"] > 0 and st["bpm"] > 0
+
+
+@pytest.mark.parametrize("bpm", [72.0, 128.0, 180.0])
+def test_beat_pointer_forecasts_the_next_onset_of_a_pulse_train(bpm: float) -> None:
+    """The forward filter alone, on a clean pulse at 100 samples/s: tempo and the time to the next pulse."""
+    from mcav.nodes.audio.pointer import BeatPointer
+
+    rate, period = 100.0, 6000.0 / bpm
+    odf = np.zeros(int(14 * rate))
+    odf[np.round(np.arange(0, 12 * rate, period)).astype(int)] = 1.0  # 12 s of pulses, then silence
+    pointer = BeatPointer(rate)
+    last = int(np.flatnonzero(odf).max())
+    cut = last + int(period / 2)  # half a beat after the last pulse
+    pointer.push(odf[:cut])
+    assert pointer.tempo() == pytest.approx(bpm, rel=0.03)
+    ahead, p = pointer.ahead()
+    assert abs((cut - 1) + ahead - (last + period)) <= 1.0 and p > 0.2
+    pointer.push(np.zeros(int(period / 2) + 1))  # the pulse that was due never came: a miss, not a restart
+    assert pointer.tempo() == pytest.approx(bpm, rel=0.03)

@@ -1,0 +1,132 @@
+"""Causal beat tracking by forward filtering over a beat-pointer state space (Krebs, Böck & Widmer 2015).
+
+A hidden state is a pair (beat interval ``N`` in onset samples, position
+``p`` = samples since the last beat, ``0 ≤ p < N``). Each onset sample the
+position advances by one; at the end of a beat (``p = N − 1``) the pointer
+starts a new beat (``p = 0``) and may change its interval, with probability
+falling as ``exp(−λ·|N'/N − 1|)``. Observations: the onset function, scaled
+by its running mean (``z``), multiplies the states near a beat (``p`` within
+``N/32`` of 0, weighted by a triangle) by ``exp(β·(z − z₀))`` against the
+others: an onset well above the mean favours a beat here, its absence
+counts against one. The forward filter (the
+posterior over states given the onsets so far, no look-ahead) gives both the
+tempo and the time to the next beat, which is predicted before it sounds.
+
+Cost: every state's position is implicit. The mass of interval ``N`` at
+position ``p`` lives in slot ``(t − p) mod N`` of that interval's segment,
+so advancing time moves no data; each sample touches only the slots near a
+beat (about ``N/16`` per interval) and the beat-start slots.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["BeatPointer"]
+
+
+class BeatPointer:
+    """The forward filter over (beat interval, position) states.
+
+    Args:
+        rate: Onset samples per second (Hz).
+        min_bpm: Slowest tempo represented (BPM).
+        max_bpm: Fastest tempo represented (BPM).
+        transition: λ of the interval change at a beat. Default 100 (a 2 % change costs e⁻²).
+        gain: β, the log-likelihood ratio of a beat state per unit of onset strength ``z`` (the onset
+            function over its running mean). Default 0.5.
+        floor: ``z`` below which a beat state is less likely than the others (an expected beat with
+            no onset counts against that phase). Default 3.
+        width: Half width of the beat region as a fraction of the interval (at least one sample;
+            triangular weights). Default 1/32.
+        mean_s: Time constant of the onset function's running mean, in s. Default 4.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        min_bpm: float = 60.0,
+        max_bpm: float = 200.0,
+        transition: float = 100.0,
+        gain: float = 0.5,
+        floor: float = 3.0,
+        width: float = 1.0 / 32.0,
+        mean_s: float = 4.0,
+    ) -> None:
+        self.rate = rate
+        lo, hi = max(2, int(np.floor(60.0 * rate / max_bpm))), int(np.ceil(60.0 * rate / min_bpm))
+        self.intervals = np.arange(lo, hi + 1)
+        n = self.intervals
+        self.bpms = 60.0 * rate / n
+        self._offset = np.concatenate(([0], np.cumsum(n)[:-1]))
+        self.size = int(n.sum())
+        self.alpha = np.full(self.size, 1.0 / self.size)
+        ratio = n[None, :] / n[:, None]
+        a = np.exp(-transition * np.abs(ratio - 1.0))
+        self._trans = a / a.sum(axis=1, keepdims=True)  # [from, to]
+        # The beat region: positions −h…h around the beat, per interval (h ≥ 1), flattened; the first
+        # len(n) entries are the beat positions themselves.
+        half = np.maximum(1, np.round(width * n)).astype(int)
+        pos = [np.zeros(n.size, int)] + [np.where(half >= k, s * k, 0) for k in range(1, int(half.max()) + 1) for s in (1, -1)]
+        use = [np.ones(n.size, bool)] + [half >= k for k in range(1, int(half.max()) + 1) for _ in (1, -1)]
+        keep = np.concatenate(use)
+        self._pos = np.concatenate(pos)[keep]
+        self._n = np.tile(n, len(pos))[keep]
+        self._off = np.tile(self._offset, len(pos))[keep]
+        # Triangular weights over the region: the beat is pinned to the onset, not just near it.
+        self._shape = 1.0 - np.abs(self._pos) / (np.tile(half, len(pos))[keep] + 1.0)
+        self._t = 0
+        self.gain = gain
+        self.floor = floor
+        self._decay = 1.0 - 1.0 / max(1.0, mean_s * rate)
+        self._mean = 0.0
+        # For predictions: each state's interval and offset (positions follow from the slot and t).
+        self._state_n = np.repeat(n, n)
+        self._slot = np.arange(self.size) - np.repeat(self._offset, n)
+
+    def push(self, onsets: np.ndarray) -> None:
+        """Advance by the onset-strength samples ``onsets`` (oldest first)."""
+        alpha, trans, count = self.alpha, self._trans, self.intervals.size
+        t = self._t
+        mean, decay = self._mean, self._decay
+        for o in onsets.tolist():
+            t += 1
+            mean = decay * mean + (1.0 - decay) * o
+            idx = (t - self._pos) % self._n
+            idx += self._off
+            vals = alpha[idx]
+            vals[:count] = vals[:count] @ trans  # the beat ends (p = N − 1 at t − 1) start new beats
+            if mean > 0:
+                vals *= np.exp(min(self.gain * (o / mean - self.floor), 30.0) * self._shape)
+            alpha[idx] = vals
+        self._t, self._mean = t, mean
+        alpha *= 1.0 / alpha.sum()
+
+    def weigh_tempo(self, weight: np.ndarray) -> None:
+        """Multiply each interval's states by ``weight[interval index]`` (tempo evidence from elsewhere), renormalised."""
+        self.alpha *= np.repeat(weight, self.intervals)
+        self.alpha *= 1.0 / self.alpha.sum()
+
+    def tempo(self) -> float:
+        """The tempo of the most probable interval, in BPM."""
+        mass = np.add.reduceat(self.alpha, self._offset)
+        return float(self.bpms[int(np.argmax(mass))])
+
+    def ahead(self) -> tuple[float, float]:
+        """The median number of samples until the nearest beat, and the probability of that sample.
+
+        Negative when the beat passed less than a quarter beat ago (the onset that just came in
+        placed it there): a beat not flagged yet is then late, not skipped. The median rather
+        than the mode: flagging when the newest forecast says "due" picks the earliest of
+        fluctuating forecasts, which the median's 50 % mass criterion does not.
+        """
+        pos = (self._t - self._slot) % self._state_n
+        togo = np.where(4 * pos < self._state_n, -pos, self._state_n - pos)
+        shift = int(self.intervals[-1]) // 4 + 1
+        mass = np.bincount(togo + shift, weights=self.alpha)
+        cum = np.cumsum(mass)
+        half = 0.5 * float(cum[-1])
+        k = int(np.searchsorted(cum, half))
+        # Interpolated inside sample k (its mass spread over k ± ½): a fractional forecast.
+        frac = 0.5 - (float(cum[k]) - half) / float(mass[k]) if mass[k] > 0 else 0.0
+        return k - shift + frac, float(mass[k])
