@@ -194,8 +194,11 @@ class BeatAnalyzer:
                 self.pointer.weigh_tempo(np.exp(-0.5 * spread * spread) + 1e-6)
             self._update_lock()
         if self.locked and n - 1 >= self._predict_at:
-            # The forecast is refreshed with every frame until the beat is flagged.
-            self.next_beat = (n - 1) + self.pointer.ahead()[0]
+            # Forecast half a beat after the last beat, then again with each frame once the beat is
+            # near (the newest onsets move it most then; a forecast costs about an onset block).
+            near = max(2.0 * len(values), self.period / 8)
+            if self.next_beat is None or self.next_beat - (n - 1) <= near:
+                self.next_beat = (n - 1) + self.pointer.ahead()[0]
 
     def _check_onsets(self) -> None:
         """Drop the lock and restart the tempo window when the last ``release`` s had no onsets.

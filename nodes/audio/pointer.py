@@ -14,8 +14,9 @@ tempo and the time to the next beat, which is predicted before it sounds.
 
 Cost: every state's position is implicit. The mass of interval ``N`` at
 position ``p`` lives in slot ``(t − p) mod N`` of that interval's segment,
-so advancing time moves no data; each sample touches only the slots near a
-beat (about ``N/16`` per interval) and the beat-start slots.
+so advancing time moves no data; a block of samples touches only the slots
+that pass near a beat during it, with a fixed number of array operations
+(see :meth:`BeatPointer.push`).
 """
 
 from __future__ import annotations
@@ -63,18 +64,20 @@ class BeatPointer:
         self.alpha = np.full(self.size, 1.0 / self.size)
         ratio = n[None, :] / n[:, None]
         a = np.exp(-transition * np.abs(ratio - 1.0))
-        self._trans = a / a.sum(axis=1, keepdims=True)  # [from, to]
-        # The beat region: positions −h…h around the beat, per interval (h ≥ 1), flattened; the first
-        # len(n) entries are the beat positions themselves.
+        self._redeal = np.ascontiguousarray((a / a.sum(axis=1, keepdims=True)).T)  # [to, from]
+        # The beat region: positions −h…h around the beat (h = width·N, at least 1), triangular
+        # weights. Column k of `_shape` is position H − k, H the largest h (0 outside an interval's h).
         half = np.maximum(1, np.round(width * n)).astype(int)
-        pos = [np.zeros(n.size, int)] + [np.where(half >= k, s * k, 0) for k in range(1, int(half.max()) + 1) for s in (1, -1)]
-        use = [np.ones(n.size, bool)] + [half >= k for k in range(1, int(half.max()) + 1) for _ in (1, -1)]
-        keep = np.concatenate(use)
-        self._pos = np.concatenate(pos)[keep]
-        self._n = np.tile(n, len(pos))[keep]
-        self._off = np.tile(self._offset, len(pos))[keep]
-        # Triangular weights over the region: the beat is pinned to the onset, not just near it.
-        self._shape = 1.0 - np.abs(self._pos) / (np.tile(half, len(pos))[keep] + 1.0)
+        big = int(half.max())
+        p = big - np.arange(2 * big + 1)
+        self._shape = np.maximum(0.0, 1.0 - np.abs(p)[None, :] / (half[:, None] + 1.0))
+        self._shape_before = np.where(p[None, :] < 0, self._shape, 0.0)  # positions before the beat
+        self._shape_after = self._shape - self._shape_before  # the beat and after
+        self._half = big
+        self._column_n = n[:, None]
+        # Samples per block: the slots a block touches (m + 2H per interval) must not wrap around.
+        self._chunk = max(1, int(n[0]) - 2 * big)
+        self._plans: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._t = 0
         self.gain = gain
         self.floor = floor
@@ -84,23 +87,53 @@ class BeatPointer:
         self._state_n = np.repeat(n, n)
         self._slot = np.arange(self.size) - np.repeat(self._offset, n)
 
+    def _plan(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """For blocks of ``m`` samples: slot columns ``[1, m + 2H]`` and the gather of the observation terms."""
+        plan = self._plans.get(m)
+        if plan is None:
+            width = m + 2 * self._half
+            cols = np.arange(width)[None, :]
+            # terms[k, c] = log weight of step j = c − k (0 ≤ j < m; index m reads a zero).
+            j = cols - np.arange(2 * self._half + 1)[:, None]
+            plan = self._plans[m] = (cols, np.where((j >= 0) & (j < m), j, m))
+        return plan
+
     def push(self, onsets: np.ndarray) -> None:
-        """Advance by the onset-strength samples ``onsets`` (oldest first)."""
-        alpha, trans, count = self.alpha, self._trans, self.intervals.size
-        t = self._t
-        mean, decay = self._mean, self._decay
-        for o in onsets.tolist():
-            t += 1
+        """Advance by the onset-strength samples ``onsets`` (oldest first).
+
+        A block of ``m`` samples touches, per interval, the ``m + 2H`` slots that pass near a beat
+        during it. Each slot's path through the block is known in advance (the one reaching the beat
+        at step ``j`` is re-dealt among the intervals there), so the observation weights it meets
+        before and after its beat are sums computed for all slots at once, and the re-dealing of
+        all the block's beats is one matrix product: a fixed number of array operations per block.
+        """
+        for start in range(0, len(onsets), self._chunk):
+            self._block(onsets[start : start + self._chunk])
+        self.alpha *= 1.0 / self.alpha.sum()
+
+    def _block(self, onsets: np.ndarray) -> None:
+        m = len(onsets)
+        if m == 0:
+            return
+        mean, decay, gain, floor = self._mean, self._decay, self.gain, self.floor
+        logs = []
+        for o in onsets.tolist():  # the running mean is a recurrence: scalar arithmetic
             mean = decay * mean + (1.0 - decay) * o
-            idx = (t - self._pos) % self._n
-            idx += self._off
-            vals = alpha[idx]
-            vals[:count] = vals[:count] @ trans  # the beat ends (p = N − 1 at t − 1) start new beats
-            if mean > 0:
-                vals *= np.exp(min(self.gain * (o / mean - self.floor), 30.0) * self._shape)
-            alpha[idx] = vals
-        self._t, self._mean = t, mean
-        alpha *= 1.0 / alpha.sum()
+            logs.append(min(gain * (o / mean - floor), 30.0) if mean > 0 else 0.0)
+        self._mean = mean
+        cols, gather = self._plan(m)
+        big = self._half
+        idx = np.remainder(cols + (self._t + 1 - big), self._column_n)  # slot (t + 1 − H + c) mod N, column c
+        idx += self._offset[:, None]
+        self._t += m
+        logs.append(0.0)
+        terms = np.array(logs)[gather]  # [2H + 1, m + 2H]
+        vals = self.alpha[idx]
+        vals *= np.exp(np.dot(self._shape_before, terms))  # the observations before each slot's beat
+        beats = vals[:, big : big + m]  # column H + j reaches the beat at step j
+        vals[:, big : big + m] = np.dot(self._redeal, beats)
+        vals *= np.exp(np.dot(self._shape_after, terms))  # from its beat on
+        self.alpha[idx] = vals
 
     def weigh_tempo(self, weight: np.ndarray) -> None:
         """Multiply each interval's states by ``weight[interval index]`` (tempo evidence from elsewhere), renormalised."""

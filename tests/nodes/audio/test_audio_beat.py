@@ -115,3 +115,21 @@ def test_beat_pointer_forecasts_the_next_onset_of_a_pulse_train(bpm: float) -> N
     assert abs((cut - 1) + ahead - (last + period)) <= 1.0 and p > 0.2
     pointer.push(np.zeros(int(period / 2) + 1))  # the pulse that was due never came: a miss, not a restart
     assert pointer.tempo() == pytest.approx(bpm, rel=0.03)
+
+
+def test_beat_pointer_does_not_depend_on_how_the_onsets_are_cut() -> None:
+    """Blocks of samples are filtered in one go; the posterior must match sample-by-sample filtering."""
+    from mcav.nodes.audio.pointer import BeatPointer
+
+    rng = np.random.default_rng(3)
+    odf = rng.exponential(1.0, 900) * (rng.random(900) < 0.3)
+    odf[::47] += 5.0
+    one, blocks = BeatPointer(94.0), BeatPointer(94.0)
+    for x in odf:
+        one.push(np.array([x]))
+    cuts = np.cumsum(rng.choice([1, 2, 4, 7, 40], size=60))
+    for i, j in zip(np.r_[0, cuts], cuts):
+        blocks.push(odf[i:j])
+    blocks.push(odf[cuts[-1] :])
+    np.testing.assert_allclose(blocks.alpha, one.alpha, rtol=1e-6, atol=1e-12)
+    assert one.ahead() == pytest.approx(blocks.ahead())
