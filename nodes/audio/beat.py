@@ -34,6 +34,9 @@ from .tempo import TempoEstimator
 
 __all__ = ["Beat", "BeatAnalyzer", "BeatSettings"]
 
+#: Lowest sample rate of the beat-pointer filter, in Hz (onset rates below it are held up to it).
+_POINTER_RATE = 90.0
+
 
 @dataclass
 class BeatSettings:
@@ -100,7 +103,10 @@ class BeatAnalyzer:
         # `tap_delay` after that peak (the attack's perceptual centre).
         self._delay = window_s / 2 - s.tap_delay
         self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm)
-        self.pointer = BeatPointer(rate, s.min_bpm, s.max_bpm, gain=s.onset_gain, floor=s.onset_floor)
+        # The pointer's beat intervals are whole samples: below ~90 Hz (e.g. hop 512 at 16 kHz,
+        # 31 Hz) they are too coarse for a steady tempo, so each onset sample is held `_up` times.
+        self._up = max(1, round(_POINTER_RATE / rate))
+        self.pointer = BeatPointer(rate * self._up, s.min_bpm, s.max_bpm, gain=s.onset_gain, floor=s.onset_floor)
         self.odf = History(int(s.tempo_window * rate))
         self.sharp = History(int(s.tempo_window * rate))
         self.n = 0  # onset samples seen; the newest has index n - 1
@@ -171,7 +177,7 @@ class BeatAnalyzer:
         self._peak = peak
         self.odf.extend(values)
         self.sharp.extend(sharp)
-        self.pointer.push(values)
+        self.pointer.push(values if self._up == 1 else np.repeat(values, self._up))
         self.n += len(values)
         n = self.n
         if n >= self._next_check:
@@ -198,7 +204,8 @@ class BeatAnalyzer:
             # near (the newest onsets move it most then; a forecast costs about an onset block).
             near = max(2.0 * len(values), self.period / 8)
             if self.next_beat is None or self.next_beat - (n - 1) <= near:
-                self.next_beat = (n - 1) + self.pointer.ahead()[0]
+                # A held sample's copies stand for it: their centre, not the newest copy, is its time.
+                self.next_beat = (n - 1) + (self.pointer.ahead()[0] + (self._up - 1) / 2) / self._up
 
     def _check_onsets(self) -> None:
         """Drop the lock and restart the tempo window when the last ``release`` s had no onsets.
