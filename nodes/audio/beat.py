@@ -110,6 +110,7 @@ class BeatAnalyzer:
         self.odf = History(int(s.tempo_window * rate))
         self.sharp = History(int(s.tempo_window * rate))
         self.n = 0  # onset samples seen; the newest has index n - 1
+        self._filtered = 0  # onset samples the beat pointer has seen
         self._fresh = 0  # the tempo window starts here (after the last stretch without onsets)
         self._release = max(1, int(s.release * rate))
         self._next_check = self._release
@@ -177,9 +178,10 @@ class BeatAnalyzer:
         self._peak = peak
         self.odf.extend(values)
         self.sharp.extend(sharp)
-        self.pointer.push(values if self._up == 1 else np.repeat(values, self._up))
         self.n += len(values)
         n = self.n
+        if (n - self._filtered) * self._up >= self.pointer.block:
+            self._filter()
         if n >= self._next_check:
             self._next_check = n + max(1, self._release // 3)
             self._check_onsets()
@@ -196,6 +198,7 @@ class BeatAnalyzer:
                 self.bpm = bpm
                 self.period = 60.0 * self._rate / bpm
                 # Hold the phase tracker near the tempo estimate (which chose the metrical level).
+                self._filter()
                 spread = np.log(self.pointer.bpms / bpm) / self.s.tempo_spread
                 self.pointer.weigh_tempo(np.exp(-0.5 * spread * spread) + 1e-6)
             self._update_lock()
@@ -204,8 +207,21 @@ class BeatAnalyzer:
             # near (the newest onsets move it most then; a forecast costs about an onset block).
             near = max(2.0 * len(values), self.period / 8)
             if self.next_beat is None or self.next_beat - (n - 1) <= near:
+                self._filter()
                 # A held sample's copies stand for it: their centre, not the newest copy, is its time.
                 self.next_beat = (n - 1) + (self.pointer.ahead()[0] + (self._up - 1) / 2) / self._up
+
+    def _filter(self) -> None:
+        """Bring the beat pointer up to the newest onset sample.
+
+        The pointer's cost is per push, not per sample, so samples wait in the onset history
+        until a block's worth is there, a forecast is due or the tempo evidence changes.
+        """
+        fresh = self.n - self._filtered
+        if fresh:
+            values = self.odf.last(fresh)
+            self.pointer.push(values if self._up == 1 else np.repeat(values, self._up))
+            self._filtered = self.n
 
     def _check_onsets(self) -> None:
         """Drop the lock and restart the tempo window when the last ``release`` s had no onsets.

@@ -61,6 +61,8 @@ class OnsetFunction:
     ) -> None:
         self.filterbank = log_filterbank(size, sample_rate, bands_per_octave, fmin, fmax)
         self.bands = self.filterbank.shape[1]
+        # The bank with its edge bands repeated outside: the ±1-band maximum then needs no edge case.
+        self._padded = np.ascontiguousarray(self.filterbank[:, np.r_[0, : self.bands, self.bands - 1]])
         self._prev: np.ndarray | None = None  # the previous hop's log bands, max over ±1 band
 
     def compute(self, mag: np.ndarray) -> np.ndarray:
@@ -69,14 +71,10 @@ class OnsetFunction:
         ``mag`` is ``γ·|X|`` (|X| = 1 for a full-scale sine). The unit of the result is a sum of
         natural-log level rises over the bands (0 for a steady sound; the first hop of a stream is 0).
         """
-        logs = np.log1p(np.dot(mag, self.filterbank))
+        logs = np.log1p(np.dot(mag, self._padded))
         # Each hop's reference: the previous hop's bands, widened by a maximum over ±1 band.
-        wide = np.empty((logs.shape[0] + 1, self.bands), np.float32)
-        np.maximum(logs[:, :-1], logs[:, 1:], out=wide[1:, :-1])
-        wide[1:, -1] = logs[:, -1]
-        np.maximum(wide[1:, 1:], logs[:, :-1], out=wide[1:, 1:])
-        prev = self._prev
-        wide[0] = wide[1] if prev is None else prev
-        self._prev = wide[-1].copy()
-        diff = np.subtract(logs, wide[:-1], out=logs)
+        wide = np.maximum(np.maximum(logs[:, :-2], logs[:, 1:-1]), logs[:, 2:])
+        prev = wide[0] if self._prev is None else self._prev
+        self._prev = wide[-1]  # `wide` is this call's own array: a view of its last row is safe to keep
+        diff = logs[:, 1:-1] - np.concatenate((prev[None, :], wide[:-1]))
         return np.add.reduce(np.maximum(diff, _ZERO, out=diff), axis=1)

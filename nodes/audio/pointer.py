@@ -71,12 +71,15 @@ class BeatPointer:
         big = int(half.max())
         p = big - np.arange(2 * big + 1)
         self._shape = np.maximum(0.0, 1.0 - np.abs(p)[None, :] / (half[:, None] + 1.0))
-        self._shape_before = np.where(p[None, :] < 0, self._shape, 0.0)  # positions before the beat
-        self._shape_after = self._shape - self._shape_before  # the beat and after
+        before = np.where(p[None, :] < 0, self._shape, 0.0)  # positions before the beat
+        # Rows 0…T−1: the weights before each interval's beat; rows T…2T−1: from the beat on.
+        self._shapes = np.concatenate((before, self._shape - before))
         self._half = big
         self._column_n = n[:, None]
         # Samples per block: the slots a block touches (m + 2H per interval) must not wrap around.
         self._chunk = max(1, int(n[0]) - 2 * big)
+        #: Samples one array-operation block takes (pushing fewer at a time costs as much per push).
+        self.block = self._chunk
         self._plans: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._t = 0
         self.gain = gain
@@ -109,7 +112,9 @@ class BeatPointer:
         """
         for start in range(0, len(onsets), self._chunk):
             self._block(onsets[start : start + self._chunk])
-        self.alpha *= 1.0 / self.alpha.sum()
+        total = float(self.alpha.sum())  # the forecasts are relative: rescale only to stay in range
+        if not 1e-30 < total < 1e30:
+            self.alpha *= 1.0 / total
 
     def _block(self, onsets: np.ndarray) -> None:
         m = len(onsets)
@@ -128,11 +133,13 @@ class BeatPointer:
         self._t += m
         logs.append(0.0)
         terms = np.array(logs)[gather]  # [2H + 1, m + 2H]
+        weights = np.exp(np.dot(self._shapes, terms))
+        count = self.intervals.size
         vals = self.alpha[idx]
-        vals *= np.exp(np.dot(self._shape_before, terms))  # the observations before each slot's beat
+        vals *= weights[:count]  # the observations before each slot's beat
         beats = vals[:, big : big + m]  # column H + j reaches the beat at step j
         vals[:, big : big + m] = np.dot(self._redeal, beats)
-        vals *= np.exp(np.dot(self._shape_after, terms))  # from its beat on
+        vals *= weights[count:]  # from its beat on
         self.alpha[idx] = vals
 
     def weigh_tempo(self, weight: np.ndarray) -> None:
@@ -141,7 +148,7 @@ class BeatPointer:
         self.alpha *= 1.0 / self.alpha.sum()
 
     def tempo(self) -> float:
-        """The tempo of the most probable interval, in BPM."""
+        """The tempo of the most probable interval, in BPM (the states need not sum to 1)."""
         mass = np.add.reduceat(self.alpha, self._offset)
         return float(self.bpms[int(np.argmax(mass))])
 
@@ -153,13 +160,19 @@ class BeatPointer:
         than the mode: flagging when the newest forecast says "due" picks the earliest of
         fluctuating forecasts, which the median's 50 % mass criterion does not.
         """
-        pos = (self._t - self._slot) % self._state_n
-        togo = np.where(4 * pos < self._state_n, -pos, self._state_n - pos)
+        # Only the intervals holding mass count (the tempo evidence keeps it to a few).
+        tempo = np.add.reduceat(self.alpha, self._offset)
+        held = np.flatnonzero(tempo > 1e-6 * float(tempo.max()))
+        lo, hi = int(self._offset[held[0]]), int(self._offset[held[-1]] + self.intervals[held[-1]])
+        n = self._state_n[lo:hi]
+        pos = (self._t - self._slot[lo:hi]) % n
+        togo = np.where(4 * pos < n, -pos, n - pos)
         shift = int(self.intervals[-1]) // 4 + 1
-        mass = np.bincount(togo + shift, weights=self.alpha)
+        mass = np.bincount(togo + shift, weights=self.alpha[lo:hi])
         cum = np.cumsum(mass)
         half = 0.5 * float(cum[-1])
         k = int(np.searchsorted(cum, half))
-        # Interpolated inside sample k (its mass spread over k ± ½): a fractional forecast.
+        # Interpolated inside sample k (its mass spread over k ± ½): a fractional forecast (clipped:
+        # rounding in the running sum can leave a sample of no mass at the crossing).
         frac = 0.5 - (float(cum[k]) - half) / float(mass[k]) if mass[k] > 0 else 0.0
-        return k - shift + frac, float(mass[k])
+        return k - shift + min(0.5, max(-0.5, frac)), float(mass[k]) / float(cum[-1])
