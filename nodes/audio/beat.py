@@ -122,7 +122,6 @@ class BeatAnalyzer:
         self.last_beat: float | None = None  # onset-sample index of the last flagged beat
         self.next_beat: float | None = None  # predicted index of the next beat
         self._predict_at = 0.0
-        self._peak = 1e-9  # decaying maximum of the onset function, for intensity
         self.bpm = 0.0
         self.confidence = 0.0
         self.locked = False
@@ -156,8 +155,11 @@ class BeatAnalyzer:
                 beat = True
                 self.last_beat, self.next_beat = nb, None
                 self._predict_at = nb + self.period / 2
+                # The strongest onset of the last beat against the strong onsets of the tempo window
+                # (the mean of its top 5 %): a typical beat of the music reads ≈1 whatever its level.
                 recent = self.odf.last(max(1, int(self.period)))
-                intensity = min(1.0, float(recent.max()) / self._peak) * (0.5 + 0.5 * self.confidence)
+                typical = onset_level(self.odf.last(min(self.n, self.odf.size)))
+                intensity = min(1.0, float(recent.max()) / max(typical, 1e-9)) * (0.5 + 0.5 * self.confidence)
         if beat:
             intensity = min(1.0, intensity * self._preset.beat_sensitivity)
         return self._fields(spec.t_audio, beat, intensity)
@@ -168,14 +170,6 @@ class BeatAnalyzer:
         ``values`` is the onset detection function (tempo, phase, intensity), ``sharp`` the band flux
         of the same hops (onset contrast: the beatless test and the release).
         """
-        # The intensity peak is a recurrence: a scalar loop over the few values of a frame;
-        # the histories take the whole frame in one slice copy.
-        peak = self._peak
-        for v in values.tolist():
-            peak *= 0.9995
-            if v > peak:
-                peak = v
-        self._peak = peak
         self.odf.extend(values)
         self.sharp.extend(sharp)
         self.n += len(values)

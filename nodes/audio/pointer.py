@@ -76,10 +76,12 @@ class BeatPointer:
         self._shapes = np.concatenate((before, self._shape - before))
         self._half = big
         self._column_n = n[:, None]
-        # Samples per block: the slots a block touches (m + 2H per interval) must not wrap around.
-        self._chunk = max(1, int(n[0]) - 2 * big)
-        #: Samples one array-operation block takes (pushing fewer at a time costs as much per push).
-        self.block = self._chunk
+        if n[0] <= 2 * big:
+            raise ValueError(f"beat pointer: {rate:g} samples/s is too few for {max_bpm:g} BPM (a beat must span "
+                             f"more than {2 * big} samples)")
+        #: Samples one array-operation block takes (pushing fewer at a time costs as much per push): the
+        #: slots a block touches, m + 2H per interval, must not wrap around.
+        self.block = int(n[0]) - 2 * big
         self._plans: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._t = 0
         self.gain = gain
@@ -110,8 +112,8 @@ class BeatPointer:
         before and after its beat are sums computed for all slots at once, and the re-dealing of
         all the block's beats is one matrix product: a fixed number of array operations per block.
         """
-        for start in range(0, len(onsets), self._chunk):
-            self._block(onsets[start : start + self._chunk])
+        for start in range(0, len(onsets), self.block):
+            self._block(onsets[start : start + self.block])
         total = float(self.alpha.sum())  # the forecasts are relative: rescale only to stay in range
         if not 1e-30 < total < 1e30:
             self.alpha *= 1.0 / total
