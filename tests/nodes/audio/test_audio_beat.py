@@ -117,6 +117,13 @@ def test_beat_pointer_forecasts_the_next_onset_of_a_pulse_train(bpm: float) -> N
     assert pointer.tempo() == pytest.approx(bpm, rel=0.03)
 
 
+def test_beat_pointer_refuses_a_rate_too_low_for_its_fastest_tempo() -> None:
+    from mcav.nodes.audio.pointer import BeatPointer
+
+    with pytest.raises(ValueError, match="too few for 200 BPM"):
+        BeatPointer(5.0, 60.0, 200.0)
+
+
 def test_beat_pointer_does_not_depend_on_how_the_onsets_are_cut() -> None:
     """Blocks of samples are filtered in one go; the posterior must match sample-by-sample filtering."""
     from mcav.nodes.audio.pointer import BeatPointer
