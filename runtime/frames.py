@@ -122,6 +122,9 @@ class Spectrum(Frame):
         flux: float32 ``[k, 5]``, positive log-magnitude spectral flux per band for
             each of the ``k`` analysis hops that ended inside this frame (oldest
             first; the last one ends at ``t_audio``, the others ``hop_s`` apart).
+        odf: float32 ``[k]``, the onset detection function for the same ``k`` hops: the
+            log-filtered spectral flux with vibrato suppression (:mod:`mcav.nodes.audio.odf`), a
+            sum over 12-per-octave bands of natural-log level rises (0 for a steady sound).
         window_s: Length of the FFT window, in s (an onset shows up about half
             a window after it happened).
         amplitude: Largest absolute sample of the input block, 0-1 (before the gate).
@@ -139,6 +142,7 @@ class Spectrum(Frame):
     instant_bass: float = 0.0
     instant_kick: bool = False
     flux: np.ndarray = field(default_factory=lambda: np.zeros((0, NUM_BANDS), np.float32))
+    odf: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     window_s: float = 0.0
     amplitude: float = 0.0
     preset: str = "auto"

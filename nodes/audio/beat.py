@@ -1,13 +1,17 @@
 """The ``beat`` node: onsets, tempo, phase and beats flagged when they are due (causal).
 
-A beat is flagged only while the tracker is *locked*: the tempo confidence
-(periodic onset structure, see :mod:`.periodicity`) reached
+The onset detection function (the fft node's log-filtered SuperFlux,
+:mod:`.odf`) feeds two estimators: the tempo (:mod:`.tempo`: autocorrelation,
+comb over metrical multiples, prior; it picks the metrical level) and a
+forward filter over beat-pointer states (:mod:`.pointer`), held near that
+tempo, which follows the phase and forecasts the next beat. A beat is
+flagged only while the tracker is *locked*: the tempo confidence (periodic
+onset structure of the band flux, see :mod:`.periodicity`) reached
 ``lock_confidence`` and has not fallen below half of it since. Locked, the
-node flags each beat from the tracker's prediction in the frame where the
-beat is due (see :mod:`.tracker`). When onsets stop (silence, a pad, a
-drone) for ``release`` s the lock is dropped at once and the tempo window
-starts afresh, so beats stop within about two seconds and the next song's
-tempo is not mixed with the last one's.
+node flags each beat in the frame where the forecast says it is due. When
+onsets stop (silence, a pad, a drone) for ``release`` s the lock is dropped
+at once and the tempo window starts afresh, so beats stop within about two
+seconds and the next song's tempo is not mixed with the last one's.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ from mcav.runtime.params import param
 
 from .spectrum import band_bins
 from .onset import History
+from .pointer import BeatPointer
 from .periodicity import CONTRAST_FLOOR, CONTRAST_SPAN, onset_level
 from .tempo import TempoEstimator
-from .tracker import BeatTracker
 
 __all__ = ["Beat", "BeatAnalyzer", "BeatSettings"]
+
+#: Lowest sample rate of the beat-pointer filter, in Hz (onset rates below it are held up to it).
+_POINTER_RATE = 90.0
 
 
 @dataclass
@@ -44,6 +51,9 @@ class BeatSettings:
     tempo_every: float = param(1.0, doc="time between tempo estimates", unit="s", min=0.05, max=5)
     tap_delay: float = param(0.0, doc="where a beat is heard after its onset peak (human annotations: 0.01-0.03)", unit="s", min=0, max=0.05)
     release: float = param(1.5, doc="onsets missing this long drop the lock (beats stop)", unit="s", min=0.5, max=10)
+    onset_gain: float = param(0.5, doc="log-likelihood ratio of a beat per unit of onset strength (over its 4 s mean)", min=0.01, max=10)
+    onset_floor: float = param(3.0, doc="onset strength (× its 4 s mean) below which a beat is less likely than none", min=0, max=20)
+    tempo_spread: float = param(0.04, doc="how far the phase tracker's tempo may stray from the tempo estimate (log ratio, s.d.)", min=0.005, max=1)
 
     def __post_init__(self) -> None:
         if self.min_bpm >= self.max_bpm:
@@ -93,9 +103,14 @@ class BeatAnalyzer:
         # `tap_delay` after that peak (the attack's perceptual centre).
         self._delay = window_s / 2 - s.tap_delay
         self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm)
-        self.tracker = BeatTracker(rate, history_s=max(6.0, 2.5 * 60.0 / s.min_bpm))
+        # The pointer's beat intervals are whole samples: below ~90 Hz (e.g. hop 512 at 16 kHz,
+        # 31 Hz) they are too coarse for a steady tempo, so each onset sample is held `_up` times.
+        self._up = max(1, round(_POINTER_RATE / rate))
+        self.pointer = BeatPointer(rate * self._up, s.min_bpm, s.max_bpm, gain=s.onset_gain, floor=s.onset_floor)
         self.odf = History(int(s.tempo_window * rate))
+        self.sharp = History(int(s.tempo_window * rate))
         self.n = 0  # onset samples seen; the newest has index n - 1
+        self._filtered = 0  # onset samples the beat pointer has seen
         self._fresh = 0  # the tempo window starts here (after the last stretch without onsets)
         self._release = max(1, int(s.release * rate))
         self._next_check = self._release
@@ -107,7 +122,6 @@ class BeatAnalyzer:
         self.last_beat: float | None = None  # onset-sample index of the last flagged beat
         self.next_beat: float | None = None  # predicted index of the next beat
         self._predict_at = 0.0
-        self._peak = 1e-9  # decaying maximum of the onset function, for intensity
         self.bpm = 0.0
         self.confidence = 0.0
         self.locked = False
@@ -129,7 +143,7 @@ class BeatAnalyzer:
             self._w = _weights(self._preset, self._bins)
         k = spec.flux.shape[0]
         if k:
-            self._push(np.dot(spec.flux, self._w))
+            self._push(spec.odf, np.dot(spec.flux, self._w))
             self._t_newest = spec.t_audio - self._delay
         beat = False
         intensity = 0.0
@@ -141,50 +155,67 @@ class BeatAnalyzer:
                 beat = True
                 self.last_beat, self.next_beat = nb, None
                 self._predict_at = nb + self.period / 2
+                # The strongest onset of the last beat against the strong onsets of the tempo window
+                # (the mean of its top 5 %): a typical beat of the music reads ≈1 whatever its level.
                 recent = self.odf.last(max(1, int(self.period)))
-                intensity = min(1.0, float(recent.max()) / self._peak) * (0.5 + 0.5 * self.confidence)
+                typical = onset_level(self.odf.last(min(self.n, self.odf.size)))
+                intensity = min(1.0, float(recent.max()) / max(typical, 1e-9)) * (0.5 + 0.5 * self.confidence)
         if beat:
             intensity = min(1.0, intensity * self._preset.beat_sensitivity)
         return self._fields(spec.t_audio, beat, intensity)
 
-    def _push(self, values: np.ndarray) -> None:
-        """The onset-strength samples of one frame: score, tempo, lock and prediction."""
-        # The intensity peak is a recurrence: a scalar loop over the few values of a frame;
-        # the histories take the whole frame in one slice copy.
-        peak = self._peak
-        for v in values.tolist():
-            peak *= 0.9995
-            if v > peak:
-                peak = v
-        self._peak = peak
+    def _push(self, values: np.ndarray, sharp: np.ndarray) -> None:
+        """The onset-strength samples of one frame: phase filter, tempo, lock and forecast.
+
+        ``values`` is the onset detection function (tempo, phase, intensity), ``sharp`` the band flux
+        of the same hops (onset contrast: the beatless test and the release).
+        """
         self.odf.extend(values)
-        self.tracker.push(values, self.period)
+        self.sharp.extend(sharp)
         self.n += len(values)
         n = self.n
+        if (n - self._filtered) * self._up >= self.pointer.block:
+            self._filter()
         if n >= self._next_check:
             self._next_check = n + max(1, self._release // 3)
             self._check_onsets()
         if n >= self._next_tempo and n - self._fresh >= self._min_window:
             self._next_tempo = n + max(1, int(self.s.tempo_every * self._rate))
-            window = self.odf.last(self.odf.size)
+            window, sharp_window = self.odf.last(self.odf.size), self.sharp.last(self.sharp.size)
             if n - self._fresh < window.size:  # onsets from before the restart do not count
-                window = window.copy()
+                window, sharp_window = window.copy(), sharp_window.copy()
                 window[: window.size - (n - self._fresh)] = 0.0
-            bpm, conf = self.tempo.update(window, min(window.size, n - self._fresh))
+                sharp_window[: window.size - (n - self._fresh)] = 0.0
+            bpm, conf = self.tempo.update(window, min(window.size, n - self._fresh), sharp_window)
             self.confidence = conf
             if bpm > 0:
                 self.bpm = bpm
                 self.period = 60.0 * self._rate / bpm
+                # Hold the phase tracker near the tempo estimate (which chose the metrical level).
+                self._filter()
+                spread = np.log(self.pointer.bpms / bpm) / self.s.tempo_spread
+                self.pointer.weigh_tempo(np.exp(-0.5 * spread * spread) + 1e-6)
             self._update_lock()
-        if self.locked and self.next_beat is None and n - 1 >= self._predict_at:
-            assert self.last_beat is not None
-            # Re-anchor on the best score near the beat we flagged: the flag came from
-            # the lattice, the score has since seen the actual onset (phase correction).
-            anchor = self._anchor(self.last_beat)
-            expected = anchor + self.period - (n - 1)
-            while expected < 1:
-                expected += self.period  # missed a beat (tempo change): aim at the one after
-            self.next_beat = (n - 1) + self.tracker.predict(self.period, expected)
+        if self.locked and n - 1 >= self._predict_at:
+            # Forecast half a beat after the last beat, then again with each frame once the beat is
+            # near (the newest onsets move it most then; a forecast costs about an onset block).
+            near = max(2.0 * len(values), self.period / 8)
+            if self.next_beat is None or self.next_beat - (n - 1) <= near:
+                self._filter()
+                # A held sample's copies stand for it: their centre, not the newest copy, is its time.
+                self.next_beat = (n - 1) + (self.pointer.ahead()[0] + (self._up - 1) / 2) / self._up
+
+    def _filter(self) -> None:
+        """Bring the beat pointer up to the newest onset sample.
+
+        The pointer's cost is per push, not per sample, so samples wait in the onset history
+        until a block's worth is there, a forecast is due or the tempo evidence changes.
+        """
+        fresh = self.n - self._filtered
+        if fresh:
+            values = self.odf.last(fresh)
+            self.pointer.push(values if self._up == 1 else np.repeat(values, self._up))
+            self._filtered = self.n
 
     def _check_onsets(self) -> None:
         """Drop the lock and restart the tempo window when the last ``release`` s had no onsets.
@@ -193,7 +224,7 @@ class BeatAnalyzer:
         is below the contrast where the tempo confidence is half way up and, while locked, also
         below a quarter of the tempo window's (the music stopped, or only a pad or drone remains).
         """
-        recent = self.odf.last(min(self._release, self.n))
+        recent = self.sharp.last(min(self._release, self.n))
         x = recent - np.convolve(recent, self._box, mode="same")
         c = onset_level(np.maximum(x, 0.0, out=x))
         quiet = CONTRAST_FLOOR + 0.5 * CONTRAST_SPAN
@@ -207,26 +238,11 @@ class BeatAnalyzer:
                 self.locked = False
                 self.next_beat = None
 
-    def _anchor(self, beat: float) -> float:
-        """Index of the highest beat score within a quarter period of ``beat``."""
-        quarter = max(1, int(self.period / 4))
-        lo = max(int(round(beat)) - quarter, self.n - self.tracker.score.size)
-        hi = min(int(round(beat)) + quarter, self.n - 1)
-        if hi <= lo:
-            return beat
-        scores = self.tracker.score.last(self.n - lo)[: hi - lo + 1]
-        return float(lo + int(np.argmax(scores)))
-
     def _update_lock(self) -> None:
         s = self.s
         if not self.locked and self.period > 0 and self.confidence >= s.lock_confidence:
             self.locked = True
-            # Anchor the phase on the best-scoring sample of the last period.
-            p = max(1, int(round(self.period)))
-            recent = self.tracker.score.last(p)
-            self.last_beat = float(self.n - p + int(np.argmax(recent)))
-            self.next_beat = None
-            self._predict_at = self.last_beat + self.period / 2
+            self.next_beat, self._predict_at = None, self.n - 1
         elif self.locked and self.confidence < 0.5 * s.lock_confidence:
             self.locked = False  # hysteresis: lose the lock well below the lock threshold
             self.next_beat = None
@@ -251,7 +267,7 @@ class BeatAnalyzer:
 
 
 class Beat(SyncNode):
-    """Causal beat tracking: onsets, tempo 60-200 BPM, phase, confidence, lock; beats flagged when due and locked."""
+    """Causal beat tracking: onsets, tempo 60-200 BPM, phase (forward filter), confidence, lock; beats flagged when due and locked."""
 
     kind = "beat"
     Params = BeatSettings

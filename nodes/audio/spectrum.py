@@ -18,6 +18,7 @@ from mcav.runtime.frames import NUM_BANDS
 
 from .agc import BandAgc
 from .bass_lane import BassLane, peak_abs
+from .odf import OnsetFunction
 
 __all__ = ["BAND_EDGES_HZ", "SpectrumAnalyzer", "band_bins"]
 
@@ -145,6 +146,7 @@ class SpectrumAnalyzer:
         self._window_s = size / sample_rate
         self.agc = BandAgc(NUM_BANDS, agc_half_life, gate)
         self.bass = BassLane(sample_rate, bass_cutoff)
+        self.onsets = OnsetFunction(size, sample_rate)
 
     def _plan_for(self, count: int) -> _Plan:
         """The buffers for blocks of ``count`` hops; the previous hop's log row follows the switch."""
@@ -203,6 +205,7 @@ class SpectrumAnalyzer:
         diff = np.subtract(plan.new_logs, wide, out=wide)
         flux = np.dot(np.maximum(diff, _ZERO, out=diff), self._flux_member)
         plan.prev_log[...] = plan.last_log  # the previous row of the next block
+        odf = self.onsets.compute(mag)
         # The noise gate looks at the newest hop of every window ending in this block.
         fresh = data[start + size - hop : start + size + (count - 1) * hop]
         amplitude = peak_abs(fresh)
@@ -219,6 +222,7 @@ class SpectrumAnalyzer:
             "magnitudes": mag[-1] * self._mag_scale,
             "hop_s": hop_s,
             "flux": flux,
+            "odf": odf,
             "window_s": self._window_s,
             "amplitude": amplitude,
             "instant_bass": level,

@@ -91,11 +91,13 @@ class TempoEstimator:
         """Score of each tempo state: Σ over k = 1-4 of acf(k·lag) / √k (acf linearly interpolated)."""
         return np.add.reduce(acf[self._comb_index] * self._comb_weight, axis=0)
 
-    def update(self, odf: np.ndarray, valid: int | None = None) -> tuple[float, float]:
+    def update(self, odf: np.ndarray, valid: int | None = None, evidence: np.ndarray | None = None) -> tuple[float, float]:
         """Re-estimate from the onset function ``odf`` (oldest first); return ``(bpm, confidence 0-1)``.
 
         Only the newest ``valid`` samples (default: all) are evidence of a beat; older ones are
-        zeros standing for the time before a (re)start.
+        zeros standing for the time before a (re)start. The confidence is measured on ``evidence``
+        (default ``odf``), an onset function of the same samples: the beat node passes its band flux,
+        the scale the beatless test's constants were set for (:mod:`.periodicity`).
         """
         x = np.asarray(odf, dtype=np.float64)
         n = x.size
@@ -136,5 +138,8 @@ class TempoEstimator:
             d = a - 2 * b + c
             off = 0.5 * (a - c) / d if d < 0 else 0.0
         self.bpm = float(self.bpms[best] * (1.0 + self._step) ** off)
+        if evidence is not None:
+            x = np.asarray(evidence, dtype=np.float64)
+            x = np.maximum(x - np.convolve(x, self._box, mode="same"), 0.0)
         self.confidence = self.evidence.confidence(x[-valid:] if valid else x, 60.0 * self.rate / self.bpm)
         return self.bpm, self.confidence

@@ -61,6 +61,9 @@ def test_spectra_do_not_depend_on_how_the_stream_is_cut() -> None:
     flux_blocks = np.concatenate([r["flux"] for r in blocks])
     n = len(flux_blocks)
     np.testing.assert_allclose(flux_blocks, flux_hops[:n], atol=1e-5)
+    odf_blocks = np.concatenate([r["odf"] for r in blocks])
+    np.testing.assert_allclose(odf_blocks, np.concatenate([h["odf"] for h in hops])[:n], rtol=1e-4, atol=1e-4)
+    assert odf_blocks.shape == (n,) and odf_blocks.dtype == np.float32 and odf_blocks.max() > 1
     by_time = {round(h["t_audio"] * SR): h for h in hops}
     for r in blocks:
         h = by_time[round(r["t_audio"] * SR)]
@@ -74,7 +77,7 @@ def test_spectrum_arrays_are_not_reused_buffers() -> None:
     an = SpectrumAnalyzer(SR)
     x = SynthSignal(SR, bpm=120).render(0, SR)
     first = an.analyze(x[:2048], AUTO)
-    kept = {k: first[k].copy() for k in ("bands", "raw_bands", "magnitudes", "flux")}
+    kept = {k: first[k].copy() for k in ("bands", "raw_bands", "magnitudes", "flux", "odf")}
     an.analyze(x[2048:4096], AUTO)
     for k, v in kept.items():
         np.testing.assert_array_equal(first[k], v)

@@ -96,3 +96,47 @@ def test_status_carries_tempo_and_the_latest_bands() -> None:
     assert rt.run() == 0
     st = rt.node("beat").status()
     assert len(st["bands"]) == 5 and 0 <= st["peak"] <= 1 and st["beats"] > 0 and st["bpm"] > 0
+
+
+@pytest.mark.parametrize("bpm", [72.0, 128.0, 180.0])
+def test_beat_pointer_forecasts_the_next_onset_of_a_pulse_train(bpm: float) -> None:
+    """The forward filter alone, on a clean pulse at 100 samples/s: tempo and the time to the next pulse."""
+    from mcav.nodes.audio.pointer import BeatPointer
+
+    rate, period = 100.0, 6000.0 / bpm
+    odf = np.zeros(int(14 * rate))
+    odf[np.round(np.arange(0, 12 * rate, period)).astype(int)] = 1.0  # 12 s of pulses, then silence
+    pointer = BeatPointer(rate)
+    last = int(np.flatnonzero(odf).max())
+    cut = last + int(period / 2)  # half a beat after the last pulse
+    pointer.push(odf[:cut])
+    assert pointer.tempo() == pytest.approx(bpm, rel=0.03)
+    ahead, p = pointer.ahead()
+    assert abs((cut - 1) + ahead - (last + period)) <= 1.0 and p > 0.2
+    pointer.push(np.zeros(int(period / 2) + 1))  # the pulse that was due never came: a miss, not a restart
+    assert pointer.tempo() == pytest.approx(bpm, rel=0.03)
+
+
+def test_beat_pointer_refuses_a_rate_too_low_for_its_fastest_tempo() -> None:
+    from mcav.nodes.audio.pointer import BeatPointer
+
+    with pytest.raises(ValueError, match="too few for 200 BPM"):
+        BeatPointer(5.0, 60.0, 200.0)
+
+
+def test_beat_pointer_does_not_depend_on_how_the_onsets_are_cut() -> None:
+    """Blocks of samples are filtered in one go; the posterior must match sample-by-sample filtering."""
+    from mcav.nodes.audio.pointer import BeatPointer
+
+    rng = np.random.default_rng(3)
+    odf = rng.exponential(1.0, 900) * (rng.random(900) < 0.3)
+    odf[::47] += 5.0
+    one, blocks = BeatPointer(94.0), BeatPointer(94.0)
+    for x in odf:
+        one.push(np.array([x]))
+    cuts = np.cumsum(rng.choice([1, 2, 4, 7, 40], size=60))
+    for i, j in zip(np.r_[0, cuts], cuts):
+        blocks.push(odf[i:j])
+    blocks.push(odf[cuts[-1] :])
+    np.testing.assert_allclose(blocks.alpha / blocks.alpha.sum(), one.alpha / one.alpha.sum(), rtol=1e-6, atol=1e-12)
+    assert one.ahead() == pytest.approx(blocks.ahead())

@@ -86,6 +86,29 @@ def test_flux_rises_on_onsets_only() -> None:
     assert flux[onset_row - 1 : onset_row + 3, 2].max() > 10 * flux[onset_row + 6 :, 2].max()
 
 
+def test_onset_function_rises_on_onsets_not_on_vibrato() -> None:
+    """The log-filtered SuperFlux: a note's start stands out; a ±50 cent, 6 Hz vibrato under it does not."""
+    t = np.arange(SR) / SR
+    vibrato = 0.3 * np.sin(2 * np.pi * np.cumsum(440 * 2 ** (np.sin(2 * np.pi * 6 * t) / 24)) / SR)
+    x = np.concatenate([np.zeros(SR // 4), vibrato])
+    odf = np.concatenate([r["odf"] for r in feed(SpectrumAnalyzer(SR), x)])
+    onset_row = SR // 4 // 512
+    assert odf[: onset_row - 1].max() == 0.0  # silence: nothing rises
+    assert odf[onset_row - 1 : onset_row + 3].max() > 10 * odf[onset_row + 6 :].max()
+
+
+def test_log_filterbank_merges_narrow_bands_and_normalises() -> None:
+    from mcav.nodes.audio.odf import log_filterbank
+
+    for sr in (16000, 48000):
+        fb = log_filterbank(1024, sr)
+        np.testing.assert_allclose(fb.sum(axis=0), 1.0, rtol=1e-5)
+        width = (fb > 0).sum(axis=0)
+        assert width[0] == 1 and np.all(np.diff(width[width > 2]) >= -1)  # one bin at the bottom, wider above
+        centres = fb.argmax(axis=0)
+        assert np.all(np.diff(centres) > 0)  # no duplicate filters
+
+
 def test_bass_lane_flags_low_onsets_within_25_ms() -> None:
     from mcav.nodes.audio.synth import SynthSignal
 
