@@ -48,7 +48,8 @@ class PatternControl(Interface):
     name = "pattern_control"
     events = {
         "changed": "the pattern or a setting changed; data = state()",
-        "beat": "a beat of the tracker's grid; data = {index} (beats since the grid appeared)",
+        "beat": "a beat of the tracker's grid; data = {index, pending} (beats since the grid appeared; the "
+                "quantised changes still waiting, as in state())",
     }
 
     def patterns(self) -> list[dict[str, Any]]:

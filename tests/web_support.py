@@ -78,15 +78,17 @@ class Demo:
         sets: Extra ``--set NODE.KEY=VALUE`` overrides (e.g. a faster server heartbeat).
         graph: The graph file (default the demo; ``pipelines/vj.yaml`` for DJ tests).
         listeners: More listening nodes to move to free ports (e.g. ``("djs",)``), in ``ports``.
+        minecraft: The graph has a ``mc`` node (pointed at a port where nobody listens unless ``sets`` says).
     """
 
-    def __init__(self, sets: tuple[str, ...] = (), graph: Path = DEMO, listeners: tuple[str, ...] = ()) -> None:
+    def __init__(self, sets: tuple[str, ...] = (), graph: Path = DEMO, listeners: tuple[str, ...] = (),
+                 minecraft: bool = True) -> None:
         self.ws_port = free_port()
         self.http_port = free_port()
         self.ports = {name: free_port() for name in listeners}
         self.graph = graph
         # No Minecraft plugin in tests: point the minecraft node at a port where nobody listens.
-        self.sets = (f"mc.port={free_port()}", *sets)
+        self.sets = (f"mc.port={free_port()}", *sets) if minecraft else tuple(sets)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="mcav-demo-", suffix=".log", delete=False)
         self.starts = 0

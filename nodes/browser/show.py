@@ -48,6 +48,8 @@ class ShowLinks:
         self.mc_info: dict[str, Any] = {"connected": False, "zone": "main"}
         #: The roster's ``live()``, kept by its ``live`` events.
         self.live_dj: dict[str, Any] = {"dj_id": None, "dj_name": None, "direct": False}
+        #: The pattern's quantised changes waiting for their beat, as last sent to browsers.
+        self.quantize_pending: list[dict[str, Any]] = []
         self._dj_cache: dict[str, Any] = {}
         self._dj_cache_frame = -1_000_000
 
@@ -61,6 +63,15 @@ class ShowLinks:
             self.mc.subscribe(self._mc_event)
         if self.show:
             self.show.subscribe(self._show_event)
+        if self.pattern:
+            self.pattern.subscribe(self._pattern_event, ("changed", "beat"))
+
+    def _pattern_event(self, event: Event) -> None:
+        """Tell browsers when the quantised changes waiting (or their beats left) change: a countdown."""
+        pending = event.data.get("pending")
+        if isinstance(pending, list) and pending != self.quantize_pending:
+            self.quantize_pending = pending
+            self.broadcast(P.quantize_pending(pending))
 
     def _dj_event(self, event: Event) -> None:
         if event.name == "live":
@@ -158,5 +169,5 @@ class ShowLinks:
             preset=st.get("preset"), band_sensitivity=st.get("band_sensitivity"), blackout=st.get("blackout"),
             freeze=st.get("freeze"), transition=st.get("transition"), audio_settings=self.audio_settings,
             operator_auth=self.operator_auth, operator=bool(client is not None and client.operator),
-            dj_server=bool(djs),
+            dj_server=bool(djs), show=bool(self.show), quantize_pending=st.get("pending", []),
         )

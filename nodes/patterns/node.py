@@ -108,10 +108,11 @@ class PatternNode(SyncNode):
             for change in due:  # quantised changes land in the frame of their beat
                 change.apply()
             scene = self._stage.render(frame, dt)
+            beat = {"index": self._quantizer.beat_index, "pending": self._quantizer.describe()}
         if due:
             self._changed()
         if frame.beat and self._quantizer.grid:
-            self.ctx.publish("control", "beat", {"index": self._quantizer.beat_index})
+            self.ctx.publish("control", "beat", beat)
         return scene
 
     def reconfigure(self, params: Params) -> bool:
