@@ -170,6 +170,16 @@ class PatternNode(SyncNode):
                 "pending": self._quantizer.describe(),
             }
 
+    #: The state() keys each parameter sets (a preset sets the band sensitivities too).
+    _PARAM_KEYS = {"pattern": ("pattern",), "entities": ("entity_count",), "beat_boost": ("beat_boost",),
+                   "base_scale": ("base_scale",), "max_scale": ("max_scale",),
+                   "band_sensitivity": ("band_sensitivity",), "preset": ("preset", "band_sensitivity"),
+                   "transition": ("transition",)}
+
+    def pinned(self) -> list[str]:
+        """The state() keys whose parameter the command line set (``--set``), sorted: a show restores none."""
+        return sorted({k for p in self.ctx.overridden for k in self._PARAM_KEYS.get(p, ())})
+
     def set_pattern(self, key: str, quantize: str | None = None) -> None:
         """Show pattern ``key``, crossfading over the transition from what is on screen; ``quantize``
         (default: the node's) holds the switch until the next beat, bar or phrase."""
