@@ -50,6 +50,8 @@ class PatternControl(Interface):
         "changed": "the pattern or a setting changed; data = state()",
         "beat": "a beat of the tracker's grid; data = {index, pending} (beats since the grid appeared; the "
                 "quantised changes still waiting, as in state())",
+        "drop": "bass came back strongly after a breakdown (mcav.nodes.patterns.drop); data = {breakdown_bars, "
+                "breakdown_s}",
     }
 
     def patterns(self) -> list[dict[str, Any]]:

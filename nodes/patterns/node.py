@@ -23,6 +23,7 @@ from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
 
 from . import checks
+from .drop import DropDetector
 from .easing import EASINGS
 from .effects import DURATION_MAX, INTENSITY_MAX, TIMED_EFFECTS
 from .quantize import QUANTIZE, Quantizer
@@ -93,6 +94,7 @@ class PatternNode(SyncNode):
         self._last: Features | None = None  # for status(): what the visuals react to now
         self._beats = 0
         self._quantizer = Quantizer()
+        self._drops = DropDetector()
 
     # --- frames ----------------------------------------------------------------
 
@@ -113,6 +115,10 @@ class PatternNode(SyncNode):
             self._changed()
         if frame.beat and self._quantizer.grid:
             self.ctx.publish("control", "beat", beat)
+        drop = self._drops.update(t / 1e9, float(frame.bands[0]) if len(frame.bands) else 0.0, frame.bpm)
+        if drop is not None:
+            self.ctx.publish("control", "drop", {"breakdown_bars": round(drop.breakdown_bars, 2),
+                                                 "breakdown_s": round(drop.breakdown_s, 3)})
         return scene
 
     def reconfigure(self, params: Params) -> bool:

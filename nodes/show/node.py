@@ -85,6 +85,7 @@ class ShowNode(AsyncNode):
         if saved is not None and self.show.live != saved.live:  # a --set value, or one that did not apply
             self._changed()
         ports["pattern"].subscribe(self._beat, ("beat",))
+        ports["pattern"].subscribe(self._drop, ("drop",))
         if self.params.cues:
             self.cue_list, errors = load_cues(self.ctx.base_dir / self.params.cues)
             if errors:
@@ -123,6 +124,10 @@ class ShowNode(AsyncNode):
 
     def _beat(self, event: Event) -> None:
         self._beat_index = int(event.data.get("index", self._beat_index + 1))
+
+    def _drop(self, event: Event) -> None:
+        self.ctx.log.info("drop after a breakdown of %.1f bars", event.data.get("breakdown_bars", 0.0))
+        self.cue_list.note_drop(float(event.data.get("breakdown_bars", 0.0)))
 
     async def _follow_cues(self) -> None:
         """Fire cues whose automatic trigger (seconds or bars since the previous cue) has come."""

@@ -7,6 +7,7 @@ function triggerText(trigger) {
   if (!trigger || trigger === 'manual') return 'GO';
   if (typeof trigger.after === 'number') return `${trigger.after} s after`;
   if (typeof trigger.bars === 'number') return `${trigger.bars} bars after`;
+  if (typeof trigger.drop === 'number') return `next drop (${trigger.drop}+ bar breakdown)`;
   return '';
 }
 
