@@ -91,6 +91,9 @@ class Demo:
         self.sets = (f"mc.port={free_port()}", *sets) if minecraft else tuple(sets)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="mcav-demo-", suffix=".log", delete=False)
+        # Show files in a folder of this server's own (kept across its restarts), never the user's: a
+        # module-scoped server starts before the per-test XDG_DATA_HOME of conftest is set.
+        self.data_dir = tempfile.mkdtemp(prefix="mcav-demo-data-")
         self.starts = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -107,7 +110,8 @@ class Demo:
             args += ["--set", s]
         self.log.write(f"\n--- start {self.starts}: {' '.join(args)}\n".encode())
         self.log.flush()
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        env = {**os.environ, "XDG_DATA_HOME": self.data_dir}
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.starts += 1
         self._wait_listening(timeout)
         return self
