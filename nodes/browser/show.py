@@ -50,6 +50,9 @@ class ShowLinks:
         self.live_dj: dict[str, Any] = {"dj_id": None, "dj_name": None, "direct": False}
         #: The pattern's quantised changes waiting for their beat, as last sent to browsers.
         self.quantize_pending: list[dict[str, Any]] = []
+        #: The pattern on screen as browsers were last told (``pattern_changed``), and the pattern list.
+        self._shown_pattern: str | None = None
+        self._pattern_list: list[dict[str, Any]] = []
         self._dj_cache: dict[str, Any] = {}
         self._dj_cache_frame = -1_000_000
 
@@ -64,10 +67,17 @@ class ShowLinks:
         if self.show:
             self.show.subscribe(self._show_event)
         if self.pattern:
+            self._pattern_list = await self.patterns()
+            self._shown_pattern = (await self.pattern_state()).get("pattern")
             self.pattern.subscribe(self._pattern_event, ("changed", "beat"))
 
     def _pattern_event(self, event: Event) -> None:
-        """Tell browsers when the quantised changes waiting (or their beats left) change: a countdown."""
+        """Tell browsers when the pattern switches — whoever asked (a browser, a scene, a cue, OSC), and for a
+        quantised switch when it lands — and when the quantised changes waiting (or their beats left) change."""
+        shown = event.data.get("pattern")
+        if event.name == "changed" and isinstance(shown, str) and shown != self._shown_pattern:
+            self._shown_pattern = shown
+            self.broadcast(P.pattern_changed(shown, self._pattern_list))
         pending = event.data.get("pending")
         if isinstance(pending, list) and pending != self.quantize_pending:
             self.quantize_pending = pending

@@ -116,6 +116,8 @@ def test_go_and_back_step_through_the_cue_list(context: Any, server: Demo) -> No
     assert page.get_attribute('#cue-list [data-cue="1"]', "data-state") == "next"
     assert cue_position(server) == 0
     wait_server(server, lambda s: s["current_pattern"] == "ring")
+    # No DJ plays, so no state frames: the page knows from the pattern_changed a cue's switch sends too.
+    page.wait_for_selector("#now-pattern[data-pattern=ring]")
 
     page.keyboard.press("g")  # the GO key
     page.wait_for_selector('#cue-list [data-cue="1"][data-state=current]')
@@ -181,6 +183,7 @@ def test_a_quantised_change_counts_down_on_the_page_and_clears_when_it_lands(con
         waiting = server_ask(server, "vj_state")
         assert waiting["current_pattern"] != target
         assert waiting["quantize_pending"] == [{"change": f"pattern {target}", "quantize": "bar", "beats_left": 4}]
+        assert page.get_attribute("#now-pattern", "data-pattern") != target  # not announced before it lands
         for left in (3, 2, 1):
             dj.frame()
             page.wait_for_selector(f"{row}[data-beats-left='{left}']")
@@ -188,6 +191,7 @@ def test_a_quantised_change_counts_down_on_the_page_and_clears_when_it_lands(con
         page.wait_for_selector("#quantize-countdown", state="hidden")
         landed = wait_server(server, lambda s: s["current_pattern"] == target)
         assert landed["quantize_pending"] == []
+        page.wait_for_selector(f"#now-pattern[data-pattern={target}]")
 
         # No grid (the DJ's tracker lost its lock): the same choice lands at once, nothing waits.
         dj.frame(beat=False, confidence=0.0)
