@@ -110,10 +110,10 @@ class PatternNode(SyncNode):
             for change in due:  # quantised changes land in the frame of their beat
                 change.apply()
             scene = self._stage.render(frame, dt)
-            beat = {"index": self._quantizer.beat_index, "pending": self._quantizer.describe()}
+            beat = {"index": self._quantizer.beat_index, "pending": self._quantizer.describe()} if frame.beat else None
         if due:
             self._changed()
-        if frame.beat and self._quantizer.grid:
+        if beat is not None and self._quantizer.grid:
             self.ctx.publish("control", "beat", beat)
         drop = self._drops.update(t / 1e9, float(frame.bands[0]) if len(frame.bands) else 0.0, frame.bpm)
         if drop is not None:

@@ -35,8 +35,9 @@ export function mountCues(root, { client, store }) {
     fill(status, h('dt', {}, 'Current'), h('dd', { id: 'cue-current' }, current ?? '—'),
       h('dt', {}, 'Next'), h('dd', { id: 'cue-next' }, next ?? (cues.length ? 'end of the list' : '—')));
     if (!cues.length) {
-      const why = data.showNode === false ? 'Cue lists need a show node.' : 'No cue list (set the show node\'s `cues` to a YAML file).';
-      return fill(list, h('li', { class: 'muted', id: 'no-cues' }, why));
+      const why = data.showNode === false ? ['Cue lists need a show node.']
+        : ['No cue list: set the show node\'s ', h('code', {}, 'cues'), ' to a YAML file.'];
+      return fill(list, h('li', { class: 'muted', id: 'no-cues' }, ...why));
     }
     fill(list, cues.map((c, i) => {
       const state = i === position ? 'current' : i === position + 1 ? 'next' : i < position ? 'done' : 'ahead';

@@ -64,7 +64,8 @@ export function mountScenes(root, { client, store }) {
     land.value = data.quantize || '';
     form.hidden = data.showNode === false;
     if (data.showNode === false) {
-      return fill(list, h('p', { class: 'muted', id: 'no-show-node' }, 'Scenes need a show node (add `show: {kind: show}` to the graph).'));
+      return fill(list, h('p', { class: 'muted', id: 'no-show-node' }, 'Scenes need a show node: add ',
+        h('code', {}, 'show: {kind: show}'), ' to the graph.'));
     }
     const scenes = data.scenes || [];
     if (!scenes.length) return fill(list, h('p', { class: 'muted' }, 'No scenes saved yet.'));
