@@ -41,7 +41,8 @@ class ShowNode(AsyncNode):
     requires = {
         "pattern": Require(PatternControl, doc="what is on screen: read, saved and set"),
         "minecraft": Require(MinecraftLink, many=True, optional=True, doc="the zone (the first link's): kept and restored"),
-        "djs": Require(DJRoster, optional=True, doc="the DJs' preferred queue order: kept and restored"),
+        "djs": Require(DJRoster, many=True, optional=True,
+                       doc="the DJs' preferred queue order (the first DJ server's): kept and restored"),
         "browser": Require(BrowserEndpoint, many=True, optional=True,
                            doc="DJ banner profiles (the first browser node's): kept and restored"),
     }

@@ -10,7 +10,7 @@ source it came from, e.g. ``pattern = 'bars' (restored from …/vj.show.yaml)``,
 
 Besides the pattern's settings (:data:`.store.KEPT`) a show keeps, when the
 graph has the nodes that know them: the Minecraft ``zone`` (the first
-``minecraft`` link's), the DJs' preferred queue order ``dj_order`` (the
+``minecraft`` link's), the DJs' preferred queue order ``dj_order`` (the first
 ``dj_server``'s, every DJ seen, the disconnected ones where they were) and the
 DJ ``banners`` (the first ``browser`` node's profiles, logos included).
 """
@@ -132,7 +132,8 @@ class Restorer:
             self._update({"zone": event.data["zone"]})
 
     def _order(self, event: Event) -> None:
-        self._update({"dj_order": list(event.data["preferred"])})
+        if event.provider == self.ports["djs"].provider.node:
+            self._update({"dj_order": list(event.data["preferred"])})
 
     def _banners(self, event: Event) -> None:
         if event.provider == self.ports["browser"].provider.node:
