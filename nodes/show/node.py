@@ -64,10 +64,11 @@ class ShowNode(AsyncNode):
         self._dirty = False
         self.cue_list = CueList()
         self._beat_index = 0
+        self.drops = 0  # drops the pattern reported
 
     def status(self) -> dict[str, Any]:
         return {"state_file": str(self.path), "scenes": len(self.show.scenes), "saves": self.saves,
-                "save_errors": self.save_errors}
+                "save_errors": self.save_errors, "cue": self.cue_list.position + 1, "drops": self.drops}
 
     # -- run ------------------------------------------------------------------------------------------
 
@@ -128,6 +129,7 @@ class ShowNode(AsyncNode):
 
     def _drop(self, event: Event) -> None:
         self.ctx.log.info("drop after a breakdown of %.1f bars", event.data.get("breakdown_bars", 0.0))
+        self.drops += 1
         self.cue_list.note_drop(float(event.data.get("breakdown_bars", 0.0)))
 
     async def _follow_cues(self) -> None:

@@ -247,6 +247,7 @@ def test_a_drop_cue_fires_when_the_live_djs_bass_comes_back_after_a_long_breakdo
                 await dj.frame(seq=k, ts=start + t, bands=[bass, 0.3, 0.3, 0.2, 0.1], bpm=128.0, tempo_conf=0.9)
             fired = await b.expect("cues", skip=SKIP)
             assert fired["current"] == "Drop" and viz.state()["pattern"] == "galaxy"
+            assert rt.node("show").status()["drops"] == 1 and rt.node("show").status()["cue"] == 2
             await dj.close()
             await b.ws.close()
 
