@@ -109,7 +109,8 @@ class Case:
 
 
 def _cmd(graph: Path, sets: list[str]) -> list[str]:
-    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(graph)]
+    # --fresh: a show saved by an earlier run (pattern, DJ order…) must not change what is measured.
+    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(graph), "--fresh"]
     for s in sets:
         cmd += ["--set", s]
     return cmd + ["--no-dashboard", "--stats-interval", "3600"]

@@ -41,7 +41,7 @@ async def once(sets: list[str]) -> dict[str, Any]:
 
     dj_port, web_port, admin_port = free_port(), free_port(), free_port()
     cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(ROOT / "pipelines" / "vj.yaml"),
-           "--no-dashboard", "--stats-interval", "3600"]
+           "--no-dashboard", "--stats-interval", "3600", "--fresh"]  # a saved DJ order must not change failover
     for s in (f"djs.port={dj_port}", "djs.host=127.0.0.1", f"web.port={web_port}", "web.host=127.0.0.1",
               f"admin.port={admin_port}", "admin.host=127.0.0.1", f"mc.port={free_port()}", *sets):
         cmd += ["--set", s]

@@ -11,12 +11,12 @@ and requires; ``mcav graph`` draws the links (dashed).
 interface              provided by     required by
 =====================  ==============  ==============================================
 ``pattern_control``    ``pattern``     ``browser``, ``minecraft``, ``dj_server``,
-                                       ``admin_http``
+                                       ``admin_http``, ``show``, ``osc``
 ``analysis_preset``    ``fft``         ``browser``, ``dj_relay`` (every provider)
-``dj_roster``          ``dj_server``   ``browser``, ``minecraft``
+``dj_roster``          ``dj_server``   ``browser``, ``minecraft``, ``show``
 ``minecraft_link``     ``minecraft``   ``browser``, ``dj_server`` (every provider),
-                                       ``dj_relay``
-``browser_endpoint``   ``browser``     ``admin_http``
+                                       ``dj_relay``, ``show``
+``browser_endpoint``   ``browser``     ``admin_http``, ``show``
 ``show_control``       ``show``        ``browser``, ``osc``, ``midi``
 ``midi_control``       ``midi``        ``osc`` (``/mcav/midi/learn``)
 =====================  ==============  ==============================================
@@ -50,7 +50,10 @@ class PatternControl(Interface):
     name = "pattern_control"
     events = {
         "changed": "the pattern or a setting changed; data = state()",
-        "beat": "a beat of the tracker's grid; data = {index} (beats since the grid appeared)",
+        "beat": "a beat of the tracker's grid; data = {index, pending} (beats since the grid appeared; the "
+                "quantised changes still waiting, as in state())",
+        "drop": "bass came back strongly after a breakdown (mcav.nodes.patterns.drop); data = {breakdown_bars, "
+                "breakdown_s}",
     }
 
     def patterns(self) -> list[dict[str, Any]]:
@@ -61,6 +64,11 @@ class PatternControl(Interface):
         """``pattern``, ``entity_count``, ``preset``, ``band_sensitivity``, ``blackout``, ``freeze``,
         ``transition`` ``{duration, easing}``, ``base_scale``, ``max_scale``, ``beat_boost``, ``pending``
         (quantised changes waiting: ``{change, quantize, beats_left}``)."""
+        ...
+
+    def pinned(self) -> list[str]:
+        """The :meth:`state` keys the command line set (``--set``): a value saved by an earlier run must not
+        replace them."""
         ...
 
     def set_pattern(self, key: str, quantize: str | None = None) -> None:
@@ -125,6 +133,7 @@ class DJRoster(Interface):
     events = {
         "message": "a browser-facing roster message (WIRE.md 3.4: dj_roster, dj_connected, …); data = the message",
         "live": "the live DJ or its direct mode changed; data = live()",
+        "order": "the queue or the preferred order changed; data = order()",
     }
 
     def roster(self) -> list[dict[str, Any]]:
@@ -158,6 +167,15 @@ class DJRoster(Interface):
 
     def reorder(self, dj_id: str, new_position: int) -> None:
         """Move ``dj_id`` in the failover queue."""
+        ...
+
+    def order(self) -> dict[str, Any]:
+        """``{queue, preferred}``: connected DJ ids in queue order; every DJ seen, in the operator's order
+        (the disconnected ones where they were), which is where a DJ rejoins the queue."""
+        ...
+
+    def set_order(self, dj_ids: list[str]) -> None:
+        """Restore a preferred order (e.g. a saved show's): DJs join the queue by it."""
         ...
 
     def generate_code(self, ttl_minutes: float | None = None) -> dict[str, Any]:
@@ -196,10 +214,16 @@ class MinecraftLink(Interface):
     events = {
         "link": "the link went up or down; data = info()",
         "message": "an unsolicited plugin message (e.g. voice_status); data = the message",
+        "zone": "set_zone changed the zone; data = info()",
     }
 
     def info(self) -> dict[str, Any]:
         """``{connected, host, port, zone}``."""
+        ...
+
+    def pinned(self) -> list[str]:
+        """``["zone"]`` when the command line set the zone (``--set``), else ``[]``: a saved zone must not
+        replace it."""
         ...
 
     async def forward(self, message: dict[str, Any]) -> dict[str, Any] | None:
@@ -212,12 +236,22 @@ class MinecraftLink(Interface):
 
 
 class BrowserEndpoint(Interface):
-    """Where the pages' WebSocket is and how the pages should talk to it."""
+    """Where the pages' WebSocket is and how the pages should talk to it; the DJ banner profiles it keeps."""
 
     name = "browser_endpoint"
+    events = {"banners": "a DJ banner profile was saved or got a logo; data = {profiles: banner_profiles()}"}
 
     def endpoint(self) -> dict[str, Any]:
         """``{ws_port, operator_auth, commands_per_s}``."""
+        ...
+
+    def banner_profiles(self) -> dict[str, dict[str, Any]]:
+        """DJ id → the banner profile kept for it (``banner_config`` fields, ``image_pixels`` if a logo)."""
+        ...
+
+    def set_banners(self, profiles: dict[str, Any]) -> int:
+        """Add (or replace) banner profiles (e.g. a restored show's); returns how many. ValueError names the
+        first bad one, and then nothing changes."""
         ...
 
 

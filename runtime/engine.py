@@ -94,7 +94,9 @@ class Runtime:
             holder: list[Node] = []
             m = self.metrics.node(name, cn.kind, lambda h=holder: h[0].status() if h else {})
             node_metrics[name] = m
-            ctx = NodeContext(name, self, self.clock, m, cn.policies, g.spec.base_dir)
+            spec = g.spec.nodes.get(name)
+            ctx = NodeContext(name, self, self.clock, m, cn.policies, g.spec.base_dir,
+                              spec.overridden if spec is not None else frozenset())
             node = cn.cls(cn.params, ctx)
             holder.append(node)
             self._nodes[name] = node

@@ -246,6 +246,8 @@ class NodeContext:
         heartbeat: The node's heartbeat policy, if its kind declares one.
         base_dir: Directory of the graph file (relative paths in params resolve here).
         stop_event: Set when the graph is stopping.
+        overridden: The node's top-level parameters set on the command line (``--set``): a value kept
+            from an earlier run must not replace them.
         tasks: The node's :class:`~mcav.runtime.scope.TaskScope` (use :meth:`spawn`).
     """
 
@@ -257,8 +259,10 @@ class NodeContext:
         metrics: NodeMetrics,
         policies: Mapping[str, Any],
         base_dir: Path,
+        overridden: frozenset[str] = frozenset(),
     ) -> None:
         self.name = name
+        self.overridden = overridden
         self.clock = clock
         self.log = logging.getLogger(f"mcav.{name}")
         self.metrics = metrics

@@ -77,17 +77,22 @@ class Demo:
         sets: Extra ``--set NODE.KEY=VALUE`` overrides (e.g. a faster server heartbeat).
         graph: The graph file (default the demo; ``pipelines/vj.yaml`` for DJ tests).
         listeners: More listening nodes to move to free ports (e.g. ``("djs",)``), in ``ports``.
+        minecraft: The graph has a ``mc`` node (pointed at a port where nobody listens unless ``sets`` says).
     """
 
-    def __init__(self, sets: tuple[str, ...] = (), graph: Path = DEMO, listeners: tuple[str, ...] = ()) -> None:
+    def __init__(self, sets: tuple[str, ...] = (), graph: Path = DEMO, listeners: tuple[str, ...] = (),
+                 minecraft: bool = True) -> None:
         self.ws_port = free_port()
         self.http_port = free_port()
         self.ports = {name: free_port() for name in listeners}
         self.graph = graph
         # No Minecraft plugin in tests: point the minecraft node at a port where nobody listens.
-        self.sets = (f"mc.port={free_port()}", *sets)
+        self.sets = (f"mc.port={free_port()}", *sets) if minecraft else tuple(sets)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="mcav-demo-", suffix=".log", delete=False)
+        # Show files in a folder of this server's own (kept across its restarts), never the user's: a
+        # module-scoped server starts before the per-test XDG_DATA_HOME of conftest is set.
+        self.data_dir = tempfile.mkdtemp(prefix="mcav-demo-data-")
         self.starts = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -104,7 +109,8 @@ class Demo:
             args += ["--set", s]
         self.log.write(f"\n--- start {self.starts}: {' '.join(args)}\n".encode())
         self.log.flush()
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        env = {**os.environ, "XDG_DATA_HOME": self.data_dir}
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.starts += 1
         self._wait_listening(timeout)
         return self

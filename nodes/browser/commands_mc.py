@@ -6,13 +6,12 @@ Registered into :data:`mcav.nodes.browser.commands.COMMANDS` on import.
 from __future__ import annotations
 
 import asyncio
-import math
 from typing import TYPE_CHECKING, Any
 
 from mcav.nodes.interfaces import LinkDown
 
 from . import protocol as P
-from .banners import BANNER_FIELDS, process_logo
+from .banners import MAX_BANNER_PROFILES, check_fields, process_logo
 from .registry import command, field
 
 if TYPE_CHECKING:
@@ -26,8 +25,6 @@ FORWARD_TO_MINECRAFT = (
     "cleanup_zone", "set_entity_glow", "set_entity_brightness", "banner_config",
 )
 _READ_ONLY_FORWARDS = {"renderer_capabilities", "get_renderer_capabilities"}
-#: Banner profiles kept for DJs that are not connected (connected and pending DJs always get one).
-MAX_BANNER_PROFILES = 64
 
 
 # -- Minecraft --------------------------------------------------------------------------------------
@@ -142,23 +139,11 @@ async def _banner_dj(srv: BrowserServer, msg: dict[str, Any]) -> str:
     return dj_id
 
 
-def _banner_fields(profile: dict[str, Any]) -> dict[str, Any]:
-    """The profile fields the plugin's ``banner_config`` reads (others are dropped), with scalar values."""
-    out = {}
-    for k in BANNER_FIELDS:
-        if k in profile:
-            v = profile[k]
-            if (not isinstance(v, (str, int, float, bool)) or isinstance(v, str) and len(v) > 256
-                    or isinstance(v, float) and not math.isfinite(v)):
-                raise ValueError(f"profile.{k} must be a string (at most 256 characters), a finite number or a boolean")
-            out[k] = v
-    return out
-
-
 @command("set_banner_profile")
 async def _set_banner(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     dj_id = await _banner_dj(srv, msg)
-    srv.banners[dj_id] = {**srv.banners.get(dj_id, {}), **_banner_fields(field(msg, "profile", dict))}
+    srv.banners[dj_id] = {**srv.banners.get(dj_id, {}), **check_fields(field(msg, "profile", dict))}
+    srv.banners_changed()
     c.send(P.banner_profile_saved(dj_id))
     await srv.push_banner(dj_id)
 
@@ -183,5 +168,6 @@ async def _upload_logo(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> No
     pixels = await asyncio.to_thread(process_logo, field(msg, "image_base64", str), w, h)
     await _banner_dj(srv, msg)  # still room after the wait (other uploads may have run meanwhile)
     srv.banners.setdefault(dj_id, {}).update(grid_width=w, grid_height=h, image_pixels=pixels)
+    srv.banners_changed()
     c.send(P.banner_logo_processed(dj_id, w, h, len(pixels)))
     await srv.push_banner(dj_id)

@@ -184,6 +184,12 @@ def cues(state: Mapping[str, Any]) -> str:
     return encode({"type": "cues", **state})
 
 
+def quantize_pending(pending: list[dict[str, Any]]) -> str:
+    """Every browser, whenever the quantised changes waiting for their beat change: ``pending`` is
+    ``[{change, quantize, beats_left}]`` (empty: nothing waits, the last one landed)."""
+    return encode({"type": "quantize_pending", "pending": pending})
+
+
 def empty_list(mtype: str, key: str) -> str:
     """``{"type": mtype, key: []}``: the well-formed answer to a newer panel's request for something mcav
     does not have (``stages``, ``bitmap_patterns``…)."""

@@ -16,7 +16,7 @@ from mcav.runtime.control import ControlPort, Event
 from mcav.runtime.health import health_stats
 
 from . import protocol as P
-from .banners import BANNER_FIELDS
+from .banners import BANNER_FIELDS, MAX_BANNER_PROFILES, check_profile
 
 if TYPE_CHECKING:
     from .clients import Client
@@ -48,6 +48,11 @@ class ShowLinks:
         self.mc_info: dict[str, Any] = {"connected": False, "zone": "main"}
         #: The roster's ``live()``, kept by its ``live`` events.
         self.live_dj: dict[str, Any] = {"dj_id": None, "dj_name": None, "direct": False}
+        #: The pattern's quantised changes waiting for their beat, as last sent to browsers.
+        self.quantize_pending: list[dict[str, Any]] = []
+        #: The pattern on screen as browsers were last told (``pattern_changed``), and the pattern list.
+        self._shown_pattern: str | None = None
+        self._pattern_list: list[dict[str, Any]] = []
         self._dj_cache: dict[str, Any] = {}
         self._dj_cache_frame = -1_000_000
 
@@ -55,12 +60,28 @@ class ShowLinks:
         """Read the roster's and the link's state once, then keep them by their events (on the I/O loop)."""
         if self.djs:
             self.live_dj = await self.djs.live()
-            self.djs.subscribe(self._dj_event)
+            self.djs.subscribe(self._dj_event, ("message", "live"))
         if self.mc:
             self.mc_info = await self.mc.info()
-            self.mc.subscribe(self._mc_event)
+            self.mc.subscribe(self._mc_event, ("link", "message", "zone"))
         if self.show:
             self.show.subscribe(self._show_event)
+        if self.pattern:
+            self._pattern_list = await self.patterns()
+            self._shown_pattern = (await self.pattern_state()).get("pattern")
+            self.pattern.subscribe(self._pattern_event, ("changed", "beat"))
+
+    def _pattern_event(self, event: Event) -> None:
+        """Tell browsers when the pattern switches — whoever asked (a browser, a scene, a cue, OSC), and for a
+        quantised switch when it lands — and when the quantised changes waiting (or their beats left) change."""
+        shown = event.data.get("pattern")
+        if event.name == "changed" and isinstance(shown, str) and shown != self._shown_pattern:
+            self._shown_pattern = shown
+            self.broadcast(P.pattern_changed(shown, self._pattern_list))
+        pending = event.data.get("pending")
+        if isinstance(pending, list) and pending != self.quantize_pending:
+            self.quantize_pending = pending
+            self.broadcast(P.quantize_pending(pending))
 
     def _dj_event(self, event: Event) -> None:
         if event.name == "live":
@@ -82,6 +103,8 @@ class ShowLinks:
         if event.name == "link":
             self.mc_info = dict(event.data)
             self.broadcast(P.minecraft_status(bool(event.data.get("connected"))))
+        elif event.name == "zone":  # set_zone (a browser's, or a restored show's)
+            self.mc_info = dict(event.data)
         else:
             self._relay_event(dict(event.data))
 
@@ -128,6 +151,32 @@ class ShowLinks:
         self.broadcast(P.config_update(st.get("entity_count"), zone, st.get("pattern")))
         await self.tell_djs("sync_config", st.get("entity_count", 16), zone)
 
+    def banners_changed(self) -> None:
+        """A banner profile was saved or got a logo: tell the ``endpoint`` port's subscribers (a show keeps them)."""
+        self.ctx.publish("endpoint", "banners", {"profiles": self.banners})
+
+    def banner_profiles(self) -> dict[str, dict[str, Any]]:
+        """Every kept banner profile, logo pixels included (BrowserEndpoint)."""
+        return {dj: dict(prof) for dj, prof in self.banners.items()}
+
+    def set_banners(self, profiles: dict[str, Any]) -> int:
+        """Add (or replace) banner profiles, e.g. a restored show's; returns how many. Each is checked first:
+        ValueError names the first bad one and nothing changes."""
+        if not isinstance(profiles, dict):
+            raise ValueError(f"banner profiles are a mapping of DJ id to profile, got {type(profiles).__name__}")
+        checked = {}
+        for dj, prof in profiles.items():
+            if not isinstance(dj, str) or not 1 <= len(dj) <= 64 or not dj.isprintable():
+                raise ValueError(f"banner profile {str(dj)[:64]!r}: a DJ id is 1-64 printable characters")
+            try:
+                checked[dj] = check_profile(prof)
+            except ValueError as exc:
+                raise ValueError(f"banner profile of {dj!r}: {exc}") from None
+        if len({*self.banners, *checked}) > MAX_BANNER_PROFILES:
+            raise ValueError(f"at most {MAX_BANNER_PROFILES} banner profiles are kept")
+        self.banners.update(checked)
+        return len(checked)
+
     def banner_summaries(self) -> dict[str, dict[str, Any]]:
         return {dj: {**{k: v for k, v in prof.items() if k != "image_pixels"}, "has_image": "image_pixels" in prof}
                 for dj, prof in self.banners.items()}
@@ -158,5 +207,5 @@ class ShowLinks:
             preset=st.get("preset"), band_sensitivity=st.get("band_sensitivity"), blackout=st.get("blackout"),
             freeze=st.get("freeze"), transition=st.get("transition"), audio_settings=self.audio_settings,
             operator_auth=self.operator_auth, operator=bool(client is not None and client.operator),
-            dj_server=bool(djs),
+            dj_server=bool(djs), show=bool(self.show), quantize_pending=st.get("pending", []),
         )

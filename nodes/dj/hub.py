@@ -260,6 +260,11 @@ class DJHub:
         self.roster.reorder(dj_id, new_position)
         self.roster_changed()
 
+    def set_order(self, dj_ids: list[str]) -> None:
+        """The preferred queue order (a restored show's): DJs join the queue by it."""
+        self.roster.set_preferred(dj_ids)
+        self.roster_changed()
+
     def _take_pending(self, dj_id: str) -> Pending:
         p = self.pending.pop(dj_id, None)
         if p is None or p.decision.done():

@@ -3,8 +3,11 @@
 Pure bookkeeping (no sockets): :class:`DJSession` holds what the VJ knows of one
 DJ (rate limiter, BPM stabiliser, clock offset, fps and latencies), and
 :class:`Roster` keeps the queue order and which DJ is active. The queue is
-ordered by priority (lower first, ties by arrival) unless an operator reorders it;
-when the active DJ leaves, the first DJ in the queue takes over.
+ordered by priority (lower first, ties by the preferred order, then by arrival)
+unless an operator reorders it; when the active DJ leaves, the first DJ in the
+queue takes over. The preferred order remembers every DJ seen, the
+disconnected ones in their place (:func:`merge_order`), so a show can keep it
+across a restart and DJs rejoin the queue where the operator put them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from mcav.runtime.ratelimit import TokenBucket
 
 from .sanitize import BpmStabilizer
 
-__all__ = ["DJSession", "Roster"]
+__all__ = ["DJSession", "Roster", "merge_order"]
+
+#: DJs the preferred order remembers (the oldest disconnected ones are forgotten first).
+MAX_PREFERRED = 256
 
 #: Weight of the old value in latency moving averages (MCAV: 0.8 old / 0.2 new).
 EMA_KEEP = 0.8
@@ -118,6 +124,8 @@ class Roster:
     def __init__(self) -> None:
         self.sessions: dict[str, DJSession] = {}
         self.order: list[str] = []
+        #: Every DJ seen (or restored), in the operator's order: where a DJ joins the queue.
+        self.preferred: list[str] = []
         #: Id of the DJ whose frames are used, or None.
         self.active: str | None = None
 
@@ -135,15 +143,28 @@ class Roster:
             known = ", ".join(self.order) or "none"
             raise ValueError(f"no connected DJ '{dj_id}' (connected: {known})") from None
 
+    def _key(self, dj_id: str) -> tuple[int, int]:
+        rank = self.preferred.index(dj_id) if dj_id in self.preferred else len(self.preferred)
+        return (self.sessions[dj_id].priority, rank)
+
     def add(self, session: DJSession) -> None:
-        """Queue a new DJ after every DJ of lower or equal priority."""
+        """Queue a new DJ after every DJ of lower priority, and of equal priority earlier in the preferred order."""
         self.sessions[session.dj_id] = session
-        pos = len(self.order)
-        for i, other in enumerate(self.order):
-            if self.sessions[other].priority > session.priority:
-                pos = i
-                break
+        key = self._key(session.dj_id)
+        pos = next((i for i, other in enumerate(self.order) if self._key(other) > key), len(self.order))
         self.order.insert(pos, session.dj_id)
+        self._remember()
+
+    def set_preferred(self, dj_ids: list[str]) -> None:
+        """Restore a preferred order (e.g. a saved show's); the connected DJs are re-queued by it."""
+        if not isinstance(dj_ids, list) or not all(isinstance(d, str) for d in dj_ids):
+            raise ValueError(f"the DJ order must be a list of DJ ids, got {dj_ids!r}")
+        self.preferred = list(dict.fromkeys(dj_ids))[:MAX_PREFERRED]
+        self.order.sort(key=self._key)
+        self._remember()
+
+    def _remember(self) -> None:
+        self.preferred = merge_order(self.order, self.preferred)[:MAX_PREFERRED]
 
     def remove(self, dj_id: str) -> bool:
         """Forget a DJ; True if it was the active one (then no DJ is active)."""
@@ -167,7 +188,21 @@ class Roster:
             raise ValueError(f"new_position must be an integer, got {new_position!r}")
         self.order.remove(dj_id)
         self.order.insert(max(0, min(len(self.order), new_position)), dj_id)
+        self._remember()
 
     def entries(self, now: float) -> list[dict[str, Any]]:
         """Roster entries sorted by queue position."""
         return [self.sessions[d].entry(d == self.active, i, now) for i, d in enumerate(self.order)]
+
+
+def merge_order(order: list[str], previous: list[str]) -> list[str]:
+    """``order`` (the connected DJs, as queued now) with every other DJ of ``previous`` kept right after the
+    DJ it followed there (at the front if none did): ``merge_order(["b", "a"], ["a", "x", "b"])`` is
+    ``["b", "a", "x"]``."""
+    out = list(order)
+    for i, dj in enumerate(previous):
+        if dj in out:
+            continue
+        after = next((p for p in reversed(previous[:i]) if p in out), None)
+        out.insert(out.index(after) + 1 if after is not None else 0, dj)
+    return out

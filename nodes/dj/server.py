@@ -101,6 +101,7 @@ class DJServer(AsyncNode):
         self._pattern: dict[str, Any] = {}  # the pattern's state, kept by its ``changed`` events
         self._minecraft: dict[str, Any] = {}  # the first Minecraft link's info, kept by ``link`` events
         self._live: dict[str, Any] | None = None  # last published live()
+        self._order: dict[str, Any] | None = None  # last published order()
         self.hub.add_listener(self._hub_event)
         self.hub.live_changed = self._publish_live
         self.guard = AuthGuard(ctx.clock, ctx.log)
@@ -179,6 +180,10 @@ class DJServer(AsyncNode):
         """A browser-facing roster message from the hub: publish it, then the live DJ if that changed."""
         self.ctx.publish("roster", "message", message)
         self._publish_live()
+        order = self.order()
+        if order != self._order:
+            self._order = order
+            self.ctx.publish("roster", "order", order)
 
     def _publish_live(self) -> None:
         live = self.live()
@@ -307,6 +312,14 @@ class DJServer(AsyncNode):
     def reorder(self, dj_id: str, new_position: int) -> None:
         """Move ``dj_id`` to queue position ``new_position`` (0-based, clamped)."""
         self.hub.reorder(dj_id, new_position)
+
+    def order(self) -> dict[str, Any]:
+        """``{queue, preferred}``: the connected DJs' ids in queue order, and every DJ seen in the operator's order."""
+        return {"queue": list(self.hub.roster.order), "preferred": list(self.hub.roster.preferred)}
+
+    def set_order(self, dj_ids: list[str]) -> None:
+        """Restore a preferred order: DJs join the queue by it (the connected ones are re-queued)."""
+        self.hub.set_order(dj_ids)
 
     def generate_code(self, ttl_minutes: float | None = None) -> dict[str, Any]:
         """A new single-use connect code: ``{code, expires_at, ttl_minutes}`` (default TTL: ``code_ttl_minutes``)."""

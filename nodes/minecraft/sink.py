@@ -163,6 +163,12 @@ class MinecraftSink(AsyncNode):
                 self.zone = old
                 self.pool = None
                 raise
+        if old != zone:
+            self.ctx.publish("link", "zone", self.info())
+
+    def pinned(self) -> list[str]:
+        """``["zone"]`` when the command line set the zone (``--set``): a saved one must not replace it."""
+        return ["zone"] if "zone" in self.ctx.overridden else []
 
     def _status_changed(self, up: bool) -> None:
         """Publish ``link`` (a subscriber that raises is a bug: it fails the connection manager, and the node)."""

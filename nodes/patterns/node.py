@@ -23,6 +23,7 @@ from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
 
 from . import checks
+from .drop import DropDetector
 from .easing import EASINGS
 from .effects import DURATION_MAX, INTENSITY_MAX, TIMED_EFFECTS
 from .quantize import QUANTIZE, Quantizer
@@ -93,6 +94,7 @@ class PatternNode(SyncNode):
         self._last: Features | None = None  # for status(): what the visuals react to now
         self._beats = 0
         self._quantizer = Quantizer()
+        self._drops = DropDetector()
 
     # --- frames ----------------------------------------------------------------
 
@@ -108,10 +110,15 @@ class PatternNode(SyncNode):
             for change in due:  # quantised changes land in the frame of their beat
                 change.apply()
             scene = self._stage.render(frame, dt)
+            beat = {"index": self._quantizer.beat_index, "pending": self._quantizer.describe()} if frame.beat else None
         if due:
             self._changed()
-        if frame.beat and self._quantizer.grid:
-            self.ctx.publish("control", "beat", {"index": self._quantizer.beat_index})
+        if beat is not None and self._quantizer.grid:
+            self.ctx.publish("control", "beat", beat)
+        drop = self._drops.update(t / 1e9, float(frame.bands[0]) if len(frame.bands) else 0.0, frame.bpm)
+        if drop is not None:
+            self.ctx.publish("control", "drop", {"breakdown_bars": round(drop.breakdown_bars, 2),
+                                                 "breakdown_s": round(drop.breakdown_s, 3)})
         return scene
 
     def reconfigure(self, params: Params) -> bool:
@@ -168,6 +175,16 @@ class PatternNode(SyncNode):
                 "beat_boost": a.beat_boost,
                 "pending": self._quantizer.describe(),
             }
+
+    #: The state() keys each parameter sets (a preset sets the band sensitivities too).
+    _PARAM_KEYS = {"pattern": ("pattern",), "entities": ("entity_count",), "beat_boost": ("beat_boost",),
+                   "base_scale": ("base_scale",), "max_scale": ("max_scale",),
+                   "band_sensitivity": ("band_sensitivity",), "preset": ("preset", "band_sensitivity"),
+                   "transition": ("transition",)}
+
+    def pinned(self) -> list[str]:
+        """The state() keys whose parameter the command line set (``--set``), sorted: a show restores none."""
+        return sorted({k for p in self.ctx.overridden for k in self._PARAM_KEYS.get(p, ())})
 
     def set_pattern(self, key: str, quantize: str | None = None) -> None:
         """Show pattern ``key``, crossfading over the transition from what is on screen; ``quantize``

@@ -11,6 +11,14 @@
       - name: Break
         trigger: {after: 90}                        # 90 s after the previous cue fired
         actions: [{blackout: true}]
+      - name: Second drop
+        trigger: {drop: 8}                          # the next drop after a breakdown of 8 bars or more
+        actions: [{scene: Peak}]
+
+A ``drop`` trigger (``drop`` alone: 8 bars) waits for the pattern control's
+``drop`` event — bass back strongly after a breakdown with little bass (the
+rule: :mod:`mcav.nodes.patterns.drop`) — whose breakdown lasted at least that
+many bars, since the previous cue fired.
 
 Actions: ``scene`` (recall it), ``pattern`` (with an optional ``quantize``),
 ``effect`` (``intensity``, ``duration`` s, ``quantize``), ``blackout`` (true/false).
@@ -34,7 +42,8 @@ _OPTIONS = {"quantize", "intensity", "duration"}
 
 @dataclass(frozen=True)
 class Cue:
-    """One cue: ``trigger`` is ``("manual", 0)``, ``("after", seconds)`` or ``("bars", count)``."""
+    """One cue: ``trigger`` is ``("manual", 0)``, ``("after", seconds)``, ``("bars", count)`` or
+    ``("drop", breakdown_bars)``."""
 
     name: str
     trigger: tuple[str, float]
@@ -55,6 +64,7 @@ class CueList:
     position: int = -1
     fired_at: float = 0.0  # clock time (s) the current cue fired
     bars_at: int = 0  # beat index when it fired
+    drops: list[float] = field(default_factory=list)  # breakdown bars of each drop since it fired
 
     @property
     def next(self) -> Cue | None:
@@ -65,8 +75,12 @@ class CueList:
         cue = self.next
         if cue is not None:
             self.position += 1
-            self.fired_at, self.bars_at = now, beat_index
+            self.fired_at, self.bars_at, self.drops = now, beat_index, []
         return cue
+
+    def note_drop(self, breakdown_bars: float) -> None:
+        """A drop came (its breakdown lasted ``breakdown_bars``): a waiting ``drop`` trigger may be due."""
+        self.drops = [*self.drops[-63:], float(breakdown_bars)]
 
     def back(self) -> Cue | None:
         """Step back one cue and fire it again (None before the first)."""
@@ -86,6 +100,8 @@ class CueList:
             return now - self.fired_at >= value
         if kind == "bars":
             return beat_index - self.bars_at >= 4 * value
+        if kind == "drop":
+            return any(bars >= value for bars in self.drops)
         return False
 
     def to_wire(self) -> dict[str, Any]:
@@ -136,15 +152,22 @@ def _build(raw: Any, file: str) -> tuple[CueList, list[GraphError]]:
     return CueList(cues), errors
 
 
+#: The breakdown a bare ``drop`` trigger waits for, in bars.
+DROP_BARS = 8.0
+
+
 def _trigger(raw: Any, where: str, file: str, line: int | None, errors: list[GraphError]) -> tuple[str, float] | None:
     if raw == "manual":
         return ("manual", 0.0)
+    if raw == "drop":
+        return ("drop", DROP_BARS)
     if isinstance(raw, dict) and len(raw) == 1:
         ((kind, value),) = raw.items()
-        if kind in ("after", "bars") and isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        if (kind in ("after", "bars", "drop") and isinstance(value, (int, float)) and not isinstance(value, bool)
+                and value > 0):
             return (kind, float(value))
-    errors.append(GraphError(f"{where}: trigger must be manual, {{after: SECONDS}} or {{bars: COUNT}}, got {raw!r}",
-                             file, line))
+    errors.append(GraphError(f"{where}: trigger must be manual, {{after: SECONDS}}, {{bars: COUNT}}, drop or "
+                             f"{{drop: BREAKDOWN_BARS}}, got {raw!r}", file, line))
     return None
 
 

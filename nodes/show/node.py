@@ -1,12 +1,16 @@
 """The ``show`` node: keeps the show's settings on disk and offers scenes.
 
-It requires the pattern control and provides ``show`` (:class:`~mcav.nodes.interfaces.ShowControl`).
-At start it restores the settings saved by the last run (pattern, entity count,
-preset, band sensitivity, transition, scales) unless ``fresh`` is set, logging
-each restored value and where it came from; then every ``changed`` event of
-the pattern is saved, at most once per ``save_delay`` (atomically: see
-:mod:`.store`). Scenes are named snapshots of the same settings, saved in the
-same file, recalled with the pattern's crossfade, exported and imported as YAML.
+It requires the pattern control (and, optionally, a Minecraft link, the DJ
+roster and a browser node) and provides ``show``
+(:class:`~mcav.nodes.interfaces.ShowControl`). At start it restores the
+settings saved by the last run (pattern, entity count, preset, band
+sensitivity, transition, scales; the zone, the DJs' order and their banners)
+unless ``fresh`` is set — a ``--set`` on the command line wins over a saved
+value, which wins over the graph file — logging each value and where it came
+from (:mod:`.restore`); then every change those nodes announce is saved, at
+most once per ``save_delay`` (atomically: see :mod:`.store`). Scenes are named
+snapshots of the pattern's settings, saved in the same file, recalled with the
+pattern's crossfade, exported and imported as YAML.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mcav.nodes.interfaces import PatternControl, ShowControl
+from mcav.nodes.interfaces import BrowserEndpoint, DJRoster, MinecraftLink, PatternControl, ShowControl
 from mcav.runtime.control import Event, Require
 from mcav.runtime.node import AsyncNode
 from mcav.runtime.params import param
 
 from . import store
 from .cues import Cue, CueList, load_cues
+from .restore import Restorer
 
 __all__ = ["ShowNode"]
 
@@ -33,7 +38,14 @@ class ShowNode(AsyncNode):
 
     kind = "show"
     provides = {"show": ShowControl}
-    requires = {"pattern": Require(PatternControl, doc="what is on screen: read, saved and set")}
+    requires = {
+        "pattern": Require(PatternControl, doc="what is on screen: read, saved and set"),
+        "minecraft": Require(MinecraftLink, many=True, optional=True, doc="the zone (the first link's): kept and restored"),
+        "djs": Require(DJRoster, many=True, optional=True,
+                       doc="the DJs' preferred queue order (the first DJ server's): kept and restored"),
+        "browser": Require(BrowserEndpoint, many=True, optional=True,
+                           doc="DJ banner profiles (the first browser node's): kept and restored"),
+    }
 
     @dataclass
     class Params:
@@ -52,26 +64,30 @@ class ShowNode(AsyncNode):
         self._dirty = False
         self.cue_list = CueList()
         self._beat_index = 0
+        self.drops = 0  # drops the pattern reported
 
     def status(self) -> dict[str, Any]:
         return {"state_file": str(self.path), "scenes": len(self.show.scenes), "saves": self.saves,
-                "save_errors": self.save_errors}
+                "save_errors": self.save_errors, "cue": self.cue_list.position + 1, "drops": self.drops}
 
     # -- run ------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        pattern = self.ctx.control("pattern")
+        ports = {k: self.ctx.control(k) for k in ("pattern", "minecraft", "djs", "browser")}
+        restorer = Restorer(ports, self.show.live, self.ctx.log, self._changed)
         saved, problem = (None, None) if self.params.fresh else store.load(self.path)
         if problem:
             self.ctx.log.warning("%s", problem)
         if saved is not None:
             self.show.scenes = saved.scenes
-            await self._apply(saved.live, f"restored from {self.path}")
+            await restorer.restore(saved.live, str(self.path), self._apply)
         elif self.params.fresh:
             self.ctx.log.info("fresh start: the graph's settings (the show file %s is not read)", self.path)
-        self.show.live = store.keep(await pattern.state())
-        pattern.subscribe(self._changed, ("changed",))
-        pattern.subscribe(self._beat, ("beat",))
+        await restorer.follow()
+        if saved is not None and self.show.live != saved.live:  # a --set value, or one that did not apply
+            self._changed()
+        ports["pattern"].subscribe(self._beat, ("beat",))
+        ports["pattern"].subscribe(self._drop, ("drop",))
         if self.params.cues:
             self.cue_list, errors = load_cues(self.ctx.base_dir / self.params.cues)
             if errors:
@@ -111,6 +127,11 @@ class ShowNode(AsyncNode):
     def _beat(self, event: Event) -> None:
         self._beat_index = int(event.data.get("index", self._beat_index + 1))
 
+    def _drop(self, event: Event) -> None:
+        self.ctx.log.info("drop after a breakdown of %.1f bars", event.data.get("breakdown_bars", 0.0))
+        self.drops += 1
+        self.cue_list.note_drop(float(event.data.get("breakdown_bars", 0.0)))
+
     async def _follow_cues(self) -> None:
         """Fire cues whose automatic trigger (seconds or bars since the previous cue) has come."""
         while True:
@@ -118,8 +139,8 @@ class ShowNode(AsyncNode):
             if self.cue_list.due(self.ctx.clock.monotonic(), self._beat_index):
                 await self.go()
 
-    def _changed(self, event: Event) -> None:
-        self.show.live = store.keep(dict(event.data))
+    def _changed(self) -> None:
+        """``live`` changed: save soon."""
         if not self._dirty:
             self._dirty = True
             self.ctx.spawn(self._save_soon(), name="save")

@@ -1,6 +1,7 @@
 """The show file: what a VJ set, and the scenes, kept on disk so a restart loses nothing.
 
-One YAML document ``{version: 1, live: {…}, scenes: {name: {…}}}``. Writes are
+One YAML document ``{version: 1, live: {…}, scenes: {name: {…}}}``: ``live`` holds the pattern's
+settings (:data:`KEPT`) and what other nodes told the show (:data:`LINKED`). Writes are
 atomic (a temporary file in the same folder, flushed and fsynced, then
 renamed over the old one), so a crash or SIGKILL mid-write leaves the old file
 or the new one, never half of one. A file that cannot be read — corrupt, not
@@ -23,8 +24,10 @@ from mcav.runtime.atomicfile import write_text_atomic
 __all__ = ["VERSION", "ShowFile", "default_path", "load", "save"]
 
 VERSION = 1
-#: The settings a show file keeps (of the pattern control's state).
+#: The settings a show file keeps (of the pattern control's state); scenes are snapshots of these.
 KEPT = ("pattern", "entity_count", "preset", "band_sensitivity", "transition", "base_scale", "max_scale", "beat_boost")
+#: What else its ``live`` keeps, learnt from other nodes: the Minecraft zone, the DJs' preferred order, banners.
+LINKED = ("zone", "dj_order", "banners")
 
 
 @dataclass
@@ -72,7 +75,8 @@ def parse(text: str, where: str) -> ShowFile:
     bad = [str(n) for n, v in scenes.items() if not isinstance(v, dict)]
     if bad:
         raise ValueError(f"{where}: scenes {', '.join(bad)} are not mappings of settings")
-    return ShowFile(keep(live), {str(n): keep(v) for n, v in scenes.items()})
+    linked = {k: live[k] for k in LINKED if k in live}
+    return ShowFile({**keep(live), **linked}, {str(n): keep(v) for n, v in scenes.items()})
 
 
 def load(path: Path) -> tuple[ShowFile | None, str | None]:

@@ -42,7 +42,8 @@ def vj_running():
     with PluginStandIn(zones=("main", "stage")) as plugin, running(build(vj(plugin.port, ", commands_per_s: 1000, command_burst: 1000"))) as rt:
         web = rt.node("web")
         assert web.ready.wait(5) and rt.node("djs").ready.wait(5)
-        wait_until(lambda: rt.node("mc").connected)
+        # The browser learns of the link from the sink's `link` event, marshalled from the sink's own loop.
+        wait_until(lambda: rt.node("mc").connected and web.mc_info.get("connected"))
         yield rt, plugin, web.status()["port"], rt.node("djs").port
     assert plugin.violations == []
 

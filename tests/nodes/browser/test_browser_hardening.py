@@ -165,7 +165,8 @@ def test_plugin_reads_are_answered_from_a_short_cache():
     clock = ManualClock()
     with PluginStandIn(zones=("main", "stage"), clock=clock) as plugin, \
             running(build(vj_graph(", reads_per_s: 1000, read_burst: 1000", plugin.port)), clock) as rt:
-        wait_until(lambda: rt.node("mc").connected)
+        # The browser learns of the link from the sink's `link` event, marshalled from the sink's own loop.
+        wait_until(lambda: rt.node("mc").connected and rt.node("web").mc_info.get("connected"))
         before = len(plugin.of_type("get_zones"))
 
         async def scenario() -> None:

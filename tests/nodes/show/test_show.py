@@ -210,3 +210,45 @@ def test_cues_go_back_and_fire_on_their_own_trigger_on_the_graph_clock(tmp_path:
             await b.ws.close()
 
         asyncio.run(scenario())
+
+
+def test_a_drop_cue_fires_when_the_live_djs_bass_comes_back_after_a_long_breakdown(tmp_path: Path) -> None:
+    import time
+
+    from dj_support import RawDJ
+
+    (tmp_path / "cues.yaml").write_text("cues:\n  - name: Intro\n    actions: [{pattern: ring}]\n"
+                                        "  - name: Drop\n    trigger: {drop: 8}\n    actions: [{pattern: galaxy}]\n")
+    g = tmp_path / "g.yaml"
+    # Every frame reaches the pattern (a queue that holds the whole burst, no rate limit, no beat assist).
+    g.write_text(graph(tmp_path / "show.yaml", ", cues: cues.yaml").replace(
+        "port: 0}", "port: 0, rate_limit: 100000, beat_assist: false}", 1).replace(
+        "in: djs,", "in: {from: djs, queue: {slots: 1024}},"))
+    from mcav.runtime.compile import compile_graph
+    from mcav.runtime.model import load_graph
+
+    with running(compile_graph(load_graph(g))) as rt:
+        web, djs, viz = rt.node("web"), rt.node("djs"), rt.node("viz")
+        assert web.ready.wait(5) and djs.ready.wait(5)
+
+        async def scenario() -> None:
+            b = await RawBrowser.connect(web.status()["port"])
+            await b.expect("vj_state", skip=SKIP)
+            await b.send({"type": "cue_go"})
+            assert (await b.expect("cues", skip=SKIP))["current"] == "Intro"
+            dj = await RawDJ.connect(djs.port)
+            await dj.auth("dj_drop")
+            # 6 s of full bass, a 20 s breakdown (10.7 bars at 128 BPM), the bass back: the frames' own
+            # timestamps (in the past, the DJ's clock synced) make the timeline, sent in one burst.
+            start = time.time() - 28.5
+            for k in range(28 * 20 + 10):
+                t = k / 20
+                bass = 0.01 if 6 <= t < 26 else 0.8
+                await dj.frame(seq=k, ts=start + t, bands=[bass, 0.3, 0.3, 0.2, 0.1], bpm=128.0, tempo_conf=0.9)
+            fired = await b.expect("cues", skip=SKIP)
+            assert fired["current"] == "Drop" and viz.state()["pattern"] == "galaxy"
+            assert rt.node("show").status()["drops"] == 1 and rt.node("show").status()["cue"] == 2
+            await dj.close()
+            await b.ws.close()
+
+        asyncio.run(scenario())

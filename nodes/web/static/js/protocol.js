@@ -35,6 +35,13 @@ export function initialState() {
     auth: { required: false, authenticated: false, pending: false, error: null },
     serverInfo: null,
     djServer: null, // false once the server says its graph has no dj_server node
+    // The show (a `show` node): scenes, the cue list, and the quantised changes waiting for their beat.
+    showNode: null, // false once the server says its graph has no show node
+    scenes: [],
+    lastScene: null,
+    cues: { cues: [], position: -1, current: null, next: null },
+    quantizePending: [],
+    quantize: '', // how this page asks changes to land: '' = the pattern node's default
   };
 }
 
@@ -97,6 +104,8 @@ export function bindProtocol(client, store, live, notify) {
     if (Array.isArray(m.connect_codes)) patch.codes = m.connect_codes;
     // Graphs without DJ input (e.g. the demo) say so; the DJ and code cards then explain it.
     if (typeof m.dj_server === 'boolean') patch.djServer = m.dj_server;
+    if (typeof m.show === 'boolean') patch.showNode = m.show;
+    if (Array.isArray(m.quantize_pending)) patch.quantizePending = m.quantize_pending;
     // `operator_auth`: the server has an operator password; `operator`: this connection may
     // change the show (always true without a password).
     if (typeof m.operator_auth === 'boolean') {
@@ -178,6 +187,18 @@ export function bindProtocol(client, store, live, notify) {
   for (const t of ['blackout', 'freeze']) {
     on(`${t}_changed`, (m) => store.set({ [t]: !!m.enabled }));
   }
+  on('scenes_list', (m) => {
+    if (Array.isArray(m.scenes)) store.set({ scenes: m.scenes });
+  });
+  on('scene_loaded', (m) => store.set({ lastScene: m.name ?? null }));
+  on('cues', (m) => {
+    if (Array.isArray(m.cues)) {
+      store.set({ cues: { cues: m.cues, position: num(m.position) ?? -1, current: m.current ?? null, next: m.next ?? null } });
+    }
+  });
+  on('quantize_pending', (m) => {
+    if (Array.isArray(m.pending)) store.set({ quantizePending: m.pending });
+  });
   on('zone', (m) => {
     if (m.zone && typeof m.zone === 'object') store.set({ zoneInfo: m.zone });
   });

@@ -1,7 +1,8 @@
-// Keyboard shortcuts of the admin panel (WIRE.md 7.3): 1-8 patterns, B blackout, F freeze, T tap.
+// Keyboard shortcuts of the admin panel (WIRE.md 7.3): 1-8 patterns, B blackout, F freeze, T tap;
+// G fires the next cue (GO).
 import { isTyping } from '../ui/dom.js';
 
-export function bindKeys({ patterns, effects }) {
+export function bindKeys({ patterns, effects, cues }) {
   document.addEventListener('keydown', (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.repeat || isTyping(ev)) return;
     if (document.querySelector('dialog[open]')) return;
@@ -10,6 +11,7 @@ export function bindKeys({ patterns, effects }) {
     else if (k === 'b') effects.toggleBlackout();
     else if (k === 'f') effects.toggleFreeze();
     else if (k === 't') effects.tap();
+    else if (k === 'g') cues.go();
     else return;
     ev.preventDefault();
   });

@@ -15,6 +15,8 @@ import { mountZone } from './zone.js';
 import { mountRoster } from './roster.js';
 import { mountCodes } from './codes.js';
 import { mountHealth } from './health.js';
+import { mountScenes } from './scenes.js';
+import { mountCues, mountCountdown } from './cues.js';
 import { mountAuth, authHello } from './auth.js';
 import { mountNowPlaying, mountFooter } from './now-playing.js';
 import { bindKeys } from './keys.js';
@@ -52,8 +54,11 @@ async function main() {
   mountRoster($('#slot-djs'), ctx);
   mountCodes($('#slot-codes'), ctx);
   mountHealth($('#slot-health'), ctx);
+  mountScenes($('#slot-scenes'), ctx);
+  const cues = mountCues($('#slot-cues'), ctx);
+  mountCountdown($('#countdown'), ctx);
   mountFooter($('#footer-stats'), ctx);
-  bindKeys({ patterns, effects });
+  bindKeys({ patterns, effects, cues });
 
   store.subscribe(['minecraftConnected'], (d) => {
     $('#mc-dot').dataset.ok = String(d.minecraftConnected);
@@ -64,6 +69,8 @@ async function main() {
   client.on('open', () => {
     client.send({ type: 'get_connect_codes' });
     client.send({ type: 'get_pending_djs' });
+    client.send({ type: 'list_scenes' });
+    client.send({ type: 'get_cues' });
   });
   setInterval(() => {
     if (client.state === 'open' && !document.hidden) client.send({ type: 'get_state' });

@@ -1,5 +1,6 @@
 // Pattern picker: every pattern the server lists, keys 1-8 for the first eight (WIRE.md 7.1).
 import { h, fill, card } from '../ui/dom.js';
+import { landing } from './scenes.js';
 
 export function mountPatterns(root, { client, store }) {
   const grid = h('div', { class: 'pattern-grid', id: 'pattern-grid', role: 'group', 'aria-label': 'Patterns' });
@@ -9,7 +10,7 @@ export function mountPatterns(root, { client, store }) {
 
   const select = (id) => {
     requested = id;
-    client.send({ type: 'set_pattern', pattern: id });
+    client.send({ type: 'set_pattern', pattern: id, ...landing(store) });
     render(store.data);
   };
 
