@@ -69,7 +69,10 @@ async def _get_particle_effects(srv: BrowserServer, c: Client, msg: dict[str, An
 async def _set_pattern(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     key = field(msg, "pattern", str)
     # Browsers get pattern_changed from the pattern's `changed` event (ShowLinks): when the switch lands.
+    again = key == srv.shown_pattern  # re-selected: the pattern's `changed` event will not tell browsers
     await srv.need_pattern().set_pattern(key, field(msg, "quantize", str, None))
+    if again:
+        srv.announce_pattern(key)
     st = await srv.pattern_state()
     cfg = {"entity_count": st["entity_count"], "zone_size": 10.0,
            **{k: st[k] for k in ("beat_boost", "base_scale", "max_scale")}}

@@ -83,6 +83,16 @@ class ShowLinks:
             self.quantize_pending = pending
             self.broadcast(P.quantize_pending(pending))
 
+    @property
+    def shown_pattern(self) -> str | None:
+        """The pattern on screen as browsers were last told (``pattern_changed``)."""
+        return self._shown_pattern
+
+    def announce_pattern(self, key: str) -> None:
+        """Send ``pattern_changed`` for ``key`` to every browser (a re-selection: no ``changed`` event comes, but
+        the original server answers every ``set_pattern`` with it, WIRE.md 3.3)."""
+        self.broadcast(P.pattern_changed(key, self._pattern_list))
+
     def _dj_event(self, event: Event) -> None:
         if event.name == "live":
             self.live_dj = dict(event.data)

@@ -71,6 +71,10 @@ def test_pattern_commands_change_the_pattern_node_and_tell_browsers_and_djs(vj_r
             assert changed["pattern"] == "ring" and changed["patterns"] == pats["patterns"]
         sync = await dj_expect(dj, "pattern_sync")
         assert sync["pattern"] == "ring" and sync["config"]["entity_count"] == 16
+        await b.send({"type": "set_pattern", "pattern": "ring"})  # re-selected: answered as the original does
+        for br in (a, b):
+            assert (await br.expect("pattern_changed", skip=SKIP))["pattern"] == "ring"
+        await dj_expect(dj, "pattern_sync")
         assert "nope" in (await a.ask({"type": "set_pattern", "pattern": "nope"}, "error", skip=SKIP))["message"]
 
         update = await a.ask({"type": "set_entity_count", "count": 24}, "config_update", skip=SKIP)
