@@ -1,6 +1,6 @@
 """One show through Redis: a VJ process, N edge processes, browsers spread over them, a 60 fps DJ.
 
-``python -m bench.fanout_redis [--edges 2] [--viewers 50,150,300] [--seconds 8] [--quick]``
+``python -m bench.fanout_redis [--edges 2] [--viewers 50,150,300] [--seconds 8] [--baseline REV] [--rounds 1] [--quick]``
 
 Processes (all on loopback): a private ``redis-server`` on a free port, the VJ
 (``bench/graphs/vj_fanout.yaml``: DJs → pattern → its own browsers + ``redis_pub``)
@@ -8,8 +8,12 @@ and N edges (``bench/graphs/edge_browsers.yaml``: ``redis_sub`` → browsers). T
 and every browser are the lean clients of :mod:`bench.wsclients` in this process,
 so DJ send → browser receipt is measured on one clock for the VJ's own browsers
 (the baseline, same run) and for the edges' browsers. At each step every edge
-gets more viewers; CPU of each process comes from ``/proc``. Prints a table and
-the sizing rule, writes ``bench/figures/fanout_redis.png`` and ``bench/out/fanout_redis.json``.
+gets more viewers; CPU of each process comes from ``/proc``; every frame lost on
+the way is read from each process's ``/metrics`` (``mcav_node_frames_lost_total``,
+the edges' drops and skips). Prints a table and the sizing rule, writes
+``bench/figures/fanout_redis.png`` and ``bench/out/fanout_redis.json``.
+``--baseline REV`` runs the VJ and edges of git revision REV too, in turn with this
+tree's (``--rounds`` times each), for before/after figures from the same run.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from .common import ROOT, free_port, percentiles, proc_cpu_s, spawn_mcav, wait_listening
+from .common import ROOT, code_tree, free_port, percentiles, proc_cpu_s, spawn_mcav, wait_listening
 from .wsclients import _SIG, BrowserClient, FakeDJ
 
 TARGET = 10_000
@@ -70,29 +75,53 @@ async def _connect(port: int, n: int) -> list[BrowserClient]:
     return out
 
 
-def _latencies(clients: list[BrowserClient], marks: list[int], window: set[int], sent: dict[int, int]) -> tuple[np.ndarray, float]:
-    """Latencies (ms) of the window's frames over ``clients``, and the worst client's share of the window."""
-    lat, worst = [], 1.0
+def _latencies(clients: list[BrowserClient], marks: list[int], window: set[int],
+               sent: dict[int, int]) -> tuple[np.ndarray, float, float]:
+    """Latencies (ms) of the window's frames over ``clients``, the worst client's share of the window, the mean share."""
+    lat, shares = [], []
     for c, a in zip(clients, marks):
         got = {sig: t for sig, t in c.arrivals[a:] if sig in window}
         lat += [t - sent[sig] for sig, t in got.items()]
-        worst = min(worst, len(got) / len(window) if window else 0.0)
-    return np.asarray(lat, float) / 1e6, worst
+        shares.append(len(got) / len(window) if window else 0.0)
+    return np.asarray(lat, float) / 1e6, min(shares, default=1.0), float(np.mean(shares)) if shares else 1.0
 
 
-async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, out: Path) -> dict:
+#: /metrics samples that count frames lost or skipped on the way (mcav_node_frames_lost_total by reason).
+_LOSS_METRICS = ("mcav_node_frames_lost_total{", "mcav_edge_drops_total{", "mcav_edge_decimated_total{")
+
+
+def losses(admin_port: int) -> dict[str, int]:
+    """The loss counters of one process's ``/metrics``, by sample (``{}`` if it does not answer)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}
+    return {k: int(float(v)) for k, _, v in (ln.rpartition(" ") for ln in text.splitlines())
+            if k.startswith(_LOSS_METRICS)}
+
+
+def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+
+
+async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, out: Path | None,
+                code: Path | None = None) -> list[dict]:
+    """One run: rows per step; ``out`` (None: no files) gets the report and figure; ``code``: a baseline tree."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
     tmp = Path(tempfile.mkdtemp(prefix="mcav-fanout-"))
-    rport, dj_port, vj_web = free_port(), free_port(), free_port()
+    rport, dj_port, vj_web, vj_admin = free_port(), free_port(), free_port(), free_port()
     url = f"redis://127.0.0.1:{rport}/0"
     redis = subprocess.Popen([binary, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                               "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    vj = spawn_mcav("vj_fanout", [f"djs.port={dj_port}", f"web.port={vj_web}", f"pub.url={url}"], tmp / "vj.log")
+    vj = spawn_mcav("vj_fanout", [f"djs.port={dj_port}", f"web.port={vj_web}", f"pub.url={url}",
+                                  f"admin.port={vj_admin}"], tmp / "vj.log", code)
     ports = [free_port() for _ in range(edges)]
-    edge_procs = [spawn_mcav("edge_browsers", [f"web.port={p}", f"sub.url={url}"], tmp / f"edge{i}.log")
-                  for i, p in enumerate(ports)]
+    admins = [free_port() for _ in range(edges)]
+    edge_procs = [spawn_mcav("edge_browsers", [f"web.port={p}", f"sub.url={url}", f"admin.port={a}"],
+                             tmp / f"edge{i}.log", code) for i, (p, a) in enumerate(zip(ports, admins))]
     procs = [vj, *edge_procs]
     rows: list[dict] = []
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
@@ -117,13 +146,15 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
             t0 = time.monotonic_ns()
             cpu0 = [proc_cpu_s(p.pid) for p in (*procs, redis)]
             own0 = time.process_time()
+            lost0 = [await asyncio.to_thread(losses, a) for a in (vj_admin, *admins)]
             await asyncio.sleep(seconds)
             t1 = time.monotonic_ns()
             cpu1 = [proc_cpu_s(p.pid) for p in (*procs, redis)]
+            lost = [_delta(await asyncio.to_thread(losses, a), b) for a, b in zip((vj_admin, *admins), lost0)]
             wall = (t1 - t0) / 1e9
             cpu = [(b - a) / wall for a, b in zip(cpu0, cpu1)]
             window = {s for s, t in dj.sent.items() if t0 <= t <= t1 - 200_000_000}
-            vj_lat, vj_worst = _latencies(at_vj, marks[0], window, dj.sent)
+            vj_lat, vj_worst, _ = _latencies(at_vj, marks[0], window, dj.sent)
             edge_all = [_latencies(g, m, window, dj.sent) for g, m in zip(at_edges, marks[1:])]
             e_lat = np.concatenate([e[0] for e in edge_all]) if edge_all else np.zeros(0)
             e_worst = min(e[1] for e in edge_all)
@@ -136,13 +167,15 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                    "vj_worst_delivery": vj_worst, "edge_worst_delivery": e_worst,
                    "frames_lost_pct": 100 * (1 - e_worst), "vj_cpu": cpu[0], "edge_cpu": edge_cpu,
                    "redis_cpu": cpu[-1], "bench_cpu": (time.process_time() - own0) / wall,
-                   "load_avg_1min": os.getloadavg()[0],
+                   "load_avg_1min": os.getloadavg()[0], "vj_losses": lost[0], "edge_losses": lost[1:],
+                   "edge_mean_delivery": float(np.mean([e[2] for e in edge_all])),
                    "edge_lat": e_lat.tolist(), "vj_lat": vj_lat.tolist()}
             rows.append(row)
             print(f"{n:5d}/edge ×{edges}: DJ→VJ browser p50/p99 {v50:.2f}/{v99:.2f} ms · DJ→edge browser "
                   f"{e50:.2f}/{e99:.2f} ms (+{e50 - v50:.2f}/+{e99 - v99:.2f}) · DJ→out of Redis {r50:.2f}/{r99:.2f} · worst delivery VJ {vj_worst:.1%}, "
                   f"edge {e_worst:.1%} · CPU VJ {cpu[0]:.0%} edge {edge_cpu:.0%} redis {cpu[-1]:.1%} "
                   f"(bench clients {row['bench_cpu']:.0%}) · machine load {row['load_avg_1min']:.1f}", flush=True)
+            print(f"      lost or skipped in the window: VJ {lost[0] or 'none'}; edges {lost[1:]}", flush=True)
     finally:
         await dj.stop()
         await tap.stop()
@@ -153,7 +186,9 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                 p.wait(10) if p is not redis else (p.terminate(), p.wait(5))
             except subprocess.TimeoutExpired:
                 p.kill()
-    return _report(rows, out)
+    if out is not None:
+        _report(rows, out)
+    return rows
 
 
 def hop_cpu() -> dict[str, float]:
@@ -244,12 +279,32 @@ def main() -> None:
     ap.add_argument("--edges", type=int, default=2)
     ap.add_argument("--viewers", default="50,150,300", help="viewers per edge at each step")
     ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--baseline", metavar="REV", help="also run the VJ and edges of git revision REV, in turn")
+    ap.add_argument("--rounds", type=int, default=1, help="with --baseline: runs of each, in turn")
     ap.add_argument("--quick", action="store_true", help="smoke mode: 1 edge, 10 viewers, 1 s")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     a = ap.parse_args()
     if a.quick:
         a.edges, a.viewers, a.seconds = 1, "5,10", 1.0
-    asyncio.run(bench(a.edges, [int(v) for v in a.viewers.split(",")], a.seconds, 1.0 if a.quick else 2.0, a.out))
+    viewers, warmup = [int(v) for v in a.viewers.split(",")], 1.0 if a.quick else 2.0
+    if not a.baseline:
+        asyncio.run(bench(a.edges, viewers, a.seconds, warmup, a.out))
+        return
+    old = code_tree(a.baseline)
+    runs: dict[str, list[dict]] = {}
+    for r in range(a.rounds):
+        for label, code in ((f"baseline {a.baseline}", old), ("this tree", None)):
+            print(f"-- {label}, round {r + 1}", flush=True)
+            rows = asyncio.run(bench(a.edges, viewers, a.seconds, warmup, None, code))
+            runs[f"{label} #{r + 1}"] = [{k: v for k, v in row.items() if not k.endswith("_lat")} for row in rows]
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / "fanout_redis_baseline.json").write_text(json.dumps(runs, indent=1))
+    for n in viewers:
+        for label, rows in runs.items():
+            row = next(x for x in rows if x["viewers_per_edge"] == n)
+            print(f"{n:4d}/edge  {label:22s} edge adds p50/p99 +{row['edge_minus_vj_p50_ms']:.2f}/+"
+                  f"{row['edge_minus_vj_p99_ms']:.2f} ms · worst/mean delivery {row['edge_worst_delivery']:.1%}/"
+                  f"{row['edge_mean_delivery']:.2%} · edge CPU {row['edge_cpu']:.0%} · load {row['load_avg_1min']:.1f}")
 
 
 if __name__ == "__main__":

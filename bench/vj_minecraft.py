@@ -1,6 +1,7 @@
 """DJ frame → Minecraft ``batch_update`` latency and the VJ process's CPU, with and without browser load.
 
-    python bench/vj_minecraft.py [--seconds 10] [--browsers 50] [--baseline REV] [--out bench/out/vj_minecraft.json]
+    python bench/vj_minecraft.py [--seconds 10] [--browsers 50] [--baseline REV] [--variant LABEL='ARGS']…
+                                 [--rounds 1] [--out bench/out/vj_minecraft.json]
 
 ``mcav run pipelines/vj.yaml`` runs in its own process, as in production. This
 process plays one DJ streaming stamped frames at 60 fps (:class:`bench.wsclients.FakeDJ`:
@@ -14,8 +15,11 @@ Latency = plugin (or browser) receipt − DJ send; browser figures over the firs
 
 The baseline is the same server in the same run with no browser connected; the
 report gives the loaded figures and their ratio to it. ``--baseline REV`` also
-measures the server of git revision REV in the same run (before/after). CPU is the VJ
-process's user+system time over the window, as a fraction of one core.
+measures the server of git revision REV in the same run (before/after); each ``--variant``
+measures this tree's server run with extra ``mcav run`` arguments (e.g.
+``--variant si0.2='--switch-interval 0.2'``). ``--rounds N`` runs them all N times, in turn,
+so that a busy machine's spells are shared out among them. CPU is the VJ process's
+user+system time over the window, as a fraction of one core.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -94,7 +100,8 @@ def figures(window: Window, rows: list[tuple[float, float, int]], browsers: list
             "vj_cpu_core": fig["vj_cpu_core"]}
 
 
-async def run(seconds: float, n_browsers: int, code: Path | None = None) -> list[dict[str, float | int | None]]:
+async def run(seconds: float, n_browsers: int, code: Path | None = None,
+              extra: list[str] = []) -> list[dict[str, float | int | None]]:  # noqa: B006 (never mutated)
     plugin = StandInPlugin()  # in its own process: its reads never wait for a busy client's GIL
     dj_port, web_port, admin_port = free_port(), free_port(), free_port()
     log = Path(tempfile.gettempdir()) / "mcav-bench-vj-minecraft.log"
@@ -104,6 +111,7 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None) -> list
               f"mc.port={plugin.port}", f"web.max_clients={n_browsers + 10}",
               *(("osc.port=0", "show.fresh=true") if code is None else ())):  # nodes older trees lack
         cmd += ["--set", s]
+    cmd += extra
     proc = subprocess.Popen(cmd, cwd=code or ROOT, env=code_env(code), stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
     fleet: subprocess.Popen[str] | None = None
@@ -145,17 +153,31 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--browsers", type=int, default=50)
     ap.add_argument("--baseline", metavar="REV", help="also measure the VJ server of git revision REV (before/after)")
+    ap.add_argument("--variant", action="append", default=[], metavar="LABEL=ARGS",
+                    help="also this tree with extra `mcav run` arguments (repeatable)")
+    ap.add_argument("--rounds", type=int, default=1, help="run every case this many times, in turn")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vj_minecraft.json")
     args = ap.parse_args()
     report: dict[str, object] = {}
-    trees: list[tuple[str, Path | None]] = [(f"baseline {args.baseline}", code_tree(args.baseline))] if args.baseline else []
-    for label, code in [*trees, ("this tree", None)]:
-        base, loaded = asyncio.run(run(args.seconds, args.browsers, code))
-        keys = ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core")
-        ratio = {k: round(loaded[k] / base[k], 2) for k in keys if base[k] and loaded[k]}  # type: ignore[operator]
-        report[label] = {"baseline_no_browsers": base, "loaded": loaded, "loaded_over_baseline": ratio}
-    if not args.baseline:
-        report = report["this tree"]  # type: ignore[assignment]
+    cases: list[tuple[str, Path | None, list[str]]] = (
+        [(f"baseline {args.baseline}", code_tree(args.baseline), [])] if args.baseline else [])
+    cases.append(("this tree", None, []))
+    for v in args.variant:
+        label, _, extra = v.partition("=")
+        cases.append((label, None, shlex.split(extra)))
+    for r in range(args.rounds):
+        for label, code, extra in cases:
+            base, loaded = asyncio.run(run(args.seconds, args.browsers, code, extra))
+            keys = ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core")
+            ratio = {k: round(loaded[k] / base[k], 2) for k in keys if base[k] and loaded[k]}  # type: ignore[operator]
+            key = label if args.rounds == 1 else f"{label} #{r + 1}"
+            report[key] = {"baseline_no_browsers": base, "loaded": loaded, "loaded_over_baseline": ratio,
+                           "load_avg_1min": round(os.getloadavg()[0], 2)}
+            print(f"{key}: DJ → plugin p50/p99 {base['mc_p50_ms']}/{base['mc_p99_ms']} ms with no browser, "
+                  f"{loaded['mc_p50_ms']}/{loaded['mc_p99_ms']} ms with {args.browsers}; VJ CPU "
+                  f"{base['vj_cpu_core']}/{loaded['vj_cpu_core']} of a core; load {os.getloadavg()[0]:.2f}", flush=True)
+    if len(report) == 1:
+        report = next(iter(report.values()))  # type: ignore[assignment]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
