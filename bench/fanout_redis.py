@@ -155,6 +155,10 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
             cpu = [(b - a) / wall for a, b in zip(cpu0, cpu1)]
             window = {s for s, t in dj.sent.items() if t0 <= t <= t1 - 200_000_000}
             vj_lat, vj_worst, _ = _latencies(at_vj, marks[0], window, dj.sent)
+            # Frames some VJ browser got: what the edge could have had (a frame lost before the hop is no edge loss).
+            at_vj_got = {sig for c, a in zip(at_vj, marks[0]) for sig, _ in c.arrivals[a:] if sig in window}
+            edge_short = max((len(at_vj_got - {sig for sig, _ in c.arrivals[a:]}) for g, m in zip(at_edges, marks[1:])
+                              for c, a in zip(g, m)), default=0)
             edge_all = [_latencies(g, m, window, dj.sent) for g, m in zip(at_edges, marks[1:])]
             e_lat = np.concatenate([e[0] for e in edge_all]) if edge_all else np.zeros(0)
             e_worst = min(e[1] for e in edge_all)
@@ -165,7 +169,8 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                    "vj_p50_ms": v50, "vj_p99_ms": v99, "edge_p50_ms": e50, "edge_p99_ms": e99,
                    "redis_p50_ms": r50, "redis_p99_ms": r99, "edge_minus_vj_p50_ms": e50 - v50, "edge_minus_vj_p99_ms": e99 - v99,
                    "vj_worst_delivery": vj_worst, "edge_worst_delivery": e_worst,
-                   "frames_lost_pct": 100 * (1 - e_worst), "vj_cpu": cpu[0], "edge_cpu": edge_cpu,
+                   "frames_lost_pct": 100 * (1 - e_worst),
+                   "edge_lost_vs_vj_pct": 100 * edge_short / len(at_vj_got) if at_vj_got else 0.0, "vj_cpu": cpu[0], "edge_cpu": edge_cpu,
                    "redis_cpu": cpu[-1], "bench_cpu": (time.process_time() - own0) / wall,
                    "load_avg_1min": os.getloadavg()[0], "vj_losses": lost[0], "edge_losses": lost[1:],
                    "edge_mean_delivery": float(np.mean([e[2] for e in edge_all])),
@@ -175,6 +180,8 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                   f"{e50:.2f}/{e99:.2f} ms (+{e50 - v50:.2f}/+{e99 - v99:.2f}) · DJ→out of Redis {r50:.2f}/{r99:.2f} · worst delivery VJ {vj_worst:.1%}, "
                   f"edge {e_worst:.1%} · CPU VJ {cpu[0]:.0%} edge {edge_cpu:.0%} redis {cpu[-1]:.1%} "
                   f"(bench clients {row['bench_cpu']:.0%}) · machine load {row['load_avg_1min']:.1f}", flush=True)
+            print(f"      frames the VJ's browsers got that an edge viewer missed: {row['edge_lost_vs_vj_pct']:.2f} % "
+                  f"(worst viewer)", flush=True)
             print(f"      lost or skipped in the window: VJ {lost[0] or 'none'}; edges {lost[1:]}", flush=True)
     finally:
         await dj.stop()
@@ -304,7 +311,7 @@ def main() -> None:
             row = next(x for x in rows if x["viewers_per_edge"] == n)
             print(f"{n:4d}/edge  {label:22s} edge adds p50/p99 +{row['edge_minus_vj_p50_ms']:.2f}/+"
                   f"{row['edge_minus_vj_p99_ms']:.2f} ms · worst/mean delivery {row['edge_worst_delivery']:.1%}/"
-                  f"{row['edge_mean_delivery']:.2%} · edge CPU {row['edge_cpu']:.0%} · load {row['load_avg_1min']:.1f}")
+                  f"{row['edge_mean_delivery']:.2%} · missed vs VJ {row['edge_lost_vs_vj_pct']:.2f} % · edge CPU {row['edge_cpu']:.0%} · load {row['load_avg_1min']:.1f}")
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ class BrowserServer(ShowLinks, AsyncNode):
             "(others are viewers)")
         reads_per_s: float = param(50.0, doc="read-only commands per second per client, on average", min=0.1)
         read_burst: int = param(100, doc="read-only commands a client may send back to back", min=1)
-        fanout_chunk: int = param(100, doc="sockets a state frame is written to per event-loop turn, so a DJ's "
+        fanout_chunk: int = param(32, doc="sockets a state frame is written to per event-loop turn, so a DJ's "
                                   "frame never waits for a whole fan-out (0 = all at once)", min=0)
         max_handshakes: int = param(32, doc="connections still in their WebSocket handshake at once (beyond that "
                                     "the oldest is cut); sockets in all: max_clients + this", min=1)
