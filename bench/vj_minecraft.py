@@ -20,7 +20,8 @@ measures this tree's server run with extra ``mcav run`` arguments (e.g.
 ``--variant si0.2='--switch-interval 0.2'``). ``--rounds N`` runs them all N times, in turn,
 so that a busy machine's spells are shared out among them. ``--edge`` adds the case of
 the fan-out in a process of its own: ``pipelines/vj-fanout.yaml`` publishes to a private
-``redis-server`` and a local edge (``pipelines/edge.yaml``) serves the browsers. CPU is the
+``redis-server`` and a local edge (``pipelines/edge.yaml``) serves the browsers; ``--edge-nice N``
+the same with the edge at ``nice -n N``. CPU is the
 VJ process's (and the edge's) user+system time over the window, as a fraction of one core.
 """
 
@@ -106,8 +107,9 @@ def figures(window: Window, rows: list[tuple[float, float, int]], browsers: list
             "vj_cpu_core": fig["vj_cpu_core"], "edge_cpu_core": fig["edge_cpu_core"]}
 
 
-def _mcav(graph: Path, sets: list[str], extra: list[str], code: Path | None, log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(graph), "--no-dashboard",
+def _mcav(graph: Path, sets: list[str], extra: list[str], code: Path | None, log: Path,
+          nice: int = 0) -> subprocess.Popen[bytes]:
+    cmd = [*(("nice", "-n", str(nice)) if nice else ()), sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(graph), "--no-dashboard",
            "--stats-interval", "3600"]
     for s in sets:
         cmd += ["--set", s]
@@ -116,10 +118,11 @@ def _mcav(graph: Path, sets: list[str], extra: list[str], code: Path | None, log
 
 
 async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: list[str] = [],  # noqa: B006
-              edge: bool = False) -> list[dict[str, float | int | None]]:
+              edge: bool = False, edge_nice: int = 0) -> list[dict[str, float | int | None]]:
     """One case: the plugin's and the first 100 browsers' figures without browsers, then with ``n_browsers``.
 
-    ``edge``: the VJ publishes to a private redis-server and an edge process serves the browsers.
+    ``edge``: the VJ publishes to a private redis-server and an edge process serves the browsers, at
+    ``edge_nice`` (``nice -n``: lower CPU priority than the VJ's, so the Minecraft path wins a busy core).
     """
     plugin = StandInPlugin()  # in its own process: its reads never wait for a busy client's GIL
     dj_port, web_port, admin_port = free_port(), free_port(), free_port()
@@ -140,7 +143,7 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: 
                      tmp / "vj.log")
         edge_proc = _mcav((code or ROOT) / "pipelines" / "edge.yaml",
                           [f"sub.url={url}", f"web.port={browsers_port}", f"admin.port={edge_admin}",
-                           f"web.max_clients={n_browsers + 10}"], extra, code, tmp / "edge.log")
+                           f"web.max_clients={n_browsers + 10}"], extra, code, tmp / "edge.log", edge_nice)
     else:
         news = ("osc.port=0", "show.fresh=true") if code is None else ()  # nodes older trees lack
         proc = _mcav((code or ROOT) / "pipelines" / "vj.yaml", [*sets, *news], extra, code, tmp / "vj.log")
@@ -198,6 +201,8 @@ def main() -> int:
                     help="also this tree with extra `mcav run` arguments (repeatable)")
     ap.add_argument("--edge", action="store_true",
                     help="also this tree with the browsers on a local edge process (fan-out in a process of its own)")
+    ap.add_argument("--edge-nice", type=int, default=0, metavar="N",
+                    help="also the --edge case with the edge at `nice -n N` (N > 0: below the VJ)")
     ap.add_argument("--rounds", type=int, default=1, help="run every case this many times, in turn")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vj_minecraft.json")
     args = ap.parse_args()
@@ -210,9 +215,12 @@ def main() -> int:
         cases.append((label, None, shlex.split(extra), False))
     if args.edge:
         cases.append(("browsers on an edge", None, [], True))
+    if args.edge_nice:
+        cases.append((f"browsers on an edge at nice {args.edge_nice}", None, [], True))
     for r in range(args.rounds):
         for label, code, extra, edge in cases:
-            base, loaded = asyncio.run(run(args.seconds, args.browsers, code, extra, edge))
+            nice = args.edge_nice if label.endswith(f"nice {args.edge_nice}") else 0
+            base, loaded = asyncio.run(run(args.seconds, args.browsers, code, extra, edge, nice))
             keys = ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core")
             ratio = {k: round(loaded[k] / base[k], 2) for k in keys if base[k] and loaded[k]}  # type: ignore[operator]
             key = label if args.rounds == 1 else f"{label} #{r + 1}"
