@@ -54,6 +54,9 @@ def _lazy(name: str) -> property:
 class WireScene(Scene):
     """A Scene whose entity arrays are parsed from its ``state`` text the first time one is read.
 
+    Like every frame it is read-only once emitted; a node wanting a changed copy builds a :class:`Scene`
+    (``dataclasses.replace`` cannot call this constructor).
+
     Raises (on that first read):
         ValueError: the entity list is not what a ``state`` message holds.
     """
