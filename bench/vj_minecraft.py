@@ -118,11 +118,12 @@ def _mcav(graph: Path, sets: list[str], extra: list[str], code: Path | None, log
 
 
 async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: list[str] = [],  # noqa: B006
-              edge: bool = False, edge_nice: int = 0) -> list[dict[str, float | int | None]]:
+              edge: bool = False, edge_nice: int = 0, fleet_nice: int = 0) -> list[dict[str, float | int | None]]:
     """One case: the plugin's and the first 100 browsers' figures without browsers, then with ``n_browsers``.
 
     ``edge``: the VJ publishes to a private redis-server and an edge process serves the browsers, at
     ``edge_nice`` (``nice -n``: lower CPU priority than the VJ's, so the Minecraft path wins a busy core).
+    ``fleet_nice``: the browser clients' process at ``nice -n`` (browsers of a real show are on other machines).
     """
     plugin = StandInPlugin()  # in its own process: its reads never wait for a busy client's GIL
     dj_port, web_port, admin_port = free_port(), free_port(), free_port()
@@ -161,7 +162,8 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: 
         await asyncio.wait_for(dj.authed.wait(), 10)
         await asyncio.sleep(2.5)  # the plugin link is up and frames flow
         windows.append(await measure(proc, 0, seconds, edge_proc))  # baseline: no browser
-        fleet = subprocess.Popen([sys.executable, "-c", _FLEET, str(browsers_port), str(n_browsers)], cwd=ROOT,
+        nice = ("nice", "-n", str(fleet_nice)) if fleet_nice else ()
+        fleet = subprocess.Popen([*nice, sys.executable, "-c", _FLEET, str(browsers_port), str(n_browsers)], cwd=ROOT,
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert fleet.stdout is not None
         if (await asyncio.to_thread(fleet.stdout.readline)).strip() != "ready":
@@ -203,6 +205,8 @@ def main() -> int:
                     help="also this tree with the browsers on a local edge process (fan-out in a process of its own)")
     ap.add_argument("--edge-nice", type=int, default=0, metavar="N",
                     help="also the --edge case with the edge at `nice -n N` (N > 0: below the VJ)")
+    ap.add_argument("--fleet-nice", type=int, default=0, metavar="N",
+                    help="run the browser clients at `nice -n N` in every case (real browsers are elsewhere)")
     ap.add_argument("--rounds", type=int, default=1, help="run every case this many times, in turn")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vj_minecraft.json")
     args = ap.parse_args()
@@ -220,7 +224,7 @@ def main() -> int:
     for r in range(args.rounds):
         for label, code, extra, edge in cases:
             nice = args.edge_nice if label.endswith(f"nice {args.edge_nice}") else 0
-            base, loaded = asyncio.run(run(args.seconds, args.browsers, code, extra, edge, nice))
+            base, loaded = asyncio.run(run(args.seconds, args.browsers, code, extra, edge, nice, args.fleet_nice))
             keys = ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core")
             ratio = {k: round(loaded[k] / base[k], 2) for k in keys if base[k] and loaded[k]}  # type: ignore[operator]
             key = label if args.rounds == 1 else f"{label} #{r + 1}"
