@@ -11,6 +11,8 @@ delays the others.
 :class:`FanOut` writes a frame to at most ``chunk`` sockets per turn of the
 event loop: with 1000 browsers a frame's writes take ~10 ms, and everything
 else on the loop (a DJ's next frame above all) waits for one chunk, not all.
+A frame is never dropped for a newer one mid-fan-out: the clients it has not
+reached get it in their own queues.
 """
 
 from __future__ import annotations
@@ -138,31 +140,29 @@ def fanout(clients: Iterable[Client], text: str) -> int:
 
 
 class FanOut:
-    """Writes each frame to every client, ``chunk`` sockets per event-loop turn (latest frame wins).
+    """Writes each frame to every client, ``chunk`` sockets per event-loop turn.
 
     Args:
         chunk: Sockets written per turn (default 32, ~0.3 ms of writes on loopback); 0 = all at once.
 
-    A frame still going out when the next one comes is overtaken: the clients it has not reached get
-    the new frame instead; each of them counts the one it missed in :attr:`overtaken`.
+    When a frame comes while the previous one is still going out (a process that lost its core for a
+    while), the clients the previous one has not reached get it in their own queues, which their sender
+    tasks write before the new one: late, never lost (a queue's overflow is that client's counted drop).
     """
 
     def __init__(self, chunk: int = 32) -> None:
         self.chunk = chunk
-        #: Frames clients missed because a newer one overtook them mid-fan-out (a drop: counted).
-        self.overtaken = 0
+        #: Frames handed to clients' own queues because a newer frame came before their turn.
+        self.handed_over = 0
         self._text = ""
         self._rest: list[Client] = []
         self._handle: asyncio.Handle | None = None
 
-    @property
-    def busy(self) -> bool:
-        """True while a frame is still going out."""
-        return bool(self._rest)
-
     def send(self, clients: Iterable[Client], text: str) -> None:
         """Start writing ``text`` to ``clients`` (on the loop that owns their sockets)."""
-        self.overtaken += len(self._rest)
+        for c in self._rest:
+            c.push_state(self._text)
+        self.handed_over += len(self._rest)
         self._text, self._rest = text, list(clients)
         if self._handle is None:
             self._step()
