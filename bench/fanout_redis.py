@@ -5,8 +5,9 @@
 Processes (all on loopback): a private ``redis-server`` on a free port, the VJ
 (``bench/graphs/vj_fanout.yaml``: DJs → pattern → its own browsers + ``redis_pub``)
 and N edges (``bench/graphs/edge_browsers.yaml``: ``redis_sub`` → browsers). The DJ
-and every browser are the lean clients of :mod:`bench.wsclients` in this process,
-so DJ send → browser receipt is measured on one clock for the VJ's own browsers
+and every browser are the lean clients of :mod:`bench.wsclients` (the browsers of
+each server in a process of their own, :class:`~bench.wsclients.Fleet`), so DJ send → browser
+receipt is measured on one clock for the VJ's own browsers
 (the baseline, same run) and for the edges' browsers. At each step every edge
 gets more viewers; CPU of each process comes from ``/proc``; every frame lost on
 the way is read from each process's ``/metrics`` (``mcav_node_frames_lost_total``,
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .common import ROOT, code_tree, free_port, percentiles, proc_cpu_s, spawn_mcav, wait_listening
-from .wsclients import _SIG, BrowserClient, FakeDJ
+from .wsclients import _SIG, FakeDJ, Fleet
 
 TARGET = 10_000
 
@@ -68,19 +69,13 @@ class RedisTap:
             await self._client.aclose()
 
 
-async def _connect(port: int, n: int) -> list[BrowserClient]:
-    out: list[BrowserClient] = []
-    while len(out) < n:  # in batches, so the accept backlog never overflows
-        out += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", port) for _ in range(min(50, n - len(out)))))
-    return out
-
-
-def _latencies(clients: list[BrowserClient], marks: list[int], window: set[int],
+def _latencies(clients: list[list[tuple[int, int]]], window: set[int],
                sent: dict[int, int]) -> tuple[np.ndarray, float, float]:
-    """Latencies (ms) of the window's frames over ``clients``, the worst client's share of the window, the mean share."""
+    """Latencies (ms) of the window's frames over the clients' arrivals, the worst client's share of the window,
+    the mean share."""
     lat, shares = [], []
-    for c, a in zip(clients, marks):
-        got = {sig: t for sig, t in c.arrivals[a:] if sig in window}
+    for arrivals in clients:
+        got = {sig: t for sig, t in arrivals if sig in window}
         lat += [t - sent[sig] for sig, t in got.items()]
         shares.append(len(got) / len(window) if window else 0.0)
     return np.asarray(lat, float) / 1e6, min(shares, default=1.0), float(np.mean(shares)) if shares else 1.0
@@ -124,6 +119,7 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                              tmp / f"edge{i}.log", code) for i, (p, a) in enumerate(zip(ports, admins))]
     procs = [vj, *edge_procs]
     rows: list[dict] = []
+    fleets: list[Fleet] = []
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
     tap = RedisTap()
     try:
@@ -133,19 +129,16 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
         dj.start()
         await asyncio.wait_for(dj.authed.wait(), 10)
         await tap.start(url, "mcav:main:state")
-        at_vj: list[BrowserClient] = []
-        at_edges: list[list[BrowserClient]] = [[] for _ in ports]
+        # Each server's browsers in a process of their own: none reads behind another server's browsers.
+        fleets = [Fleet(vj_web), *(Fleet(p) for p in ports)]
         for n in viewers:  # the VJ's own browsers, as many as each edge has: the same fan-out on both paths
-            at_vj += await _connect(vj_web, n - len(at_vj))
-            for i, p in enumerate(ports):
-                at_edges[i] += await _connect(p, n - len(at_edges[i]))
+            for f in fleets:
+                await f.grow(n)
             await asyncio.sleep(warmup)
-            groups = [at_vj, *at_edges]
-            marks = [[len(c.arrivals) for c in g] for g in groups]
             tap_mark = len(tap.arrivals)
             t0 = time.monotonic_ns()
             cpu0 = [proc_cpu_s(p.pid) for p in (*procs, redis)]
-            own0 = time.process_time()
+            own0 = time.process_time() + sum(proc_cpu_s(f.proc.pid) for f in fleets)
             lost0 = [await asyncio.to_thread(losses, a) for a in (vj_admin, *admins)]
             await asyncio.sleep(seconds)
             t1 = time.monotonic_ns()
@@ -154,12 +147,13 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
             wall = (t1 - t0) / 1e9
             cpu = [(b - a) / wall for a, b in zip(cpu0, cpu1)]
             window = {s for s, t in dj.sent.items() if t0 <= t <= t1 - 200_000_000}
-            vj_lat, vj_worst, _ = _latencies(at_vj, marks[0], window, dj.sent)
+            bench_cpu = time.process_time() + sum(proc_cpu_s(f.proc.pid) for f in fleets) - own0
+            at_vj, *at_edges = [await f.arrivals() for f in fleets]
+            vj_lat, vj_worst, _ = _latencies(at_vj, window, dj.sent)
             # Frames some VJ browser got: what the edge could have had (a frame lost before the hop is no edge loss).
-            at_vj_got = {sig for c, a in zip(at_vj, marks[0]) for sig, _ in c.arrivals[a:] if sig in window}
-            edge_short = max((len(at_vj_got - {sig for sig, _ in c.arrivals[a:]}) for g, m in zip(at_edges, marks[1:])
-                              for c, a in zip(g, m)), default=0)
-            edge_all = [_latencies(g, m, window, dj.sent) for g, m in zip(at_edges, marks[1:])]
+            at_vj_got = {sig for a in at_vj for sig, _ in a if sig in window}
+            edge_short = max((len(at_vj_got - {sig for sig, _ in a}) for g in at_edges for a in g), default=0)
+            edge_all = [_latencies(g, window, dj.sent) for g in at_edges]
             e_lat = np.concatenate([e[0] for e in edge_all]) if edge_all else np.zeros(0)
             e_worst = min(e[1] for e in edge_all)
             (v50, v99), (e50, e99) = percentiles(vj_lat), percentiles(e_lat)
@@ -171,7 +165,7 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                    "vj_worst_delivery": vj_worst, "edge_worst_delivery": e_worst,
                    "frames_lost_pct": 100 * (1 - e_worst),
                    "edge_lost_vs_vj_pct": 100 * edge_short / len(at_vj_got) if at_vj_got else 0.0, "vj_cpu": cpu[0], "edge_cpu": edge_cpu,
-                   "redis_cpu": cpu[-1], "bench_cpu": (time.process_time() - own0) / wall,
+                   "redis_cpu": cpu[-1], "bench_cpu": bench_cpu / wall,
                    "load_avg_1min": os.getloadavg()[0], "vj_losses": lost[0], "edge_losses": lost[1:],
                    "edge_mean_delivery": float(np.mean([e[2] for e in edge_all])),
                    "edge_lat": e_lat.tolist(), "vj_lat": vj_lat.tolist()}
@@ -184,6 +178,8 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                   f"(worst viewer)", flush=True)
             print(f"      lost or skipped in the window: VJ {lost[0] or 'none'}; edges {lost[1:]}", flush=True)
     finally:
+        for f in fleets:
+            f.close()
         await dj.stop()
         await tap.stop()
         for p in procs:

@@ -47,7 +47,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.common import code_env, code_tree, free_port, proc_cpu_s, wait_listening  # noqa: E402
 from bench.paths_audio import StandInPlugin  # noqa: E402
-from bench.wsclients import FakeDJ  # noqa: E402
+from bench.wsclients import FakeDJ, Fleet  # noqa: E402
 
 
 def _sig(bands: list[float]) -> int:
@@ -55,25 +55,6 @@ def _sig(bands: list[float]) -> int:
 
 
 Window = tuple[int, int, dict[str, float | int | None]]  # (t0 ns, t1 ns, figures measured so far)
-
-#: The browsers, in a process of their own: N lean clients; on stdin EOF, the arrivals of the first 100.
-_FLEET = """
-import asyncio, json, sys
-sys.path.insert(0, ".")
-from bench.wsclients import BrowserClient
-async def main(port, n):
-    clients = []
-    while len(clients) < n:  # in batches, so the accept backlog never overflows
-        k = min(50, n - len(clients))
-        clients += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", port) for _ in range(k)))
-    print("ready", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    json.dump([c.arrivals for c in clients[:100]], sys.stdout)
-    for c in clients:
-        c.close()
-asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
-"""
-
 
 async def measure(proc: subprocess.Popen[bytes], n_browsers: int, seconds: float,
                   edge: subprocess.Popen[bytes] | None = None) -> Window:
@@ -150,7 +131,7 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: 
         proc = _mcav((code or ROOT) / "pipelines" / "vj.yaml", [*sets, *news], extra, code, tmp / "vj.log")
     log = tmp / "vj.log"
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
-    fleet: subprocess.Popen[str] | None = None
+    fleet: Fleet | None = None
     windows: list[Window] = []
     arrivals: list[list[list[int]]] = []
     try:
@@ -162,19 +143,14 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: 
         await asyncio.wait_for(dj.authed.wait(), 10)
         await asyncio.sleep(2.5)  # the plugin link is up and frames flow
         windows.append(await measure(proc, 0, seconds, edge_proc))  # baseline: no browser
-        nice = ("nice", "-n", str(fleet_nice)) if fleet_nice else ()
-        fleet = subprocess.Popen([*nice, sys.executable, "-c", _FLEET, str(browsers_port), str(n_browsers)], cwd=ROOT,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert fleet.stdout is not None
-        if (await asyncio.to_thread(fleet.stdout.readline)).strip() != "ready":
-            raise RuntimeError("the browser clients did not connect")
+        fleet = Fleet(browsers_port, fleet_nice)  # the browsers, in a process of their own
+        await fleet.grow(n_browsers)
         await asyncio.sleep(1.5)
         windows.append(await measure(proc, n_browsers, seconds, edge_proc))
-        out, _ = await asyncio.to_thread(fleet.communicate, None, 60)
-        arrivals = json.loads(out)
+        arrivals = [[list(a) for a in c] for c in (await fleet.arrivals())[:100]]
     finally:
-        if fleet is not None and fleet.poll() is None:
-            fleet.kill()
+        if fleet is not None:
+            fleet.close()
         await dj.stop()
         for p in (proc, edge_proc):
             if p is not None:
