@@ -148,8 +148,7 @@ class BrowserServer(ShowLinks, AsyncNode):
     def status(self) -> dict[str, Any]:
         clients = list(self.clients)
         return {"port": self.port, "browsers": len(clients), **self.health(), **self.counters,
-                "frames_dropped": self.dropped_closed + sum(c.dropped for c in clients),
-                "frames_handed_over": self.fanout.handed_over,
+                "frames_dropped": self.dropped_closed + self.fanout.replaced + sum(c.dropped for c in clients),
                 "read_cache_hits": self.read_cache.hits, "security": self.security()}
 
     def security(self) -> dict[str, int]:

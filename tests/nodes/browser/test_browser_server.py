@@ -265,7 +265,7 @@ nodes:
 
 
 def test_a_fan_out_in_chunks_delivers_every_frame_or_counts_it_and_always_the_last():
-    # One socket per loop turn: frames pushed in bursts overtake each other mid-fan-out.
+    # One socket per loop turn: frames pushed in bursts wait for (or replace) each other mid-fan-out.
     with running(build(graph(", fanout_chunk: 1"))) as rt:
         web, feed, port = start(rt)
 
