@@ -13,8 +13,9 @@
 
 It shares the I/O loop with the DJ server (not ``own_loop``: under a
 half-open flood at the file-handle limit, a browser listener on a loop of its
-own starved the DJ port's accepts, tests/runtime/test_fd_limit.py); the
-Minecraft sink has a loop of its own, so browsers never delay a batch.
+own starved the DJ port's accepts, tests/runtime/test_fd_limit.py), and writes
+each frame in chunks (:class:`~.clients.FanOut`) so the DJ server's reads get a
+turn; the Minecraft sink has a loop of its own.
 
 Control: it requires (each optional) the pattern control, the DJ roster, a
 Minecraft link and every analysis preset, and relays the roster's and the
