@@ -1,15 +1,20 @@
 """One show through Redis: a VJ process, N edge processes, browsers spread over them, a 60 fps DJ.
 
-``python -m bench.fanout_redis [--edges 2] [--viewers 50,150,300] [--seconds 8] [--quick]``
+``python -m bench.fanout_redis [--edges 2] [--viewers 50,150,300] [--seconds 8] [--baseline REV] [--rounds 1] [--quick]``
 
 Processes (all on loopback): a private ``redis-server`` on a free port, the VJ
 (``bench/graphs/vj_fanout.yaml``: DJs → pattern → its own browsers + ``redis_pub``)
 and N edges (``bench/graphs/edge_browsers.yaml``: ``redis_sub`` → browsers). The DJ
-and every browser are the lean clients of :mod:`bench.wsclients` in this process,
-so DJ send → browser receipt is measured on one clock for the VJ's own browsers
+and every browser are the lean clients of :mod:`bench.wsclients` (the browsers of
+each server in a process of their own, :class:`~bench.wsclients.Fleet`), so DJ send → browser
+receipt is measured on one clock for the VJ's own browsers
 (the baseline, same run) and for the edges' browsers. At each step every edge
-gets more viewers; CPU of each process comes from ``/proc``. Prints a table and
-the sizing rule, writes ``bench/figures/fanout_redis.png`` and ``bench/out/fanout_redis.json``.
+gets more viewers; CPU of each process comes from ``/proc``; every frame lost on
+the way is read from each process's ``/metrics`` (``mcav_node_frames_lost_total``,
+the edges' drops and skips). Prints a table and the sizing rule, writes
+``bench/figures/fanout_redis.png`` and ``bench/out/fanout_redis.json``.
+``--baseline REV`` runs the VJ and edges of git revision REV too, in turn with this
+tree's (``--rounds`` times each), for before/after figures from the same run.
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from .common import ROOT, free_port, percentiles, proc_cpu_s, spawn_mcav, wait_listening
-from .wsclients import _SIG, BrowserClient, FakeDJ
+from .common import ROOT, code_tree, free_port, percentiles, proc_cpu_s, spawn_mcav, wait_listening
+from .wsclients import _SIG, FakeDJ, Fleet
 
 TARGET = 10_000
 
@@ -63,38 +69,57 @@ class RedisTap:
             await self._client.aclose()
 
 
-async def _connect(port: int, n: int) -> list[BrowserClient]:
-    out: list[BrowserClient] = []
-    while len(out) < n:  # in batches, so the accept backlog never overflows
-        out += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", port) for _ in range(min(50, n - len(out)))))
-    return out
-
-
-def _latencies(clients: list[BrowserClient], marks: list[int], window: set[int], sent: dict[int, int]) -> tuple[np.ndarray, float]:
-    """Latencies (ms) of the window's frames over ``clients``, and the worst client's share of the window."""
-    lat, worst = [], 1.0
-    for c, a in zip(clients, marks):
-        got = {sig: t for sig, t in c.arrivals[a:] if sig in window}
+def _latencies(clients: list[list[tuple[int, int]]], window: set[int],
+               sent: dict[int, int]) -> tuple[np.ndarray, float, float]:
+    """Latencies (ms) of the window's frames over the clients' arrivals, the worst client's share of the window,
+    the mean share."""
+    lat, shares = [], []
+    for arrivals in clients:
+        got = {sig: t for sig, t in arrivals if sig in window}
         lat += [t - sent[sig] for sig, t in got.items()]
-        worst = min(worst, len(got) / len(window) if window else 0.0)
-    return np.asarray(lat, float) / 1e6, worst
+        shares.append(len(got) / len(window) if window else 0.0)
+    return np.asarray(lat, float) / 1e6, min(shares, default=1.0), float(np.mean(shares)) if shares else 1.0
 
 
-async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, out: Path) -> dict:
+#: /metrics samples that count frames lost or skipped on the way (mcav_node_frames_lost_total by reason).
+_LOSS_METRICS = ("mcav_node_frames_lost_total{", "mcav_edge_drops_total{", "mcav_edge_decimated_total{")
+
+
+def losses(admin_port: int) -> dict[str, int]:
+    """The loss counters of one process's ``/metrics``, by sample (``{}`` if it does not answer)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}
+    return {k: int(float(v)) for k, _, v in (ln.rpartition(" ") for ln in text.splitlines())
+            if k.startswith(_LOSS_METRICS)}
+
+
+def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+
+
+async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, out: Path | None,
+                code: Path | None = None) -> list[dict]:
+    """One run: rows per step; ``out`` (None: no files) gets the report and figure; ``code``: a baseline tree."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
     tmp = Path(tempfile.mkdtemp(prefix="mcav-fanout-"))
-    rport, dj_port, vj_web = free_port(), free_port(), free_port()
+    rport, dj_port, vj_web, vj_admin = free_port(), free_port(), free_port(), free_port()
     url = f"redis://127.0.0.1:{rport}/0"
     redis = subprocess.Popen([binary, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                               "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    vj = spawn_mcav("vj_fanout", [f"djs.port={dj_port}", f"web.port={vj_web}", f"pub.url={url}"], tmp / "vj.log")
+    vj = spawn_mcav("vj_fanout", [f"djs.port={dj_port}", f"web.port={vj_web}", f"pub.url={url}",
+                                  f"admin.port={vj_admin}"], tmp / "vj.log", code)
     ports = [free_port() for _ in range(edges)]
-    edge_procs = [spawn_mcav("edge_browsers", [f"web.port={p}", f"sub.url={url}"], tmp / f"edge{i}.log")
-                  for i, p in enumerate(ports)]
+    admins = [free_port() for _ in range(edges)]
+    edge_procs = [spawn_mcav("edge_browsers", [f"web.port={p}", f"sub.url={url}", f"admin.port={a}"],
+                             tmp / f"edge{i}.log", code) for i, (p, a) in enumerate(zip(ports, admins))]
     procs = [vj, *edge_procs]
     rows: list[dict] = []
+    fleets: list[Fleet] = []
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
     tap = RedisTap()
     try:
@@ -104,27 +129,31 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
         dj.start()
         await asyncio.wait_for(dj.authed.wait(), 10)
         await tap.start(url, "mcav:main:state")
-        at_vj: list[BrowserClient] = []
-        at_edges: list[list[BrowserClient]] = [[] for _ in ports]
+        # Each server's browsers in a process of their own: none reads behind another server's browsers.
+        fleets = [Fleet(vj_web), *(Fleet(p) for p in ports)]
         for n in viewers:  # the VJ's own browsers, as many as each edge has: the same fan-out on both paths
-            at_vj += await _connect(vj_web, n - len(at_vj))
-            for i, p in enumerate(ports):
-                at_edges[i] += await _connect(p, n - len(at_edges[i]))
+            for f in fleets:
+                await f.grow(n)
             await asyncio.sleep(warmup)
-            groups = [at_vj, *at_edges]
-            marks = [[len(c.arrivals) for c in g] for g in groups]
             tap_mark = len(tap.arrivals)
             t0 = time.monotonic_ns()
             cpu0 = [proc_cpu_s(p.pid) for p in (*procs, redis)]
-            own0 = time.process_time()
+            own0 = time.process_time() + sum(proc_cpu_s(f.proc.pid) for f in fleets)
+            lost0 = [await asyncio.to_thread(losses, a) for a in (vj_admin, *admins)]
             await asyncio.sleep(seconds)
             t1 = time.monotonic_ns()
             cpu1 = [proc_cpu_s(p.pid) for p in (*procs, redis)]
+            lost = [_delta(await asyncio.to_thread(losses, a), b) for a, b in zip((vj_admin, *admins), lost0)]
             wall = (t1 - t0) / 1e9
             cpu = [(b - a) / wall for a, b in zip(cpu0, cpu1)]
             window = {s for s, t in dj.sent.items() if t0 <= t <= t1 - 200_000_000}
-            vj_lat, vj_worst = _latencies(at_vj, marks[0], window, dj.sent)
-            edge_all = [_latencies(g, m, window, dj.sent) for g, m in zip(at_edges, marks[1:])]
+            bench_cpu = time.process_time() + sum(proc_cpu_s(f.proc.pid) for f in fleets) - own0
+            at_vj, *at_edges = [await f.arrivals() for f in fleets]
+            vj_lat, vj_worst, _ = _latencies(at_vj, window, dj.sent)
+            # Frames some VJ browser got: what the edge could have had (a frame lost before the hop is no edge loss).
+            at_vj_got = {sig for a in at_vj for sig, _ in a if sig in window}
+            edge_short = max((len(at_vj_got - {sig for sig, _ in a}) for g in at_edges for a in g), default=0)
+            edge_all = [_latencies(g, window, dj.sent) for g in at_edges]
             e_lat = np.concatenate([e[0] for e in edge_all]) if edge_all else np.zeros(0)
             e_worst = min(e[1] for e in edge_all)
             (v50, v99), (e50, e99) = percentiles(vj_lat), percentiles(e_lat)
@@ -134,16 +163,23 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                    "vj_p50_ms": v50, "vj_p99_ms": v99, "edge_p50_ms": e50, "edge_p99_ms": e99,
                    "redis_p50_ms": r50, "redis_p99_ms": r99, "edge_minus_vj_p50_ms": e50 - v50, "edge_minus_vj_p99_ms": e99 - v99,
                    "vj_worst_delivery": vj_worst, "edge_worst_delivery": e_worst,
-                   "frames_lost_pct": 100 * (1 - e_worst), "vj_cpu": cpu[0], "edge_cpu": edge_cpu,
-                   "redis_cpu": cpu[-1], "bench_cpu": (time.process_time() - own0) / wall,
-                   "load_avg_1min": os.getloadavg()[0],
+                   "frames_lost_pct": 100 * (1 - e_worst),
+                   "edge_lost_vs_vj_pct": 100 * edge_short / len(at_vj_got) if at_vj_got else 0.0, "vj_cpu": cpu[0], "edge_cpu": edge_cpu,
+                   "redis_cpu": cpu[-1], "bench_cpu": bench_cpu / wall,
+                   "load_avg_1min": os.getloadavg()[0], "vj_losses": lost[0], "edge_losses": lost[1:],
+                   "edge_mean_delivery": float(np.mean([e[2] for e in edge_all])),
                    "edge_lat": e_lat.tolist(), "vj_lat": vj_lat.tolist()}
             rows.append(row)
             print(f"{n:5d}/edge ×{edges}: DJ→VJ browser p50/p99 {v50:.2f}/{v99:.2f} ms · DJ→edge browser "
                   f"{e50:.2f}/{e99:.2f} ms (+{e50 - v50:.2f}/+{e99 - v99:.2f}) · DJ→out of Redis {r50:.2f}/{r99:.2f} · worst delivery VJ {vj_worst:.1%}, "
                   f"edge {e_worst:.1%} · CPU VJ {cpu[0]:.0%} edge {edge_cpu:.0%} redis {cpu[-1]:.1%} "
                   f"(bench clients {row['bench_cpu']:.0%}) · machine load {row['load_avg_1min']:.1f}", flush=True)
+            print(f"      frames the VJ's browsers got that an edge viewer missed: {row['edge_lost_vs_vj_pct']:.2f} % "
+                  f"(worst viewer)", flush=True)
+            print(f"      lost or skipped in the window: VJ {lost[0] or 'none'}; edges {lost[1:]}", flush=True)
     finally:
+        for f in fleets:
+            f.close()
         await dj.stop()
         await tap.stop()
         for p in procs:
@@ -153,7 +189,9 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                 p.wait(10) if p is not redis else (p.terminate(), p.wait(5))
             except subprocess.TimeoutExpired:
                 p.kill()
-    return _report(rows, out)
+    if out is not None:
+        _report(rows, out)
+    return rows
 
 
 def hop_cpu() -> dict[str, float]:
@@ -179,9 +217,14 @@ def hop_cpu() -> dict[str, float]:
     def best(fn: object) -> float:
         return min(timeit.repeat(fn, number=200, repeat=5)) / 200 * 1e6  # type: ignore[arg-type]
 
-    return {"state_encode_us": best(lambda: enc.encode(scene, {})),
+    def encode() -> str:
+        StateEncoder._last = None  # the memo would answer every call after the first
+        return enc.encode(scene, {})
+
+    return {"state_encode_us": best(encode),
             "pack_us": best(lambda: P.pack_state(1, 0, 0, text)),
-            "unpack_rebuild_us": best(lambda: scene_from_state(P.unpack_state(data).text, 0, n)),
+            "unpack_head_us": best(lambda: scene_from_state(P.unpack_state(data).text, 0, n)),
+            "unpack_rebuild_us": best(lambda: scene_from_state(P.unpack_state(data).text, 0, n)[0].x),
             "state_bytes": len(text)}
 
 
@@ -203,9 +246,10 @@ def _report(rows: list[dict], out: Path) -> dict:
           f"of a core; 10 000 viewers: {n_edges} edge processes (~{rule['cores_for_10000']:.0f} cores with the VJ and "
           f"Redis), p99 ≈ {rule['expected_p99_ms']:.1f} ms as measured at {int(worst['viewers_per_edge'])}/edge")
     hop = hop_cpu()
-    print("CPU per frame: state encode {state_encode_us:.0f} µs (the VJ's own browsers pay it too); the hop adds "
-          "pack {pack_us:.1f} µs on the VJ and unpack + Scene rebuild {unpack_rebuild_us:.0f} µs + encode again on "
-          "each edge ({state_bytes} B per frame)".format(**hop))
+    print("CPU per frame: state encode {state_encode_us:.0f} µs (once on the VJ, for its browsers and redis_pub); "
+          "the hop adds pack {pack_us:.1f} µs on the VJ and unpack + head {unpack_head_us:.0f} µs on each edge, "
+          "whose browsers get the VJ's bytes ({unpack_rebuild_us:.0f} µs with the entities, for a minecraft node "
+          "there; {state_bytes} B per frame)".format(**hop))
     out.mkdir(parents=True, exist_ok=True)
     (out / "fanout_redis.json").write_text(json.dumps({"rows": [{k: v for k, v in r.items() if not k.endswith("_lat")}
                                                                  for r in rows], "sizing": rule, "hop_cpu": hop}, indent=1))
@@ -244,12 +288,32 @@ def main() -> None:
     ap.add_argument("--edges", type=int, default=2)
     ap.add_argument("--viewers", default="50,150,300", help="viewers per edge at each step")
     ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--baseline", metavar="REV", help="also run the VJ and edges of git revision REV, in turn")
+    ap.add_argument("--rounds", type=int, default=1, help="with --baseline: runs of each, in turn")
     ap.add_argument("--quick", action="store_true", help="smoke mode: 1 edge, 10 viewers, 1 s")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     a = ap.parse_args()
     if a.quick:
         a.edges, a.viewers, a.seconds = 1, "5,10", 1.0
-    asyncio.run(bench(a.edges, [int(v) for v in a.viewers.split(",")], a.seconds, 1.0 if a.quick else 2.0, a.out))
+    viewers, warmup = [int(v) for v in a.viewers.split(",")], 1.0 if a.quick else 2.0
+    if not a.baseline:
+        asyncio.run(bench(a.edges, viewers, a.seconds, warmup, a.out))
+        return
+    old = code_tree(a.baseline)
+    runs: dict[str, list[dict]] = {}
+    for r in range(a.rounds):
+        for label, code in ((f"baseline {a.baseline}", old), ("this tree", None)):
+            print(f"-- {label}, round {r + 1}", flush=True)
+            rows = asyncio.run(bench(a.edges, viewers, a.seconds, warmup, None, code))
+            runs[f"{label} #{r + 1}"] = [{k: v for k, v in row.items() if not k.endswith("_lat")} for row in rows]
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / "fanout_redis_baseline.json").write_text(json.dumps(runs, indent=1))
+    for n in viewers:
+        for label, rows in runs.items():
+            row = next(x for x in rows if x["viewers_per_edge"] == n)
+            print(f"{n:4d}/edge  {label:22s} edge adds p50/p99 +{row['edge_minus_vj_p50_ms']:.2f}/+"
+                  f"{row['edge_minus_vj_p99_ms']:.2f} ms · worst/mean delivery {row['edge_worst_delivery']:.1%}/"
+                  f"{row['edge_mean_delivery']:.2%} · missed vs VJ {row['edge_lost_vs_vj_pct']:.2f} % · edge CPU {row['edge_cpu']:.0%} · load {row['load_avg_1min']:.1f}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """DJ frame → Minecraft ``batch_update`` latency and the VJ process's CPU, with and without browser load.
 
-    python bench/vj_minecraft.py [--seconds 10] [--browsers 50] [--baseline REV] [--out bench/out/vj_minecraft.json]
+    python bench/vj_minecraft.py [--seconds 10] [--browsers 50] [--baseline REV] [--variant LABEL='ARGS']…
+                                 [--edge] [--rounds 1] [--out bench/out/vj_minecraft.json]
 
 ``mcav run pipelines/vj.yaml`` runs in its own process, as in production. This
 process plays one DJ streaming stamped frames at 60 fps (:class:`bench.wsclients.FakeDJ`:
@@ -14,8 +15,14 @@ Latency = plugin (or browser) receipt − DJ send; browser figures over the firs
 
 The baseline is the same server in the same run with no browser connected; the
 report gives the loaded figures and their ratio to it. ``--baseline REV`` also
-measures the server of git revision REV in the same run (before/after). CPU is the VJ
-process's user+system time over the window, as a fraction of one core.
+measures the server of git revision REV in the same run (before/after); each ``--variant``
+measures this tree's server run with extra ``mcav run`` arguments (e.g.
+``--variant si0.2='--switch-interval 0.2'``). ``--rounds N`` runs them all N times, in turn,
+so that a busy machine's spells are shared out among them. ``--edge`` adds the case of
+the fan-out in a process of its own: ``pipelines/vj-fanout.yaml`` publishes to a private
+``redis-server`` and a local edge (``pipelines/edge.yaml``) serves the browsers; ``--edge-nice N``
+the same with the edge at ``nice -n N``. CPU is the
+VJ process's (and the edge's) user+system time over the window, as a fraction of one core.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,7 +47,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.common import code_env, code_tree, free_port, proc_cpu_s, wait_listening  # noqa: E402
 from bench.paths_audio import StandInPlugin  # noqa: E402
-from bench.wsclients import FakeDJ  # noqa: E402
+from bench.wsclients import FakeDJ, Fleet  # noqa: E402
 
 
 def _sig(bands: list[float]) -> int:
@@ -46,31 +56,15 @@ def _sig(bands: list[float]) -> int:
 
 Window = tuple[int, int, dict[str, float | int | None]]  # (t0 ns, t1 ns, figures measured so far)
 
-#: The browsers, in a process of their own: N lean clients; on stdin EOF, the arrivals of the first 100.
-_FLEET = """
-import asyncio, json, sys
-sys.path.insert(0, ".")
-from bench.wsclients import BrowserClient
-async def main(port, n):
-    clients = []
-    while len(clients) < n:  # in batches, so the accept backlog never overflows
-        k = min(50, n - len(clients))
-        clients += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", port) for _ in range(k)))
-    print("ready", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    json.dump([c.arrivals for c in clients[:100]], sys.stdout)
-    for c in clients:
-        c.close()
-asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
-"""
-
-
-async def measure(proc: subprocess.Popen[bytes], n_browsers: int, seconds: float) -> Window:
-    """One window: its bounds and the VJ process's CPU (the observers' figures come after the run)."""
-    t0, cpu0 = time.monotonic_ns(), proc_cpu_s(proc.pid)
+async def measure(proc: subprocess.Popen[bytes], n_browsers: int, seconds: float,
+                  edge: subprocess.Popen[bytes] | None = None) -> Window:
+    """One window: its bounds and the VJ's (and edge's) CPU (the observers' figures come after the run)."""
+    procs = [proc] if edge is None else [proc, edge]
+    t0, cpu0 = time.monotonic_ns(), [proc_cpu_s(p.pid) for p in procs]
     await asyncio.sleep(seconds)
-    t1, cpu1 = time.monotonic_ns(), proc_cpu_s(proc.pid)
-    return t0, t1, {"browsers": n_browsers, "vj_cpu_core": round((cpu1 - cpu0) / ((t1 - t0) / 1e9), 3)}
+    t1, cpu1 = time.monotonic_ns(), [proc_cpu_s(p.pid) for p in procs]
+    cpu = [round((b - a) / ((t1 - t0) / 1e9), 3) for a, b in zip(cpu0, cpu1)]
+    return t0, t1, {"browsers": n_browsers, "vj_cpu_core": cpu[0], "edge_cpu_core": cpu[1] if edge else None}
 
 
 def _pct(x: np.ndarray, q: float) -> float | None:
@@ -79,11 +73,19 @@ def _pct(x: np.ndarray, q: float) -> float | None:
 
 def figures(window: Window, rows: list[tuple[float, float, int]], browsers: list[list[list[int]]],
             sent: dict[int, int]) -> dict[str, float | int | None]:
-    """A window's figures: batches/s and DJ send → plugin receipt, DJ send → browser receipt (ms)."""
+    """A window's figures: batches/s and DJ send → plugin receipt, DJ send → browser receipt (ms).
+
+    Only a frame's first batch counts: the VJ re-sends the last DJ frame while the DJ is gone (its link
+    dropped by an overloaded server), and those copies are no new frames (``mc_repeats`` counts them).
+    """
     t0, t1, fig = window
     wall = (t1 - t0) / 1e9
     inside = lambda sig: sig in sent and t0 <= sent[sig] <= t1  # noqa: E731
-    lat = [t - sent[_sig([b0, b1])] for b0, b1, t in rows if inside(_sig([b0, b1]))]
+    first: dict[int, int] = {}
+    for b0, b1, t in rows:
+        first.setdefault(_sig([b0, b1]), t)
+    lat = [t - sent[sig] for sig, t in first.items() if inside(sig)]
+    repeats = sum(1 for b0, b1, t in rows if inside(_sig([b0, b1]))) - len(lat)
     batches = sum(t0 <= t <= t1 for _, _, t in rows)
     blat = [t - sent[sig] for arrivals in browsers for sig, t in arrivals if inside(sig)] if fig["browsers"] else []
     a, ba = np.asarray(lat) / 1e6, np.asarray(blat) / 1e6
@@ -91,49 +93,85 @@ def figures(window: Window, rows: list[tuple[float, float, int]], browsers: list
             "mc_p99_ms": _pct(a, 99), "mc_max_ms": round(float(a.max()), 2) if a.size else None,
             "browser_p50_ms": _pct(ba, 50), "browser_p99_ms": _pct(ba, 99),
             "browser_states_per_s": round(len(blat) / wall / min(100, fig["browsers"]), 1) if blat else None,
-            "vj_cpu_core": fig["vj_cpu_core"]}
+            "vj_cpu_core": fig["vj_cpu_core"], "edge_cpu_core": fig["edge_cpu_core"], "mc_repeats": repeats}
 
 
-async def run(seconds: float, n_browsers: int, code: Path | None = None) -> list[dict[str, float | int | None]]:
+def _mcav(graph: Path, sets: list[str], extra: list[str], code: Path | None, log: Path,
+          nice: int = 0) -> subprocess.Popen[bytes]:
+    cmd = [*(("nice", "-n", str(nice)) if nice else ()), sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(graph), "--no-dashboard",
+           "--stats-interval", "3600"]
+    for s in sets:
+        cmd += ["--set", s]
+    return subprocess.Popen(cmd + extra, cwd=code or ROOT, env=code_env(code), stdout=subprocess.DEVNULL,
+                            stderr=log.open("wb"))
+
+
+async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: list[str] = [],  # noqa: B006
+              edge: bool = False, edge_nice: int = 0, fleet_nice: int = 0) -> list[dict[str, float | int | None]]:
+    """One case: the plugin's and the first 100 browsers' figures without browsers, then with ``n_browsers``.
+
+    ``edge``: the VJ publishes to a private redis-server and an edge process serves the browsers, at
+    ``edge_nice`` (``nice -n``: lower CPU priority than the VJ's, so the Minecraft path wins a busy core).
+    ``fleet_nice``: the browser clients' process at ``nice -n`` (browsers of a real show are on other machines).
+    """
     plugin = StandInPlugin()  # in its own process: its reads never wait for a busy client's GIL
     dj_port, web_port, admin_port = free_port(), free_port(), free_port()
-    log = Path(tempfile.gettempdir()) / "mcav-bench-vj-minecraft.log"
-    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run",
-           str((code or ROOT) / "pipelines" / "vj.yaml"), "--no-dashboard", "--stats-interval", "3600"]
-    for s in (f"djs.port={dj_port}", f"web.port={web_port}", f"admin.port={admin_port}", "mc.host=127.0.0.1",
-              f"mc.port={plugin.port}", f"web.max_clients={n_browsers + 10}",
-              *(("osc.port=0", "show.fresh=true") if code is None else ())):  # nodes older trees lack
-        cmd += ["--set", s]
-    proc = subprocess.Popen(cmd, cwd=code or ROOT, env=code_env(code), stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    tmp = Path(tempfile.mkdtemp(prefix="mcav-bench-vj-minecraft-"))
+    sets = [f"djs.port={dj_port}", f"web.port={web_port}", f"admin.port={admin_port}", "mc.host=127.0.0.1",
+            f"mc.port={plugin.port}", f"web.max_clients={n_browsers + 10}"]
+    redis = edge_proc = None
+    browsers_port = web_port
+    if edge:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise SystemExit("--edge needs redis-server (apt-get install redis-server)")
+        rport, browsers_port, edge_admin = free_port(), free_port(), free_port()
+        url = f"redis://127.0.0.1:{rport}/0"
+        redis = subprocess.Popen([binary, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                  "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        proc = _mcav((code or ROOT) / "pipelines" / "vj-fanout.yaml", [*sets, f"pub.url={url}"], extra, code,
+                     tmp / "vj.log")
+        edge_proc = _mcav((code or ROOT) / "pipelines" / "edge.yaml",
+                          [f"sub.url={url}", f"web.port={browsers_port}", f"admin.port={edge_admin}",
+                           f"web.max_clients={n_browsers + 10}"], extra, code, tmp / "edge.log", edge_nice)
+    else:
+        news = ("osc.port=0", "show.fresh=true") if code is None else ()  # nodes older trees lack
+        proc = _mcav((code or ROOT) / "pipelines" / "vj.yaml", [*sets, *news], extra, code, tmp / "vj.log")
+    log = tmp / "vj.log"
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
-    fleet: subprocess.Popen[str] | None = None
+    fleet: Fleet | None = None
     windows: list[Window] = []
     arrivals: list[list[list[int]]] = []
     try:
         await wait_listening(dj_port, proc)
         await wait_listening(web_port, proc)
+        if edge_proc is not None:
+            await wait_listening(browsers_port, edge_proc)
         dj.start()
         await asyncio.wait_for(dj.authed.wait(), 10)
         await asyncio.sleep(2.5)  # the plugin link is up and frames flow
-        windows.append(await measure(proc, 0, seconds))  # baseline: no browser
-        fleet = subprocess.Popen([sys.executable, "-c", _FLEET, str(web_port), str(n_browsers)], cwd=ROOT,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert fleet.stdout is not None
-        if (await asyncio.to_thread(fleet.stdout.readline)).strip() != "ready":
-            raise RuntimeError("the browser clients did not connect")
+        windows.append(await measure(proc, 0, seconds, edge_proc))  # baseline: no browser
+        fleet = Fleet(browsers_port, fleet_nice)  # the browsers, in a process of their own
+        await fleet.grow(n_browsers)
         await asyncio.sleep(1.5)
-        windows.append(await measure(proc, n_browsers, seconds))
-        out, _ = await asyncio.to_thread(fleet.communicate, None, 60)
-        arrivals = json.loads(out)
+        windows.append(await measure(proc, n_browsers, seconds, edge_proc))
+        arrivals = [[list(a) for a in c] for c in (await fleet.arrivals())[:100]]
     finally:
-        if fleet is not None and fleet.poll() is None:
-            fleet.kill()
+        if fleet is not None:
+            fleet.close()
         await dj.stop()
-        proc.send_signal(signal.SIGINT)
-        try:
-            await asyncio.to_thread(proc.wait, 10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for p in (proc, edge_proc):
+            if p is not None:
+                p.send_signal(signal.SIGINT)
+        for p in (proc, edge_proc, redis):
+            if p is None:
+                continue
+            if p is redis:
+                p.terminate()
+            try:
+                await asyncio.to_thread(p.wait, 10)
+            except subprocess.TimeoutExpired:
+                p.kill()
         rows = plugin.close()
     if not rows:
         raise RuntimeError(f"no batch_update reached the plugin stand-in (see {log})")
@@ -145,17 +183,42 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--browsers", type=int, default=50)
     ap.add_argument("--baseline", metavar="REV", help="also measure the VJ server of git revision REV (before/after)")
+    ap.add_argument("--variant", action="append", default=[], metavar="LABEL=ARGS",
+                    help="also this tree with extra `mcav run` arguments (repeatable)")
+    ap.add_argument("--edge", action="store_true",
+                    help="also this tree with the browsers on a local edge process (fan-out in a process of its own)")
+    ap.add_argument("--edge-nice", type=int, default=0, metavar="N",
+                    help="also the --edge case with the edge at `nice -n N` (N > 0: below the VJ)")
+    ap.add_argument("--fleet-nice", type=int, default=0, metavar="N",
+                    help="run the browser clients at `nice -n N` in every case (real browsers are elsewhere)")
+    ap.add_argument("--rounds", type=int, default=1, help="run every case this many times, in turn")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vj_minecraft.json")
     args = ap.parse_args()
     report: dict[str, object] = {}
-    trees: list[tuple[str, Path | None]] = [(f"baseline {args.baseline}", code_tree(args.baseline))] if args.baseline else []
-    for label, code in [*trees, ("this tree", None)]:
-        base, loaded = asyncio.run(run(args.seconds, args.browsers, code))
-        keys = ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core")
-        ratio = {k: round(loaded[k] / base[k], 2) for k in keys if base[k] and loaded[k]}  # type: ignore[operator]
-        report[label] = {"baseline_no_browsers": base, "loaded": loaded, "loaded_over_baseline": ratio}
-    if not args.baseline:
-        report = report["this tree"]  # type: ignore[assignment]
+    cases: list[tuple[str, Path | None, list[str], bool]] = (
+        [(f"baseline {args.baseline}", code_tree(args.baseline), [], False)] if args.baseline else [])
+    cases.append(("this tree", None, [], False))
+    for v in args.variant:
+        label, _, extra = v.partition("=")
+        cases.append((label, None, shlex.split(extra), False))
+    if args.edge:
+        cases.append(("browsers on an edge", None, [], True))
+    if args.edge_nice:
+        cases.append((f"browsers on an edge at nice {args.edge_nice}", None, [], True))
+    for r in range(args.rounds):
+        for label, code, extra, edge in cases:
+            nice = args.edge_nice if label.endswith(f"nice {args.edge_nice}") else 0
+            base, loaded = asyncio.run(run(args.seconds, args.browsers, code, extra, edge, nice, args.fleet_nice))
+            keys = ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core")
+            ratio = {k: round(loaded[k] / base[k], 2) for k in keys if base[k] and loaded[k]}  # type: ignore[operator]
+            key = label if args.rounds == 1 else f"{label} #{r + 1}"
+            report[key] = {"baseline_no_browsers": base, "loaded": loaded, "loaded_over_baseline": ratio,
+                           "load_avg_1min": round(os.getloadavg()[0], 2)}
+            print(f"{key}: DJ → plugin p50/p99 {base['mc_p50_ms']}/{base['mc_p99_ms']} ms with no browser, "
+                  f"{loaded['mc_p50_ms']}/{loaded['mc_p99_ms']} ms with {args.browsers}; VJ CPU "
+                  f"{base['vj_cpu_core']}/{loaded['vj_cpu_core']} of a core; load {os.getloadavg()[0]:.2f}", flush=True)
+    if len(report) == 1:
+        report = next(iter(report.values()))  # type: ignore[assignment]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

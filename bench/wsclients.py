@@ -21,14 +21,17 @@ import json
 import os
 import re
 import struct
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mcav.runtime.frames import Features
 
-__all__ = ["BrowserClient", "FakeDJ", "signature_bands"]
+__all__ = ["BrowserClient", "FakeDJ", "Fleet", "signature_bands"]
 
 _SIG = re.compile(rb'"bands":\[([0-9.]+),([0-9.]+)')
 
@@ -186,3 +189,65 @@ class BrowserClient(asyncio.Protocol):
             del buf[: head + n]
             if opcode == 0x9:
                 self._send(0xA, payload)
+
+
+#: A fleet's process: ``add N`` connects N more clients (then "ready"); ``dump`` prints every client's arrivals.
+_FLEET = """
+import asyncio, json, sys
+from bench.wsclients import BrowserClient
+async def main(port):
+    loop, clients = asyncio.get_running_loop(), []
+    while line := (await loop.run_in_executor(None, sys.stdin.readline)).split():
+        if line[0] == "add":
+            n = len(clients) + int(line[1])
+            while len(clients) < n:  # in batches, so the accept backlog never overflows
+                k = min(50, n - len(clients))
+                clients += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", port) for _ in range(k)))
+            print("ready", flush=True)
+        else:
+            print(json.dumps([c.arrivals for c in clients]), flush=True)
+    for c in clients:
+        c.close()
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+class Fleet:
+    """Lean browsers of one server in a process of their own (monotonic clock shared with this one).
+
+    So that their reads never queue behind another server's browsers in one process (which would add
+    the time to read those to every arrival), and never wait for this process's GIL.
+    """
+
+    def __init__(self, port: int, nice: int = 0) -> None:
+        """``nice``: run at ``nice -n`` (below the servers measured: real browsers are on other machines)."""
+        root = Path(__file__).resolve().parent.parent
+        prefix = ("nice", "-n", str(nice)) if nice else ()
+        self.proc = subprocess.Popen([*prefix, sys.executable, "-c", _FLEET, str(port)], cwd=root,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.size = 0
+
+    def _ask(self, line: str) -> str:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline()
+
+    async def grow(self, n: int) -> None:
+        """Connect clients until there are ``n``."""
+        if n > self.size and (await asyncio.to_thread(self._ask, f"add {n - self.size}")).strip() != "ready":
+            raise RuntimeError("the browser clients did not connect")
+        self.size = max(n, self.size)
+
+    async def arrivals(self) -> list[list[tuple[int, int]]]:
+        """Every client's (signature, monotonic ns) arrivals so far."""
+        return [[(sig, t) for sig, t in a] for a in json.loads(await asyncio.to_thread(self._ask, "dump"))]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()

@@ -15,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .catalog import builtin_graphs, resolve_graph
 from .compile import CompiledGraph, compile_graph, describe_keys
@@ -127,8 +127,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     for note in graph.notes:
         log.warning("%s", note)
     # Pure-Python threads hold the GIL for up to 5 ms slices by default; shorter
-    # slices keep the audio worker and the I/O loop responsive (RUNTIME-LESSONS 2).
-    sys.setswitchinterval(0.001)
+    # slices keep the audio worker and the loop threads responsive (RUNTIME-LESSONS 2): a thread
+    # woken by I/O waits at most one slice for a thread busy with pure Python (e.g. a browser fan-out).
+    sys.setswitchinterval(args.switch_interval / 1000)
     runtime = Runtime(graph)
     running = [runtime]  # the graph now running (--watch may rebuild it)
     watch = _FailureWatch()
@@ -232,14 +233,19 @@ def _run_plugged(args: argparse.Namespace) -> int:
     return int(cmd.command()(args) or 0)
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return value
+def _positive(unit: str) -> Callable[[str], float]:
+    """An argparse type: a positive finite number of ``unit``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number of {unit}, got {text!r}") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a positive number of {unit}, got {text!r}")
+        return value
+
+    return parse
 
 
 def _version() -> str:
@@ -283,8 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="ignore saved show state (sets fresh=true on every node that has that parameter)")
     p.add_argument(
-        "--stats-interval", type=_positive_seconds, default=10.0, metavar="S",
+        "--stats-interval", type=_positive("seconds"), default=10.0, metavar="S",
         help="seconds between status log lines (default 10)",
+    )
+    p.add_argument(
+        "--switch-interval", type=_positive("milliseconds"), default=1.0, metavar="MS",
+        help="the GIL's switch interval in ms (default 1; CPython's own is 5): the longest a thread waits "
+        "for one that runs pure Python",
     )
     p.set_defaults(func=cmd_run)
     graph_cmd("validate", "check a graph and report every problem").set_defaults(func=cmd_validate)

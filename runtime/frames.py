@@ -232,6 +232,9 @@ class Scene(Frame):
         pattern: Key of the pattern shown (during a crossfade: the target).
         blackout: True while blacked out (entities must not be shown).
         frozen: True while frozen (the same entities are re-sent).
+        state_text: The browser wire's ``state`` message of this scene when it arrived already encoded
+            (an edge's frames, as the VJ published them), else None: a node that sends that message may
+            send this text as it is instead of encoding the scene again.
     """
 
     features: Features
@@ -246,6 +249,7 @@ class Scene(Frame):
     pattern: str = ""
     blackout: bool = False
     frozen: bool = False
+    state_text: str | None = None
 
     @property
     def count(self) -> int:

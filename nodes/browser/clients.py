@@ -7,6 +7,11 @@ with the other fast clients; a client that is behind gets it in its own small
 leaky queue instead (oldest dropped and counted) and its sender task awaits
 that socket's backpressure alone. So a stalled browser loses frames and never
 delays the others.
+
+:class:`FanOut` writes a frame to at most ``chunk`` sockets per turn of the
+event loop: with 1000 browsers a frame's writes take ~10 ms, and everything
+else on the loop (a DJ's next frame above all) waits for one chunk, not all.
+A frame that comes mid-fan-out waits for the one going out (one at most).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from mcav.runtime.ratelimit import TokenBucket
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 
-__all__ = ["Client", "fanout"]
+__all__ = ["Client", "FanOut", "fanout"]
 
 #: Control messages (replies, events) a client may have queued; beyond that it is hopelessly behind.
 CONTROL_SLOTS = 256
@@ -131,3 +136,52 @@ def fanout(clients: Iterable[Client], text: str) -> int:
     if fast:
         broadcast(fast, text)  # str → bytes once; one frame write per socket
     return len(fast)
+
+
+class FanOut:
+    """Writes each frame to every client, ``chunk`` sockets per event-loop turn.
+
+    Args:
+        chunk: Sockets written per turn (default 32, ~0.3 ms of writes on loopback); 0 = all at once.
+
+    A frame that comes while the previous one is still going out waits for it (the clients get both,
+    in order, through the cheap shared write); at most one frame waits: a newer one replaces it, and
+    each client it would have reached counts it in :attr:`replaced`. Under a sustained overload the
+    fan-out so sheds frames instead of queueing per-client work that would starve the loop.
+    """
+
+    def __init__(self, chunk: int = 32) -> None:
+        self.chunk = chunk
+        #: Client frames lost because a waiting frame was replaced by a newer one (a counted drop).
+        self.replaced = 0
+        self._text = ""
+        self._rest: list[Client] = []
+        self._next: tuple[str, list[Client]] | None = None
+        self._handle: asyncio.Handle | None = None
+
+    def send(self, clients: Iterable[Client], text: str) -> None:
+        """Write ``text`` to ``clients`` now, or once the frame going out is done (on the sockets' loop)."""
+        if self._rest:
+            if self._next is not None:
+                self.replaced += len(self._next[1])
+            self._next = (text, list(clients))
+            return
+        self._text, self._rest = text, list(clients)
+        self._step()
+
+    def cancel(self) -> None:
+        """Stop writing (shutdown); clients not yet reached get nothing more."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._rest, self._next = [], None
+
+    def _step(self) -> None:
+        self._handle = None
+        n = self.chunk or len(self._rest)
+        batch, self._rest = self._rest[:n], self._rest[n:]
+        fanout(batch, self._text)
+        if not self._rest and self._next is not None:
+            (self._text, self._rest), self._next = self._next, None
+        if self._rest:  # the rest after the loop's other ready callbacks (socket reads among them)
+            self._handle = asyncio.get_running_loop().call_soon(self._step)

@@ -13,8 +13,9 @@
 
 It shares the I/O loop with the DJ server (not ``own_loop``: under a
 half-open flood at the file-handle limit, a browser listener on a loop of its
-own starved the DJ port's accepts, tests/runtime/test_fd_limit.py); the
-Minecraft sink has a loop of its own, so browsers never delay a batch.
+own starved the DJ port's accepts, tests/runtime/test_fd_limit.py), and writes
+each frame in chunks (:class:`~.clients.FanOut`) so the DJ server's reads get a
+turn; the Minecraft sink has a loop of its own.
 
 Control: it requires (each optional) the pattern control, the DJ roster, a
 Minecraft link and every analysis preset, and relays the roster's and the
@@ -50,7 +51,7 @@ from mcav.runtime.trust import LOOPBACK, TrustedNetworks, binds_beyond_loopback
 from . import commands, commands_mc, commands_show  # noqa: F401  (importing them registers the handlers)
 from . import protocol as P
 from .access import OPERATOR_EVENTS, Access
-from .clients import Client, fanout
+from .clients import Client, FanOut
 from .links import VJ_BROWSER
 from .readcache import ReplyCache
 from .registry import COMMANDS
@@ -100,6 +101,8 @@ class BrowserServer(ShowLinks, AsyncNode):
             "(others are viewers)")
         reads_per_s: float = param(50.0, doc="read-only commands per second per client, on average", min=0.1)
         read_burst: int = param(100, doc="read-only commands a client may send back to back", min=1)
+        fanout_chunk: int = param(32, doc="sockets a state frame is written to per event-loop turn, so a DJ's "
+                                  "frame never waits for a whole fan-out (0 = all at once)", min=0)
         max_handshakes: int = param(32, doc="connections still in their WebSocket handshake at once (beyond that "
                                     "the oldest is cut); sockets in all: max_clients + this", min=1)
 
@@ -125,6 +128,7 @@ class BrowserServer(ShowLinks, AsyncNode):
         self.banners: dict[str, dict[str, Any]] = {}
         self.init_show(ctx)
         self._encoder = P.StateEncoder()
+        self.fanout = FanOut(params.fanout_chunk)
         self._next_due_ns: float | None = None
         self._sent_bands: np.ndarray | None = None  # the bands of the last state sent (onsets skip the grid)
         self.access = Access(params.operator_password, params.trusted_networks, ctx.clock, ctx.log)
@@ -145,7 +149,7 @@ class BrowserServer(ShowLinks, AsyncNode):
     def status(self) -> dict[str, Any]:
         clients = list(self.clients)
         return {"port": self.port, "browsers": len(clients), **self.health(), **self.counters,
-                "frames_dropped": self.dropped_closed + sum(c.dropped for c in clients),
+                "frames_dropped": self.dropped_closed + self.fanout.replaced + sum(c.dropped for c in clients),
                 "read_cache_hits": self.read_cache.hits, "security": self.security()}
 
     def security(self) -> dict[str, int]:
@@ -191,14 +195,15 @@ class BrowserServer(ShowLinks, AsyncNode):
         ctx.spawn(self.keepalive.run(lambda: self.clients), name="heartbeat")
         try:
             inp = ctx.input()
-            while True:
-                self._on_scene(await inp.latest())
+            while True:  # every frame, in order (two may come back to back, e.g. from Redis): none skipped
+                self._on_scene(await inp.get())  # unless the ring overflows (a counted drop) or the grid says so
         except EndOfStream:
             pass
         finally:
             await self._shutdown(server)
 
     async def _shutdown(self, server: Any) -> None:
+        self.fanout.cancel()
         await self.ctx.tasks.aclose()
         server.close(close_connections=False)
         self.budget.close()
@@ -227,7 +232,9 @@ class BrowserServer(ShowLinks, AsyncNode):
             self._next_due_ns = (t if due is None or t > due + period or t < due - 2 * period else due) + period
         self._sent_bands = bands
         if self.clients:
-            fanout(self.clients, self._encoder.encode(scene, self._dj_fields(scene.seq)))
+            # An edge's frame carries the VJ's own bytes: its viewers get them as they are, not encoded again.
+            text = scene.state_text or self._encoder.encode(scene, self._dj_fields(scene.seq))
+            self.fanout.send(self.clients, text)
             self.counters["states_sent"] += 1
         self.ctx.delivered(scene)
 

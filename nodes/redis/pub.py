@@ -114,8 +114,8 @@ class RedisPub(AsyncNode):
         self.ctx.spawn(self._heartbeat(), name="heartbeat")
         try:
             inp = self.ctx.input()
-            while True:
-                self._on_scene(await inp.latest())
+            while True:  # every frame, in order: edges must not miss what the VJ's browsers get (the ring bounds it)
+                self._on_scene(await inp.get())
         except EndOfStream:
             pass
         finally:

@@ -12,7 +12,12 @@ from mcav.runtime.metrics import Snapshot
 
 from .security import security_by_node
 
-__all__ = ["prometheus"]
+__all__ = ["FRAME_LOSSES", "prometheus"]
+
+#: Status counters (a node's ``status()``) of frames it lost, whatever its kind: each is exported as
+#: ``mcav_node_frames_lost_total{node,kind,reason}``, so every drop on a frame's way is visible.
+FRAME_LOSSES = ("frames_dropped", "frames_missed", "frames_unsent", "frames_unsynced", "frames_coalesced",
+                "bad_frames", "dropped_state")
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -65,6 +70,11 @@ def prometheus(snap: Snapshot, stats: dict[str, Any], info: dict[str, Any]) -> s
     per_node("mcav_node_fps", "gauge", "Output frame rate of a node.", "fps")
     per_node("mcav_node_latency_p50_ms", "gauge", "Median capture-to-node latency (ms).", "latency_p50_ms")
     per_node("mcav_node_latency_p99_ms", "gauge", "99th percentile capture-to-node latency (ms).", "latency_p99_ms")
+    lost = [({"node": n.name, "kind": n.kind, "reason": key}, n.extra[key]) for n in nodes for key in FRAME_LOSSES
+            if isinstance(n.extra.get(key), int)]
+    if lost:
+        metric("mcav_node_frames_lost_total", "counter", "Frames a node lost, by reason (its own counters: a slow "
+               "client's queue, a gap in a feed, a link down, a frame replaced by a newer one…).", lost)
     security = [({"node": name, "kind": kind, "event": event}, value)
                 for name, kind, counters in security_by_node(snap) for event, value in counters.items()]
     if security:

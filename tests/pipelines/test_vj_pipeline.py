@@ -134,5 +134,6 @@ def test_demo_pipeline_shows_the_synth_in_browsers_without_minecraft(tmp_path):
         assert max(max(s["bands"]) for s in states) > 0.1  # the synth is heard
         metrics = http_get(srv.admin, "/metrics")[2].decode()
         assert 'mcav_active_pattern{graph="demo",pattern="spectrum"} 1' in metrics
+        assert 'mcav_node_frames_lost_total{node="web",kind="browser",reason="frames_dropped"} ' in metrics
     finally:
         assert srv.stop() == 0, srv.text()

@@ -262,3 +262,36 @@ nodes:
     assert res.returncode == 1, res.stderr
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in res.stderr
     assert "crashed" not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_fan_out_in_chunks_delivers_every_frame_or_counts_it_and_always_the_last():
+    # One socket per loop turn: frames pushed in bursts wait for (or replace) each other mid-fan-out.
+    with running(build(graph(", fanout_chunk: 1"))) as rt:
+        web, feed, port = start(rt)
+
+        async def scenario() -> list[list[int]]:
+            browsers = [await RawBrowser.connect(port) for _ in range(3)]
+            for b in browsers:
+                await b.expect("vj_state")
+            for burst in range(6):
+                for k in range(5):
+                    seq = burst * 5 + k
+                    feed.push(make_scene(8, seq=seq, t_capture=st_t(seq)))
+                await asyncio.sleep(0.002)
+
+            async def frames(b: RawBrowser) -> list[int]:
+                got: list[int] = []
+                while not got or got[-1] != 29:
+                    msg = await b.recv()
+                    if msg["type"] == "state":
+                        got.append(msg["frame"])
+                return got
+
+            return list(await asyncio.gather(*(frames(b) for b in browsers)))
+
+        received = asyncio.run(scenario())
+        assert all(got == sorted(set(got)) for got in received)  # in order, no frame twice
+        st = web.status()
+        assert st["states_sent"] >= 1 and st["states_skipped"] == 0
+        # every frame the node sent reached each browser or was counted as dropped for it
+        assert sum(map(len, received)) + st["frames_dropped"] == 3 * st["states_sent"]

@@ -106,6 +106,16 @@ def test_a_scene_rebuilt_from_the_state_text_encodes_to_the_same_state() -> None
     assert np.allclose(rebuilt.x, scene.x, atol=1e-3)
 
 
+def test_an_edge_scene_carries_the_vjs_bytes_and_parses_its_entities_only_when_read() -> None:
+    text = StateEncoder().encode(make_scene(16, seq=5), {"active_dj": "dj_a"})
+    scene, head = scene_from_state(text.encode(), 0, 64)
+    assert scene.state_text == text and "entities" not in head and head["active_dj"] == "dj_a"
+    assert scene.features.seq == 5 and scene.count == 16  # the first read of an array parses the list
+    broken, _ = scene_from_state(text.replace('"x":', '"x":"far",', 1).encode(), 0, 64)  # a head that parses
+    with pytest.raises(ValueError, match="bad entities"):
+        broken.x  # noqa: B018 (the read is the test)
+
+
 def test_the_outbox_is_bounded_with_counted_drops_and_control_first() -> None:
     async def scenario() -> None:
         box = Outbox(control_slots=2, state_slots=2)
