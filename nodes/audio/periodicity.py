@@ -107,19 +107,21 @@ class Periodicity:
         plan = self._plans.get(n)
         if plan is None:
             plan = self._plans[n] = self._plan(n)
-        nfft, half, unbias, index, weight = plan
+        nfft, half, index, weight = plan
         spec = rfft(rows, nfft, axis=1, workers=1)
         np.multiply(spec, spec.conj(), out=spec)
-        acf = irfft(spec, nfft, axis=1, workers=1)[:, : half + 1]
-        acf /= acf[:, :1] + 1e-12
-        acf *= unbias
-        comb = acf[:, index[0]] * weight[0]
-        for k in range(1, index.shape[0]):
-            comb += acf[:, index[k]] * weight[k]
-        return comb - np.median(comb, axis=1, keepdims=True)
+        acf = irfft(spec, nfft, axis=1, workers=1)
+        # One gather of every (multiple, lag) pair; the unbiasing and the 1/√k weights are folded into
+        # `weight`, the normalisation by acf[0] is applied to the (linear) comb.
+        comb = np.dot(acf[:, index], weight)
+        comb *= 1.0 / (acf[:, :1] + 1e-12)
+        m = comb.shape[1]
+        mid = np.partition(comb, ((m - 1) // 2, m // 2), axis=1)  # the median over the lags, without np.median's overhead
+        comb -= 0.5 * (mid[:, (m - 1) // 2 : (m - 1) // 2 + 1] + mid[:, m // 2 : m // 2 + 1])
+        return comb
 
-    def _plan(self, n: int) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
-        """FFT length, longest lag, unbiasing factors, comb indices and weights for windows of ``n``."""
+    def _plan(self, n: int) -> tuple[int, int, np.ndarray, np.ndarray]:
+        """FFT length, longest lag, and the comb as a gather plus a matrix: ``acf[:, index] @ weight``."""
         half = n // 2
         nfft = next_fast_len(n + half, real=True)  # lags up to `half` stay free of wrap-around
         lags = self._lags * self._mult[:, None]
@@ -127,7 +129,12 @@ class Periodicity:
         keep = weight[0] > 0
         weight = weight[:, keep] / weight[:, keep].sum(axis=0)
         index = np.minimum(lags[:, keep], half)
-        return nfft, half, 1.0 / (1.0 - np.arange(half + 1) / n), index, weight
+        weight = weight / (1.0 - index / n)  # unbiased: long lags see fewer products
+        # Gathered lags: the distinct ones; the matrix sums each comb's k = 1-4 terms.
+        used, where = np.unique(index, return_inverse=True)
+        matrix = np.zeros((used.size, index.shape[1]))
+        np.add.at(matrix, (where.reshape(index.shape), np.arange(index.shape[1])[None, :]), weight)
+        return nfft, half, used, matrix
 
     def _shuffles(self, n: int) -> np.ndarray:
         """Gather indices ``[surrogates, n]``: the window cut into blocks of 0.6-1.6 × ``block_s``, reordered.
