@@ -28,6 +28,7 @@ from mcav.runtime.params import param
 
 from .spectrum import band_bins
 from .onset import History
+from .halftime import HalfTime
 from .pointer import BeatPointer
 from .periodicity import CONTRAST_FLOOR, CONTRAST_SPAN, onset_level
 from .tempo import TempoEstimator
@@ -54,6 +55,8 @@ class BeatSettings:
     onset_gain: float = param(0.5, doc="log-likelihood ratio of a beat per unit of onset strength (over its 4 s mean)", min=0.01, max=10)
     onset_floor: float = param(3.0, doc="onset strength (× its 4 s mean) below which a beat is less likely than none", min=0, max=20)
     tempo_spread: float = param(0.04, doc="how far the phase tracker's tempo may stray from the tempo estimate (log ratio, s.d.)", min=0.005, max=1)
+    half_time_above: float = param(125.0, doc="tempo from which half time is considered when the bass alternates (0 = never)", unit="BPM", min=0, max=300)
+    half_time_alternation: float = param(0.5, doc="bass alternation between the fast level's beats from which the tempo is halved", min=0.05, max=2)
 
     def __post_init__(self) -> None:
         if self.min_bpm >= self.max_bpm:
@@ -109,6 +112,8 @@ class BeatAnalyzer:
         self.pointer = BeatPointer(rate * self._up, s.min_bpm, s.max_bpm, gain=s.onset_gain, floor=s.onset_floor)
         self.odf = History(int(s.tempo_window * rate))
         self.sharp = History(int(s.tempo_window * rate))
+        self.bass = History(int(s.tempo_window * rate))  # the bass band's flux: the half-time evidence
+        self.halftime = HalfTime(rate, s.half_time_above, s.half_time_alternation)
         self.n = 0  # onset samples seen; the newest has index n - 1
         self._filtered = 0  # onset samples the beat pointer has seen
         self._fresh = 0  # the tempo window starts here (after the last stretch without onsets)
@@ -143,7 +148,7 @@ class BeatAnalyzer:
             self._w = _weights(self._preset, self._bins)
         k = spec.flux.shape[0]
         if k:
-            self._push(spec.odf, np.dot(spec.flux, self._w))
+            self._push(spec.odf, np.dot(spec.flux, self._w), spec.flux[:, 0])
             self._t_newest = spec.t_audio - self._delay
         beat = False
         intensity = 0.0
@@ -164,14 +169,16 @@ class BeatAnalyzer:
             intensity = min(1.0, intensity * self._preset.beat_sensitivity)
         return self._fields(spec.t_audio, beat, intensity)
 
-    def _push(self, values: np.ndarray, sharp: np.ndarray) -> None:
+    def _push(self, values: np.ndarray, sharp: np.ndarray, bass: np.ndarray) -> None:
         """The onset-strength samples of one frame: phase filter, tempo, lock and forecast.
 
         ``values`` is the onset detection function (tempo, phase, intensity), ``sharp`` the band flux
-        of the same hops (onset contrast: the beatless test and the release).
+        of the same hops (onset contrast: the beatless test and the release), ``bass`` the bass
+        band's flux (the metrical level, :mod:`.halftime`).
         """
         self.odf.extend(values)
         self.sharp.extend(sharp)
+        self.bass.extend(bass)
         self.n += len(values)
         n = self.n
         if (n - self._filtered) * self._up >= self.pointer.block:
@@ -187,6 +194,9 @@ class BeatAnalyzer:
                 window[: window.size - (n - self._fresh)] = 0.0
                 sharp_window[: window.size - (n - self._fresh)] = 0.0
             bpm, conf = self.tempo.update(window, min(window.size, n - self._fresh), sharp_window)
+            if bpm > 0:  # half time? (once a beat was flagged: its phase places the fast level's beats)
+                beat = None if self.last_beat is None or not self.locked else self.last_beat - (n - self.bass.size)
+                bpm = self.halftime.level(bpm, self.bass.last(self.bass.size), beat)
             self.confidence = conf
             if bpm > 0:
                 self.bpm = bpm
@@ -234,6 +244,7 @@ class BeatAnalyzer:
             self._fresh = self.n - self._release // 2
             self.confidence = self.tempo.confidence = 0.0
             self.tempo.evidence.reset()
+            self.halftime.reset()
             if self.locked:
                 self.locked = False
                 self.next_beat = None
