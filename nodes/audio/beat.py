@@ -46,7 +46,7 @@ class BeatSettings:
     min_bpm: float = param(60.0, doc="slowest tempo reported", unit="BPM", min=30, max=300)
     max_bpm: float = param(200.0, doc="fastest tempo reported", unit="BPM", min=30, max=300)
     prior_bpm: float = param(110.0, doc="tempo preferred when the metrical level is ambiguous", unit="BPM", min=30)
-    lock_confidence: float = param(0.3, doc="tempo confidence from which beats are flagged (lost below half of it)", min=0, max=1)
+    lock_confidence: float = param(0.2, doc="tempo confidence from which beats are flagged (lost below half of it)", min=0, max=1)
     lookahead: float = param(0.0, doc="flag beats this early (to offset downstream latency)", unit="s", min=0, max=0.2)
     tempo_window: float = param(8.0, doc="seconds of onsets the tempo is estimated from", unit="s", min=3, max=30)
     tempo_every: float = param(1.0, doc="time between tempo estimates", unit="s", min=0.05, max=5)

@@ -42,6 +42,9 @@ RATIO_CAP = 4.0
 TREND_WEIGHT = 0.15
 #: Onset contrast (95th percentile of the detrended onset function) at which it starts, and its span to 1.
 CONTRAST_FLOOR, CONTRAST_SPAN = 0.018, 0.015
+#: Onset density (the share of the window's samples above half its onset level) up to which a window's
+#: periodicity counts in full, and from which it does not count at all (linear between).
+DENSITY_FULL, DENSITY_NONE = 0.085, 0.10
 
 
 #: Lags tested, as multiples of the beat period tracked: the period and half of it (the off-beat
@@ -165,6 +168,7 @@ class Periodicity:
         """
         self.contrast = c = contrast(x)
         self.level = onset_level(x)
+        self.density = float(np.count_nonzero(x > 0.5 * self.level)) / x.size if x.size else 0.0
         if x.size < 4 * self._block or c <= 0:
             self.ratio = 0.0
             return 0.0
@@ -188,7 +192,10 @@ class Periodicity:
             # A running mean until there are enough estimates for the running average; it starts from
             # one estimate at chance level (1), and one estimate counts at most RATIO_CAP.
             self._seen += 1
-            self.trend += max(TREND_WEIGHT, 1.0 / (self._seen + 1)) * (min(self.ratio, RATIO_CAP) - self.trend)
+            # Onsets are sparse: a dense onset function (a vibrato chord's or a pad's partials beating,
+            # noise) is no beat however periodic it looks, so its periodicity counts less, down to none.
+            sparse = min(1.0, max(0.0, (DENSITY_NONE - self.density) / (DENSITY_NONE - DENSITY_FULL)))
+            self.trend += max(TREND_WEIGHT, 1.0 / (self._seen + 1)) * (min(self.ratio, RATIO_CAP) * sparse - self.trend)
         periodic = min(1.0, max(0.0, (self.trend - RATIO_FLOOR) / RATIO_SPAN))
         sharp = min(1.0, max(0.0, (c - CONTRAST_FLOOR) / CONTRAST_SPAN))
         return periodic * sharp
