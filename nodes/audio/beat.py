@@ -251,7 +251,9 @@ class BeatAnalyzer:
 
     def _update_lock(self) -> None:
         s = self.s
-        if not self.locked and self.period > 0 and self.confidence >= s.lock_confidence:
+        # Locking also needs the periodicity's running mean above chance (1): at chance, a window of sharp
+        # onsets alone reads 0.25 (e.g. the first estimate over pink noise at 16 kHz).
+        if not self.locked and self.period > 0 and self.confidence >= s.lock_confidence and self.tempo.evidence.trend > 1.0:
             self.locked = True
             self.next_beat, self._predict_at = None, self.n - 1
         elif self.locked and self.confidence < 0.5 * s.lock_confidence:

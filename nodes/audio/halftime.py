@@ -30,6 +30,8 @@ __all__ = ["HalfTime"]
 _SMOOTH = 0.3
 #: Fewest fast-level beats in the window for a measurement.
 _MIN_BEATS = 8
+#: How far from a beat its bass onset is looked for, in s (at least one sample).
+_NEAR_S = 0.021
 
 
 class HalfTime:
@@ -43,6 +45,7 @@ class HalfTime:
 
     def __init__(self, rate: float, above: float = 125.0, alternation: float = 0.5) -> None:
         self.rate = rate
+        self._near = max(1, round(_NEAR_S * rate))
         self.above = above
         self.on = alternation
         #: The alternation's running mean (0 until measured) and whether half time is in force.
@@ -65,9 +68,10 @@ class HalfTime:
             return bpm
         step = 60.0 * self.rate / bpm  # the fast level's beat period, in samples
         pos = np.round(beat - step * np.arange(int(beat / step) + 1)).astype(np.intp)
-        pos = pos[(pos >= 2) & (pos < bass.size - 2)]
+        h = self._near
+        pos = pos[(pos >= h) & (pos < bass.size - h)]
         if pos.size >= _MIN_BEATS:
-            near = np.max(np.stack([bass[pos + d] for d in range(-2, 3)]), axis=0)  # ±2 samples
+            near = np.max(np.stack([bass[pos + d] for d in range(-h, h + 1)]), axis=0)
             mean = float(near.mean())
             alt = abs(float(near[::2].mean()) - float(near[1::2].mean())) / mean if mean > 0 else 0.0
             self.alternation += _SMOOTH * (alt - self.alternation)

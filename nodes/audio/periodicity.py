@@ -43,8 +43,10 @@ TREND_WEIGHT = 0.15
 #: Onset contrast (95th percentile of the detrended onset function) at which it starts, and its span to 1.
 CONTRAST_FLOOR, CONTRAST_SPAN = 0.018, 0.015
 #: Onset density (the share of the window's samples above half its onset level) up to which a window's
-#: periodicity counts in full, and from which it does not count at all (linear between).
-DENSITY_FULL, DENSITY_NONE = 0.085, 0.10
+#: periodicity counts in full, and from which it does not count at all (linear between), at DENSITY_RATE
+#: onset samples/s (hop 512 at 48 kHz). At lower rates an onset covers at least one longer sample, so
+#: both scale with DENSITY_RATE / rate (at 31 Hz, hop 512 at 16 kHz, music reads 0.05-0.15).
+DENSITY_FULL, DENSITY_NONE, DENSITY_RATE = 0.085, 0.10, 93.75
 
 
 #: Lags tested, as multiples of the beat period tracked: the period and half of it (the off-beat
@@ -87,15 +89,17 @@ class Periodicity:
         self._lags = np.arange(max(1, int(min_lag)), int(np.ceil(max_lag)) + 1)
         self._block = max(2, round(block_s * rate))
         self._count = surrogates
+        self._dense = max(1.0, DENSITY_RATE / rate)  # the density thresholds' scale at this rate
         self._perms: dict[int, np.ndarray] = {}
         self._plans: dict[int, tuple[int, int, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._mult = np.arange(1, 5)
         self._mweight = 1.0 / np.sqrt(self._mult)
         self._mweight /= self._mweight.sum()
-        #: The last ratio, contrast and onset level measured.
+        #: The last ratio, contrast, onset level and onset density measured.
         self.ratio = 0.0
         self.contrast = 0.0
         self.level = 0.0
+        self.density = 0.0
         #: The ratio averaged over the last few estimates (exponentially): what the confidence follows.
         self.trend = 1.0
         self._seen = 0
@@ -194,7 +198,7 @@ class Periodicity:
             self._seen += 1
             # Onsets are sparse: a dense onset function (a vibrato chord's or a pad's partials beating,
             # noise) is no beat however periodic it looks, so its periodicity counts less, down to none.
-            sparse = min(1.0, max(0.0, (DENSITY_NONE - self.density) / (DENSITY_NONE - DENSITY_FULL)))
+            sparse = min(1.0, max(0.0, (DENSITY_NONE * self._dense - self.density) / ((DENSITY_NONE - DENSITY_FULL) * self._dense)))
             self.trend += max(TREND_WEIGHT, 1.0 / (self._seen + 1)) * (min(self.ratio, RATIO_CAP) * sparse - self.trend)
         periodic = min(1.0, max(0.0, (self.trend - RATIO_FLOOR) / RATIO_SPAN))
         sharp = min(1.0, max(0.0, (c - CONTRAST_FLOOR) / CONTRAST_SPAN))
