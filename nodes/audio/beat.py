@@ -87,7 +87,7 @@ class BeatAnalyzer:
         self.s = settings or BeatSettings()
         self._rate = 0.0
         self._preset_name = ""
-        self._w = np.zeros(5)
+        self._w = np.zeros((5, 2))  # the band flux → (weighted onset strength, bass band)
         self.bpm = 0.0
         self.confidence = 0.0
         self.locked = False
@@ -111,8 +111,8 @@ class BeatAnalyzer:
         self._up = max(1, round(_POINTER_RATE / rate))
         self.pointer = BeatPointer(rate * self._up, s.min_bpm, s.max_bpm, gain=s.onset_gain, floor=s.onset_floor)
         self.odf = History(int(s.tempo_window * rate))
-        self.sharp = History(int(s.tempo_window * rate))
-        self.bass = History(int(s.tempo_window * rate))  # the bass band's flux: the half-time evidence
+        # The band flux, weighted (onset contrast, periodicity) and the bass band's alone (half time).
+        self.flux = History(int(s.tempo_window * rate), 2)
         self.halftime = HalfTime(rate, s.half_time_above, s.half_time_alternation)
         self.n = 0  # onset samples seen; the newest has index n - 1
         self._filtered = 0  # onset samples the beat pointer has seen
@@ -145,10 +145,10 @@ class BeatAnalyzer:
         if spec.preset != self._preset_name:
             self._preset = get_preset(spec.preset)
             self._preset_name = spec.preset
-            self._w = _weights(self._preset, self._bins)
+            self._w = np.column_stack((_weights(self._preset, self._bins), np.eye(5)[0]))
         k = spec.flux.shape[0]
         if k:
-            self._push(spec.odf, np.dot(spec.flux, self._w), spec.flux[:, 0])
+            self._push(spec.odf, np.dot(spec.flux, self._w))
             self._t_newest = spec.t_audio - self._delay
         beat = False
         intensity = 0.0
@@ -169,16 +169,15 @@ class BeatAnalyzer:
             intensity = min(1.0, intensity * self._preset.beat_sensitivity)
         return self._fields(spec.t_audio, beat, intensity)
 
-    def _push(self, values: np.ndarray, sharp: np.ndarray, bass: np.ndarray) -> None:
+    def _push(self, values: np.ndarray, flux: np.ndarray) -> None:
         """The onset-strength samples of one frame: phase filter, tempo, lock and forecast.
 
-        ``values`` is the onset detection function (tempo, phase, intensity), ``sharp`` the band flux
-        of the same hops (onset contrast: the beatless test and the release), ``bass`` the bass
-        band's flux (the metrical level, :mod:`.halftime`).
+        ``values`` is the onset detection function (tempo, phase, intensity); ``flux`` has, for the
+        same hops, the weighted band flux (onset contrast: the beatless test and the release) and
+        the bass band's flux (the metrical level, :mod:`.halftime`).
         """
         self.odf.extend(values)
-        self.sharp.extend(sharp)
-        self.bass.extend(bass)
+        self.flux.extend(flux)
         self.n += len(values)
         n = self.n
         if (n - self._filtered) * self._up >= self.pointer.block:
@@ -188,15 +187,16 @@ class BeatAnalyzer:
             self._check_onsets()
         if n >= self._next_tempo and n - self._fresh >= self._min_window:
             self._next_tempo = n + max(1, int(self.s.tempo_every * self._rate))
-            window, sharp_window = self.odf.last(self.odf.size), self.sharp.last(self.sharp.size)
+            flux = self.flux.last(self.flux.size)
+            window, sharp_window = self.odf.last(self.odf.size), flux[:, 0]
             if n - self._fresh < window.size:  # onsets from before the restart do not count
                 window, sharp_window = window.copy(), sharp_window.copy()
                 window[: window.size - (n - self._fresh)] = 0.0
                 sharp_window[: window.size - (n - self._fresh)] = 0.0
             bpm, conf = self.tempo.update(window, min(window.size, n - self._fresh), sharp_window)
             if bpm > 0:  # half time? (once a beat was flagged: its phase places the fast level's beats)
-                beat = None if self.last_beat is None or not self.locked else self.last_beat - (n - self.bass.size)
-                bpm = self.halftime.level(bpm, self.bass.last(self.bass.size), beat)
+                beat = None if self.last_beat is None or not self.locked else self.last_beat - (n - self.flux.size)
+                bpm = self.halftime.level(bpm, flux[:, 1], beat)
             self.confidence = conf
             if bpm > 0:
                 self.bpm = bpm
@@ -234,7 +234,7 @@ class BeatAnalyzer:
         is below the contrast where the tempo confidence is half way up and, while locked, also
         below a quarter of the tempo window's (the music stopped, or only a pad or drone remains).
         """
-        recent = self.sharp.last(min(self._release, self.n))
+        recent = self.flux.last(min(self._release, self.n))[:, 0]
         x = recent - np.convolve(recent, self._box, mode="same")
         c = onset_level(np.maximum(x, 0.0, out=x))
         quiet = CONTRAST_FLOOR + 0.5 * CONTRAST_SPAN
