@@ -2,7 +2,8 @@
 
 The onset detection function (the fft node's log-filtered SuperFlux,
 :mod:`.odf`) feeds two estimators: the tempo (:mod:`.tempo`: autocorrelation,
-comb over metrical multiples, prior; it picks the metrical level) and a
+comb over metrical multiples, prior; it picks the metrical level, which
+:mod:`.halftime` halves when the fast level's bass alternates) and a
 forward filter over beat-pointer states (:mod:`.pointer`), held near that
 tempo, which follows the phase and forecasts the next beat. A beat is
 flagged only while the tracker is *locked*: the tempo confidence (periodic

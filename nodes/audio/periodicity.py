@@ -20,7 +20,11 @@ function decide whether there is one, independently of loudness:
   beating partials *are* periodic) or silence stay below 0.02 however loud
   they are, while drums, plucks and strums reach 0.03-0.2.
 
-The confidence is the product of the two, each mapped linearly to 0-1.
+A window whose onset function is *dense* (many samples above half its onset
+level: a vibrato chord's or a pad's beating partials, noise) brings its ratio
+into the average scaled down, to nothing at ``DENSITY_NONE``: onsets are
+sparse, so periodic density is no beat. The confidence is the product of the
+two measures, each mapped linearly to 0-1.
 The constants below were set from the noise floor and the generated
 beatless set (nodes/audio/testsignals.py) and compared on the 27 gtzan16k
 development clips (bench/beat_accuracy.py): they are development choices,
