@@ -47,7 +47,10 @@ OLDER = [("ballroom", "ballroom/Media-105901.wav", "ballroom/Media-105901.beats"
 CANDIDATES: dict[str, BeatSettings] = {"default": BeatSettings()} | {
     f"lock {lock:g}, onset gain {gain:g}, floor {floor:g}": BeatSettings(lock_confidence=lock, onset_gain=gain, onset_floor=floor)
     for lock in (0.2, 0.3) for gain in (0.3, 0.5, 1.0) for floor in (2.0, 3.0, 4.0)
-} | {f"prior {p:g}, window {w:g} s": BeatSettings(prior_bpm=p, tempo_window=w) for p in (90.0, 130.0) for w in (6.0, 10.0)}
+} | {f"prior {p:g}, window {w:g} s": BeatSettings(prior_bpm=p, tempo_window=w) for p in (90.0, 130.0) for w in (6.0, 10.0)
+} | {"half time never": BeatSettings(half_time_above=0.0)} | {
+    f"half time above {above:g} BPM, alternation {alt:g}": BeatSettings(half_time_above=above, half_time_alternation=alt)
+    for above in (125.0, 140.0) for alt in (0.3, 0.5, 0.7) if (above, alt) != (125.0, 0.5)}
 #: Not a candidate (it moves every beat 20 ms later than the sound's onset, which the synth timing tests
 #: forbid); scored beside the cross-validation to show what the annotations' tapping delay is worth.
 WHAT_IF = {"tap delay 20 ms": BeatSettings(tap_delay=0.02)}

@@ -2,7 +2,8 @@
 
 The onset detection function (the fft node's log-filtered SuperFlux,
 :mod:`.odf`) feeds two estimators: the tempo (:mod:`.tempo`: autocorrelation,
-comb over metrical multiples, prior; it picks the metrical level) and a
+comb over metrical multiples, prior; it picks the metrical level, which
+:mod:`.halftime` halves when the fast level's bass alternates) and a
 forward filter over beat-pointer states (:mod:`.pointer`), held near that
 tempo, which follows the phase and forecasts the next beat. A beat is
 flagged only while the tracker is *locked*: the tempo confidence (periodic
@@ -28,6 +29,7 @@ from mcav.runtime.params import param
 
 from .spectrum import band_bins
 from .onset import History
+from .halftime import HalfTime
 from .pointer import BeatPointer
 from .periodicity import CONTRAST_FLOOR, CONTRAST_SPAN, onset_level
 from .tempo import TempoEstimator
@@ -45,7 +47,7 @@ class BeatSettings:
     min_bpm: float = param(60.0, doc="slowest tempo reported", unit="BPM", min=30, max=300)
     max_bpm: float = param(200.0, doc="fastest tempo reported", unit="BPM", min=30, max=300)
     prior_bpm: float = param(110.0, doc="tempo preferred when the metrical level is ambiguous", unit="BPM", min=30)
-    lock_confidence: float = param(0.3, doc="tempo confidence from which beats are flagged (lost below half of it)", min=0, max=1)
+    lock_confidence: float = param(0.2, doc="tempo confidence from which beats are flagged (lost below half of it)", min=0, max=1)
     lookahead: float = param(0.0, doc="flag beats this early (to offset downstream latency)", unit="s", min=0, max=0.2)
     tempo_window: float = param(8.0, doc="seconds of onsets the tempo is estimated from", unit="s", min=3, max=30)
     tempo_every: float = param(1.0, doc="time between tempo estimates", unit="s", min=0.05, max=5)
@@ -54,6 +56,8 @@ class BeatSettings:
     onset_gain: float = param(0.5, doc="log-likelihood ratio of a beat per unit of onset strength (over its 4 s mean)", min=0.01, max=10)
     onset_floor: float = param(3.0, doc="onset strength (× its 4 s mean) below which a beat is less likely than none", min=0, max=20)
     tempo_spread: float = param(0.04, doc="how far the phase tracker's tempo may stray from the tempo estimate (log ratio, s.d.)", min=0.005, max=1)
+    half_time_above: float = param(125.0, doc="tempo from which half time is considered when the bass alternates (0 = never)", unit="BPM", min=0, max=300)
+    half_time_alternation: float = param(0.5, doc="bass alternation between the fast level's beats from which the tempo is halved", min=0.05, max=2)
 
     def __post_init__(self) -> None:
         if self.min_bpm >= self.max_bpm:
@@ -84,7 +88,7 @@ class BeatAnalyzer:
         self.s = settings or BeatSettings()
         self._rate = 0.0
         self._preset_name = ""
-        self._w = np.zeros(5)
+        self._w = np.zeros((5, 2))  # the band flux → (weighted onset strength, bass band)
         self.bpm = 0.0
         self.confidence = 0.0
         self.locked = False
@@ -108,7 +112,9 @@ class BeatAnalyzer:
         self._up = max(1, round(_POINTER_RATE / rate))
         self.pointer = BeatPointer(rate * self._up, s.min_bpm, s.max_bpm, gain=s.onset_gain, floor=s.onset_floor)
         self.odf = History(int(s.tempo_window * rate))
-        self.sharp = History(int(s.tempo_window * rate))
+        # The band flux, weighted (onset contrast, periodicity) and the bass band's alone (half time).
+        self.flux = History(int(s.tempo_window * rate), 2)
+        self.halftime = HalfTime(rate, s.half_time_above, s.half_time_alternation)
         self.n = 0  # onset samples seen; the newest has index n - 1
         self._filtered = 0  # onset samples the beat pointer has seen
         self._fresh = 0  # the tempo window starts here (after the last stretch without onsets)
@@ -140,7 +146,7 @@ class BeatAnalyzer:
         if spec.preset != self._preset_name:
             self._preset = get_preset(spec.preset)
             self._preset_name = spec.preset
-            self._w = _weights(self._preset, self._bins)
+            self._w = np.column_stack((_weights(self._preset, self._bins), np.eye(5)[0]))
         k = spec.flux.shape[0]
         if k:
             self._push(spec.odf, np.dot(spec.flux, self._w))
@@ -164,14 +170,15 @@ class BeatAnalyzer:
             intensity = min(1.0, intensity * self._preset.beat_sensitivity)
         return self._fields(spec.t_audio, beat, intensity)
 
-    def _push(self, values: np.ndarray, sharp: np.ndarray) -> None:
+    def _push(self, values: np.ndarray, flux: np.ndarray) -> None:
         """The onset-strength samples of one frame: phase filter, tempo, lock and forecast.
 
-        ``values`` is the onset detection function (tempo, phase, intensity), ``sharp`` the band flux
-        of the same hops (onset contrast: the beatless test and the release).
+        ``values`` is the onset detection function (tempo, phase, intensity); ``flux`` has, for the
+        same hops, the weighted band flux (onset contrast: the beatless test and the release) and
+        the bass band's flux (the metrical level, :mod:`.halftime`).
         """
         self.odf.extend(values)
-        self.sharp.extend(sharp)
+        self.flux.extend(flux)
         self.n += len(values)
         n = self.n
         if (n - self._filtered) * self._up >= self.pointer.block:
@@ -181,12 +188,16 @@ class BeatAnalyzer:
             self._check_onsets()
         if n >= self._next_tempo and n - self._fresh >= self._min_window:
             self._next_tempo = n + max(1, int(self.s.tempo_every * self._rate))
-            window, sharp_window = self.odf.last(self.odf.size), self.sharp.last(self.sharp.size)
+            flux = self.flux.last(self.flux.size)
+            window, sharp_window = self.odf.last(self.odf.size), flux[:, 0]
             if n - self._fresh < window.size:  # onsets from before the restart do not count
                 window, sharp_window = window.copy(), sharp_window.copy()
                 window[: window.size - (n - self._fresh)] = 0.0
                 sharp_window[: window.size - (n - self._fresh)] = 0.0
             bpm, conf = self.tempo.update(window, min(window.size, n - self._fresh), sharp_window)
+            if bpm > 0:  # half time? (once a beat was flagged: its phase places the fast level's beats)
+                beat = None if self.last_beat is None or not self.locked else self.last_beat - (n - self.flux.size)
+                bpm = self.halftime.level(bpm, flux[:, 1], beat)
             self.confidence = conf
             if bpm > 0:
                 self.bpm = bpm
@@ -224,7 +235,7 @@ class BeatAnalyzer:
         is below the contrast where the tempo confidence is half way up and, while locked, also
         below a quarter of the tempo window's (the music stopped, or only a pad or drone remains).
         """
-        recent = self.sharp.last(min(self._release, self.n))
+        recent = self.flux.last(min(self._release, self.n))[:, 0]
         x = recent - np.convolve(recent, self._box, mode="same")
         c = onset_level(np.maximum(x, 0.0, out=x))
         quiet = CONTRAST_FLOOR + 0.5 * CONTRAST_SPAN
@@ -234,13 +245,16 @@ class BeatAnalyzer:
             self._fresh = self.n - self._release // 2
             self.confidence = self.tempo.confidence = 0.0
             self.tempo.evidence.reset()
+            self.halftime.reset()
             if self.locked:
                 self.locked = False
                 self.next_beat = None
 
     def _update_lock(self) -> None:
         s = self.s
-        if not self.locked and self.period > 0 and self.confidence >= s.lock_confidence:
+        # Locking also needs the periodicity's running mean above chance (1): at chance, a window of sharp
+        # onsets alone reads 0.25 (e.g. the first estimate over pink noise at 16 kHz).
+        if not self.locked and self.period > 0 and self.confidence >= s.lock_confidence and self.tempo.evidence.trend > 1.0:
             self.locked = True
             self.next_beat, self._predict_at = None, self.n - 1
         elif self.locked and self.confidence < 0.5 * s.lock_confidence:

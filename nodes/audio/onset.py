@@ -13,12 +13,13 @@ class History:
     """The last ``size`` values of a stream, readable as one contiguous array.
 
     Each value is written twice in a buffer of ``2·size`` so that the newest
-    ``m`` values are always one slice (no copy, no ``np.roll``).
+    ``m`` values are always one slice (no copy, no ``np.roll``). With ``columns``
+    (default 0: scalars) each value is a row of that many numbers.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, columns: int = 0) -> None:
         self.size = size
-        self._buf = np.zeros(2 * size)
+        self._buf = np.zeros((2 * size, columns) if columns else 2 * size)
         self._pos = 0
         #: Values pushed in all.
         self.count = 0

@@ -20,7 +20,11 @@ function decide whether there is one, independently of loudness:
   beating partials *are* periodic) or silence stay below 0.02 however loud
   they are, while drums, plucks and strums reach 0.03-0.2.
 
-The confidence is the product of the two, each mapped linearly to 0-1.
+A window whose onset function is *dense* (many samples above half its onset
+level: a vibrato chord's or a pad's beating partials, noise) brings its ratio
+into the average scaled down, to nothing at ``DENSITY_NONE``: onsets are
+sparse, so periodic density is no beat. The confidence is the product of the
+two measures, each mapped linearly to 0-1.
 The constants below were set from the noise floor and the generated
 beatless set (nodes/audio/testsignals.py) and compared on the 27 gtzan16k
 development clips (bench/beat_accuracy.py): they are development choices,
@@ -42,6 +46,11 @@ RATIO_CAP = 4.0
 TREND_WEIGHT = 0.15
 #: Onset contrast (95th percentile of the detrended onset function) at which it starts, and its span to 1.
 CONTRAST_FLOOR, CONTRAST_SPAN = 0.018, 0.015
+#: Onset density (the share of the window's samples above half its onset level) up to which a window's
+#: periodicity counts in full, and from which it does not count at all (linear between), at DENSITY_RATE
+#: onset samples/s (hop 512 at 48 kHz). At lower rates an onset covers at least one longer sample, so
+#: both scale with DENSITY_RATE / rate (at 31 Hz, hop 512 at 16 kHz, music reads 0.05-0.15).
+DENSITY_FULL, DENSITY_NONE, DENSITY_RATE = 0.085, 0.10, 93.75
 
 
 #: Lags tested, as multiples of the beat period tracked: the period and half of it (the off-beat
@@ -84,15 +93,17 @@ class Periodicity:
         self._lags = np.arange(max(1, int(min_lag)), int(np.ceil(max_lag)) + 1)
         self._block = max(2, round(block_s * rate))
         self._count = surrogates
+        self._dense = max(1.0, DENSITY_RATE / rate)  # the density thresholds' scale at this rate
         self._perms: dict[int, np.ndarray] = {}
         self._plans: dict[int, tuple[int, int, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._mult = np.arange(1, 5)
         self._mweight = 1.0 / np.sqrt(self._mult)
         self._mweight /= self._mweight.sum()
-        #: The last ratio, contrast and onset level measured.
+        #: The last ratio, contrast, onset level and onset density measured.
         self.ratio = 0.0
         self.contrast = 0.0
         self.level = 0.0
+        self.density = 0.0
         #: The ratio averaged over the last few estimates (exponentially): what the confidence follows.
         self.trend = 1.0
         self._seen = 0
@@ -107,19 +118,21 @@ class Periodicity:
         plan = self._plans.get(n)
         if plan is None:
             plan = self._plans[n] = self._plan(n)
-        nfft, half, unbias, index, weight = plan
+        nfft, half, index, weight = plan
         spec = rfft(rows, nfft, axis=1, workers=1)
         np.multiply(spec, spec.conj(), out=spec)
-        acf = irfft(spec, nfft, axis=1, workers=1)[:, : half + 1]
-        acf /= acf[:, :1] + 1e-12
-        acf *= unbias
-        comb = acf[:, index[0]] * weight[0]
-        for k in range(1, index.shape[0]):
-            comb += acf[:, index[k]] * weight[k]
-        return comb - np.median(comb, axis=1, keepdims=True)
+        acf = irfft(spec, nfft, axis=1, workers=1)
+        # One gather of every (multiple, lag) pair; the unbiasing and the 1/√k weights are folded into
+        # `weight`, the normalisation by acf[0] is applied to the (linear) comb.
+        comb = np.dot(acf[:, index], weight)
+        comb *= 1.0 / (acf[:, :1] + 1e-12)
+        m = comb.shape[1]
+        mid = np.partition(comb, ((m - 1) // 2, m // 2), axis=1)  # the median over the lags, without np.median's overhead
+        comb -= 0.5 * (mid[:, (m - 1) // 2 : (m - 1) // 2 + 1] + mid[:, m // 2 : m // 2 + 1])
+        return comb
 
-    def _plan(self, n: int) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
-        """FFT length, longest lag, unbiasing factors, comb indices and weights for windows of ``n``."""
+    def _plan(self, n: int) -> tuple[int, int, np.ndarray, np.ndarray]:
+        """FFT length, longest lag, and the comb as a gather plus a matrix: ``acf[:, index] @ weight``."""
         half = n // 2
         nfft = next_fast_len(n + half, real=True)  # lags up to `half` stay free of wrap-around
         lags = self._lags * self._mult[:, None]
@@ -127,7 +140,12 @@ class Periodicity:
         keep = weight[0] > 0
         weight = weight[:, keep] / weight[:, keep].sum(axis=0)
         index = np.minimum(lags[:, keep], half)
-        return nfft, half, 1.0 / (1.0 - np.arange(half + 1) / n), index, weight
+        weight = weight / (1.0 - index / n)  # unbiased: long lags see fewer products
+        # Gathered lags: the distinct ones; the matrix sums each comb's k = 1-4 terms.
+        used, where = np.unique(index, return_inverse=True)
+        matrix = np.zeros((used.size, index.shape[1]))
+        np.add.at(matrix, (where.reshape(index.shape), np.arange(index.shape[1])[None, :]), weight)
+        return nfft, half, used, matrix
 
     def _shuffles(self, n: int) -> np.ndarray:
         """Gather indices ``[surrogates, n]``: the window cut into blocks of 0.6-1.6 × ``block_s``, reordered.
@@ -158,6 +176,7 @@ class Periodicity:
         """
         self.contrast = c = contrast(x)
         self.level = onset_level(x)
+        self.density = float(np.count_nonzero(x > 0.5 * self.level)) / x.size if x.size else 0.0
         if x.size < 4 * self._block or c <= 0:
             self.ratio = 0.0
             return 0.0
@@ -181,7 +200,10 @@ class Periodicity:
             # A running mean until there are enough estimates for the running average; it starts from
             # one estimate at chance level (1), and one estimate counts at most RATIO_CAP.
             self._seen += 1
-            self.trend += max(TREND_WEIGHT, 1.0 / (self._seen + 1)) * (min(self.ratio, RATIO_CAP) - self.trend)
+            # Onsets are sparse: a dense onset function (a vibrato chord's or a pad's partials beating,
+            # noise) is no beat however periodic it looks, so its periodicity counts less, down to none.
+            sparse = min(1.0, max(0.0, (DENSITY_NONE * self._dense - self.density) / ((DENSITY_NONE - DENSITY_FULL) * self._dense)))
+            self.trend += max(TREND_WEIGHT, 1.0 / (self._seen + 1)) * (min(self.ratio, RATIO_CAP) * sparse - self.trend)
         periodic = min(1.0, max(0.0, (self.trend - RATIO_FLOOR) / RATIO_SPAN))
         sharp = min(1.0, max(0.0, (c - CONTRAST_FLOOR) / CONTRAST_SPAN))
         return periodic * sharp

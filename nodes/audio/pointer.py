@@ -75,7 +75,10 @@ class BeatPointer:
         # Rows 0…T−1: the weights before each interval's beat; rows T…2T−1: from the beat on.
         self._shapes = np.concatenate((before, self._shape - before))
         self._half = big
-        self._column_n = n[:, None]
+        # Every interval's slots twice over (its state indices, then again): slot (s + c) mod N for
+        # 0 ≤ s < N and c ≤ N is one gather, ``_twice[_start + s + c]``, without an integer remainder.
+        self._start = np.concatenate(([0], np.cumsum(2 * n)[:-1]))
+        self._twice = np.concatenate([np.tile(np.arange(k), 2) + o for k, o in zip(n.tolist(), self._offset.tolist())])
         if n[0] <= 2 * big:
             raise ValueError(f"beat pointer: {rate:g} samples/s is too few for {max_bpm:g} BPM (a beat must span "
                              f"more than {2 * big} samples)")
@@ -130,8 +133,9 @@ class BeatPointer:
         self._mean = mean
         cols, gather = self._plan(m)
         big = self._half
-        idx = np.remainder(cols + (self._t + 1 - big), self._column_n)  # slot (t + 1 − H + c) mod N, column c
-        idx += self._offset[:, None]
+        first = (self._t + 1 - big) % self.intervals  # slot (t + 1 − H + c) mod N of column c (c ≤ N: no double wrap)
+        first += self._start
+        idx = self._twice[first[:, None] + cols]
         self._t += m
         logs.append(0.0)
         terms = np.array(logs)[gather]  # [2H + 1, m + 2H]

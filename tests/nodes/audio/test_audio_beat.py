@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import build
 
+from mcav.nodes.audio.halftime import HalfTime
 from mcav.nodes.audio.synth import beat_times
 from mcav.runtime.engine import Runtime
 from mcav.runtime.frames import Features
@@ -140,3 +141,40 @@ def test_beat_pointer_does_not_depend_on_how_the_onsets_are_cut() -> None:
     blocks.push(odf[cuts[-1] :])
     np.testing.assert_allclose(blocks.alpha / blocks.alpha.sum(), one.alpha / one.alpha.sum(), rtol=1e-6, atol=1e-12)
     assert one.ahead() == pytest.approx(blocks.ahead())
+
+
+def _bass(bpm: float, rate: float, seconds: float, odd: float) -> tuple[np.ndarray, float]:
+    """A bass-band flux with a pulse on every beat at ``bpm``, the odd beats ``odd`` times as strong; the last beat's index."""
+    n, period = int(seconds * rate), 60.0 * rate / bpm
+    flux = np.zeros(n)
+    beats = np.arange(0.0, n - 3, period)
+    flux[np.round(beats).astype(int)] = np.where(np.arange(beats.size) % 2 == 0, 1.0, odd)
+    return flux, float(np.round(beats[-1]))
+
+
+@pytest.mark.parametrize("odd, halved", [(0.2, True), (1.0, False)])
+def test_half_time_when_the_fast_levels_bass_alternates(odd: float, halved: bool) -> None:
+    """A strong and a weak bass pulse in turn at 150 BPM is 75 BPM with hats; an even kick (four on the floor) stays 150."""
+    rate = 48000 / 512
+    flux, last = _bass(150.0, rate, 8.0, odd)
+    ht = HalfTime(rate)
+    levels = [ht.level(150.0, flux, last) for _ in range(6)]  # one per tempo estimate
+    assert levels[-1] == (75.0 if halved else 150.0)
+    assert levels[0] == 150.0  # a running mean: one window does not decide
+
+
+def test_half_time_is_not_considered_below_its_tempo_or_without_a_beat() -> None:
+    rate = 48000 / 512
+    flux, last = _bass(110.0, rate, 8.0, 0.1)
+    ht = HalfTime(rate, above=125.0)
+    assert [ht.level(110.0, flux, last) for _ in range(6)][-1] == 110.0
+    flux, last = _bass(150.0, rate, 8.0, 0.1)
+    assert [ht.level(150.0, flux, None) for _ in range(6)][-1] == 150.0  # no phase yet: no decision
+    never = HalfTime(rate, above=0.0)
+    assert [never.level(150.0, flux, last) for _ in range(6)][-1] == 150.0
+    ht = HalfTime(rate)
+    for _ in range(6):
+        ht.level(150.0, flux, last)
+    assert ht.half
+    ht.reset()  # the music stopped
+    assert not ht.half and ht.alternation == 0.0
