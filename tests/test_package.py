@@ -17,7 +17,7 @@ import mcav
 
 ROOT = Path(__file__).resolve().parent.parent
 MCAV = [sys.executable, "-m", "mcav"]
-BUILTIN = ["analyze", "demo", "dj", "dj-synth", "edge", "vj", "vj-fanout", "vj-link"]
+BUILTIN = ["analyze", "demo", "dj", "dj-link", "dj-synth", "edge", "vj", "vj-fanout", "vj-link"]
 
 
 def mcav_run(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -96,7 +96,7 @@ def test_bash_completion_follows_the_parser(tmp_path: Path) -> None:
     assert "complete -o filenames -F _mcav mcav" in script
     assert {"run", "validate", "pipelines", "devices", "patterns", "dj-key", "bench", "completion"} <= set(
         _complete(script, ""))
-    assert _complete(script, "run", "d") == ["demo", "dj", "dj-synth"]  # built-in graphs
+    assert _complete(script, "run", "d") == ["demo", "dj", "dj-link", "dj-synth"]  # built-in graphs
     assert _complete(script, "graph", "vj", "--format", "") == ["text", "dot", "mermaid"]
     assert _complete(script, "--log-level", "") == ["debug", "info", "warning", "error", "critical"]
     assert _complete(script, "dj-key", "") == ["add", "remove", "list", "verify"]
