@@ -65,6 +65,8 @@ def open_admin(context: Any, server: Demo) -> Any:
 def test_save_recall_rename_and_delete_a_scene_by_clicking(context: Any, server: Demo) -> None:
     page = open_admin(context, server)
     page.wait_for_selector("#scene-list >> text=No scenes saved yet.")
+    page.wait_for_selector("#no-midi-node")  # no midi node in this graph: the MIDI card says so
+    assert page.is_hidden("#midi-learn")
     server_ask(server, "pattern_changed", {"type": "set_pattern", "pattern": "galaxy"})
     wait_server(server, lambda s: s["current_pattern"] == "galaxy")
 
