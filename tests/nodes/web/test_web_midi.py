@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from web_support import Demo, require_chromium, server_ask, wait_js, wait_server
+from web_support import Demo, open_admin, require_chromium, server_ask, wait_js, wait_server
 
 require_chromium()
 mido = pytest.importorskip("mido", reason="the midi extra (mido, python-rtmidi) is not installed")
@@ -61,16 +61,6 @@ def server(controller: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def midi_map(server: Demo) -> dict[str, Any]:
     return server_ask(server, "midi_map", {"type": "get_midi"})
-
-
-def open_admin(context: Any, server: Demo) -> Any:
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server.url("/"))
-    wait_js(page, "window.mcavClient && window.mcavClient.state === 'open'")
-    page.errors = errors
-    return page
 
 
 def learn(page: Any, server: Demo, action: str) -> None:

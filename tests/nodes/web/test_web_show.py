@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from web_support import Demo, require_chromium, server_ask, wait_js, wait_server
+from web_support import Demo, open_admin, require_chromium, server_ask, wait_js, wait_server
 
 require_chromium()
 pytestmark = pytest.mark.browser
@@ -50,16 +50,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     d = Demo(graph=graph, listeners=("djs",), minecraft=False).start()
     yield d
     d.stop()
-
-
-def open_admin(context: Any, server: Demo) -> Any:
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(server.url("/"))
-    wait_js(page, "window.mcavClient && window.mcavClient.state === 'open'")
-    page.errors = errors
-    return page
 
 
 def test_save_recall_rename_and_delete_a_scene_by_clicking(context: Any, server: Demo) -> None:
