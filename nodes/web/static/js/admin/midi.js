@@ -37,8 +37,7 @@ export function mountMidi(root, { client, store }) {
   const status = h('p', { class: 'midi-status', id: 'midi-status', role: 'status', 'aria-live': 'polite' });
   const controls = h('div', { class: 'inline-form' }, action, learn, cancel);
   const list = h('ul', { class: 'midi-map', id: 'midi-map' });
-  const none = h('p', { class: 'muted', id: 'no-midi-node', hidden: true }, 'No MIDI node: add ',
-    h('code', {}, 'pads: {kind: midi}'), ' to the graph to play the show from a controller.');
+  const none = h('p', { class: 'muted', id: 'no-midi-node', hidden: true });
   fill(root, card('midi', 'MIDI', none, controls, status, list));
 
   client.on('open', () => client.send({ type: 'get_midi' }));
@@ -56,9 +55,12 @@ export function mountMidi(root, { client, store }) {
     if (was && [...action.options].some((o) => o.value === was)) action.value = was;
   });
 
-  store.subscribe(['midi', 'midiLearned'], ({ midi, midiLearned }) => {
+  store.subscribe(['midi', 'midiLearned', 'auth'], ({ midi, midiLearned, auth }) => {
     const available = midi.available === true;
     none.hidden = available || midi.available === null;
+    // A viewer is told available: false whether or not there is a midi node: say which may be the case.
+    if (auth.required && !auth.authenticated) fill(none, 'The MIDI map is for operators: log in to see it.');
+    else fill(none, 'No MIDI node: add ', h('code', {}, 'pads: {kind: midi}'), ' to the graph to play the show from a controller.');
     controls.hidden = list.hidden = status.hidden = !available;
     if (!available) return;
     const learning = midi.learning ?? null;
