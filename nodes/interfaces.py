@@ -18,7 +18,8 @@ interface              provided by     required by
                                        ``dj_relay``, ``show``
 ``browser_endpoint``   ``browser``     ``admin_http``, ``show``
 ``show_control``       ``show``        ``browser``, ``osc``, ``midi``
-``midi_control``       ``midi``        ``osc`` (``/mcav/midi/learn``)
+``midi_control``       ``midi``        ``osc`` (``/mcav/midi/learn``), ``browser``
+                                       (the admin panel's learn card)
 =====================  ==============  ==============================================
 """
 

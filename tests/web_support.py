@@ -225,6 +225,17 @@ def wait_server(demo: Demo, check: Callable[[dict[str, Any]], bool], timeout: fl
     pytest.fail(f"server state never matched; last vj_state: {json.dumps(state)[:2000]}")
 
 
+def open_admin(context: Any, demo: Demo) -> Any:
+    """A new page on the admin panel, once its WebSocket is open; ``page.errors`` collects uncaught errors."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(demo.url("/"))
+    wait_js(page, "window.mcavClient && window.mcavClient.state === 'open'")
+    page.errors = errors
+    return page
+
+
 class ConsoleLog:
     """Collects a page's console errors and uncaught exceptions."""
 

@@ -190,6 +190,17 @@ def quantize_pending(pending: list[dict[str, Any]]) -> str:
     return encode({"type": "quantize_pending", "pending": pending})
 
 
+def midi_map(available: bool, mapping: Mapping[str, Any] | None = None, learning: Any = None) -> str:
+    """The MIDI map and learn mode (mcav's own panel): ``available`` false without a ``midi`` node (or for a
+    viewer); ``mapping`` ``{file, channel, notes, cc}``; ``learning`` the action waiting for a note or CC."""
+    return encode({"type": "midi_map", "available": available, "mapping": dict(mapping or {}), "learning": learning})
+
+
+def midi_learned(data: Mapping[str, Any]) -> str:
+    """Every operator: learn mode bound a note or CC (``{action, note or cc, channel, file[, error]}``)."""
+    return encode({"type": "midi_learned", **data})
+
+
 def empty_list(mtype: str, key: str) -> str:
     """``{"type": mtype, key: []}``: the well-formed answer to a newer panel's request for something mcav
     does not have (``stages``, ``bitmap_patterns``…)."""

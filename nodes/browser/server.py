@@ -18,7 +18,7 @@ each frame in chunks (:class:`~.clients.FanOut`) so the DJ server's reads get a
 turn; the Minecraft sink has a loop of its own.
 
 Control: it requires (each optional) the pattern control, the DJ roster, a
-Minecraft link and every analysis preset, and relays the roster's and the
+Minecraft link, every analysis preset, the show and a MIDI input (learn mode), and relays the roster's and the
 link's events to browsers; it provides ``endpoint`` (where the pages connect)
 to ``admin_http``.
 """
@@ -38,7 +38,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from mcav.nodes.health import VJ_HEALTH
-from mcav.nodes.interfaces import AnalysisPreset, BrowserEndpoint, DJRoster, MinecraftLink, PatternControl, ShowControl
+from mcav.nodes.interfaces import (AnalysisPreset, BrowserEndpoint, DJRoster, MidiControl, MinecraftLink, PatternControl,
+                                   ShowControl)
 from mcav.runtime import budget
 from mcav.runtime.budget import ListenerBudget, budgeted_connection, quiet_accept_errors
 from mcav.runtime.control import Require
@@ -48,7 +49,7 @@ from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
 from mcav.runtime.trust import LOOPBACK, TrustedNetworks, binds_beyond_loopback
 
-from . import commands, commands_mc, commands_show  # noqa: F401  (importing them registers the handlers)
+from . import commands, commands_mc, commands_midi, commands_show  # noqa: F401  (importing them registers the handlers)
 from . import protocol as P
 from .access import OPERATOR_EVENTS, Access
 from .clients import Client, FanOut
@@ -79,6 +80,7 @@ class BrowserServer(ShowLinks, AsyncNode):
         "minecraft": Require(MinecraftLink, optional=True, doc="plugin commands; link state and plugin events"),
         "presets": Require(AnalysisPreset, many=True, optional=True, doc="set_preset also switches the analysis"),
         "show": Require(ShowControl, optional=True, doc="scenes: list, save, load, rename, delete, export, import"),
+        "midi": Require(MidiControl, optional=True, doc="the MIDI map and learn mode (the admin panel's MIDI card)"),
     }
     health_schema = VJ_HEALTH
 

@@ -1,7 +1,7 @@
 """The browser node's side of the control plane: the show as its control ports see it.
 
 :class:`ShowLinks` is mixed into :class:`~.server.BrowserServer`: it holds the
-node's control ports (``pattern``, ``djs``, ``minecraft``, ``presets``), keeps
+node's control ports (``pattern``, ``djs``, ``minecraft``, ``presets``, ``show``, ``midi``), keeps
 what their events say (the Minecraft link's state, the live DJ), relays their
 events to browsers, and offers the command handlers the calls they make
 (pattern state, syncs to DJs, banners to the plugin) and the ``vj_state`` hello.
@@ -44,6 +44,7 @@ class ShowLinks:
         self.mc: ControlPort = ctx.control("minecraft")
         self.presets: ControlPort = ctx.control("presets")
         self.show: ControlPort = ctx.control("show")
+        self.midi: ControlPort = ctx.control("midi")
         #: The Minecraft link's ``info()``, kept by its ``link`` events.
         self.mc_info: dict[str, Any] = {"connected": False, "zone": "main"}
         #: The roster's ``live()``, kept by its ``live`` events.
@@ -66,6 +67,8 @@ class ShowLinks:
             self.mc.subscribe(self._mc_event, ("link", "message", "zone"))
         if self.show:
             self.show.subscribe(self._show_event)
+        if self.midi:
+            self.midi.subscribe(self._midi_event, ("learned",))
         if self.pattern:
             self._pattern_list = await self.patterns()
             self._shown_pattern = (await self.pattern_state()).get("pattern")
@@ -108,6 +111,22 @@ class ShowLinks:
             self.broadcast(P.cues(event.data))
         else:
             self.broadcast(P.scene_loaded(event.data["name"]))
+
+    def _midi_event(self, event: Event) -> None:
+        """Learn mode bound a note or CC: operators get ``midi_learned``, then the map as it is now."""
+        self.broadcast(P.midi_learned(event.data), operators_only=True)
+        self.ctx.spawn(self.announce_midi(), name="midi map")
+
+    async def midi_state(self) -> str:
+        """``midi_map`` for an operator: the map and learn mode (``available`` false without a midi node)."""
+        if not self.midi:
+            return P.midi_map(False)
+        mapping = dict(await self.midi.mapping())
+        return P.midi_map(True, {k: v for k, v in mapping.items() if k != "learning"}, mapping.get("learning"))
+
+    async def announce_midi(self) -> None:
+        """Send ``midi_map`` to every operator (learn mode started, ended or bound something)."""
+        self.broadcast(await self.midi_state(), operators_only=True)
 
     def _mc_event(self, event: Event) -> None:
         if event.name == "link":

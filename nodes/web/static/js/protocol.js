@@ -42,6 +42,9 @@ export function initialState() {
     cues: { cues: [], position: -1, current: null, next: null },
     quantizePending: [],
     quantize: '', // how this page asks changes to land: '' = the pattern node's default
+    // MIDI learn (a `midi` node): available null until the server answers get_midi.
+    midi: { available: null, mapping: {}, learning: null },
+    midiLearned: null, // the last binding learn mode made ({action, note or cc, channel})
   };
 }
 
@@ -196,6 +199,12 @@ export function bindProtocol(client, store, live, notify) {
       store.set({ cues: { cues: m.cues, position: num(m.position) ?? -1, current: m.current ?? null, next: m.next ?? null } });
     }
   });
+  on('midi_map', (m) => {
+    if (typeof m.available === 'boolean') {
+      store.set({ midi: { available: m.available, mapping: m.mapping || {}, learning: m.learning ?? null } });
+    }
+  });
+  on('midi_learned', (m) => store.set({ midiLearned: m }));
   on('quantize_pending', (m) => {
     if (Array.isArray(m.pending)) store.set({ quantizePending: m.pending });
   });

@@ -17,6 +17,7 @@ import { mountCodes } from './codes.js';
 import { mountHealth } from './health.js';
 import { mountScenes } from './scenes.js';
 import { mountCues, mountCountdown } from './cues.js';
+import { mountMidi } from './midi.js';
 import { mountAuth, authHello } from './auth.js';
 import { mountNowPlaying, mountFooter } from './now-playing.js';
 import { bindKeys } from './keys.js';
@@ -56,6 +57,7 @@ async function main() {
   mountHealth($('#slot-health'), ctx);
   mountScenes($('#slot-scenes'), ctx);
   const cues = mountCues($('#slot-cues'), ctx);
+  mountMidi($('#slot-midi'), ctx);
   mountCountdown($('#countdown'), ctx);
   mountFooter($('#footer-stats'), ctx);
   bindKeys({ patterns, effects, cues });
