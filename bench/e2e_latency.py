@@ -130,7 +130,8 @@ def _processes(cfg: Config, topology: str, plugin_port: int, env: dict[str, str]
         sets = ["source.kind=sounddevice", *show, *(s for s in cfg.sets if s.split(".")[0] not in ("relay", "djs"))]
         return [_spawn(_cmd(pipes / "demo.yaml", sets), env, cfg.code, log)], web
     dj_port = free_port()
-    vj_sets = [f"djs.port={dj_port}", *show, *(s for s in cfg.sets if s.split(".")[0] not in DJ_NODES)]
+    # osc.port=0: another mcav on the machine (another engineer's run) may hold the default UDP 7700.
+    vj_sets = [f"djs.port={dj_port}", "osc.port=0", *show, *(s for s in cfg.sets if s.split(".")[0] not in DJ_NODES)]
     dj_sets = [f"relay.vj_server_url=ws://127.0.0.1:{dj_port}", *(s for s in cfg.sets if s.split(".")[0] in DJ_NODES)]
     vj = _spawn(_cmd(pipes / "vj.yaml", vj_sets), env, cfg.code, log)
     return [vj, _spawn(_cmd(pipes / "dj.yaml", dj_sets), env, cfg.code, log)], web
