@@ -80,6 +80,9 @@ CONFIGS = {
     "short_window": Config("block 128, hop 128, fft 512", SHORT_WINDOW),
     "old_defaults": Config("old defaults", OLD_DEFAULTS),
     "block512": Config("defaults, block 512", ("source.block=512",)),
+    "band_hop256": Config("bands at hop 256", ("fft.band_hop=256",)),
+    "band_hop512": Config("bands at hop 512", ("fft.band_hop=512",)),
+    "one_window": Config("one window (fft 1024/512)", ("fft.band_size=1024", "fft.band_hop=512")),
 }
 
 

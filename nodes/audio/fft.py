@@ -53,7 +53,7 @@ class Fft(SyncNode):
                           max=1 << 15)
         hop: int = param(512, doc="samples between the beat's analyses (10.7 ms at 48 kHz)", min=16, max=1 << 15)
         band_size: int = param(512, doc="the bands' FFT window in samples (10.7 ms at 48 kHz)", min=64, max=1 << 15)
-        band_hop: int = param(256, doc="samples between band analyses, a divisor of hop (5.3 ms at 48 kHz)", min=16,
+        band_hop: int = param(512, doc="samples between band analyses, a divisor of hop (10.7 ms at 48 kHz)", min=16,
                               max=1 << 15)
         preset: str = param("auto", doc="analysis preset (attack, release, AGC gain, beat tuning)", choices=PRESET_NAMES)
         gate: float = param(0.02, doc="noise gate: bands fall while the largest sample is below this", min=0, max=1)

@@ -3,10 +3,11 @@
 The state machine behind the ``fft`` node (:mod:`.fft`), usable without a graph. Two windows run
 side by side on the same samples: the **long** window (``size``/``hop``, 1024/512) gives the flux
 and the onset function the beat tracker reads, exactly as a single-window analysis would; the
-**short** window (``band_size``/``band_hop``, 512/256) gives the bands, AGC and peak that patterns
-and the wire show, so a sound reaches them after a short window's worth of audio instead of a long
-one's. A Spectrum is emitted at each band hop; it carries flux rows only for the long hops that
-ended in it, and ``hop_s`` (their spacing) is 0 when there are none.
+**short** window (``band_size``/``band_hop``, 512/512: the newest half of the long one) gives the
+bands, AGC and peak that patterns and the wire show, so a sound reaches them after a short window's
+worth of audio instead of a long one's. A Spectrum is emitted at each band hop; it carries flux rows
+only for the long hops that ended in it, and ``hop_s`` (their spacing) is 0 when there are none (a
+``band_hop`` shorter than ``hop``).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class SpectrumAnalyzer:
         bass_cutoff: float = 120.0,
         start_sample: int = 0,
         band_size: int | None = 512,
-        band_hop: int | None = 256,
+        band_hop: int | None = 512,
     ) -> None:
         band_size = size if band_size is None else band_size
         band_hop = hop if band_hop is None else band_hop
