@@ -107,16 +107,17 @@ class AudioBlock(Frame):
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class Spectrum(Frame):
-    """FFT analysis of one hop: the 5 MCAV bands after AGC and smoothing.
+    """FFT analysis up to one band hop: the 5 MCAV bands after AGC and smoothing, and the beat's onset rows.
 
     Attributes:
         t_audio: Audio time of the end of the analysed window, s from source start.
         bands: float32 ``[5]``, each 0-1 after AGC and attack/release smoothing.
         raw_bands: float32 ``[5]``, mean band magnitudes before AGC (unnormalised).
         peak: Amplitude 0-1 (max of the smoothed bands).
-        magnitudes: Magnitude spectrum of the window (``rfft`` bins), float32.
+        magnitudes: Magnitude spectrum of the bands' (short) window (``rfft`` bins), float32.
         sample_rate: Sample rate of the analysed audio (Hz).
-        hop_s: Time between consecutive spectra, in s.
+        hop_s: Time between consecutive ``flux``/``odf`` rows (the long hop), in s; 0 when the
+            frame carries none (the bands come at a shorter hop than the beat's onset rows).
         instant_bass: Fast bass-lane envelope, 0-1 (no FFT window delay).
         instant_kick: True on a fast bass-lane kick onset.
         flux: float32 ``[k, 5]``, positive log-magnitude spectral flux per band for
@@ -125,8 +126,8 @@ class Spectrum(Frame):
         odf: float32 ``[k]``, the onset detection function for the same ``k`` hops: the
             log-filtered spectral flux with vibrato suppression (:mod:`mcav.nodes.audio.odf`), a
             sum over 12-per-octave bands of natural-log level rises (0 for a steady sound).
-        window_s: Length of the FFT window, in s (an onset shows up about half
-            a window after it happened).
+        window_s: Length of the long FFT window behind ``flux`` and ``odf``, in s (an onset
+            shows up there about half a window after it happened).
         amplitude: Largest absolute sample of the input block, 0-1 (before the gate).
         preset: Name of the analysis preset in force (see :mod:`mcav.nodes.presets`).
         source: Name of the audio source node ("" = unknown).

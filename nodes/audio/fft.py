@@ -1,4 +1,4 @@
-"""The ``fft`` node: Hann-windowed FFT → the 5 MCAV bands, AGC, smoothing, flux and the bass lane."""
+"""The ``fft`` node: Hann-windowed FFTs → the 5 MCAV bands (short window), AGC, smoothing, flux (long window), bass lane."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from mcav.runtime.frames import AudioBlock, Frame, Spectrum
 from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
 
-from .spectrum import BAND_EDGES_HZ, SpectrumAnalyzer, band_bins
+from .bands import BAND_EDGES_HZ, band_bins
+from .spectrum import SpectrumAnalyzer
 
 __all__ = ["BAND_EDGES_HZ", "Fft", "SpectrumAnalyzer", "band_bins", "downmix"]
 
@@ -41,19 +42,28 @@ def _mix_weights(channels: int, dtype: np.dtype) -> np.ndarray:
 
 
 class Fft(SyncNode):
-    """Hann FFT of the mono mix → 5 MCAV bands with per-band AGC, smoothing, gate, flux and a fast bass lane."""
+    """Hann FFTs of the mono mix → 5 MCAV bands (short window) with AGC, smoothing, gate; flux (long window); bass lane."""
 
     kind = "fft"
     provides = {"preset": AnalysisPreset}
 
     @dataclass
     class Params:
-        size: int = param(1024, doc="FFT window length in samples (21.3 ms at 48 kHz)", min=64, max=1 << 15)
-        hop: int = param(512, doc="samples between analyses (10.7 ms at 48 kHz)", min=16, max=1 << 15)
+        size: int = param(1024, doc="the beat's FFT window (flux, odf) in samples (21.3 ms at 48 kHz)", min=64,
+                          max=1 << 15)
+        hop: int = param(512, doc="samples between the beat's analyses (10.7 ms at 48 kHz)", min=16, max=1 << 15)
+        band_size: int = param(512, doc="the bands' FFT window in samples (10.7 ms at 48 kHz)", min=64, max=1 << 15)
+        band_hop: int = param(512, doc="samples between band analyses, a divisor of hop (10.7 ms at 48 kHz)", min=16,
+                              max=1 << 15)
         preset: str = param("auto", doc="analysis preset (attack, release, AGC gain, beat tuning)", choices=PRESET_NAMES)
         gate: float = param(0.02, doc="noise gate: bands fall while the largest sample is below this", min=0, max=1)
         agc_half_life: float = param(2.3, doc="time for a band's AGC peak to fall by half", unit="s", min=0.01)
         bass_cutoff: float = param(120.0, doc="corner of the fast bass lane's low-pass", unit="Hz", min=20, max=500)
+
+        def __post_init__(self) -> None:
+            if self.band_hop > self.hop or self.hop % self.band_hop:
+                raise ValueError(f"band_hop {self.band_hop} must divide hop {self.hop} (e.g. {self.hop // 2}): "
+                                 "every beat hop must end with a band hop")
 
     inputs = {"in": AudioBlock}
     outputs = {"out": Spectrum}
@@ -94,6 +104,8 @@ class Fft(SyncNode):
                     p.agc_half_life,
                     p.bass_cutoff,
                     start_sample=round(frame.t_audio * frame.sample_rate),
+                    band_size=p.band_size,
+                    band_hop=p.band_hop,
                 )
             except ValueError as exc:
                 self.ctx.fail(f"fft node '{self.ctx.name}': {exc}")
