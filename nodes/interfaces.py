@@ -55,6 +55,13 @@ class PatternControl(Interface):
                 "quantised changes still waiting, as in state())",
         "drop": "bass came back strongly after a breakdown (mcav.nodes.patterns.drop); data = {breakdown_bars, "
                 "breakdown_s}",
+        # The three below are what browsers are told of an operator's change (WIRE.md 3.4), published by the
+        # node that owns the state so they travel like `changed` (over Redis to every edge, once each).
+        "preset": "a preset was applied (set_preset, or set_band_sensitivities with `preset`); data = {preset, "
+                  "settings} (the AudioConfig fields, as preset_changed)",
+        "bands": "the band sensitivities were set (set_band_sensitivity/-ies); data = {band_sensitivity}",
+        "effect": "an effect was triggered or blackout/freeze set; data = {effect} (+ enabled for blackout/freeze "
+                  "set by set_blackout/set_freeze)",
     }
 
     def patterns(self) -> list[dict[str, Any]]:
@@ -85,8 +92,9 @@ class PatternControl(Interface):
         """Sensitivity 0-2 of band 0-4."""
         ...
 
-    def set_band_sensitivities(self, values: list[float]) -> None:
-        """All five sensitivities at once (a custom preset)."""
+    def set_band_sensitivities(self, values: list[float], preset: dict[str, Any] | None = None) -> None:
+        """All five sensitivities at once; ``preset``: the custom preset (AudioConfig fields) they come from,
+        announced in a ``preset`` event."""
         ...
 
     def set_preset(self, name: str) -> None:

@@ -62,6 +62,9 @@ class Client:
         self.high_water = high_water
         #: state frames this client lost (leaky queue overflow).
         self.dropped = 0
+        #: ``band_sensitivity_changed`` messages not to echo back: this page set the bands itself and moved its own
+        #: sliders (an echo arriving mid-drag would pull a slider back).
+        self.bands_unechoed = 0
         #: control messages lost because CONTROL_SLOTS were already queued (a hopelessly stalled client).
         self.control_dropped = 0
         self.sending = False

@@ -7,7 +7,8 @@ imports another node family.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import contextlib
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from mcav.nodes.presets import apply_preset, preset_name
 
@@ -98,32 +99,37 @@ async def _set_preset(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> Non
     if isinstance(preset, str):
         p = await apply_preset(srv.presets, preset)  # ValueError naming the presets if unknown
         await pat.set_preset(p.name)
-        name, settings = p.name, p.to_wire()
+        sync: str | dict[str, Any] = p.name
     else:
         bands = preset.get("band_sensitivity")
         if bands is None:
             raise ValueError("a custom preset needs 'band_sensitivity': 5 numbers 0-2")
-        await pat.set_band_sensitivities(bands)
-        srv.audio_settings.update({k: v for k, v in preset.items() if k in ("attack", "release", "beat_threshold")})
         named = preset_name(preset)
-        if named is not None:
+        if named is not None:  # first, so the analysis is switched when browsers hear of it
             await apply_preset(srv.presets, named)
-        name, settings = named or "custom", dict(preset)
-        await _band_sensitivity_changed(srv, c)
-    srv.broadcast(P.preset_changed(name, settings))
-    await srv.tell_djs("sync_preset", name if isinstance(preset, str) else preset)
-
+        async with _unechoed(c):
+            await pat.set_band_sensitivities(bands, preset=dict(preset))
+        srv.audio_settings.update({k: v for k, v in preset.items() if k in ("attack", "release", "beat_threshold")})
+        sync = preset
+    # Browsers get band_sensitivity_changed and preset_changed from the pattern's events (ShowLinks).
+    await srv.tell_djs("sync_preset", sync)
 
 @command("set_band_sensitivity")
 async def _set_band_sensitivity(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    await srv.need_pattern().set_band_sensitivity(field(msg, "band", int), field(msg, "sensitivity", (int, float)))
-    await _band_sensitivity_changed(srv, c)
+    async with _unechoed(c):  # the other admin pages' sliders follow the pattern's `bands` event (ShowLinks)
+        await srv.need_pattern().set_band_sensitivity(field(msg, "band", int), field(msg, "sensitivity", (int, float)))
 
 
-async def _band_sensitivity_changed(srv: BrowserServer, sender: Client) -> None:
-    """Keep the other admin pages' sliders in sync (the sender's page moved its own already)."""
-    bands = (await srv.pattern_state()).get("band_sensitivity")
-    srv.broadcast(P.band_sensitivity_changed(bands), exclude=sender)
+@contextlib.asynccontextmanager
+async def _unechoed(c: Client) -> AsyncIterator[None]:
+    """Do not echo the `bands` event of this change to its sender (counted first: the event may come before the
+    answer); a change that failed makes no event."""
+    c.bands_unechoed += 1
+    try:
+        yield
+    except BaseException:
+        c.bands_unechoed -= 1
+        raise
 
 
 @command("set_audio_setting")
@@ -140,21 +146,19 @@ async def _trigger_effect(srv: BrowserServer, c: Client, msg: dict[str, Any]) ->
     effect = field(msg, "effect", str)
     intensity = field(msg, "intensity", (int, float), 1.0)
     duration_ms = field(msg, "duration", (int, float), 500)
+    # Browsers get effect_triggered from the pattern's `effect` event (ShowLinks), as for blackout and freeze.
     await srv.need_pattern().trigger_effect(effect, intensity, duration_ms / 1000.0, field(msg, "quantize", str, None))
-    srv.broadcast(P.effect_triggered(effect))
     await srv.tell_djs("sync_effect", effect)
 
 
 @command("blackout", "set_blackout")
 async def _blackout(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    on = await srv.need_pattern().set_blackout(field(msg, "enabled", bool, None))
-    srv.broadcast(P.effect_triggered("blackout", on))
+    await srv.need_pattern().set_blackout(field(msg, "enabled", bool, None))
 
 
 @command("freeze", "set_freeze")
 async def _freeze(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    on = await srv.need_pattern().set_freeze(field(msg, "enabled", bool, None))
-    srv.broadcast(P.effect_triggered("freeze", on))
+    await srv.need_pattern().set_freeze(field(msg, "enabled", bool, None))
 
 
 @command("set_transition", "set_transition_duration")

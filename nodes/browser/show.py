@@ -9,7 +9,7 @@ events to browsers, and offers the command handlers the calls they make
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from mcav.nodes.interfaces import LinkDown
 from mcav.runtime.control import ControlPort, Event
@@ -23,11 +23,18 @@ if TYPE_CHECKING:
 
 __all__ = ["ShowLinks"]
 
+#: The pattern's events that are browser messages of their own (WIRE.md 3.4), and how each is worded.
+_ANNOUNCED: dict[str, Callable[[dict[str, Any]], str]] = {
+    "preset": lambda d: P.preset_changed(d["preset"], d["settings"]),
+    "effect": lambda d: P.effect_triggered(d["effect"], d.get("enabled")),
+}
+
 
 class ShowLinks:
-    """Control ports and what they tell; needs ``ctx``, ``broadcast``, ``banners``, ``audio_settings``."""
+    """Control ports and what they tell; needs ``ctx``, ``clients``, ``broadcast``, ``banners``, ``audio_settings``."""
 
     ctx: Any
+    clients: set[Client]
     banners: dict[str, dict[str, Any]]
     audio_settings: dict[str, float]
     operator_auth: bool
@@ -53,6 +60,8 @@ class ShowLinks:
         self.quantize_pending: list[dict[str, Any]] = []
         #: The pattern on screen as browsers were last told (``pattern_changed``), and the pattern list.
         self._shown_pattern: str | None = None
+        #: The entity count as browsers were last told (``config_update``).
+        self._shown_entities: int | None = None
         self._pattern_list: list[dict[str, Any]] = []
         self._dj_cache: dict[str, Any] = {}
         self._dj_cache_frame = -1_000_000
@@ -71,12 +80,26 @@ class ShowLinks:
             self.midi.subscribe(self._midi_event, ("learned",))
         if self.pattern:
             self._pattern_list = await self.patterns()
-            self._shown_pattern = (await self.pattern_state()).get("pattern")
-            self.pattern.subscribe(self._pattern_event, ("changed", "beat"))
+            st = await self.pattern_state()
+            self._shown_pattern, self._shown_entities = st.get("pattern"), st.get("entity_count")
+            self.pattern.subscribe(self._pattern_event, ("changed", "beat", "preset", "bands", "effect"))
 
     def _pattern_event(self, event: Event) -> None:
         """Tell browsers when the pattern switches — whoever asked (a browser, a scene, a cue, OSC), and for a
-        quantised switch when it lands — and when the quantised changes waiting (or their beats left) change."""
+        quantised switch when it lands — when the entity count or the quantised changes waiting (or their beats
+        left) change, and of presets, band sensitivities and effects set. These come from the pattern's events, so
+        an edge's browsers get them too (redis_sub re-publishes the VJ's), each once."""
+        if event.name == "bands":
+            self._bands_changed(event.data["band_sensitivity"])
+            return
+        if event.name in _ANNOUNCED:
+            self.broadcast(_ANNOUNCED[event.name](event.data))
+            return
+        count = event.data.get("entity_count")
+        if event.name == "changed" and isinstance(count, int) and count != self._shown_entities:
+            self._shown_entities = count
+            self.broadcast(P.config_update(count, self.mc_info.get("zone", "main") if self.mc else "main",
+                                           event.data.get("pattern")))
         shown = event.data.get("pattern")
         if event.name == "changed" and isinstance(shown, str) and shown != self._shown_pattern:
             self._shown_pattern = shown
@@ -85,6 +108,15 @@ class ShowLinks:
         if isinstance(pending, list) and pending != self.quantize_pending:
             self.quantize_pending = pending
             self.broadcast(P.quantize_pending(pending))
+
+    def _bands_changed(self, bands: list[float]) -> None:
+        """``band_sensitivity_changed`` to every page but those that set these bands themselves."""
+        text = P.band_sensitivity_changed(bands)
+        for c in list(self.clients):
+            if c.bands_unechoed > 0:
+                c.bands_unechoed -= 1
+            else:
+                c.send(text)
 
     @property
     def shown_pattern(self) -> str | None:
@@ -134,6 +166,7 @@ class ShowLinks:
             self.broadcast(P.minecraft_status(bool(event.data.get("connected"))))
         elif event.name == "zone":  # set_zone (a browser's, or a restored show's)
             self.mc_info = dict(event.data)
+            self.broadcast(P.config_update(self._shown_entities, self.mc_info.get("zone", "main"), self._shown_pattern))
         else:
             self._relay_event(dict(event.data))
 
@@ -174,10 +207,10 @@ class ShowLinks:
             await self.djs.call(call, *args)
 
     async def config_changed(self) -> None:
-        """Entity count or zone changed: tell DJs (``config_sync``) and browsers (``config_update``)."""
+        """Entity count or zone changed: tell DJs (``config_sync``); browsers get ``config_update`` from the
+        pattern's ``changed`` event (entity count) or the link's ``zone`` event."""
         st = await self.pattern_state()
         zone = self.mc_info.get("zone", "main") if self.mc else "main"
-        self.broadcast(P.config_update(st.get("entity_count"), zone, st.get("pattern")))
         await self.tell_djs("sync_config", st.get("entity_count", 16), zone)
 
     def banners_changed(self) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from mcav.nodes.interfaces import PatternControl
-from mcav.nodes.presets import PRESET_NAMES, get_preset
+from mcav.nodes.presets import PRESET_NAMES, get_preset, preset_name
 from mcav.runtime.frames import Features, Frame, Scene
 from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
@@ -215,15 +215,25 @@ class PatternNode(SyncNode):
         with self._lock:
             self._stage.sensitivity[band] = value
         self._changed()
+        self._bands_set()
 
-    def set_band_sensitivities(self, values: Sequence[float]) -> None:
-        """Set all 5 band multipliers (0-2) at once: every value is checked, then all apply in one step."""
+    def set_band_sensitivities(self, values: Sequence[float], preset: dict[str, Any] | None = None) -> None:
+        """Set all 5 band multipliers (0-2) at once: every value is checked, then all apply in one step.
+
+        ``preset``: the custom preset (AudioConfig fields) the values come from; announced as a ``preset``
+        event (named after the preset it matches, else ``custom``) after the ``bands`` one.
+        """
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) != 5:
             raise ValueError(f"band sensitivities need 5 numbers 0-2 (bass, low, mid, high, air), got {values!r}")
+        if preset is not None and not isinstance(preset, dict):
+            raise ValueError(f"preset must be a mapping of AudioConfig fields, got {type(preset).__name__}")
         checked = [checks.number(f"band_sensitivity[{i}]", v, 0.0, 2.0) for i, v in enumerate(values)]
         with self._lock:
             self._stage.sensitivity[:] = checked
         self._changed()
+        self._bands_set()
+        if preset is not None:
+            self.ctx.publish("control", "preset", {"preset": preset_name(preset) or "custom", "settings": dict(preset)})
 
     def set_preset(self, name: str) -> None:
         """Apply MCAV preset ``name`` (its band sensitivity)."""
@@ -234,6 +244,7 @@ class PatternNode(SyncNode):
             self._preset = preset.name
             self._stage.sensitivity[:] = preset.band_sensitivity
         self._changed()
+        self.ctx.publish("control", "preset", {"preset": preset.name, "settings": preset.to_wire()})
 
     def trigger_effect(self, effect: str, intensity: float = 1.0, duration: float = 0.5,
                        quantize: str | None = None) -> None:
@@ -258,6 +269,7 @@ class PatternNode(SyncNode):
                 s.trigger(effect, intensity, duration)
 
         self._when(quantize, f"effect {effect}", start)
+        self.ctx.publish("control", "effect", {"effect": effect})
 
     def set_blackout(self, enabled: bool | None = None) -> bool:
         """Black out (every scale 0, ids kept), or back; None toggles. Returns the new state."""
@@ -266,6 +278,7 @@ class PatternNode(SyncNode):
             s = self._stage
             s.blackout = on = (not s.blackout) if enabled is None else enabled
         self._changed()
+        self.ctx.publish("control", "effect", {"effect": "blackout", "enabled": on})
         return on
 
     def set_freeze(self, enabled: bool | None = None) -> bool:
@@ -275,6 +288,7 @@ class PatternNode(SyncNode):
             s = self._stage
             s.frozen = on = (not s.frozen) if enabled is None else enabled
         self._changed()
+        self.ctx.publish("control", "effect", {"effect": "freeze", "enabled": on})
         return on
 
     def set_transition(self, duration: float, easing: str) -> None:
@@ -310,3 +324,8 @@ class PatternNode(SyncNode):
 
     def _changed(self) -> None:
         self.ctx.publish("control", "changed", self.state())
+
+    def _bands_set(self) -> None:
+        with self._lock:
+            bands = [float(v) for v in self._stage.sensitivity]
+        self.ctx.publish("control", "bands", {"band_sensitivity": bands})

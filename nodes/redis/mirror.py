@@ -115,5 +115,5 @@ class ShowMirror:
                 self.pending = [p for p in self.pending if p.get("dj_id") != dj_id] + [dict(data["dj"])]
             elif kind in ("dj_approved", "dj_denied"):
                 self.pending = [p for p in self.pending if p.get("dj_id") != data.get("dj_id")]
-        elif port == "minecraft" and name == "link":
+        elif port == "minecraft" and name in ("link", "zone"):
             self.mc_info = dict(data)

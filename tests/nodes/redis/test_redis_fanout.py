@@ -196,3 +196,42 @@ def test_a_hung_redis_never_slows_the_vj_and_the_edge_comes_back_when_it_answers
         wait_until(lambda: (edge.health() or {}).get("source_lost") is False, timeout=10, what="source back")
 
     asyncio.run(scenario())
+
+
+def test_operator_changes_at_one_edge_reach_every_browser_once(show: Show) -> None:
+    """preset_changed, band_sensitivity_changed, config_update and effect_triggered are the pattern's events: an
+    operator at edge A changes the show, and a browser at edge B and one at the VJ each hear of it exactly once."""
+    a, b = show.edge("edge_a"), show.edge("edge_b")
+    wanted = {
+        "preset_changed": lambda m: m["preset"] == "edm" and m["settings"]["band_sensitivity"] == [1.5, 0.8, 0.9, 1.2, 1.0],
+        "band_sensitivity_changed": lambda m: m["band_sensitivity"] == [0.5, 0.8, 0.9, 1.2, 1.0],
+        "config_update": lambda m: m["entity_count"] == 32 and m["current_pattern"] == "spectrum",
+        "effect_triggered": lambda m: m == {"type": "effect_triggered", "effect": "flash"},
+    }
+
+    def count(side: RawBrowser, kind: str) -> int:
+        return sum(1 for m in side.seen if m["type"] == kind and wanted[kind](m))
+
+    async def scenario() -> None:
+        at_vj, at_b = await live_browser(show.vj.web), await live_browser(b.web)
+        op = await live_browser(a.web, operator=True)
+        await op.send({"type": "set_preset", "preset": "edm"})
+        await op.send({"type": "set_band_sensitivity", "band": 0, "sensitivity": 0.5})
+        await op.send({"type": "set_entity_count", "count": 32})
+        await op.send({"type": "trigger_effect", "effect": "flash", "duration": 200})
+        # Last, a pattern switch: the VJ publishes its pattern_changed after the four above, on the same path, so
+        # once a side has it any duplicate of theirs would have come already.
+        await op.send({"type": "set_pattern", "pattern": "wave"})
+        for side in (at_vj, at_b):
+            if not any(m["type"] == "pattern_changed" and m["pattern"] == "wave" for m in side.seen):
+                await read_until(side, lambda m: m["type"] == "pattern_changed" and m["pattern"] == "wave",
+                                 what="the closing pattern_changed")
+            assert {kind: count(side, kind) for kind in wanted} == dict.fromkeys(wanted, 1), \
+                [m for m in side.seen if m["type"] in wanted]
+        # The operator's own page: the preset, entity count and effect, but its own slider move is not echoed.
+        if not any(m["type"] == "pattern_changed" and m["pattern"] == "wave" for m in op.seen):
+            await read_until(op, lambda m: m["type"] == "pattern_changed" and m["pattern"] == "wave",
+                             what="the operator's pattern_changed")
+        assert {kind: count(op, kind) for kind in wanted} == {**dict.fromkeys(wanted, 1), "band_sensitivity_changed": 0}
+
+    asyncio.run(scenario())

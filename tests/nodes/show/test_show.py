@@ -17,7 +17,7 @@ from vj_support import RawBrowser, running, wait_until
 from mcav.nodes.show import store
 
 SKIP = ("state", "ping", "dj_roster", "connect_codes", "minecraft_status", "pattern_changed", "config_update",
-        "preset_changed", "band_sensitivity_changed")
+        "preset_changed", "band_sensitivity_changed", "effect_triggered")
 
 
 def graph(state_file: Path, extra: str = "") -> str:
