@@ -4,8 +4,9 @@
   bytes the VJ's own browsers get, :mod:`mcav.nodes.statewire`) and
   published on ``mcav:<show>:state`` with its frame number and capture time.
 * The events of the control links it is bound to (pattern ``changed``,
-  roster ``message``/``live``, Minecraft ``link``/``message``) go to
-  ``mcav:<show>:events``, numbered, plus a heartbeat every second.
+  ``preset``/``bands``/``effect``, roster ``message``/``live``, Minecraft
+  ``link``/``message``/``zone``) go to ``mcav:<show>:events``, numbered, plus
+  a heartbeat every second.
 * Calls from edges (``mcav:<show>:rpc``) are made on those links — the VJ
   stays the one source of truth — and answered on the edge's reply channel;
   ``show.snapshot`` answers with the whole show state.
