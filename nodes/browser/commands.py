@@ -102,8 +102,12 @@ async def _set_preset(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> Non
         sync: str | dict[str, Any] = p.name
     else:
         bands = preset.get("band_sensitivity")
-        if bands is None:
-            raise ValueError("a custom preset needs 'band_sensitivity': 5 numbers 0-2")
+        # Checked before anything applies: a bad preset must not switch the analysis and then fail.
+        if not isinstance(bands, list) or len(bands) != 5:
+            raise ValueError(f"a custom preset needs 'band_sensitivity': 5 numbers 0-2, got {bands!r}")
+        for i, v in enumerate(bands):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 2:
+                raise ValueError(f"band_sensitivity[{i}] must be a number 0-2, got {v!r}")
         named = preset_name(preset)
         if named is not None:  # first, so the analysis is switched when browsers hear of it
             await apply_preset(srv.presets, named)

@@ -85,6 +85,8 @@ def test_pattern_commands_change_the_pattern_node_and_tell_browsers_and_djs(vj_r
         edm = await a.ask({"type": "set_preset", "preset": "EDM"}, "preset_changed", skip=SKIP)
         assert edm["preset"] == "edm" and edm["settings"]["band_sensitivity"] == [1.5, 0.8, 0.9, 1.2, 1.0]
         assert (await dj_expect(dj, "preset_sync"))["preset"]["attack"] == 0.7
+        bad = {"name": "chill", "band_sensitivity": [9, 1, 1, 1, 1]}  # refused before the analysis is switched
+        assert "band_sensitivity[0]" in (await a.ask({"type": "set_preset", "preset": bad}, "error", skip=SKIP))["message"]
         custom = {"attack": 0.3, "release": 0.1, "beat_threshold": 1.2, "band_sensitivity": [1, 1, 2, 1, 1]}
         assert (await a.ask({"type": "set_preset", "preset": custom}, "preset_changed", skip=SKIP))["preset"] == "custom"
         bad = {"band_sensitivity": [1, 1, 9, 1, 1]}
