@@ -55,3 +55,21 @@ def test_flux_equals_the_hop_by_hop_reference(block: int) -> None:
     flux = np.concatenate([f["flux"] for f in frames if f is not None])
     assert flux.shape[0] == sum(m.shape[0] for m in seen) > 100
     assert np.array_equal(flux, _reference_flux(an, seen))
+
+
+def test_periodicity_combs_equal_scipy_fft_reference() -> None:
+    from scipy.fft import irfft, rfft
+
+    from mcav.nodes.audio.periodicity import Periodicity
+
+    per = Periodicity(93.75, 28.0, 94.0)
+    x = np.maximum(np.random.default_rng(3).standard_normal(750), 0.0)
+    combs = per._combs(x)
+    nfft, _, index, weight = per._plans[x.size]
+    y = x - float(x.mean())
+    rows = np.concatenate((y[None, :], y[per._shuffles(x.size)[1:]]))
+    acf = irfft(rfft(rows, nfft, axis=1) * np.conj(rfft(rows, nfft, axis=1)), nfft, axis=1)
+    ref = np.dot(acf[:, index], weight) * (1.0 / (acf[:, :1] + 1e-12))
+    ref -= np.median(ref, axis=1, keepdims=True)
+    assert combs.shape == (9, weight.shape[1])
+    assert np.array_equal(combs, ref)
