@@ -11,9 +11,10 @@ import numpy as np
 import scipy.fft
 
 try:  # scipy.fft.rfft's dispatch and argument checks cost as much as a 4 × 1024 float32 transform
+    from scipy.fft._pocketfft.pypocketfft import c2r as _raw_c2r
     from scipy.fft._pocketfft.pypocketfft import r2c as _raw_r2c
 except ImportError:  # pragma: no cover - other scipy layouts
-    _raw_r2c = None
+    _raw_r2c = _raw_c2r = None
 
 from mcav.runtime.frames import NUM_BANDS
 

@@ -36,6 +36,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
+from .bands import _raw_c2r, _raw_r2c
+
 __all__ = ["Periodicity", "contrast", "onset_level"]
 
 #: Periodicity ratio (to the surrogates) at which the confidence starts, and its span to 1.
@@ -95,6 +97,8 @@ class Periodicity:
         self._count = surrogates
         self._dense = max(1.0, DENSITY_RATE / rate)  # the density thresholds' scale at this rate
         self._perms: dict[int, np.ndarray] = {}
+        # Per window length and dtype: the window and its surrogates, zero-padded to the FFT length.
+        self._rows: dict[tuple[int, np.dtype], np.ndarray] = {}
         self._plans: dict[int, tuple[int, int, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._mult = np.arange(1, 5)
         self._mweight = 1.0 / np.sqrt(self._mult)
@@ -108,20 +112,33 @@ class Periodicity:
         self.trend = 1.0
         self._seen = 0
 
-    def _combs(self, rows: np.ndarray) -> np.ndarray:
-        """Comb minus its median over the lags, for each row (mean removed) of ``rows``: ``[rows, lags]``.
+    def _combs(self, x: np.ndarray) -> np.ndarray:
+        """Comb minus its median over the lags, for the window ``x`` and each surrogate: ``[1 + surrogates, lags]``.
 
-        The comb at lag L is the normalised autocorrelation at L, 2L, 3L and 4L weighted 1/√k; lags
-        beyond half the window are left out (too few products to be trusted).
+        The comb at lag L is the normalised autocorrelation at L, 2L, 3L and 4L weighted 1/√k (of
+        each row with its mean removed); lags beyond half the window are left out (too few products
+        to be trusted).
         """
-        n = rows.shape[1]
+        n = x.shape[0]
         plan = self._plans.get(n)
         if plan is None:
             plan = self._plans[n] = self._plan(n)
         nfft, half, index, weight = plan
-        spec = rfft(rows, nfft, axis=1, workers=1)
-        np.multiply(spec, spec.conj(), out=spec)
-        acf = irfft(spec, nfft, axis=1, workers=1)
+        rows = self._rows.get((n, x.dtype))
+        if rows is None:
+            rows = self._rows[n, x.dtype] = np.zeros((1 + self._count, nfft), x.dtype)  # the padding stays 0
+        # Row 0 is the window itself, the others its shuffles: one gather, then the mean out of all.
+        window = rows[:, :n]
+        window[...] = x[self._shuffles(n)]
+        window -= float(x.mean())
+        if _raw_r2c is not None:  # the entry point scipy.fft's rfft/irfft end in, without their dispatch
+            spec = _raw_r2c(rows, (1,), True, 0, None, 1)
+            np.multiply(spec, spec.conj(), out=spec)
+            acf = _raw_c2r(spec, (1,), nfft, False, 2, None, 1)  # norm 2: irfft's 1/nfft
+        else:  # pragma: no cover - other scipy layouts
+            spec = rfft(rows, axis=1, workers=1)
+            np.multiply(spec, spec.conj(), out=spec)
+            acf = irfft(spec, nfft, axis=1, workers=1)
         # One gather of every (multiple, lag) pair; the unbiasing and the 1/√k weights are folded into
         # `weight`, the normalisation by acf[0] is applied to the (linear) comb.
         comb = np.dot(acf[:, index], weight)
@@ -148,7 +165,7 @@ class Periodicity:
         return nfft, half, used, matrix
 
     def _shuffles(self, n: int) -> np.ndarray:
-        """Gather indices ``[surrogates, n]``: the window cut into blocks of 0.6-1.6 × ``block_s``, reordered.
+        """Gather indices ``[1 + surrogates, n]``: the window (row 0), then cut into blocks of 0.6-1.6 × ``block_s``, reordered.
 
         Irregular block lengths matter: blocks of one length reordered keep a strictly periodic
         signal's phases on a grid of the length, so a drum machine would look like chance.
@@ -159,8 +176,8 @@ class Periodicity:
             cuts = np.cumsum(rng.uniform(0.6, 1.6, n // self._block + 2) * self._block).astype(int)
             edges = np.concatenate(([0], cuts[cuts < n], [n]))
             parts = [np.arange(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-            idx = self._perms[n] = np.stack([np.concatenate([parts[i] for i in rng.permutation(len(parts))])
-                                             for _ in range(self._count)])
+            idx = self._perms[n] = np.stack([np.arange(n)] + [
+                np.concatenate([parts[i] for i in rng.permutation(len(parts))]) for _ in range(self._count)])
         return idx
 
     def reset(self) -> None:
@@ -180,8 +197,7 @@ class Periodicity:
         if x.size < 4 * self._block or c <= 0:
             self.ratio = 0.0
             return 0.0
-        y = x - float(x.mean())
-        combs = self._combs(np.concatenate((y[None, :], y[self._shuffles(y.size)])))
+        combs = self._combs(x)
         if combs.shape[1] == 0:
             self.ratio = 0.0
             return 0.0
