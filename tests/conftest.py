@@ -72,11 +72,22 @@ def accepts(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+_PORTS_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port that was free a moment ago (for subprocess servers that cannot report port 0)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port that was free a moment ago (for subprocess servers that cannot report port 0).
+
+    Never the same port twice in a test session: the OS may hand a just-closed port out again at once, so two
+    calls in a row (a server's web and admin ports) could otherwise return the same one.
+    """
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
 
 
 @pytest.fixture(scope="module")
