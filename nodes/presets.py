@@ -8,10 +8,11 @@ preset; the browser's ``set_preset`` and the DJ relay's ``preset_sync`` both use
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-__all__ = ["PRESETS", "PRESET_NAMES", "Preset", "apply_preset", "get_preset", "preset_name"]
+__all__ = ["PRESETS", "PRESET_NAMES", "Preset", "apply_preset", "band_sensitivities", "get_preset", "preset_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,24 @@ async def apply_preset(port: Any, name: str) -> Preset:
     preset = get_preset(name)
     await port.call_all("set_preset", preset.name)
     return preset
+
+
+def band_sensitivities(values: Any) -> list[float]:
+    """``values`` checked as the 5 band multipliers 0-2 (bass, low, mid, high, air); ValueError names the bad one.
+
+    One rule for every place that takes them (the pattern node, a browser's custom preset), so a custom
+    preset can be checked before any part of it applies.
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) != 5:
+        raise ValueError(f"band sensitivities need 5 numbers 0-2 (bass, low, mid, high, air), got {values!r}")
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"band_sensitivity[{i}] must be a number from 0 to 2, got {v!r}")
+        if not math.isfinite(v) or not 0.0 <= v <= 2.0:
+            raise ValueError(f"band_sensitivity[{i}] {v!r} is out of range 0-2")
+        out.append(float(v))
+    return out
 
 
 def preset_name(preset: Any) -> str | None:

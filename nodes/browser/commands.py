@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
-from mcav.nodes.presets import apply_preset, preset_name
+from mcav.nodes.presets import apply_preset, band_sensitivities, preset_name
 
 from . import protocol as P
 from .registry import command, field
@@ -102,12 +102,9 @@ async def _set_preset(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> Non
         sync: str | dict[str, Any] = p.name
     else:
         bands = preset.get("band_sensitivity")
-        # Checked before anything applies: a bad preset must not switch the analysis and then fail.
-        if not isinstance(bands, list) or len(bands) != 5:
-            raise ValueError(f"a custom preset needs 'band_sensitivity': 5 numbers 0-2, got {bands!r}")
-        for i, v in enumerate(bands):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 2:
-                raise ValueError(f"band_sensitivity[{i}] must be a number 0-2, got {v!r}")
+        if bands is None:
+            raise ValueError("a custom preset needs 'band_sensitivity': 5 numbers 0-2")
+        band_sensitivities(bands)  # checked before anything applies: a bad preset must not half-apply
         named = preset_name(preset)
         if named is not None:  # first, so the analysis is switched when browsers hear of it
             await apply_preset(srv.presets, named)

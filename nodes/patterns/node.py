@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from mcav.nodes.interfaces import PatternControl
-from mcav.nodes.presets import PRESET_NAMES, get_preset, preset_name
+from mcav.nodes.presets import PRESET_NAMES, band_sensitivities, get_preset, preset_name
 from mcav.runtime.frames import Features, Frame, Scene
 from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
@@ -223,11 +223,9 @@ class PatternNode(SyncNode):
         ``preset``: the custom preset (AudioConfig fields) the values come from; announced as a ``preset``
         event (named after the preset it matches, else ``custom``) after the ``bands`` one.
         """
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) != 5:
-            raise ValueError(f"band sensitivities need 5 numbers 0-2 (bass, low, mid, high, air), got {values!r}")
+        checked = band_sensitivities(values)
         if preset is not None and not isinstance(preset, dict):
             raise ValueError(f"preset must be a mapping of AudioConfig fields, got {type(preset).__name__}")
-        checked = [checks.number(f"band_sensitivity[{i}]", v, 0.0, 2.0) for i, v in enumerate(values)]
         with self._lock:
             self._stage.sensitivity[:] = checked
         self._changed()

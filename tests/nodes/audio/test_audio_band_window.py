@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import build
+from test_audio_fft import feed
 
 from mcav.nodes.audio.bands import BandDft, HopSpectra
 from mcav.nodes.audio.beat import BeatAnalyzer
@@ -19,12 +20,7 @@ AUTO = get_preset("auto")
 
 
 def frames(an: SpectrumAnalyzer, x: np.ndarray, block: int) -> list[dict]:
-    out = []
-    for i in range(0, len(x), block):
-        r = an.analyze(x[i : i + block], AUTO)
-        if r is not None:
-            out.append(r)
-    return out
+    return feed(an, x, AUTO, block)
 
 
 def first_rise(an: SpectrumAnalyzer, onset: int, block: int = 128) -> float:
