@@ -9,6 +9,8 @@ events to browsers, and offers the command handlers the calls they make
 
 from __future__ import annotations
 
+import collections
+
 from typing import TYPE_CHECKING, Any, Callable
 
 from mcav.nodes.interfaces import LinkDown
@@ -65,24 +67,36 @@ class ShowLinks:
         self._pattern_list: list[dict[str, Any]] = []
         self._dj_cache: dict[str, Any] = {}
         self._dj_cache_frame = -1_000_000
+        #: State events seen per control port (``live``, ``link``/``zone``, ``changed``): see follow_show().
+        self._updates: collections.Counter[str] = collections.Counter()
 
     async def follow_show(self) -> None:
         """Read the roster's and the link's state once, then keep them by their events (on the I/O loop)."""
+        # Subscribe first, then read, and keep the read only if no event came meanwhile: subscribing after the
+        # read would lose a change made between the two; an event during the read is newer than the read.
         if self.djs:
-            self.live_dj = await self.djs.live()
             self.djs.subscribe(self._dj_event, ("message", "live"))
+            seen = self._updates["djs"]
+            live = await self.djs.live()
+            if self._updates["djs"] == seen:
+                self.live_dj = live
         if self.mc:
-            self.mc_info = await self.mc.info()
             self.mc.subscribe(self._mc_event, ("link", "message", "zone"))
+            seen = self._updates["mc"]
+            info = await self.mc.info()
+            if self._updates["mc"] == seen:
+                self.mc_info = info
         if self.show:
             self.show.subscribe(self._show_event)
         if self.midi:
             self.midi.subscribe(self._midi_event, ("learned",))
         if self.pattern:
-            self._pattern_list = await self.patterns()
-            st = await self.pattern_state()
-            self._shown_pattern, self._shown_entities = st.get("pattern"), st.get("entity_count")
             self.pattern.subscribe(self._pattern_event, ("changed", "beat", "preset", "bands", "effect"))
+            self._pattern_list = await self.patterns()
+            seen = self._updates["pattern"]
+            st = await self.pattern_state()
+            if self._updates["pattern"] == seen:
+                self._shown_pattern, self._shown_entities = st.get("pattern"), st.get("entity_count")
 
     def _pattern_event(self, event: Event) -> None:
         """Tell browsers when the pattern switches — whoever asked (a browser, a scene, a cue, OSC), and for a
@@ -95,6 +109,8 @@ class ShowLinks:
         if event.name in _ANNOUNCED:
             self.broadcast(_ANNOUNCED[event.name](event.data))
             return
+        if event.name == "changed":
+            self._updates["pattern"] += 1
         count = event.data.get("entity_count")
         if event.name == "changed" and isinstance(count, int) and count != self._shown_entities:
             self._shown_entities = count
@@ -130,6 +146,7 @@ class ShowLinks:
 
     def _dj_event(self, event: Event) -> None:
         if event.name == "live":
+            self._updates["djs"] += 1
             self.live_dj = dict(event.data)
             self._dj_cache = {**self._dj_cache, "active_dj": self.live_dj["dj_id"]}
             self._dj_cache_frame = -1_000_000  # its figures at the next frame
@@ -161,6 +178,8 @@ class ShowLinks:
         self.broadcast(await self.midi_state(), operators_only=True)
 
     def _mc_event(self, event: Event) -> None:
+        if event.name in ("link", "zone"):
+            self._updates["mc"] += 1
         if event.name == "link":
             self.mc_info = dict(event.data)
             self.broadcast(P.minecraft_status(bool(event.data.get("connected"))))
