@@ -59,7 +59,8 @@ class PatternControl(Interface):
         # node that owns the state so they travel like `changed` (over Redis to every edge, once each).
         "preset": "a preset was applied (set_preset, or set_band_sensitivities with `preset`); data = {preset, "
                   "settings} (the AudioConfig fields, as preset_changed)",
-        "bands": "the band sensitivities were set (set_band_sensitivity/-ies); data = {band_sensitivity}",
+        "bands": "the band sensitivities were set (set_band_sensitivity/-ies); data = {band_sensitivity, origin} "
+                 "(the caller's `origin` tag or None: a page is not echoed its own change, also across Redis)",
         "effect": "an effect was triggered or blackout/freeze set; data = {effect} (+ enabled for blackout/freeze "
                   "set by set_blackout/set_freeze)",
     }
@@ -88,13 +89,14 @@ class PatternControl(Interface):
         """Draw ``n`` entities (1-1024)."""
         ...
 
-    def set_band_sensitivity(self, band: int, value: float) -> None:
-        """Sensitivity 0-2 of band 0-4."""
+    def set_band_sensitivity(self, band: int, value: float, origin: str | None = None) -> None:
+        """Sensitivity 0-2 of band 0-4; ``origin``: an opaque tag of who asked, carried in the ``bands`` event."""
         ...
 
-    def set_band_sensitivities(self, values: list[float], preset: dict[str, Any] | None = None) -> None:
+    def set_band_sensitivities(self, values: list[float], preset: dict[str, Any] | None = None,
+                               origin: str | None = None) -> None:
         """All five sensitivities at once; ``preset``: the custom preset (AudioConfig fields) they come from,
-        announced in a ``preset`` event."""
+        announced in a ``preset`` event; ``origin`` as for :meth:`set_band_sensitivity`."""
         ...
 
     def set_preset(self, name: str) -> None:

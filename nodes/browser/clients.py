@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import secrets
 from typing import Iterable
 
 from mcav.runtime.clock import Clock
@@ -29,6 +30,8 @@ __all__ = ["Client", "FanOut", "fanout"]
 
 #: Control messages (replies, events) a client may have queued; beyond that it is hopelessly behind.
 CONTROL_SLOTS = 256
+#: This process's part of :attr:`Client.origin` (client ids restart at 1 in every process).
+_PROCESS = secrets.token_hex(6)
 
 
 class Client:
@@ -62,9 +65,10 @@ class Client:
         self.high_water = high_water
         #: state frames this client lost (leaky queue overflow).
         self.dropped = 0
-        #: ``band_sensitivity_changed`` messages not to echo back: this page set the bands itself and moved its own
-        #: sliders (an echo arriving mid-drag would pull a slider back).
-        self.bands_unechoed = 0
+        #: Tags this page's own band changes (unique across processes: the change may come back from another
+        #: edge's pattern node over Redis): their ``band_sensitivity_changed`` is not echoed to it, since it moved
+        #: its own sliders (an echo arriving mid-drag would pull a slider back).
+        self.origin = f"{_PROCESS}-{self.id}"
         #: control messages lost because CONTROL_SLOTS were already queued (a hopelessly stalled client).
         self.control_dropped = 0
         self.sending = False

@@ -7,8 +7,7 @@ imports another node family.
 
 from __future__ import annotations
 
-import contextlib
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 from mcav.nodes.presets import apply_preset, band_sensitivities, preset_name
 
@@ -108,8 +107,7 @@ async def _set_preset(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> Non
         named = preset_name(preset)
         if named is not None:  # first, so the analysis is switched when browsers hear of it
             await apply_preset(srv.presets, named)
-        async with _unechoed(c):
-            await pat.set_band_sensitivities(bands, preset=dict(preset))
+        await pat.set_band_sensitivities(bands, preset=dict(preset), origin=c.origin)
         srv.audio_settings.update({k: v for k, v in preset.items() if k in ("attack", "release", "beat_threshold")})
         sync = preset
     # Browsers get band_sensitivity_changed and preset_changed from the pattern's events (ShowLinks).
@@ -117,20 +115,9 @@ async def _set_preset(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> Non
 
 @command("set_band_sensitivity")
 async def _set_band_sensitivity(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
-    async with _unechoed(c):  # the other admin pages' sliders follow the pattern's `bands` event (ShowLinks)
-        await srv.need_pattern().set_band_sensitivity(field(msg, "band", int), field(msg, "sensitivity", (int, float)))
-
-
-@contextlib.asynccontextmanager
-async def _unechoed(c: Client) -> AsyncIterator[None]:
-    """Do not echo the `bands` event of this change to its sender (counted first: the event may come before the
-    answer); a change that failed makes no event."""
-    c.bands_unechoed += 1
-    try:
-        yield
-    except BaseException:
-        c.bands_unechoed -= 1
-        raise
+    # The other admin pages' sliders follow the pattern's `bands` event (ShowLinks); this page is not echoed.
+    await srv.need_pattern().set_band_sensitivity(field(msg, "band", int), field(msg, "sensitivity", (int, float)),
+                                                  origin=c.origin)
 
 
 @command("set_audio_setting")

@@ -104,7 +104,7 @@ class ShowLinks:
         left) change, and of presets, band sensitivities and effects set. These come from the pattern's events, so
         an edge's browsers get them too (redis_sub re-publishes the VJ's), each once."""
         if event.name == "bands":
-            self._bands_changed(event.data["band_sensitivity"])
+            self._bands_changed(event.data["band_sensitivity"], event.data.get("origin"))
             return
         if event.name in _ANNOUNCED:
             self.broadcast(_ANNOUNCED[event.name](event.data))
@@ -125,13 +125,11 @@ class ShowLinks:
             self.quantize_pending = pending
             self.broadcast(P.quantize_pending(pending))
 
-    def _bands_changed(self, bands: list[float]) -> None:
-        """``band_sensitivity_changed`` to every page but those that set these bands themselves."""
+    def _bands_changed(self, bands: list[float], origin: str | None) -> None:
+        """``band_sensitivity_changed`` to every page but the one that set these bands (``origin``)."""
         text = P.band_sensitivity_changed(bands)
         for c in list(self.clients):
-            if c.bands_unechoed > 0:
-                c.bands_unechoed -= 1
-            else:
+            if c.origin != origin:
                 c.send(text)
 
     @property

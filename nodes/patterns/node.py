@@ -208,20 +208,22 @@ class PatternNode(SyncNode):
             self._stage.set_entity_count(n)
         self._changed()
 
-    def set_band_sensitivity(self, band: int, value: float) -> None:
-        """Set the multiplier (0-2) of band 0-4 (bass, low, mid, high, air)."""
+    def set_band_sensitivity(self, band: int, value: float, origin: str | None = None) -> None:
+        """Set the multiplier (0-2) of band 0-4 (bass, low, mid, high, air); ``origin`` tags the ``bands`` event."""
         band = checks.integer("band", band, 0, 4)
         value = checks.number(f"sensitivity of band {band}", value, 0.0, 2.0)
         with self._lock:
             self._stage.sensitivity[band] = value
         self._changed()
-        self._bands_set()
+        self._bands_set(origin)
 
-    def set_band_sensitivities(self, values: Sequence[float], preset: dict[str, Any] | None = None) -> None:
+    def set_band_sensitivities(self, values: Sequence[float], preset: dict[str, Any] | None = None,
+                               origin: str | None = None) -> None:
         """Set all 5 band multipliers (0-2) at once: every value is checked, then all apply in one step.
 
         ``preset``: the custom preset (AudioConfig fields) the values come from; announced as a ``preset``
-        event (named after the preset it matches, else ``custom``) after the ``bands`` one.
+        event (named after the preset it matches, else ``custom``) after the ``bands`` one. ``origin`` tags the
+        ``bands`` event (see :class:`~mcav.nodes.interfaces.PatternControl`).
         """
         checked = band_sensitivities(values)
         if preset is not None and not isinstance(preset, dict):
@@ -229,7 +231,7 @@ class PatternNode(SyncNode):
         with self._lock:
             self._stage.sensitivity[:] = checked
         self._changed()
-        self._bands_set()
+        self._bands_set(origin)
         if preset is not None:
             self.ctx.publish("control", "preset", {"preset": preset_name(preset) or "custom", "settings": dict(preset)})
 
@@ -323,7 +325,7 @@ class PatternNode(SyncNode):
     def _changed(self) -> None:
         self.ctx.publish("control", "changed", self.state())
 
-    def _bands_set(self) -> None:
+    def _bands_set(self, origin: str | None = None) -> None:
         with self._lock:
             bands = [float(v) for v in self._stage.sensitivity]
-        self.ctx.publish("control", "bands", {"band_sensitivity": bands})
+        self.ctx.publish("control", "bands", {"band_sensitivity": bands, "origin": origin})
