@@ -173,6 +173,14 @@ class AsyncInput:
         for ring in self._rings:
             ring.notify = self._wake
 
+    def rebind(self, rings: list[Ring[Frame]]) -> None:
+        """Read ``rings`` from now on (a reload rewired the port); frames already taken stay queued."""
+        self._rings = list(rings)
+        if self._loop is not None:
+            for ring in self._rings:
+                ring.notify = self._wake
+            self._wake()  # the reader may be waiting on the old rings
+
     def _wake(self) -> None:
         if threading.get_ident() == self._loop_thread:
             self._event.set()
