@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+import control_kinds  # noqa: F401  (registers the test kinds)
 from conftest import build, wait_until
 
 from mcav.runtime.engine import Runtime
@@ -89,6 +91,39 @@ def test_a_structural_reload_keeps_unchanged_nodes_running_and_rewires_them() ->
                                                                              "max_frames: 10}")))
         assert done.rebuilt == ("out",) and rt.node("out") is not out and rt.node("seen") is seen
         values_after(rt.node("out"), 5)
+    finally:
+        rt.shutdown()
+    assert rt.wait(0)
+
+
+TALLIES = """
+nodes:
+  t:    {kind: own_loop_tally}
+  user: {kind: tally_user}
+"""
+
+
+def loop_threads() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith("mcav-io")}
+
+
+def test_a_kept_consumer_keeps_its_control_port_and_subscription_when_its_provider_is_rebuilt() -> None:
+    rt = Runtime(build(TALLIES))
+    rt.start()
+    try:
+        user = rt.node("user")
+        port = rt.control_port("user", "tally")
+        assert user.run_on_loop(port.add(2)) == 2 and "mcav-io-t" in loop_threads()
+
+        done = rt.reload(build(TALLIES.replace("own_loop_tally", "async_tally")))
+        assert done == Reload(kept=("user",), rebuilt=("t",))
+        assert rt.node("user") is user and rt.control_port("user", "tally") is port  # the node may hold its port
+        assert "mcav-io-t" not in loop_threads()  # the removed own loop ended with its node
+        assert user.run_on_loop(port.add(5)) == 5  # the new provider, through the port the consumer kept
+        wait_until(lambda: [e.data["total"] for e, _ in user.events] == [2, 5], what="both events at the kept consumer")
+
+        rt.reload(build(TALLIES))
+        assert "mcav-io-t" in loop_threads() and user.run_on_loop(port.add(1)) == 1
     finally:
         rt.shutdown()
     assert rt.wait(0)
