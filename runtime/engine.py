@@ -1,6 +1,7 @@
 """Running a compiled graph: worker threads, ring buffers and one asyncio loop.
 
-The plan is fixed at start; nothing is scheduled per frame:
+The plan is fixed at start (and replaced in place by a reload, see :mod:`~mcav.runtime.reshape`);
+nothing is scheduled per frame:
 
 * each *segment* (a source, or a sync node fed by rings, plus every sync node
   reached from it by direct edges) runs on one worker thread, and a frame
@@ -82,7 +83,6 @@ class Runtime:
         self._locks: dict[str, threading.RLock] = {}  # sync providers: held around process() and calls
         self._controls: dict[tuple[str, str], ControlPort] = {}
         assemble(self, graph)
-        self._alive |= self._pending
 
     # -- lookups for nodes ----------------------------------------------------------------------
 
@@ -107,7 +107,9 @@ class Runtime:
 
     def publish(self, event: Event, port: str) -> None:
         """Deliver ``event`` from ``event.provider``'s provided port ``port`` to every bound consumer."""
-        cn = self.graph.nodes[event.provider]
+        cn = self.graph.nodes.get(event.provider)
+        if cn is None:
+            return  # a node a reload removed, publishing as it stops
         iface = cn.cls.provides.get(port)
         if iface is None:
             raise KeyError(f"node '{event.provider}' provides no control port '{port}'")
@@ -115,8 +117,9 @@ class Runtime:
             raise ValueError(f"{iface.name} has no event '{event.name}'; events: {', '.join(iface.events) or 'none'}")
         event = Event(event.provider, iface.name, event.name, event.data)
         for c in self.graph.controls:
-            if c.provider == event.provider and c.provider_port == port:
-                self._controls[(c.consumer, c.port)].deliver(event)
+            consumer = self._controls.get((c.consumer, c.port))  # None for a moment while a reload builds it
+            if c.provider == event.provider and c.provider_port == port and consumer is not None:
+                consumer.deliver(event)
 
     def outlet(self, node: str, port: str) -> Outlet:
         """The outlet of ``node.port`` (raises KeyError naming it if there is none)."""
@@ -183,21 +186,8 @@ class Runtime:
         """Run ``graph`` from now on, keeping the nodes that did not change (:func:`~mcav.runtime.reshape.reload`)."""
         return reload(self, graph)
 
-    def halt_segments(self, timeout: float) -> None:
-        """End every segment's worker after the frame in hand, leaving its nodes started and its rings open."""
-        for seg in self._segments:
-            seg.stop_for_reload()
-        for t in self._threads:
-            t.join(timeout)
-            if t.is_alive():
-                raise RuntimeError(f"worker {t.name} did not stop within {timeout:g} s")
-        with self._lock:
-            for seg in self._segments:
-                self._pending.discard(f"segment:{seg.head}")
-                self._alive.discard(f"segment:{seg.head}")
-
     def retire(self, names: list[str], timeout: float) -> None:
-        """Stop nodes ``names`` alone (segments halted): cancel async ones and wait, finish sync ones, close sources."""
+        """Stop the async nodes among ``names`` alone: cancel each one's run and wait for it (its sockets closed)."""
         going = [n for n in names if n in self._tasks]
         with self._lock:
             self._retiring.update(going)
@@ -209,11 +199,29 @@ class Runtime:
             if not self._ended.pop(name).wait(timeout):
                 raise RuntimeError(f"node '{name}' did not stop within {timeout:g} s")
             self._retiring.discard(name)  # a rebuilt node of that name ends as usual
+            for e in self.graph.edges_into(name):  # nobody reads them now: a producer blocked on one goes on
+                self._edge_rings[(e.name, e.queue)].close()
             loop = self._own_loops.pop(name, None)
             if loop is not None:
                 loop.call_soon_threadsafe(loop.stop)
                 self._loop_threads.pop(name).join(timeout)
-        for name in names:
+
+    def halt_segments(self, going: list[str], timeout: float) -> None:
+        """End every segment's worker after the frame in hand, then finish the sync nodes and sources in ``going``.
+
+        The other nodes stay started and every ring stays open, for the next plan's workers.
+        """
+        for seg in self._segments:
+            seg.stop_for_reload()
+        for t in self._threads:
+            t.join(timeout)
+            if t.is_alive():
+                raise RuntimeError(f"worker {t.name} did not stop within {timeout:g} s")
+        with self._lock:
+            for seg in self._segments:
+                self._pending.discard(f"segment:{seg.head}")
+                self._alive.discard(f"segment:{seg.head}")
+        for name in going:
             node = self._nodes[name]
             if name in self._started_sync and isinstance(node, SyncNode):
                 self._started_sync.discard(name)
@@ -224,7 +232,6 @@ class Runtime:
             frames = self._frames.pop(name, None)
             if frames is not None:
                 frames.close()  # type: ignore[attr-defined]
-
 
     def stop(self) -> None:
         """Ask the graph to stop (thread-safe, idempotent, returns at once)."""

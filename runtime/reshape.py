@@ -16,8 +16,8 @@ keeps its task, its sockets and its clients through a structural edit:
   (an async node's task is cancelled, its clients reconnect), then a new
   instance is built and started — as are *added* nodes; *removed* ones stop;
 * the sync workers (the fused audio chain) are halted after the frame in hand
-  and started again on the new plan; an edge whose two ends are kept keeps its
-  ring and the frames in it.
+  (once the stopping async nodes have ended) and started again on the new plan;
+  an edge whose two ends are kept keeps its ring and the frames in it.
 
 Which nodes survive is decided from the compiled definitions only (no kind is named here).
 """
@@ -118,8 +118,9 @@ def reload(rt: Runtime, new: CompiledGraph, timeout: float = 3.0) -> Reload:
     with rt._lock:
         rt._alive.add("reload")  # the graph is not done while its workers and nodes are swapped
     try:
-        rt.halt_segments(timeout)
-        rt.retire([*diff.removed, *rebuilt], timeout)
+        going = [*diff.removed, *rebuilt]
+        rt.retire(going, timeout)  # network nodes first, while the audio path still runs
+        rt.halt_segments(going, timeout)  # then a pause of one frame, until launch()
         rt.graph = new
         for ring in assemble(rt, new, kept):
             ring.close()  # nobody reads it any more; wakes a producer blocked on it

@@ -55,6 +55,7 @@ def test_structural_saves_keep_the_browsers_of_unchanged_nodes_connected(tmp_pat
 
             run.save(body + second)  # a node added: a second browser port
             assert "kept src, fft, beat, viz, web; added web2" in run.wait_for("reloaded")
+            wait_until(lambda: accepts(web2), 10, "the added browser node listening")
             with browser(web2) as other:
                 state_from(kept, state_from(other))  # a frame made after the reload reaches the kept client
 
@@ -76,6 +77,7 @@ def test_structural_saves_keep_the_browsers_of_unchanged_nodes_connected(tmp_pat
                      + "  lag:  {kind: delay, in: viz, ms: 0}\n")
             run.wait_for("kept src, fft, beat, viz, lag; rebuilt web")
             assert closed_by_server(kept) == 1001
+        wait_until(lambda: accepts(web), 10, "the rebuilt browser node listening")
         with browser(web) as again:
             state_from(again)
         assert run.interrupt() == 0
