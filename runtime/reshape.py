@@ -93,8 +93,8 @@ class Reload:
         """E.g. ``"kept web, admin; rebuilt fft; added osc"`` (``"no change"`` if nothing changed)."""
         if not (self.live or self.rebuilt or self.added or self.removed):
             return "no change"
-        parts = [("kept", tuple(n for n in self.kept if n not in self.live)), ("applied live to", self.live), ("rebuilt", self.rebuilt),
-                 ("added", self.added), ("removed", self.removed)]
+        parts = [("kept", tuple(n for n in self.kept if n not in self.live)), ("applied live to", self.live),
+                 ("rebuilt", self.rebuilt), ("added", self.added), ("removed", self.removed)]
         return "; ".join(f"{what} {', '.join(names)}" for what, names in parts if names)
 
 
