@@ -94,7 +94,7 @@ class Node:
 
     def reconfigure(self, params: Any) -> bool:
         """Take new parameters while running (``mcav run --watch``); False (the default) if this kind cannot,
-        and the graph is rebuilt instead. Called from another thread: take the node's own locks."""
+        and the node alone is rebuilt instead. Called from another thread: take the node's own locks."""
         return False
 
     def status(self) -> dict[str, Any]:

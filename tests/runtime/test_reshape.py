@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
 import control_kinds  # noqa: F401  (registers the test kinds)
+import pytest
 from conftest import build, wait_until
 
 from mcav.runtime.engine import Runtime
-from mcav.runtime.reshape import NodeDiff, Reload, diff_nodes
+from mcav.runtime.node import AsyncNode
+from mcav.runtime.registry import register_kind
+from mcav.runtime.reshape import NodeDiff, Reload, diff_nodes, reload
 
 OLD = """
 nodes:
@@ -124,6 +128,34 @@ def test_a_kept_consumer_keeps_its_control_port_and_subscription_when_its_provid
 
         rt.reload(build(TALLIES))
         assert "mcav-io-t" in loop_threads() and user.run_on_loop(port.add(1)) == 1
+    finally:
+        rt.shutdown()
+    assert rt.wait(0)
+
+
+class Stubborn(AsyncNode):
+    """A misbehaving node: ignores being cancelled, ends only when the graph stops."""
+
+    kind = "stubborn"
+
+    async def run(self) -> None:
+        while not self.ctx.stopping:
+            try:
+                await self.ctx.wait_stopping()
+            except asyncio.CancelledError:
+                pass
+
+
+register_kind(Stubborn.kind, f"{__name__}:Stubborn")
+
+
+def test_a_node_that_does_not_stop_fails_the_reload_and_the_graph_still_shuts_down() -> None:
+    rest = "  t: {kind: ticker, count: null}\n  seen: {kind: async_collect, in: t}\n"
+    rt = Runtime(build("nodes:\n  x: {kind: stubborn}\n" + rest))
+    rt.start()
+    try:
+        with pytest.raises(RuntimeError, match="node 'x' did not stop within 0.2 s"):
+            reload(rt, build("nodes:\n" + rest), timeout=0.2)  # mcav run then rebuilds the whole graph
     finally:
         rt.shutdown()
     assert rt.wait(0)
