@@ -23,11 +23,13 @@ class Watched:
         self.graph = graph
         graph.write_text(text)
         self.proc = subprocess.Popen([*MCAV, "run", str(graph), "--watch", "--no-dashboard"], stderr=subprocess.PIPE,
-                                     text=True, stdout=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL)
         assert self.proc.stderr is not None
+        self._fd = self.proc.stderr.fileno()
         self._sel = selectors.DefaultSelector()
-        self._sel.register(self.proc.stderr, selectors.EVENT_READ)
+        self._sel.register(self._fd, selectors.EVENT_READ)
         self.seen: list[str] = []
+        self._partial = b""  # read from the pipe, not yet a whole line
         self._saves = 0
 
     def __enter__(self) -> Watched:
@@ -46,9 +48,11 @@ class Watched:
                 return found
             left = deadline - time.monotonic()
             assert left > 0 and self._sel.select(left), f"never logged {text!r}:\n" + "".join(self.seen)
-            line = self.proc.stderr.readline()  # type: ignore[union-attr]
-            assert line, "the process ended:\n" + "".join(self.seen)
-            self.seen.append(line)
+            # Raw reads: a buffered readline() could keep the rest of a multi-line record where select() never looks.
+            chunk = os.read(self._fd, 65536)
+            assert chunk, "the process ended:\n" + "".join(self.seen)
+            *lines, self._partial = (self._partial + chunk).split(b"\n")
+            self.seen += [line.decode(errors="replace") + "\n" for line in lines]
 
     def save(self, text: str) -> None:
         """Write the graph file with a new modification time (even within one second of the last save)."""
