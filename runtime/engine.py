@@ -184,54 +184,11 @@ class Runtime:
 
     def reload(self, graph: CompiledGraph) -> Reload:
         """Run ``graph`` from now on, keeping the nodes that did not change (:func:`~mcav.runtime.reshape.reload`)."""
+        if not self._started:
+            raise RuntimeError("only a started Runtime reloads (build one for the new graph instead)")
         return reload(self, graph)
 
-    def retire(self, names: list[str], timeout: float) -> None:
-        """Stop the async nodes among ``names`` alone: cancel each one's run and wait for it (its sockets closed)."""
-        going = [n for n in names if n in self._tasks]
-        with self._lock:
-            self._retiring.update(going)
-            for name in going:
-                self._pending.discard(f"async:{name}")
-        for name in going:
-            self._tasks.pop(name).cancel()
-        for name in going:
-            if not self._ended.pop(name).wait(timeout):
-                raise RuntimeError(f"node '{name}' did not stop within {timeout:g} s")
-            self._retiring.discard(name)  # a rebuilt node of that name ends as usual
-            for e in self.graph.edges_into(name):  # nobody reads them now: a producer blocked on one goes on
-                self._edge_rings[(e.name, e.queue)].close()
-            loop = self._own_loops.pop(name, None)
-            if loop is not None:
-                loop.call_soon_threadsafe(loop.stop)
-                self._loop_threads.pop(name).join(timeout)
-
-    def halt_segments(self, going: list[str], timeout: float) -> None:
-        """End every segment's worker after the frame in hand, then finish the sync nodes and sources in ``going``.
-
-        The other nodes stay started and every ring stays open, for the next plan's workers.
-        """
-        for seg in self._segments:
-            seg.stop_for_reload()
-        for t in self._threads:
-            t.join(timeout)
-            if t.is_alive():
-                raise RuntimeError(f"worker {t.name} did not stop within {timeout:g} s")
-        with self._lock:
-            for seg in self._segments:
-                self._pending.discard(f"segment:{seg.head}")
-                self._alive.discard(f"segment:{seg.head}")
-        for name in going:
-            node = self._nodes[name]
-            if name in self._started_sync and isinstance(node, SyncNode):
-                self._started_sync.discard(name)
-                try:
-                    node.finish()
-                except Exception:
-                    node.ctx.log.exception("finish() failed")
-            frames = self._frames.pop(name, None)
-            if frames is not None:
-                frames.close()  # type: ignore[attr-defined]
+    # -- stopping -----------------------------------------------------------------------------
 
     def stop(self) -> None:
         """Ask the graph to stop (thread-safe, idempotent, returns at once)."""

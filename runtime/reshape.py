@@ -20,6 +20,7 @@ keeps its task, its sockets and its clients through a structural edit:
   an edge whose two ends are kept keeps its ring and the frames in it.
 
 Which nodes survive is decided from the compiled definitions only (no kind is named here).
+This module is the runtime's other half (it works on the Runtime's private state), apart for size.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from .control import ControlPort, ProviderRef
 from .frames import Frame
 from .health import declared
 from .metrics import NodeMetrics
-from .node import AsyncInput, Node, NodeContext
+from .node import AsyncInput, Node, NodeContext, SyncNode
 from .ring import Ring
 from .wiring import Outlet, SyncRunner, plan_segments, ring_target
 
@@ -119,8 +120,8 @@ def reload(rt: Runtime, new: CompiledGraph, timeout: float = 3.0) -> Reload:
         rt._alive.add("reload")  # the graph is not done while its workers and nodes are swapped
     try:
         going = [*diff.removed, *rebuilt]
-        rt.retire(going, timeout)  # network nodes first, while the audio path still runs
-        rt.halt_segments(going, timeout)  # then a pause of one frame, until launch()
+        _retire(rt, going, timeout)  # network nodes first, while the audio path still runs
+        _halt_segments(rt, going, timeout)  # then a pause of one frame, until launch()
         rt.graph = new
         for ring in assemble(rt, new, kept):
             ring.close()  # nobody reads it any more; wakes a producer blocked on it
@@ -128,6 +129,55 @@ def reload(rt: Runtime, new: CompiledGraph, timeout: float = 3.0) -> Reload:
     finally:
         rt._finished("reload")
     return done
+
+
+def _retire(rt: Runtime, names: list[str], timeout: float) -> None:
+    """Stop the async nodes among ``names`` alone: cancel each one's run and wait for it (its sockets closed)."""
+    going = [n for n in names if n in rt._tasks]
+    with rt._lock:
+        rt._retiring.update(going)
+        for name in going:
+            rt._pending.discard(f"async:{name}")
+    for name in going:
+        rt._tasks.pop(name).cancel()
+    for name in going:
+        if not rt._ended.pop(name).wait(timeout):
+            raise RuntimeError(f"node '{name}' did not stop within {timeout:g} s")
+        rt._retiring.discard(name)  # a rebuilt node of that name ends as usual
+        for e in rt.graph.edges_into(name):  # nobody reads them now: a producer blocked on one goes on
+            rt._edge_rings[(e.name, e.queue)].close()
+        loop = rt._own_loops.pop(name, None)
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            rt._loop_threads.pop(name).join(timeout)
+
+
+def _halt_segments(rt: Runtime, going: list[str], timeout: float) -> None:
+    """End every segment's worker after the frame in hand, then finish the sync nodes and sources in ``going``.
+
+    The other nodes stay started and every ring stays open, for the next plan's workers.
+    """
+    for seg in rt._segments:
+        seg.stop_for_reload()
+    for t in rt._threads:
+        t.join(timeout)
+        if t.is_alive():
+            raise RuntimeError(f"worker {t.name} did not stop within {timeout:g} s")
+    with rt._lock:
+        for seg in rt._segments:
+            rt._pending.discard(f"segment:{seg.head}")
+            rt._alive.discard(f"segment:{seg.head}")
+    for name in going:
+        node = rt._nodes[name]
+        if name in rt._started_sync and isinstance(node, SyncNode):
+            rt._started_sync.discard(name)
+            try:
+                node.finish()
+            except Exception:
+                node.ctx.log.exception("finish() failed")
+        frames = rt._frames.pop(name, None)
+        if frames is not None:
+            frames.close()  # type: ignore[attr-defined]
 
 
 def assemble(rt: Runtime, g: CompiledGraph, kept: Collection[str] = ()) -> list[Ring[Frame]]:
