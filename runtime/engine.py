@@ -159,11 +159,11 @@ class Runtime:
 
     def launch(self, names: list[str]) -> None:
         """Start the async nodes among ``names`` (and their own loops), then every segment's worker (sources last)."""
-        for name in names:
-            if self.graph.nodes[name].flavor != "async":
-                continue
+        names = [n for n in names if self.graph.nodes[n].flavor == "async"]
+        for name in names:  # every loop first, then the nodes' tasks back to back, in graph order
             if name in self._own_loops:
                 self._start_loop(name, self._own_loops[name])
+        for name in names:
             self._ended[name] = ended = threading.Event()
             self._tasks[name] = asyncio.run_coroutine_threadsafe(self._run_async(name, ended), self.loop_of(name))
         self._threads = []
