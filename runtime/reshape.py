@@ -258,7 +258,7 @@ def assemble(rt: Runtime, g: CompiledGraph, kept: Collection[str] = ()) -> list[
                     inp.rebind(port_rings)  # the node may hold it across its run
                 inputs[(name, port)] = inp
     rt._inputs = inputs
-    rt.metrics.health = declared(cn.cls for cn in g.nodes.values())
+    rt.metrics.graph, rt.metrics.health = g.name, declared(cn.cls for cn in g.nodes.values())
     rt.metrics.plan(list(g.nodes), [(e.src, e.dst, rings[i]) for i, e in enumerate(g.edges) if i in rings])
 
     rt._segments = plan_segments(g, rings)
