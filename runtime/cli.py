@@ -165,7 +165,7 @@ def _run_watching(args: argparse.Namespace, running: list[Any], monitor: Any, gr
     """Run ``running[0]`` and follow the graph file's saves until the graph stops (``--watch``)."""
     from .engine import Runtime
     from .monitor import start_monitor
-    from .watch import FileWatch, apply_live, live_changes
+    from .watch import FileWatch
 
     path = args.graph
     files = FileWatch(path)
@@ -182,13 +182,15 @@ def _run_watching(args: argparse.Namespace, running: list[Any], monitor: Any, gr
                 log.error("%s changed but is invalid; still running the previous graph:\n%s", path,
                           "\n".join(f"  {e}" for e in exc.errors))
                 continue
-            changes = live_changes(graph, new)
-            applied = apply_live(changes, runtime.node) if changes is not None else None
-            if applied is not None:
-                log.info("reloaded %s: %s", path, f"applied live to {', '.join(applied)}" if applied else "no change")
+            try:
+                done = runtime.reload(new)
+            except Exception as exc:  # whatever went wrong, a graph of the new file runs
+                log.warning("reloaded %s: could not rewire the running graph (%s); rebuilding all of it (clients "
+                            "reconnect)", path, exc, exc_info=not isinstance(exc, RuntimeError))
+            else:
                 graph = new
+                log.info("reloaded %s: %s", path, done.describe())
                 continue
-            log.info("reloaded %s: the graph changed shape; rebuilding it (clients reconnect)", path)
             old, runtime, graph = runtime, Runtime(new), new
             running[0] = runtime  # a signal from now on stops the new graph (even before it starts)
             monitor.close()

@@ -1,6 +1,7 @@
 """Running a compiled graph: worker threads, ring buffers and one asyncio loop.
 
-The plan is fixed at start; nothing is scheduled per frame:
+The plan is fixed at start (and replaced in place by a reload, see :mod:`~mcav.runtime.reshape`);
+nothing is scheduled per frame:
 
 * each *segment* (a source, or a sync node fed by rings, plus every sync node
   reached from it by direct edges) runs on one worker thread, and a frame
@@ -22,18 +23,18 @@ import asyncio
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from .clock import Clock, SystemClock
 from .compile import CompiledGraph
-from .control import ControlPort, Event, ProviderRef
+from .control import ControlPort, Event
 from .errors import NodeFailure
-from .health import declared
 from .frames import Frame
-from .metrics import Metrics, NodeMetrics, Snapshot
-from .node import AsyncInput, AsyncNode, Node, NodeContext, SourceNode, SyncNode
+from .metrics import Metrics, Snapshot
+from .node import AsyncInput, AsyncNode, Node, SourceNode, SyncNode
+from .reshape import Reload, assemble, reload
 from .ring import Ring, RingClosed
-from .wiring import Outlet, Segment, SyncRunner, drain_rings, drive_source, plan_segments, ring_target
+from .wiring import Outlet, Segment, SyncRunner, drain_rings, drive_source
 
 __all__ = ["Runtime"]
 
@@ -55,7 +56,6 @@ class Runtime:
         self.shutdown_timeout = shutdown_timeout
         self.stop_event = threading.Event()
         self.metrics = Metrics(graph.name)
-        self.metrics.health = declared(cn.cls for cn in graph.nodes.values())
         self.exit_code = 0
         self._lock = threading.Lock()
         self._done = threading.Event()
@@ -65,87 +65,24 @@ class Runtime:
         self._outlets: dict[tuple[str, str], Outlet] = {}
         self._inputs: dict[tuple[str, str], AsyncInput] = {}
         self._rings: list[Ring[Frame]] = []
+        self._edge_rings: dict[tuple[str, Any], Ring[Frame]] = {}  # (edge name, queue) → its ring
         self._runners: dict[str, SyncRunner] = {}
         self._segments: list[Segment] = []
         self._threads: list[threading.Thread] = []
+        self._frames: dict[str, Iterator[Frame]] = {}  # each source's frames(), kept open across a reload
+        self._started_sync: set[str] = set()  # sync nodes whose start() ran
         self._loop = asyncio.new_event_loop()
         #: Async nodes whose kind asks for a loop of its own → that loop (the rest share ``_loop``).
-        self._own_loops = {n: asyncio.new_event_loop() for n, cn in graph.nodes.items()
-                           if cn.flavor == "async" and getattr(cn.cls, "own_loop", False)}
-        self._loop_threads: list[threading.Thread] = []
+        self._own_loops: dict[str, asyncio.AbstractEventLoop] = {}
+        self._loop_threads: dict[str, threading.Thread] = {}  # "" for the shared loop, else the node
         self._async_stops: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
-        self._tasks: list[asyncio.Future[Any]] = []
+        self._tasks: dict[str, asyncio.Future[Any]] = {}
+        self._ended: dict[str, threading.Event] = {}  # async node → set when its run() has ended
+        self._retiring: set[str] = set()  # async nodes stopped by a reload (their rings stay open)
         self._started = False
         self._locks: dict[str, threading.RLock] = {}  # sync providers: held around process() and calls
         self._controls: dict[tuple[str, str], ControlPort] = {}
-        self._build()
-
-    # -- construction -------------------------------------------------------------------------
-
-    def _build(self) -> None:
-        g = self.graph
-        node_metrics: dict[str, NodeMetrics] = {}
-        for name, cn in g.nodes.items():  # control ports exist before nodes (constructors may keep them)
-            for port, req in cn.cls.requires.items():
-                self._controls[(name, port)] = ControlPort(name, port, req, [])
-            if cn.cls.provides and cn.flavor != "async":
-                self._locks[name] = threading.RLock()
-        for name, cn in g.nodes.items():
-            holder: list[Node] = []
-            m = self.metrics.node(name, cn.kind, lambda h=holder: h[0].status() if h else {})
-            node_metrics[name] = m
-            spec = g.spec.nodes.get(name)
-            ctx = NodeContext(name, self, self.clock, m, cn.policies, g.spec.base_dir,
-                              spec.overridden if spec is not None else frozenset())
-            node = cn.cls(cn.params, ctx)
-            holder.append(node)
-            self._nodes[name] = node
-            for port in cn.cls.outputs:
-                self._outlets[(name, port)] = Outlet(m)
-        for c in g.controls:
-            port = self._controls[(c.consumer, c.port)]
-            port.providers.append(ProviderRef(c.provider, self._nodes[c.provider], port.require.interface,
-                                              self.loop_of(c.provider), self._locks.get(c.provider), self.clock))
-
-        rings: dict[int, Ring[Frame]] = {}
-        for i, e in enumerate(g.edges):
-            if e.queue is not None:
-                ring: Ring[Frame] = Ring(e.queue.slots, e.queue.leaky, e.name)  # type: ignore[arg-type]
-                rings[i] = ring
-                self._rings.append(ring)
-                self.metrics.edge(e.src, e.dst, ring)
-
-        runners = self._runners
-        for name, cn in g.nodes.items():
-            if cn.flavor == "sync":
-                outs = list(cn.cls.outputs)
-                outlet = self._outlets[(name, outs[0])] if outs else None
-                runners[name] = SyncRunner(self._nodes[name], node_metrics[name], outlet, self._locks.get(name))  # type: ignore[arg-type]
-
-        for i, e in enumerate(g.edges):
-            outlet = self._outlets[(e.src, e.src_port)]
-            if i in rings:
-                outlet.targets.append(ring_target(rings[i]))
-            else:
-                runner = runners[e.dst]
-                outlet.targets.append(lambda f, r=runner, p=e.dst_port: r.push(f, p))
-
-        for name, cn in g.nodes.items():
-            if cn.flavor == "async":
-                record = not getattr(cn.cls, "reports_delivery", False)
-                for port in cn.cls.inputs:
-                    port_rings = [rings[i] for i, e in enumerate(g.edges) if e.dst == name and e.dst_port == port]
-                    self._inputs[(name, port)] = AsyncInput(port_rings, node_metrics[name], record)
-
-        self._segments = plan_segments(self.graph, rings)
-        for seg in self._segments:
-            self._pending.add(f"segment:{seg.head}")
-        for name, cn in g.nodes.items():
-            if cn.flavor == "async":
-                self._alive.add(f"async:{name}")
-                if cn.cls.inputs or cn.cls.outputs:
-                    self._pending.add(f"async:{name}")
-        self._alive |= self._pending
+        assemble(self, graph)
 
     # -- lookups for nodes ----------------------------------------------------------------------
 
@@ -170,7 +107,9 @@ class Runtime:
 
     def publish(self, event: Event, port: str) -> None:
         """Deliver ``event`` from ``event.provider``'s provided port ``port`` to every bound consumer."""
-        cn = self.graph.nodes[event.provider]
+        cn = self.graph.nodes.get(event.provider)
+        if cn is None:
+            return  # a node a reload removed, publishing as it stops
         iface = cn.cls.provides.get(port)
         if iface is None:
             raise KeyError(f"node '{event.provider}' provides no control port '{port}'")
@@ -178,8 +117,9 @@ class Runtime:
             raise ValueError(f"{iface.name} has no event '{event.name}'; events: {', '.join(iface.events) or 'none'}")
         event = Event(event.provider, iface.name, event.name, event.data)
         for c in self.graph.controls:
-            if c.provider == event.provider and c.provider_port == port:
-                self._controls[(c.consumer, c.port)].deliver(event)
+            consumer = self._controls.get((c.consumer, c.port))  # None for a moment while a reload builds it
+            if c.provider == event.provider and c.provider_port == port and consumer is not None:
+                consumer.deliver(event)
 
     def outlet(self, node: str, port: str) -> Outlet:
         """The outlet of ``node.port`` (raises KeyError naming it if there is none)."""
@@ -214,29 +154,48 @@ class Runtime:
             log.info("graph '%s' has no sources; running until stopped", self.graph.name)
         if not self._alive:
             self._done.set()
-        for name, loop in [("", self._loop), *self._own_loops.items()]:
-            ready = threading.Event()
-            t = threading.Thread(target=self._loop_main, args=(loop, ready), name=f"mcav-io{'-' if name else ''}{name}",
-                                 daemon=True)
-            self._loop_threads.append(t)
-            t.start()
-            ready.wait()
-        for name, cn in self.graph.nodes.items():
-            if cn.flavor == "async":
-                fut = asyncio.run_coroutine_threadsafe(self._run_async(name), self.loop_of(name))
-                self._tasks.append(fut)
+        self._start_loop("", self._loop)
+        self.launch(list(self.graph.nodes))
+
+    def launch(self, names: list[str]) -> None:
+        """Start the async nodes among ``names`` (and their own loops), then every segment's worker (sources last)."""
+        names = [n for n in names if self.graph.nodes[n].flavor == "async"]
+        for name in names:  # every loop first, then the nodes' tasks back to back, in graph order
+            if name in self._own_loops:
+                self._start_loop(name, self._own_loops[name])
+        for name in names:
+            self._ended[name] = ended = threading.Event()
+            self._tasks[name] = asyncio.run_coroutine_threadsafe(self._run_async(name, ended), self.loop_of(name))
+        self._threads = []
         for seg in sorted(self._segments, key=lambda s: self.graph.nodes[s.head].flavor == "source"):
             t = threading.Thread(target=self._run_segment, args=(seg,), name=f"mcav-{seg.head}", daemon=True)
             self._threads.append(t)
             t.start()
 
+    def _start_loop(self, name: str, loop: asyncio.AbstractEventLoop) -> None:
+        ready = threading.Event()
+        t = threading.Thread(target=self._loop_main, args=(loop, ready), name=f"mcav-io{'-' if name else ''}{name}",
+                             daemon=True)
+        self._loop_threads[name] = t
+        t.start()
+        ready.wait()
+
+    # -- reload (see reshape.py) -----------------------------------------------------------------
+
+    def reload(self, graph: CompiledGraph) -> Reload:
+        """Run ``graph`` from now on, keeping the nodes that did not change (:func:`~mcav.runtime.reshape.reload`)."""
+        if not self._started:
+            raise RuntimeError("only a started Runtime reloads (build one for the new graph instead)")
+        return reload(self, graph)
+
+    # -- stopping -----------------------------------------------------------------------------
 
     def stop(self) -> None:
         """Ask the graph to stop (thread-safe, idempotent, returns at once)."""
         if self.stop_event.is_set():
             return
         self.stop_event.set()
-        for loop in (self._loop, *self._own_loops.values()):
+        for loop in (self._loop, *list(self._own_loops.values())):
             try:
                 loop.call_soon_threadsafe(self._set_async_stop, loop)
             except RuntimeError:  # that loop is closed already
@@ -273,13 +232,15 @@ class Runtime:
             log.warning("shutdown: still running after %.1f s, aborting: %s", self.shutdown_timeout, stuck)
             for ring in self._rings:
                 ring.close()
-            for fut in self._tasks:
+            for fut in list(self._tasks.values()):
                 fut.cancel()
             self._done.wait(0.3)
         for t in self._threads:
             t.join(timeout=0.2)
-        for loop, thread in zip((self._loop, *self._own_loops.values()), self._loop_threads):
-            if not loop.is_closed():
+        loops = {"": self._loop, **self._own_loops}
+        for name, thread in list(self._loop_threads.items()):
+            loop = loops.get(name)
+            if loop is not None and not loop.is_closed():
                 loop.call_soon_threadsafe(loop.stop)
                 thread.join(timeout=0.5)
 
@@ -307,7 +268,7 @@ class Runtime:
         if stop is not None:
             stop.set()
 
-    async def _run_async(self, name: str) -> None:
+    async def _run_async(self, name: str, ended: threading.Event) -> None:
         node = self._nodes[name]
         assert isinstance(node, AsyncNode)
         loop = asyncio.get_running_loop()
@@ -327,9 +288,11 @@ class Runtime:
             node.ctx.log.exception("node '%s' crashed", name)
             self.fail(name, NodeFailure(f"node '{name}' crashed", 1))
         finally:
-            for ring in self._rings_from(name):
-                ring.close()
+            if name not in self._retiring:  # a node stopped by a reload: its rings are rewired, not ended
+                for ring in self._rings_from(name):
+                    ring.close()
             self._finished(f"async:{name}")
+            ended.set()
 
     def _rings_from(self, node: str) -> list[Ring[Frame]]:
         names = {e.name for e in self.graph.edges_from(node) if e.queue is not None}
@@ -340,13 +303,18 @@ class Runtime:
         members = [self._nodes[n] for n in seg.members]
         try:
             for node in members:
-                if isinstance(node, SyncNode):
+                if isinstance(node, SyncNode) and node.ctx.name not in self._started_sync:  # once, even across reloads
+                    self._started_sync.add(node.ctx.name)
                     try:
                         node.start()
                     except Exception as exc:
                         raise NodeFailure(f"node '{node.ctx.name}' failed to start: {exc}") from exc
             if isinstance(head, SourceNode):
-                drive_source(head, self._outlets.get((seg.head, next(iter(type(head).outputs), "out"))), self.stop_event)
+                frames = self._frames.get(seg.head)
+                if frames is None:
+                    frames = self._frames[seg.head] = head.frames()
+                drive_source(frames, self._outlets.get((seg.head, next(iter(type(head).outputs), "out"))),
+                             self.stop_event, seg)
             else:
                 drain_rings(seg, self._runners)
         except RingClosed:
@@ -357,15 +325,19 @@ class Runtime:
             head.ctx.log.exception("worker of '%s' crashed", seg.head)
             self.fail(seg.head, NodeFailure(f"node '{seg.head}' crashed", 1))
         finally:
-            for node in members:
-                if isinstance(node, SyncNode):
-                    try:
-                        node.finish()
-                    except Exception:
-                        node.ctx.log.exception("finish() failed")
-            for ring in seg.produces:
-                ring.close()
-            self._finished(f"segment:{seg.head}")
+            if not seg.halt.is_set() or self.stop_event.is_set():  # halted by a reload: nothing ends
+                self._end_segment(seg, members)
+
+    def _end_segment(self, seg: Segment, members: list[Node]) -> None:
+        for node in members:
+            if isinstance(node, SyncNode):
+                try:
+                    node.finish()
+                except Exception:
+                    node.ctx.log.exception("finish() failed")
+        for ring in seg.produces:
+            ring.close()
+        self._finished(f"segment:{seg.head}")
 
     def _finished(self, unit: str) -> None:
         with self._lock:

@@ -178,9 +178,13 @@ class Metrics:
         self._nodes[name] = (kind, m, extra)
         return m
 
-    def edge(self, src: str, dst: str, ring: Ring[Any]) -> None:
-        """Register a queued edge."""
-        self._edges.append((src, dst, ring))
+    def plan(self, nodes: list[str], edges: list[tuple[str, str, Ring[Any]]]) -> None:
+        """Set the graph's shape: only ``nodes`` (registered, in this order) and the queued ``edges`` (src, dst, ring).
+
+        Called once the plan is built, and again after each reload (removed nodes leave the snapshot).
+        """
+        self._nodes = {n: self._nodes[n] for n in nodes if n in self._nodes}
+        self._edges = list(edges)
 
     def snapshot(self) -> Snapshot:
         """Read every counter and compute percentiles; safe from any thread."""

@@ -94,7 +94,7 @@ class Node:
 
     def reconfigure(self, params: Any) -> bool:
         """Take new parameters while running (``mcav run --watch``); False (the default) if this kind cannot,
-        and the graph is rebuilt instead. Called from another thread: take the node's own locks."""
+        and the node alone is rebuilt instead. Called from another thread: take the node's own locks."""
         return False
 
     def status(self) -> dict[str, Any]:
@@ -172,6 +172,14 @@ class AsyncInput:
         self._loop_thread = threading.get_ident()
         for ring in self._rings:
             ring.notify = self._wake
+
+    def rebind(self, rings: list[Ring[Frame]]) -> None:
+        """Read ``rings`` from now on (a reload rewired the port); frames already taken stay queued."""
+        self._rings = list(rings)
+        if self._loop is not None:
+            for ring in self._rings:
+                ring.notify = self._wake
+            self._wake()  # the reader may be waiting on the old rings
 
     def _wake(self) -> None:
         if threading.get_ident() == self._loop_thread:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import threading
-from typing import Callable
+from typing import Callable, Iterator
 
 import networkx as nx
 
 from .compile import CompiledGraph
 from .frames import Frame, now_ns
 from .metrics import NodeMetrics
-from .node import SourceNode, SyncNode
+from .node import SyncNode
 from .ring import Ring, RingClosed
 
 __all__ = ["Outlet", "Segment", "SyncRunner", "drain_rings", "drive_source", "plan_segments", "ring_target"]
@@ -77,12 +77,23 @@ class SyncRunner:
 
 @dataclass
 class Segment:
-    """The sync nodes one worker thread runs, and the rings it reads and feeds."""
+    """The sync nodes one worker thread runs, and the rings it reads and feeds.
+
+    ``halt`` ends the worker without ending the graph (a reload re-plans the segments): its source's
+    frames are left open to be resumed, its rings open, its nodes started. ``wake`` wakes a ring-fed worker.
+    """
 
     head: str
     members: list[str] = field(default_factory=list)  # topological order
     inputs: list[tuple[Ring[Frame], str, str]] = field(default_factory=list)  # ring, node, port
     produces: list[Ring[Frame]] = field(default_factory=list)
+    halt: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    def stop_for_reload(self) -> None:
+        """Ask the worker to return after the frame in hand (see ``halt``)."""
+        self.halt.set()
+        self.wake.set()
 
 
 def plan_segments(g: CompiledGraph, rings: dict[int, Ring[Frame]]) -> list[Segment]:
@@ -132,29 +143,36 @@ def ring_target(ring: Ring[Frame]) -> Callable[[Frame], None]:
     return push
 
 
-def drive_source(source: SourceNode, outlet: Outlet | None, stop: threading.Event) -> None:
-    """The body of a source's worker: send each frame it yields through the fused chain behind it."""
-    frames = source.frames()
+def drive_source(frames: Iterator[Frame], outlet: Outlet | None, stop: threading.Event, seg: Segment) -> None:
+    """The body of a source's worker: send each frame of ``frames`` (its ``frames()``) through the fused chain.
+
+    Closes ``frames`` at the end, unless the segment was halted: the next worker resumes them.
+    """
+    halted = False
     try:
         for frame in frames:
             if outlet is not None:
                 outlet.send(frame)
             if stop.is_set():
                 break
+            if seg.halt.is_set():
+                halted = True
+                break
     finally:
-        frames.close()  # type: ignore[attr-defined]
+        if not halted:
+            frames.close()  # type: ignore[attr-defined]
 
 
 def drain_rings(seg: Segment, runners: dict[str, SyncRunner]) -> None:
-    """The body of a ring-fed worker: batch-drain its input rings until every producer has closed.
+    """The body of a ring-fed worker: batch-drain its input rings until every producer has closed (or a halt).
 
     A push that arrives while the worker is busy with earlier frames counts an
     xrun on that ring's consumer.
     """
-    wake = threading.Event()
+    wake = seg.wake
     for ring, _, _ in seg.inputs:
         ring.notify = wake.set
-    while True:
+    while not seg.halt.is_set():
         wake.clear()  # before draining, so a push after the drain is never missed
         got = False
         for ring, node, port in seg.inputs:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
-
-MCAV = [sys.executable, "-m", "mcav"]
+from watch_support import MCAV, Watched
 
 
 def mcav(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -225,44 +223,17 @@ def test_a_third_party_kind_brings_its_own_link_policy_and_control_interface(tmp
     assert r.returncode == 2 and "unknown reconnect preset 'wan' of link osc_out; presets: default, lan" in r.stderr
 
 
-def test_watch_applies_parameters_live_keeps_running_on_errors_and_rebuilds_on_new_nodes(tmp_path: Path) -> None:
+def test_watch_applies_parameters_live_keeps_running_on_errors_and_adds_new_nodes(tmp_path: Path) -> None:
     """``mcav run --watch``: each save of the graph file, as a VJ editing it during a show would."""
-    import selectors
-
     body = ("nodes:\n  src: {kind: synth, speed: realtime}\n  fft: {kind: fft, in: src}\n  beat: {kind: beat, in: fft}\n"
             "  viz: {kind: pattern, in: beat, pattern: spectrum}\n  out: {kind: discard, in: viz}\n")
-    g = write(tmp_path, body)
-    proc = subprocess.Popen([*MCAV, "run", str(g), "--watch", "--no-dashboard"], stderr=subprocess.PIPE, text=True,
-                            stdout=subprocess.DEVNULL)
-    sel = selectors.DefaultSelector()
-    assert proc.stderr is not None
-    sel.register(proc.stderr, selectors.EVENT_READ)
-    seen: list[str] = []
-
-    def wait_for(text: str, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(text in line for line in seen):
-            left = deadline - time.monotonic()
-            assert left > 0 and sel.select(left), f"never logged {text!r}:\n" + "".join(seen)
-            line = proc.stderr.readline()  # type: ignore[union-attr]
-            assert line, "the process ended:\n" + "".join(seen)
-            seen.append(line)
-
-    def save(text: str) -> None:
-        g.write_text(text)
-        os.utime(g, (time.time() + len(seen), time.time() + len(seen)))  # a new mtime even within one second
-
-    try:
-        wait_for("watching")
-        save(body.replace("pattern: spectrum", "pattern: bars"))
-        wait_for("applied live to viz")
-        save(body.replace("kind: discard", "kind: discrad"))
-        wait_for("is invalid; still running the previous graph")
-        wait_for("unknown node kind")
-        save(body + "  more: {kind: discard, in: viz}\n")
-        wait_for("changed shape; rebuilding it")
-        wait_for("rebuilt: ")
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(15) == 0
-    finally:
-        proc.kill()
+    with Watched(tmp_path / "g.yaml", body) as run:
+        run.wait_for("watching")
+        run.save(body.replace("pattern: spectrum", "pattern: bars"))
+        run.wait_for("kept src, fft, beat, out; applied live to viz")
+        run.save(body.replace("kind: discard", "kind: discrad"))
+        run.wait_for("is invalid; still running the previous graph")
+        run.wait_for("unknown node kind")
+        run.save(body + "  more: {kind: discard, in: viz}\n")
+        run.wait_for("kept src, fft, beat, out; applied live to viz; added more")
+        assert run.interrupt() == 0
