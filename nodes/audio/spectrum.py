@@ -172,7 +172,10 @@ class SpectrumAnalyzer:
         bmag = mag if short is self.long else short.magnitudes(data, bstart, band_hop, bcount)
         raw = short.amplitudes(bmag)
         if self._bass is not None:
-            raw[:, 0] = self._bass.amplitudes(data, oldest - self.size - base, band_hop, bcount)
+            if count and oldest == first and bcount == count:  # the band windows end with the long ones
+                raw[:, 0] = self.long.bass_amplitudes(mag)  # (the default band_hop = hop): already transformed
+            else:
+                raw[:, 0] = self._bass.amplitudes(data, oldest - self.size - base, band_hop, bcount)
         # The noise gate looks at the newest hop of every band window ending in this frame.
         fresh = data[bstart + self.band_size - band_hop : bstart + self.band_size + (bcount - 1) * band_hop]
         amplitude = peak_abs(fresh)
