@@ -38,10 +38,6 @@ __all__ = ["Beat", "BeatAnalyzer", "BeatSettings"]
 
 #: Lowest sample rate of the beat-pointer filter, in Hz (onset rates below it are held up to it).
 _POINTER_RATE = 90.0
-import os
-_V1 = os.environ.get("V1") == "1"
-_NEARK = float(os.environ.get("NEARK", "2"))
-_NEARP = float(os.environ.get("NEARP", "8"))
 
 
 @dataclass
@@ -214,14 +210,11 @@ class BeatAnalyzer:
         if self.locked and n - 1 >= self._predict_at:
             # Forecast half a beat after the last beat, then again with each frame once the beat is
             # near (the newest onsets move it most then; a forecast costs about an onset block).
-            near = max(_NEARK * len(values), self.period / _NEARP)
+            near = max(2.0 * len(values), self.period / 8)
             if self.next_beat is None or self.next_beat - (n - 1) <= near:
-                was = self.next_beat
                 self._filter()
                 # A held sample's copies stand for it: their centre, not the newest copy, is its time.
                 self.next_beat = (n - 1) + (self.pointer.ahead()[0] + (self._up - 1) / 2) / self._up
-                if _V1 and was is not None:
-                    self._predict_at = float("inf")
 
     def _filter(self) -> None:
         """Bring the beat pointer up to the newest onset sample.
