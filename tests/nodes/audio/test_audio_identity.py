@@ -74,7 +74,7 @@ def test_periodicity_combs_equal_scipy_fft_reference() -> None:
     from mcav.nodes.audio.periodicity import Periodicity
 
     per = Periodicity(93.75, 28.0, 94.0)
-    x = np.maximum(np.random.default_rng(3).standard_normal(750), 0.0)
+    x = np.maximum(np.random.default_rng(3).standard_normal(750), 0.0).astype(np.float32)  # the dtype used
     combs = per._combs(x)
     nfft, _, index, weight = per._plans[x.size]
     y = x - float(x.mean())
