@@ -1,6 +1,7 @@
 """Beat accuracy, beatless false beats, re-lock times and speed of the ``beat`` node, beside librosa.
 
     python bench/beat_accuracy.py [--shared ../shared] [--rate 48000] [--no-librosa] [--no-speed] [--no-cv]
+                                  [--speed-only] [--baseline REV [--rounds 4]]
 
 Protocol (see README, "beat"): every clip goes through the fft and beat nodes' classes frame by frame as in
 ``pipelines/analyze.yaml`` (2048-sample frames, FFT 1024/512), at ``--rate`` Hz (default 48000, the live
@@ -12,13 +13,16 @@ generated synth set (steady tempi, 120→128 cut, 10 s ramps: re-lock time), a g
 beats per minute, confidence, time locked), a stop/restart clip, librosa's *offline* ``beat_track`` on the
 same audio for reference, and 3-fold cross-validation over gtzan16k stratified by genre for the tracker
 settings in ``CANDIDATES`` (held-out mean beside the all-clips mean). Then the throughput of the real graph
-(file → fft → beat → discard) with a bare-rfft baseline measured in the same run.
+(file → fft → beat → discard) with a bare-rfft baseline measured in the same run; with ``--baseline REV``
+also that throughput with the code of git revision REV, in separate processes interleaved with this
+tree's (``--rounds`` rounds of best-of-5 each), and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +40,7 @@ from mcav.runtime.model import parse_graph_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from beat_eval import TRIM, Track, beat_scores, cross_validate, lags, spectra, track  # noqa: E402
+from common import code_env, code_tree  # noqa: E402
 from mcav.nodes.audio.testsignals import SR, beatless_clips, stop_restart_clip, synth_clips  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,10 +207,39 @@ def check_graph(path: Path, rate: int, offline: Track) -> None:
           f"{'identical' if same else 'DIFFERENT'}")
 
 
-def speed(tmp: Path) -> None:
+def throughput(path: Path, runs: int = 5) -> float:
+    """Best CPU-time real-time factor of file(max) → fft → beat → discard on ``path`` (2048-sample blocks)."""
+    seconds = sf.info(str(path)).duration
+    cpus = []
+    for _ in range(runs):
+        rt = graph(path, 2048, 0, "discard")
+        c0 = time.process_time()
+        rt.run()
+        cpus.append(time.process_time() - c0)
+    return seconds / min(cpus)
+
+
+def compare(path: Path, rev: str, rounds: int) -> None:
+    """:func:`throughput` of git revision ``rev`` and of this tree, each in its own process, interleaved."""
+    tree = code_tree(rev)
+    here, there = [], []
+    for r in range(rounds):
+        for code, out in ((tree, there), (None, here)):
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--throughput", str(path)]
+            out.append(float(subprocess.run(cmd, env=code_env(code), capture_output=True, text=True, check=True).stdout))
+        print(f"round {r + 1}: {rev} {there[-1]:.0f}x, this tree {here[-1]:.0f}x real time (CPU, best of 5; "
+              f"load average {os.getloadavg()[0]:.1f})")
+    ratios = np.array(here) / np.array(there)
+    print(f"this tree / {rev}: {ratios.min():.2f}-{ratios.max():.2f} (median {np.median(ratios):.2f}); "
+          f"this tree {min(here):.0f}-{max(here):.0f}x, {rev} {min(there):.0f}-{max(there):.0f}x")
+
+
+def speed(tmp: Path, baseline: str | None = None, rounds: int = 4) -> None:
     """Throughput of file(max) → fft → beat → discard, beside a bare rfft measured in the same run."""
     path = tmp / "speed.wav"
     sf.write(path, SynthSignal(48000, bpm=128, noise=0.02).render(0, 48000 * 60), 48000)
+    if baseline:
+        compare(path, baseline, rounds)
     x, w = np.random.default_rng(0).standard_normal(1024), np.hanning(1024)
     bare_us = min(timeit.repeat(lambda: np.abs(np.fft.rfft(x * w)), number=2000, repeat=5)) / 2000 * 1e6
     for blk in (512, 2048, 4096):
@@ -231,7 +265,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-librosa", action="store_true")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-cv", action="store_true")
+    ap.add_argument("--baseline", metavar="REV", help="also measure the throughput of git revision REV, interleaved")
+    ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds with --baseline (default 4)")
+    ap.add_argument("--speed-only", action="store_true", help="only the throughput (no accuracy sets)")
+    ap.add_argument("--throughput", type=Path, help=argparse.SUPPRESS)  # child of --baseline: print one figure
     args = ap.parse_args(argv)
+    if args.throughput:
+        print(f"{throughput(args.throughput):.3f}")
+        return 0
+    if args.speed_only:
+        return run_speed(args)
     try:
         import mir_eval  # noqa: F401
     except ImportError:
@@ -262,10 +305,13 @@ def main(argv: list[str] | None = None) -> int:
     print_generated(args.rate)
     if not args.no_cv:
         cv(reals, args.rate)
-    if not args.no_speed:
-        print("\nSpeed (file, max speed → fft → beat → discard; 60 s synth at 48 kHz, one worker thread):\n")
-        with tempfile.TemporaryDirectory() as tmp:
-            speed(Path(tmp))
+    return 0 if args.no_speed else run_speed(args)
+
+
+def run_speed(args: argparse.Namespace) -> int:
+    print("\nSpeed (file, max speed → fft → beat → discard; 60 s synth at 48 kHz, one worker thread):\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        speed(Path(tmp), args.baseline, args.rounds)
     return 0
 
 

@@ -246,6 +246,8 @@ def code_env(tree: Path | None, env: dict[str, str] | None = None) -> dict[str, 
     """``env`` (default: this process's) for a child that runs the code of ``tree`` (None: this tree)."""
     env = dict(os.environ if env is None else env)
     if tree is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(tree / "_pkg"), env.get("PYTHONPATH", "")])
+        # No empty entry: it would stand for the working directory, and from the clone's root that
+        # directory's own `mcav` package would win over the namespace in `_pkg` (the baseline ran this tree).
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tree / "_pkg"), env.get("PYTHONPATH", "")) if p)
     return env
 

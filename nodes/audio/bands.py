@@ -90,6 +90,7 @@ class HopSpectra:
         # the window's log_scale is divided back out here.
         power_scale = 4.0 / (size * float(np.sum(hann**2))) / log_scale**2
         self._power_member = (self.member * power_scale).astype(np.float32)
+        self._bass_power = self._power_member[: self.bass_bins, 0].copy()
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def magnitudes(self, data: np.ndarray, start: int, hop: int, count: int) -> np.ndarray:
@@ -121,6 +122,11 @@ class HopSpectra:
         return np.sqrt(np.dot(np.square(mag[:, self.lo : self.hi]), self._power_member))  # np.dot: less dispatch
 
 
+    def bass_amplitudes(self, mag: np.ndarray) -> np.ndarray:
+        """The bass band's column of :meth:`amplitudes`, float32 ``[count]`` (its few bins alone)."""
+        return np.sqrt(np.dot(np.square(mag[:, self.lo : self.lo + self.bass_bins]), self._bass_power))
+
+
 class BandDft:
     """One MCAV band's amplitude from a direct DFT of only its bins: a long window's resolution at any hop.
 
@@ -128,7 +134,8 @@ class BandDft:
     into DC is lost (−1.3 to −5.9 dB by phase); a 1024-sample window reads it within 1.5 dB. Its
     5 bins cost one float32 matrix product per block (``[count, size] × [size, 10]``), far less than
     a second full transform at the short hop. The result equals :meth:`HopSpectra.amplitudes`' column
-    for the band, to float32 rounding.
+    for the band, to float32 rounding; when the band hop is the long hop (the default), the long
+    transform already holds these windows and :meth:`HopSpectra.bass_amplitudes` reads them there.
 
     Args:
         size: Window length in samples.

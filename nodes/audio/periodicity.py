@@ -119,6 +119,7 @@ class Periodicity:
         each row with its mean removed); lags beyond half the window are left out (too few products
         to be trusted).
         """
+        x = x.astype(np.float32, copy=False)  # half the memory of float64 for the transforms and gathers
         n = x.shape[0]
         plan = self._plans.get(n)
         if plan is None:
@@ -162,7 +163,7 @@ class Periodicity:
         used, where = np.unique(index, return_inverse=True)
         matrix = np.zeros((used.size, index.shape[1]))
         np.add.at(matrix, (where.reshape(index.shape), np.arange(index.shape[1])[None, :]), weight)
-        return nfft, half, used, matrix
+        return nfft, half, used, matrix.astype(np.float32)
 
     def _shuffles(self, n: int) -> np.ndarray:
         """Gather indices ``[1 + surrogates, n]``: the window (row 0), then cut into blocks of 0.6-1.6 × ``block_s``, reordered.

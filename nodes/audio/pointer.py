@@ -91,9 +91,14 @@ class BeatPointer:
         self.floor = floor
         self._decay = 1.0 - 1.0 / max(1.0, mean_s * rate)
         self._mean = 0.0
-        # For predictions: each state's interval and offset (positions follow from the slot and t).
+        # For predictions: a state's samples to go (−N/4 < togo ≤ 3N/4, negative = the beat just passed)
+        # are ((slot + L − t) mod N) − L with L = ⌈N/4⌉ − 1; kept per state as `_late_slot` = slot + L and
+        # `_togo_off` = −L plus the shift that makes bin indices non-negative.
         self._state_n = np.repeat(n, n)
-        self._slot = np.arange(self.size) - np.repeat(self._offset, n)
+        late = -(-n // 4) - 1
+        self._shift = int(n[-1]) // 4 + 1
+        self._late_slot = np.arange(self.size) - np.repeat(self._offset - late, n)
+        self._togo_off = np.repeat(self._shift - late, n)
 
     def _plan(self, m: int) -> tuple[np.ndarray, np.ndarray]:
         """For blocks of ``m`` samples: slot columns ``[1, m + 2H]`` and the gather of the observation terms."""
@@ -170,11 +175,10 @@ class BeatPointer:
         tempo = np.add.reduceat(self.alpha, self._offset)
         held = np.flatnonzero(tempo > 1e-6 * float(tempo.max()))
         lo, hi = int(self._offset[held[0]]), int(self._offset[held[-1]] + self.intervals[held[-1]])
-        n = self._state_n[lo:hi]
-        pos = (self._t - self._slot[lo:hi]) % n
-        togo = np.where(4 * pos < n, -pos, n - pos)
-        shift = int(self.intervals[-1]) // 4 + 1
-        mass = np.bincount(togo + shift, weights=self.alpha[lo:hi])
+        togo = (self._late_slot[lo:hi] - self._t) % self._state_n[lo:hi]
+        togo += self._togo_off[lo:hi]  # samples to go, plus `shift`
+        shift = self._shift
+        mass = np.bincount(togo, weights=self.alpha[lo:hi])
         cum = np.cumsum(mass)
         half = 0.5 * float(cum[-1])
         k = int(np.searchsorted(cum, half))

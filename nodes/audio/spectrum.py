@@ -26,32 +26,9 @@ __all__ = ["BAND_EDGES_HZ", "SpectrumAnalyzer", "band_bins"]
 
 # The reduction itself: ndarray.max() adds a Python-level wrapper call.
 _max = np.maximum.reduce
-_ZERO = np.float32(0.0)  # a float32 scalar spares numpy the Python float's type resolution
 _NO_FLUX = np.zeros((0, NUM_BANDS), np.float32)
 _NO_ODF = np.zeros(0, np.float32)
 _NO_FLUX.flags.writeable = _NO_ODF.flags.writeable = False  # shared by every frame without a long hop
-
-
-class _Plan:
-    """The flux's buffers for blocks of ``count`` long hops (no allocation per hop).
-
-    Only intermediate results live here: every array a Spectrum carries is a
-    fresh result, since frames may be held downstream.
-    """
-
-    __slots__ = ("count", "first", "flat_prev", "flat_wide", "last_log", "new_logs", "prev_log", "prev_logs", "widened")
-
-    def __init__(self, count: int, width: int) -> None:
-        self.count = count
-        # Log-magnitudes of the band bins: row 0 is the hop before the block, rows 1… its hops.
-        logs = np.empty((count + 1, width), np.float32)
-        self.prev_log, self.last_log = logs[0], logs[-1]
-        self.new_logs, self.prev_logs = logs[1:], logs[:-1]
-        self.widened = np.empty((count, width), np.float32)  # previous hop's logs, max over ±1 bin
-        # The same two blocks as flat vectors: a shifted maximum over a contiguous vector costs a
-        # third of one over 2-D column slices (the row ends it mixes are rewritten after).
-        self.flat_prev, self.flat_wide = self.prev_logs.reshape(-1), self.widened.reshape(-1)
-        self.first = False  # True until the first hop of the stream is analysed
 
 
 class SpectrumAnalyzer:
@@ -111,35 +88,17 @@ class SpectrumAnalyzer:
         self.short = self.long if (band_size, band_hop) == (size, hop) else HopSpectra(band_size, sample_rate)
         # The bass band keeps the long window's resolution at the band hop (a short window blurs 40-100 Hz).
         self._bass = BandDft(size, sample_rate) if band_size < size else None
-        member = self.long.member
-        self._flux_member = (member / member.sum(axis=0)).astype(np.float32)  # mean flux per bin of each band
         # The samples kept before each block: a window that waited up to a hop.
         self._keep = max(size, band_size) + hop
         self._tail = np.zeros(self._keep, np.float32)
         self._pos = start_sample  # index of the next sample
         self._next_band = (start_sample // band_hop + 1) * band_hop  # end of the next band window
-        self._plans: dict[int, _Plan] = {}
-        self._plan: _Plan | None = None  # the plan of the last block with long hops (None before the first)
         self._hop_s = hop / sample_rate
         self._band_hop_s = band_hop / sample_rate
         self._window_s = size / sample_rate
         self.agc = BandAgc(NUM_BANDS, agc_half_life, gate)
         self.bass = BassLane(sample_rate, bass_cutoff)
-        self.onsets = OnsetFunction(size, sample_rate)
-
-    def _plan_for(self, count: int) -> _Plan:
-        """The buffers for blocks of ``count`` hops; the previous hop's log row follows the switch."""
-        plan = self._plans.get(count)
-        if plan is None:
-            plan = self._plans[count] = _Plan(count, self.long.hi - self.long.lo)
-        last = self._plan
-        if last is not plan:
-            if last is None:
-                plan.first = True
-            else:
-                plan.prev_log[...] = last.prev_log
-            self._plan = plan
-        return plan
+        self.onsets = OnsetFunction(self.long, sample_rate)
 
     def analyze(self, mono: np.ndarray, preset: Preset) -> dict | None:
         """Feed a block of mono samples; return the fields of a Spectrum, or None if no band hop ended."""
@@ -159,7 +118,7 @@ class SpectrumAnalyzer:
         if count:
             last = first + (count - 1) * hop  # the frame ends with its newest long hop
             mag = self.long.magnitudes(data, first - self.size - base, hop, count)
-            flux, odf, hop_s = self._flux(mag, count), self.onsets.compute(mag), self._hop_s
+            (flux, odf), hop_s = self.onsets.compute(mag), self._hop_s
         else:
             # No flux rows, so no flux spacing: the beat node reports its state without advancing it, and
             # flags beats only in frames with onset samples, exactly as a single-window analysis would.
@@ -172,7 +131,10 @@ class SpectrumAnalyzer:
         bmag = mag if short is self.long else short.magnitudes(data, bstart, band_hop, bcount)
         raw = short.amplitudes(bmag)
         if self._bass is not None:
-            raw[:, 0] = self._bass.amplitudes(data, oldest - self.size - base, band_hop, bcount)
+            if count and oldest == first and bcount == count:  # the band windows end with the long ones
+                raw[:, 0] = self.long.bass_amplitudes(mag)  # (the default band_hop = hop): already transformed
+            else:
+                raw[:, 0] = self._bass.amplitudes(data, oldest - self.size - base, band_hop, bcount)
         # The noise gate looks at the newest hop of every band window ending in this frame.
         fresh = data[bstart + self.band_size - band_hop : bstart + self.band_size + (bcount - 1) * band_hop]
         amplitude = peak_abs(fresh)
@@ -194,28 +156,3 @@ class SpectrumAnalyzer:
             "instant_bass": level,
             "instant_kick": kick,
         }
-
-    def _flux(self, mag: np.ndarray, count: int) -> np.ndarray:
-        """Positive log-magnitude flux per band of ``count`` long hops, float32 ``[count, 5]``."""
-        plan = self._plan
-        if plan is None or plan.count != count:
-            plan = self._plan_for(count)
-        bass_bins = self.long.bass_bins
-        np.log1p(mag[:, self.long.lo : self.long.hi], out=plan.new_logs)
-        if plan.first:
-            plan.first = False
-            plan.prev_log[...] = plan.new_logs[0]  # no hop before the first: its flux is 0
-        # SuperFlux (Böck & Widmer 2013): above the bass band, compare each bin with the loudest of its
-        # neighbours one hop earlier, so a vibrato or a glide moving by under a bin is not an onset.
-        prev, wide, flat, flat_prev = plan.prev_logs, plan.widened, plan.flat_wide, plan.flat_prev
-        np.maximum(flat_prev[:-1], flat_prev[1:], out=flat[:-1])
-        np.maximum(flat[1:], flat_prev[:-1], out=flat[1:])
-        # Each row's last bin has one neighbour (the flat maxima mixed in the next row's first).
-        np.maximum(prev[:, -1], prev[:, -2], out=wide[:, -1])
-        # Not in the bass band (which holds each row's first bin, mixed with the previous row's
-        # last above): a kick's pitch drop is a fast glide, and it is the beat.
-        wide[:, :bass_bins] = prev[:, :bass_bins]
-        diff = np.subtract(plan.new_logs, wide, out=wide)
-        flux = np.dot(np.maximum(diff, _ZERO, out=diff), self._flux_member)
-        plan.prev_log[...] = plan.last_log  # the previous row of the next block
-        return flux
