@@ -12,9 +12,10 @@ with the ``sounddevice`` node, as a show does:
 
 A raw browser client and the plugin stand-in (``tests/plugin_standin.py``) time the first visible change
 after each onset (:mod:`bench.e2e_probe`). The breakdown: **capture path** (onset → the capture block holding
-it, timed live by a capture stream of the benchmark's own with the same block size), **analysis window**
-(audio the fft → beat → pattern chain needs after that block before the scene changes visibly, measured
-offline on the same bursts), and **processing + pacing + network** (the rest, at each percentile).
+it, timed live by a capture stream of the benchmark's own with the same block size and PortAudio latency),
+**analysis window** (audio the fft → beat → pattern chain needs after that block before the scene changes
+visibly, measured offline on the same bursts with the same code), and **processing + pacing + network** (the
+rest, at each percentile).
 ``--baseline REV`` also runs each configuration with the code of git revision REV (before/after in one run).
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import random
 import signal
@@ -55,15 +57,39 @@ class Config:
     sets: tuple[str, ...] = ()
     code: Path | None = None
 
-    @property
-    def block(self) -> int:
-        """The capture block the overrides give (for the probe); the capture node's default otherwise."""
-        for s in self.sets:
-            if s.startswith("source.block="):
-                return int(s.split("=", 1)[1])
-        from mcav.nodes.audio.capture import Capture
+    @functools.cached_property
+    def capture(self) -> tuple[int, str | float]:
+        """The capture block and PortAudio latency the graph runs with (for the probe): overrides, else the code's."""
+        if self.code is None:
+            from mcav.nodes.audio.capture import Capture
 
-        return int(Capture.Params().block) if self.code is None else 512
+            p = Capture.Params()
+            block, latency = p.block, p.latency
+        else:
+            block, latency = _in_tree(self.code, "from mcav.nodes.audio.capture import Capture as C; "
+                                                 "p = C.Params(); print(json.dumps([p.block, p.latency]))")
+        for s in self.sets:
+            key, _, value = s.partition("=")
+            if key == "source.block":
+                block = int(value)
+            elif key == "source.latency":
+                latency = value if value in ("low", "high") else float(value)
+        return int(block), latency
+
+    def analysis(self) -> list[float]:
+        """The analysis window's delays (ms) on the offline bursts, with this configuration's code and overrides."""
+        block = self.capture[0]
+        if self.code is None:
+            return analysis_delays(self.sets, block)
+        return _in_tree(self.code, "from bench.e2e_probe import analysis_delays; "
+                                   f"print(json.dumps(analysis_delays({list(self.sets)!r}, {block})))")
+
+
+def _in_tree(code: Path, script: str) -> Any:
+    """What ``script`` (which prints one JSON value last) prints when run with the code of ``code``."""
+    out = subprocess.run([sys.executable, "-c", f"import json; {script}"], cwd=code, env=code_env(code),
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
 
 
 #: The low-latency preset (README "End to end"), as `--set` options of `mcav run`: capture blocks of 128 samples,
@@ -80,6 +106,8 @@ CONFIGS = {
     "short_window": Config("block 128, hop 128, fft 512", SHORT_WINDOW),
     "old_defaults": Config("old defaults", OLD_DEFAULTS),
     "block512": Config("defaults, block 512", ("source.block=512",)),
+    "capture256": Config("defaults, block 256, latency low", ("source.block=256", "source.latency=low")),
+    "state120": Config("defaults, states at up to 120 Hz", ("web.state_rate=120",)),
     "band_hop256": Config("bands at hop 256", ("fft.band_hop=256",)),
     "band_hop512": Config("bands at hop 512", ("fft.band_hop=512",)),
     "one_window": Config("one window (fft 1024/512)", ("fft.band_size=1024", "fft.band_hop=512")),
@@ -156,7 +184,7 @@ async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topolog
         ok = await asyncio.to_thread(plugin.wait_for, batches, 20)
         if not ok or any(p.poll() is not None for p in procs):
             raise RuntimeError(f"{cfg.label}/{topology}: the graph did not reach the plugin (see {log})")
-        probe = CaptureProbe(cfg.block)
+        probe = CaptureProbe(*cfg.capture)
         await asyncio.sleep(1.0)
         mark, first = len(plugin.messages), len(player.onsets)
         cpu0 = sum(proc_cpu_s(p.pid) for p in procs)
@@ -190,7 +218,7 @@ def run(configs: list[Config], topologies: list[str], bursts: int) -> list[Case]
         player = BurstPlayer(pulse)
         try:
             for cfg in configs:
-                analysis = analysis_delays(cfg.sets if cfg.code is None else OLD_DEFAULTS, cfg.block)
+                analysis = cfg.analysis()
                 for topo in topologies:
                     print(f"e2e: {cfg.label}, {topo} process(es) …", file=sys.stderr, flush=True)
                     cases.append(asyncio.run(run_case(pulse, player, cfg, topo, bursts, analysis)))

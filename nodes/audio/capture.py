@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 import numpy as np
 
@@ -88,10 +88,12 @@ class Capture(SourceNode):
         device: str | int | None = param(None, doc="input device: index, name or part of it (null = default)")
         sample_rate: int = param(48000, doc="capture rate (0 = the device's default)", unit="Hz", min=0, max=384000)
         channels: int = param(0, doc="channels to capture (0 = up to 2 of the device's)", min=0, max=64)
-        block: int = param(256, doc="samples per block (5.3 ms at 48 kHz; half the fft hop: an onset waits at most "
-                           "this long for its block)", min=16, max=1 << 15)
+        block: int = param(128, doc="samples per block (2.7 ms at 48 kHz; a quarter of the fft hop: an onset waits "
+                           "at most this long for its block)", min=16, max=1 << 15)
         ring_blocks: int = param(256, doc="blocks buffered between the audio thread and the graph", min=2, max=4096)
-        latency: str = param("low", doc="PortAudio latency hint", choices=("low", "high"))
+        latency: Literal["low", "high"] | float = param(
+            0.005, doc="input latency asked of PortAudio: seconds, or its device's `low`/`high` defaults (PulseAudio's "
+            "`low` is 10.7 ms; 5 ms gives two 128-sample periods)", unit="s", min=0.0, max=1.0)
         stall_timeout: float = param(3.0, doc="no audio for this long means the stream died", unit="s", min=0.1)
         duration: float | None = param(None, doc="stop after this much audio (null = run until stopped)", unit="s", min=0)
 
@@ -102,6 +104,7 @@ class Capture(SourceNode):
         self.device: InputDevice | None = None
         self.status_flags = 0  # callbacks that reported over/underflow
         self.reopens = 0
+        self.stream_latency: float | None = None  # s: what PortAudio granted for the latency asked
         self._ring: BlockRing | None = None
         self._stream_error: str | None = None
 
@@ -112,6 +115,7 @@ class Capture(SourceNode):
             "status_flags": self.status_flags,
             "dropped": ring.dropped if ring else 0,
             "reopens": self.reopens,
+            "input_latency_ms": None if self.stream_latency is None else round(self.stream_latency * 1000, 2),
         }
 
     def _callback_for(self, ring: BlockRing, rate: int):  # type: ignore[no-untyped-def]
@@ -158,7 +162,9 @@ class Capture(SourceNode):
             raise
         self.device = dev
         self._ring = ring
-        self.ctx.log.info("capturing from [%d] %s at %d Hz, %d ch, %d-sample blocks", dev.index, dev.name, rate, channels, p.block)
+        self.stream_latency = float(stream.latency)
+        self.ctx.log.info("capturing from [%d] %s at %d Hz, %d ch, %d-sample blocks, %.1f ms input latency",
+                          dev.index, dev.name, rate, channels, p.block, self.stream_latency * 1000)
         return stream, ring, rate
 
     def _alternatives(self) -> str:
