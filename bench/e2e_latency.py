@@ -154,19 +154,19 @@ def _spawn(cmd: list[str], env: dict[str, str], code: Path | None, log: Path) ->
 
 
 def _processes(cfg: Config, topology: str, plugin_port: int, env: dict[str, str], log: Path
-               ) -> tuple[list[subprocess.Popen[bytes]], int]:
+               ) -> tuple[list[subprocess.Popen[bytes]], int, int | None]:
     pipes = (cfg.code or ROOT) / "pipelines"
     web, admin = free_port(), free_port()
     show = [f"web.port={web}", f"admin.port={admin}", "mc.host=127.0.0.1", f"mc.port={plugin_port}"]
     if topology == "one":
         sets = ["source.kind=sounddevice", *show, *(s for s in cfg.sets if s.split(".")[0] not in ("relay", "djs"))]
-        return [_spawn(_cmd(pipes / "demo.yaml", sets), env, cfg.code, log)], web
+        return [_spawn(_cmd(pipes / "demo.yaml", sets), env, cfg.code, log)], web, admin
     dj_port = free_port()
     # osc.port=0: another mcav on the machine (another engineer's run) may hold the default UDP 7700.
     vj_sets = [f"djs.port={dj_port}", "osc.port=0", *show, *(s for s in cfg.sets if s.split(".")[0] not in DJ_NODES)]
     dj_sets = [f"relay.vj_server_url=ws://127.0.0.1:{dj_port}", *(s for s in cfg.sets if s.split(".")[0] in DJ_NODES)]
     vj = _spawn(_cmd(pipes / "vj.yaml", vj_sets), env, cfg.code, log)
-    return [vj, _spawn(_cmd(pipes / "dj.yaml", dj_sets), env, cfg.code, log)], web
+    return [vj, _spawn(_cmd(pipes / "dj.yaml", dj_sets), env, cfg.code, log)], web, None  # dj.yaml has no admin
 
 
 async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topology: str, bursts: int,
@@ -176,7 +176,7 @@ async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topolog
 
     plugin = PluginStandIn(shared_dir=None, max_entities=1024).start()
     log = Path(tempfile.gettempdir()) / "mcav-bench-e2e.log"
-    procs, web = _processes(cfg, topology, plugin.port, pulse.env, log)
+    procs, web, admin = _processes(cfg, topology, plugin.port, pulse.env, log)
     browser, probe = BrowserWatcher(web), None
     try:
         await browser.start()
@@ -186,17 +186,23 @@ async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topolog
             raise RuntimeError(f"{cfg.label}/{topology}: the graph did not reach the plugin (see {log})")
         probe = CaptureProbe(*cfg.capture)
         await asyncio.sleep(1.0)
-        mark, first = len(plugin.messages), len(player.onsets)
+        mark, first, states0 = len(plugin.messages), len(player.onsets), len(browser.frames)
         cpu0 = sum(proc_cpu_s(p.pid) for p in procs)
         t0 = asyncio.get_running_loop().time()
         for _ in range(bursts + 3):
             player.burst()
             await asyncio.sleep(random.uniform(0.30, 0.40))
-        cpu = (sum(proc_cpu_s(p.pid) for p in procs) - cpu0) / (asyncio.get_running_loop().time() - t0)
-        onsets = player.onsets[first + 3 :]
-        return Case(cfg.label, topology, first_changes(onsets, browser.frames),
-                    first_changes(onsets, plugin_frames(plugin, mark)), probe.delays(onsets), analysis, round(cpu, 3),
-                    {"unsent_probe": sum(v is None for v in probe.delays(onsets))})
+        dt = asyncio.get_running_loop().time() - t0
+        cpu = (sum(proc_cpu_s(p.pid) for p in procs) - cpu0) / dt
+        onsets, batches = player.onsets[first + 3 :], plugin_frames(plugin, mark)
+        # what the observers received per s: what the CPU went into besides the analysis
+        rates = {"states_per_s": round((len(browser.frames) - states0) / dt, 1),
+                 "batches_per_s": round(len(batches) / dt, 1),
+                 "entities_per_batch": round(sum(v.size // 2 for _, v in batches) / max(1, len(batches)), 1)}
+        xruns = None if admin is None else await asyncio.to_thread(_source_xruns, admin)
+        return Case(cfg.label, topology, first_changes(onsets, browser.frames), first_changes(onsets, batches),
+                    probe.delays(onsets), analysis, round(cpu, 3),
+                    {"unsent_probe": sum(v is None for v in probe.delays(onsets)), "xruns": xruns, **rates})
     finally:
         if probe is not None:
             probe.close()
@@ -209,6 +215,17 @@ async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topolog
             except subprocess.TimeoutExpired:
                 p.kill()
         plugin.stop()
+
+
+def _source_xruns(admin: int) -> int | None:
+    """The capture node's xruns (overflows and ring drops) from the graph's /metrics."""
+    from urllib.request import urlopen
+
+    with urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith('mcav_node_xruns_total{node="source"'):
+                return int(float(line.rsplit(" ", 1)[1]))
+    return None
 
 
 def run(configs: list[Config], topologies: list[str], bursts: int) -> list[Case]:
@@ -229,7 +246,7 @@ def run(configs: list[Config], topologies: list[str], bursts: int) -> list[Case]
 
 TOPO = {"one": "one process (demo.yaml)", "two": "dj.yaml → vj.yaml"}
 COLUMNS = ["configuration", "topology", "→", "p50 ms", "p90 ms", "p99 ms", "capture p50/p99", "analysis p50/p99",
-           "rest p50/p99", "seen", "CPU % (mcav)"]
+           "rest p50/p99", "seen", "CPU % (mcav)", "capture xruns", "states/s, batches/s"]
 
 
 def rows(cases: list[Case]) -> list[list[Any]]:
@@ -240,7 +257,9 @@ def rows(cases: list[Case]) -> list[list[Any]]:
             s = c.stats(target)
             out.append([c.config, TOPO[c.topology], target, *s["total"],
                         f"{s['capture'][0]} / {s['capture'][2]}", f"{s['analysis'][0]} / {s['analysis'][2]}",
-                        f"{s['rest'][0]} / {s['rest'][2]}", f"{s['n']}/{s['of']}", f"{c.cpu * 100:.0f}"])
+                        f"{s['rest'][0]} / {s['rest'][2]}", f"{s['n']}/{s['of']}", f"{c.cpu * 100:.0f}",
+                        "—" if c.extra.get("xruns") is None else c.extra["xruns"],
+                        f"{c.extra.get('states_per_s', '—')}, {c.extra.get('batches_per_s', '—')}"])
     return out
 
 
