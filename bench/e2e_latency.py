@@ -194,13 +194,13 @@ async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topolog
             await asyncio.sleep(random.uniform(0.30, 0.40))
         dt = asyncio.get_running_loop().time() - t0
         cpu = (sum(proc_cpu_s(p.pid) for p in procs) - cpu0) / dt
-        onsets, batches = player.onsets[first + 3 :], plugin_frames(plugin, mark)
+        onsets, updates = player.onsets[first + 3 :], plugin_frames(plugin, mark)
         # what the observers received per s: what the CPU went into besides the analysis
         rates = {"states_per_s": round((len(browser.frames) - states0) / dt, 1),
-                 "batches_per_s": round(len(batches) / dt, 1),
-                 "entities_per_batch": round(sum(v.size // 2 for _, v in batches) / max(1, len(batches)), 1)}
+                 "batches_per_s": round(len(updates) / dt, 1),
+                 "entities_per_batch": round(sum(v.size // 2 for _, v in updates) / max(1, len(updates)), 1)}
         xruns = None if admin is None else await asyncio.to_thread(_source_xruns, admin)
-        return Case(cfg.label, topology, first_changes(onsets, browser.frames), first_changes(onsets, batches),
+        return Case(cfg.label, topology, first_changes(onsets, browser.frames), first_changes(onsets, updates),
                     probe.delays(onsets), analysis, round(cpu, 3),
                     {"unsent_probe": sum(v is None for v in probe.delays(onsets)), "xruns": xruns, **rates})
     finally:

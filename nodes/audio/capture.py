@@ -23,7 +23,7 @@ from mcav.runtime.policies import Backoff, Link
 
 from .devices import AudioUnavailable, InputDevice, find_input_device, load_sounddevice
 
-__all__ = ["BlockRing", "Capture"]
+__all__ = ["AdcClock", "BlockRing", "Capture"]
 
 
 class BlockRing:
@@ -71,6 +71,43 @@ class BlockRing:
         out = self.data[i, : self.frames[i]].copy(), int(self.t_first[i])
         self.read += 1
         return out
+
+
+class AdcClock:
+    """Maps the time of each block's first sample onto ``time.monotonic_ns``, steadily.
+
+    The callback runs only once it holds the GIL, so "now" on entry minus PortAudio's
+    ``currentTime`` is the offset between the two clocks *plus* that wait (up to the
+    switch interval, more under load). With blocks of 2.7 ms, taking it as it comes made
+    capture times jitter by as much and sometimes run backwards. The smallest offset seen
+    is the best estimate (a wait only adds to it); it may rise by ``drift`` of the audio
+    time so that a PortAudio clock running slower than ours is followed. Without usable
+    stream times, the arrival time minus the block's duration. Times never go backwards.
+
+    Args:
+        rate: Sample rate in Hz.
+        drift: Largest clock rate difference followed, as a fraction (100 ppm).
+    """
+
+    def __init__(self, rate: int, drift: float = 1e-4) -> None:
+        self.rate = rate
+        self.drift = drift
+        self.offset_ns: int | None = None  # our clock minus PortAudio's
+        self._last = -1
+
+    def first_sample_ns(self, now_ns: int, current_s: float, adc_s: float, frames: int) -> int:
+        """Monotonic ns of the block's first sample, from the callback's entry time and PortAudio's times (s)."""
+        lag = current_s - adc_s
+        if adc_s > 0 and 0.0 <= lag < 1.0:
+            offset = now_ns - round(current_s * 1e9)
+            if self.offset_ns is not None:
+                offset = min(offset, self.offset_ns + round(frames / self.rate * self.drift * 1e9))
+            self.offset_ns = offset
+            first = round(adc_s * 1e9) + offset
+        else:
+            first = now_ns - frames * 1_000_000_000 // self.rate
+        first = self._last = max(first, self._last + 1)
+        return first
 
 
 #: A capture device that died or stalled is reopened after 1 s ×1.5 up to 10 s, forever.
@@ -121,19 +158,13 @@ class Capture(SourceNode):
     def _callback_for(self, ring: BlockRing, rate: int):  # type: ignore[no-untyped-def]
         monotonic_ns = time.monotonic_ns
 
+        clock = AdcClock(rate)
+
         def callback(indata: np.ndarray, frames: int, t: Any, status: Any) -> None:
             now = monotonic_ns()
             if status:
                 self.status_flags += 1
-            # Map the ADC time of the first sample onto our clock through the offset
-            # between PortAudio's stream clock and ours at this instant; use the
-            # arrival time minus the block duration when the host gives no times.
-            lag = t.currentTime - t.inputBufferAdcTime
-            if t.inputBufferAdcTime > 0 and 0.0 <= lag < 1.0:
-                first = now - int(lag * 1e9)
-            else:
-                first = now - frames * 1_000_000_000 // rate
-            ring.put(indata, first)
+            ring.put(indata, clock.first_sample_ns(now, t.currentTime, t.inputBufferAdcTime, frames))
 
         return callback
 
