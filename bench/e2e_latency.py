@@ -12,9 +12,10 @@ with the ``sounddevice`` node, as a show does:
 
 A raw browser client and the plugin stand-in (``tests/plugin_standin.py``) time the first visible change
 after each onset (:mod:`bench.e2e_probe`). The breakdown: **capture path** (onset → the capture block holding
-it, timed live by a capture stream of the benchmark's own with the same block size), **analysis window**
-(audio the fft → beat → pattern chain needs after that block before the scene changes visibly, measured
-offline on the same bursts), and **processing + pacing + network** (the rest, at each percentile).
+it, timed live by a capture stream of the benchmark's own with the same block size and PortAudio latency),
+**analysis window** (audio the fft → beat → pattern chain needs after that block before the scene changes
+visibly, measured offline on the same bursts with the same code), and **processing + pacing + network** (the
+rest, at each percentile).
 ``--baseline REV`` also runs each configuration with the code of git revision REV (before/after in one run).
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import random
 import signal
@@ -55,15 +57,39 @@ class Config:
     sets: tuple[str, ...] = ()
     code: Path | None = None
 
-    @property
-    def block(self) -> int:
-        """The capture block the overrides give (for the probe); the capture node's default otherwise."""
-        for s in self.sets:
-            if s.startswith("source.block="):
-                return int(s.split("=", 1)[1])
-        from mcav.nodes.audio.capture import Capture
+    @functools.cached_property
+    def capture(self) -> tuple[int, str | float]:
+        """The capture block and PortAudio latency the graph runs with (for the probe): overrides, else the code's."""
+        if self.code is None:
+            from mcav.nodes.audio.capture import Capture
 
-        return int(Capture.Params().block) if self.code is None else 512
+            p = Capture.Params()
+            block, latency = p.block, p.latency
+        else:
+            block, latency = _in_tree(self.code, "from mcav.nodes.audio.capture import Capture as C; "
+                                                 "p = C.Params(); print(json.dumps([p.block, p.latency]))")
+        for s in self.sets:
+            key, _, value = s.partition("=")
+            if key == "source.block":
+                block = int(value)
+            elif key == "source.latency":
+                latency = value if value in ("low", "high") else float(value)
+        return int(block), latency
+
+    def analysis(self) -> list[float]:
+        """The analysis window's delays (ms) on the offline bursts, with this configuration's code and overrides."""
+        block = self.capture[0]
+        if self.code is None:
+            return analysis_delays(self.sets, block)
+        return _in_tree(self.code, "from bench.e2e_probe import analysis_delays; "
+                                   f"print(json.dumps(analysis_delays({list(self.sets)!r}, {block})))")
+
+
+def _in_tree(code: Path, script: str) -> Any:
+    """What ``script`` (which prints one JSON value last) prints when run with the code of ``code``."""
+    out = subprocess.run([sys.executable, "-c", f"import json; {script}"], cwd=code, env=code_env(code),
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
 
 
 #: The low-latency preset (README "End to end"), as `--set` options of `mcav run`: capture blocks of 128 samples,
@@ -80,6 +106,8 @@ CONFIGS = {
     "short_window": Config("block 128, hop 128, fft 512", SHORT_WINDOW),
     "old_defaults": Config("old defaults", OLD_DEFAULTS),
     "block512": Config("defaults, block 512", ("source.block=512",)),
+    "capture256": Config("defaults, block 256, latency low", ("source.block=256", "source.latency=low")),
+    "state120": Config("defaults, states at up to 120 Hz", ("web.state_rate=120",)),
     "band_hop256": Config("bands at hop 256", ("fft.band_hop=256",)),
     "band_hop512": Config("bands at hop 512", ("fft.band_hop=512",)),
     "one_window": Config("one window (fft 1024/512)", ("fft.band_size=1024", "fft.band_hop=512")),
@@ -126,19 +154,19 @@ def _spawn(cmd: list[str], env: dict[str, str], code: Path | None, log: Path) ->
 
 
 def _processes(cfg: Config, topology: str, plugin_port: int, env: dict[str, str], log: Path
-               ) -> tuple[list[subprocess.Popen[bytes]], int]:
+               ) -> tuple[list[subprocess.Popen[bytes]], int, int | None]:
     pipes = (cfg.code or ROOT) / "pipelines"
     web, admin = free_port(), free_port()
     show = [f"web.port={web}", f"admin.port={admin}", "mc.host=127.0.0.1", f"mc.port={plugin_port}"]
     if topology == "one":
         sets = ["source.kind=sounddevice", *show, *(s for s in cfg.sets if s.split(".")[0] not in ("relay", "djs"))]
-        return [_spawn(_cmd(pipes / "demo.yaml", sets), env, cfg.code, log)], web
+        return [_spawn(_cmd(pipes / "demo.yaml", sets), env, cfg.code, log)], web, admin
     dj_port = free_port()
     # osc.port=0: another mcav on the machine (another engineer's run) may hold the default UDP 7700.
     vj_sets = [f"djs.port={dj_port}", "osc.port=0", *show, *(s for s in cfg.sets if s.split(".")[0] not in DJ_NODES)]
     dj_sets = [f"relay.vj_server_url=ws://127.0.0.1:{dj_port}", *(s for s in cfg.sets if s.split(".")[0] in DJ_NODES)]
     vj = _spawn(_cmd(pipes / "vj.yaml", vj_sets), env, cfg.code, log)
-    return [vj, _spawn(_cmd(pipes / "dj.yaml", dj_sets), env, cfg.code, log)], web
+    return [vj, _spawn(_cmd(pipes / "dj.yaml", dj_sets), env, cfg.code, log)], web, None  # dj.yaml has no admin
 
 
 async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topology: str, bursts: int,
@@ -148,7 +176,7 @@ async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topolog
 
     plugin = PluginStandIn(shared_dir=None, max_entities=1024).start()
     log = Path(tempfile.gettempdir()) / "mcav-bench-e2e.log"
-    procs, web = _processes(cfg, topology, plugin.port, pulse.env, log)
+    procs, web, admin = _processes(cfg, topology, plugin.port, pulse.env, log)
     browser, probe = BrowserWatcher(web), None
     try:
         await browser.start()
@@ -156,19 +184,25 @@ async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topolog
         ok = await asyncio.to_thread(plugin.wait_for, batches, 20)
         if not ok or any(p.poll() is not None for p in procs):
             raise RuntimeError(f"{cfg.label}/{topology}: the graph did not reach the plugin (see {log})")
-        probe = CaptureProbe(cfg.block)
+        probe = CaptureProbe(*cfg.capture)
         await asyncio.sleep(1.0)
-        mark, first = len(plugin.messages), len(player.onsets)
+        mark, first, states0 = len(plugin.messages), len(player.onsets), len(browser.frames)
         cpu0 = sum(proc_cpu_s(p.pid) for p in procs)
         t0 = asyncio.get_running_loop().time()
         for _ in range(bursts + 3):
             player.burst()
             await asyncio.sleep(random.uniform(0.30, 0.40))
-        cpu = (sum(proc_cpu_s(p.pid) for p in procs) - cpu0) / (asyncio.get_running_loop().time() - t0)
-        onsets = player.onsets[first + 3 :]
-        return Case(cfg.label, topology, first_changes(onsets, browser.frames),
-                    first_changes(onsets, plugin_frames(plugin, mark)), probe.delays(onsets), analysis, round(cpu, 3),
-                    {"unsent_probe": sum(v is None for v in probe.delays(onsets))})
+        dt = asyncio.get_running_loop().time() - t0
+        cpu = (sum(proc_cpu_s(p.pid) for p in procs) - cpu0) / dt
+        onsets, updates = player.onsets[first + 3 :], plugin_frames(plugin, mark)
+        # what the observers received per s: what the CPU went into besides the analysis
+        rates = {"states_per_s": round((len(browser.frames) - states0) / dt, 1),
+                 "batches_per_s": round(len(updates) / dt, 1),
+                 "entities_per_batch": round(sum(v.size // 2 for _, v in updates) / max(1, len(updates)), 1)}
+        xruns = None if admin is None else await asyncio.to_thread(_source_xruns, admin)
+        return Case(cfg.label, topology, first_changes(onsets, browser.frames), first_changes(onsets, updates),
+                    probe.delays(onsets), analysis, round(cpu, 3),
+                    {"unsent_probe": sum(v is None for v in probe.delays(onsets)), "xruns": xruns, **rates})
     finally:
         if probe is not None:
             probe.close()
@@ -183,6 +217,17 @@ async def run_case(pulse: PulseServer, player: BurstPlayer, cfg: Config, topolog
         plugin.stop()
 
 
+def _source_xruns(admin: int) -> int | None:
+    """The capture node's xruns (overflows and ring drops) from the graph's /metrics."""
+    from urllib.request import urlopen
+
+    with urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith('mcav_node_xruns_total{node="source"'):
+                return int(float(line.rsplit(" ", 1)[1]))
+    return None
+
+
 def run(configs: list[Config], topologies: list[str], bursts: int) -> list[Case]:
     """Every configuration in every topology on one PulseAudio server; baseline and new side by side."""
     cases: list[Case] = []
@@ -190,7 +235,7 @@ def run(configs: list[Config], topologies: list[str], bursts: int) -> list[Case]
         player = BurstPlayer(pulse)
         try:
             for cfg in configs:
-                analysis = analysis_delays(cfg.sets if cfg.code is None else OLD_DEFAULTS, cfg.block)
+                analysis = cfg.analysis()
                 for topo in topologies:
                     print(f"e2e: {cfg.label}, {topo} process(es) …", file=sys.stderr, flush=True)
                     cases.append(asyncio.run(run_case(pulse, player, cfg, topo, bursts, analysis)))
@@ -201,7 +246,7 @@ def run(configs: list[Config], topologies: list[str], bursts: int) -> list[Case]
 
 TOPO = {"one": "one process (demo.yaml)", "two": "dj.yaml → vj.yaml"}
 COLUMNS = ["configuration", "topology", "→", "p50 ms", "p90 ms", "p99 ms", "capture p50/p99", "analysis p50/p99",
-           "rest p50/p99", "seen", "CPU % (mcav)"]
+           "rest p50/p99", "seen", "CPU % (mcav)", "capture xruns", "states/s, batches/s"]
 
 
 def rows(cases: list[Case]) -> list[list[Any]]:
@@ -212,7 +257,9 @@ def rows(cases: list[Case]) -> list[list[Any]]:
             s = c.stats(target)
             out.append([c.config, TOPO[c.topology], target, *s["total"],
                         f"{s['capture'][0]} / {s['capture'][2]}", f"{s['analysis'][0]} / {s['analysis'][2]}",
-                        f"{s['rest'][0]} / {s['rest'][2]}", f"{s['n']}/{s['of']}", f"{c.cpu * 100:.0f}"])
+                        f"{s['rest'][0]} / {s['rest'][2]}", f"{s['n']}/{s['of']}", f"{c.cpu * 100:.0f}",
+                        "—" if c.extra.get("xruns") is None else c.extra["xruns"],
+                        f"{c.extra.get('states_per_s', '—')}, {c.extra.get('batches_per_s', '—')}"])
     return out
 
 

@@ -4,7 +4,7 @@
   ``state`` message's arrival time and entity scales/heights;
 * :func:`plugin_frames` — the same from the plugin stand-in's ``batch_update`` messages;
 * :class:`CaptureProbe` — a capture stream of its own on the null sink's monitor
-  (same block size as the graph's), which times the block holding each burst's
+  (same block size and PortAudio latency as the graph's), which times the block holding each burst's
   first sample: the capture path alone;
 * :func:`analysis_delays` — the analysis window, offline: the same fft → beat →
   pattern chain fed bursts from a file, counting the audio it needs after the
@@ -119,14 +119,14 @@ def plugin_frames(plugin: Any, since: int = 0) -> list[Frame]:
 class CaptureProbe:
     """Its own capture stream on the default source: arrival of the first loud block after silence."""
 
-    def __init__(self, block: int, rate: int = 48000) -> None:
+    def __init__(self, block: int, latency: str | float = "low", rate: int = 48000) -> None:
         import sounddevice as sd
 
         sd._terminate()  # PortAudio lists the devices when it starts: see the benchmark's own server
         sd._initialize()
         self.arrivals: list[int] = []
         self._quiet = True
-        self._stream = sd.InputStream(samplerate=rate, channels=1, blocksize=block, latency="low",
+        self._stream = sd.InputStream(samplerate=rate, channels=1, blocksize=block, latency=latency,
                                       dtype="float32", callback=self._callback)
         self._stream.start()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from mcav.runtime.policies import Backoff, Link
 
 from .devices import AudioUnavailable, InputDevice, find_input_device, load_sounddevice
 
-__all__ = ["BlockRing", "Capture"]
+__all__ = ["AdcClock", "BlockRing", "Capture"]
 
 
 class BlockRing:
@@ -73,6 +73,43 @@ class BlockRing:
         return out
 
 
+class AdcClock:
+    """Maps the time of each block's first sample onto ``time.monotonic_ns``, steadily.
+
+    The callback runs only once it holds the GIL, so "now" on entry minus PortAudio's
+    ``currentTime`` is the offset between the two clocks *plus* that wait (up to the
+    switch interval, more under load). With blocks of 2.7 ms, taking it as it comes made
+    capture times jitter by as much and sometimes run backwards. The smallest offset seen
+    is the best estimate (a wait only adds to it); it may rise by ``drift`` of the audio
+    time so that a PortAudio clock running slower than ours is followed. Without usable
+    stream times, the arrival time minus the block's duration. Times never go backwards.
+
+    Args:
+        rate: Sample rate in Hz.
+        drift: Largest clock rate difference followed, as a fraction (100 ppm).
+    """
+
+    def __init__(self, rate: int, drift: float = 1e-4) -> None:
+        self.rate = rate
+        self.drift = drift
+        self.offset_ns: int | None = None  # our clock minus PortAudio's
+        self._last = -1
+
+    def first_sample_ns(self, now_ns: int, current_s: float, adc_s: float, frames: int) -> int:
+        """Monotonic ns of the block's first sample, from the callback's entry time and PortAudio's times (s)."""
+        lag = current_s - adc_s
+        if adc_s > 0 and 0.0 <= lag < 1.0:
+            offset = now_ns - round(current_s * 1e9)
+            if self.offset_ns is not None:
+                offset = min(offset, self.offset_ns + round(frames / self.rate * self.drift * 1e9))
+            self.offset_ns = offset
+            first = round(adc_s * 1e9) + offset
+        else:
+            first = now_ns - frames * 1_000_000_000 // self.rate
+        first = self._last = max(first, self._last + 1)
+        return first
+
+
 #: A capture device that died or stalled is reopened after 1 s ×1.5 up to 10 s, forever.
 AUDIO_DEVICE = Link("audio_device", reconnect={"default": dict(initial=1.0, multiplier=1.5, max=10.0, max_attempts=None)})
 
@@ -88,10 +125,12 @@ class Capture(SourceNode):
         device: str | int | None = param(None, doc="input device: index, name or part of it (null = default)")
         sample_rate: int = param(48000, doc="capture rate (0 = the device's default)", unit="Hz", min=0, max=384000)
         channels: int = param(0, doc="channels to capture (0 = up to 2 of the device's)", min=0, max=64)
-        block: int = param(256, doc="samples per block (5.3 ms at 48 kHz; half the fft hop: an onset waits at most "
-                           "this long for its block)", min=16, max=1 << 15)
+        block: int = param(128, doc="samples per block (2.7 ms at 48 kHz; a quarter of the fft hop: an onset waits "
+                           "at most this long for its block)", min=16, max=1 << 15)
         ring_blocks: int = param(256, doc="blocks buffered between the audio thread and the graph", min=2, max=4096)
-        latency: str = param("low", doc="PortAudio latency hint", choices=("low", "high"))
+        latency: Literal["low", "high"] | float = param(
+            0.005, doc="input latency asked of PortAudio: seconds, or its device's `low`/`high` defaults (PulseAudio's "
+            "`low` is 10.7 ms; 5 ms gives two 128-sample periods)", unit="s", min=0.0, max=1.0)
         stall_timeout: float = param(3.0, doc="no audio for this long means the stream died", unit="s", min=0.1)
         duration: float | None = param(None, doc="stop after this much audio (null = run until stopped)", unit="s", min=0)
 
@@ -102,6 +141,7 @@ class Capture(SourceNode):
         self.device: InputDevice | None = None
         self.status_flags = 0  # callbacks that reported over/underflow
         self.reopens = 0
+        self.stream_latency: float | None = None  # s: what PortAudio granted for the latency asked
         self._ring: BlockRing | None = None
         self._stream_error: str | None = None
 
@@ -112,24 +152,19 @@ class Capture(SourceNode):
             "status_flags": self.status_flags,
             "dropped": ring.dropped if ring else 0,
             "reopens": self.reopens,
+            "input_latency_ms": None if self.stream_latency is None else round(self.stream_latency * 1000, 2),
         }
 
     def _callback_for(self, ring: BlockRing, rate: int):  # type: ignore[no-untyped-def]
         monotonic_ns = time.monotonic_ns
 
+        clock = AdcClock(rate)
+
         def callback(indata: np.ndarray, frames: int, t: Any, status: Any) -> None:
             now = monotonic_ns()
             if status:
                 self.status_flags += 1
-            # Map the ADC time of the first sample onto our clock through the offset
-            # between PortAudio's stream clock and ours at this instant; use the
-            # arrival time minus the block duration when the host gives no times.
-            lag = t.currentTime - t.inputBufferAdcTime
-            if t.inputBufferAdcTime > 0 and 0.0 <= lag < 1.0:
-                first = now - int(lag * 1e9)
-            else:
-                first = now - frames * 1_000_000_000 // rate
-            ring.put(indata, first)
+            ring.put(indata, clock.first_sample_ns(now, t.currentTime, t.inputBufferAdcTime, frames))
 
         return callback
 
@@ -158,7 +193,9 @@ class Capture(SourceNode):
             raise
         self.device = dev
         self._ring = ring
-        self.ctx.log.info("capturing from [%d] %s at %d Hz, %d ch, %d-sample blocks", dev.index, dev.name, rate, channels, p.block)
+        self.stream_latency = float(stream.latency)
+        self.ctx.log.info("capturing from [%d] %s at %d Hz, %d ch, %d-sample blocks, %.1f ms input latency",
+                          dev.index, dev.name, rate, channels, p.block, self.stream_latency * 1000)
         return stream, ring, rate
 
     def _alternatives(self) -> str:

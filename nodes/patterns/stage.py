@@ -22,9 +22,12 @@ from .registry import PATTERNS
 
 __all__ = ["ActiveEffect", "Crossfade", "Stage"]
 
-#: Band smoothing time constants (s): fast attack, slower release.
-BAND_ATTACK_S = 0.03
-BAND_RELEASE_S = 0.1
+#: Band smoothing time constants (s), on top of the analysis' own attack/release (the preset's): only
+#: enough to even out frames that come unevenly (a DJ link). Longer ones hold a sound's first visible
+#: change back by a frame or two: with 30 ms / 100 ms, a release lagging above the bands hid the next
+#: rise, and a burst needed up to 21 ms of audio after its block to move an entity by a pixel (10.7 now).
+BAND_ATTACK_S = 0.01
+BAND_RELEASE_S = 0.05
 #: Time constant of the beat pulse's decay (s).
 PULSE_DECAY_S = 0.15
 #: Smallest pulse a beat gives, so a beat reported with intensity 0 still shows.

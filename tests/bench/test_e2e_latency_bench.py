@@ -52,10 +52,24 @@ def test_short_run_sees_each_burst_at_the_browser_and_the_plugin_in_both_topolog
         s = c.stats("browser")
         assert s["total"][0] == pytest.approx(s["capture"][0] + s["analysis"][0] + s["rest"][0], abs=0.02)
         assert c.cpu > 0
+    # the capture node's xruns come from the one-process graph's /metrics (dj.yaml serves none)
+    assert [type(c.extra["xruns"]) for c in cases] == [int, type(None)]
     # the PulseAudio server and the mcav processes it started are gone
     started = [p for p in set(os.listdir("/proc")) - before if p.isdigit()]
     leftovers = [p for p in started if _cmdline(p).startswith(("pulseaudio", sys.executable))]
     assert leftovers == []
+
+
+def test_a_baseline_runs_with_its_own_capture_settings_and_analysis(e2e: Any) -> None:
+    from bench.common import code_tree
+
+    old = code_tree("eda4b0a")  # before issue 18's capture defaults: blocks of 256, PortAudio's "low"
+    base = e2e.Config("defaults @ eda4b0a", (), old)
+    assert base.capture == (256, "low")
+    assert e2e.Config("defaults").capture == (128, 0.005)
+    assert e2e.Config("x", ("source.block=512", "source.latency=0.02"), old).capture == (512, 0.02)
+    delays = base.analysis()  # run by the old tree's own bench.e2e_probe and nodes
+    assert len(delays) > 100 and all(d >= 0 for d in delays)
 
 
 def _cmdline(pid: str) -> str:
