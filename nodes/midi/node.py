@@ -148,8 +148,8 @@ class MidiIn(AsyncNode):
                     return None
         finally:
             stopping.cancel()
-        self.port_name = port.name
         attach(port, self.received)
+        self.port_name = port.name  # only now: a message sent once status() shows the port is not missed
         self.ctx.log.info("MIDI in: %s (%s%s)", port.name, p.api, ", virtual" if p.virtual else "")
         return port
 
