@@ -32,7 +32,7 @@ def load(path: Path) -> dict[str, Any]:
         raw = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    out: dict[str, Any] = {"loop_lag_raw": raw.pop("loop_lag", [])}
+    out: dict[str, Any] = {"loop_lag_raw": raw.pop("loop_lag", []), "gc_raw": raw.pop("gc", [])}
     for event, rows in raw.items():
         d: dict[int, int] = {}
         for seq, t in rows:
@@ -54,6 +54,15 @@ def lag(trace: dict[str, Any], t0: int, t1: int) -> tuple[float, float]:
     """p99 and max (ms) of how late a 1 ms timer fired on a process's node loop between ``t0`` and ``t1``."""
     v = [lag for t, lag in trace.get("loop_lag_raw", []) if t0 <= t <= t1]
     return (float(np.percentile(v, 99)) / 1e6, max(v) / 1e6) if v else (float("nan"), float("nan"))
+
+
+def gc_pauses(trace: dict[str, Any], t0: int, t1: int) -> str:
+    """The garbage collections of a process between ``t0`` and ``t1``: count and longest (ms) per generation."""
+    by: dict[int, list[int]] = {}
+    for gen, t, d in trace.get("gc_raw", []):
+        if t0 <= t <= t1:
+            by.setdefault(gen, []).append(d)
+    return ", ".join(f"gen{g} ×{len(v)} ≤{max(v) / 1e6:.1f} ms" for g, v in sorted(by.items())) or "none"
 
 
 def report(step: dict[str, Any], vj: dict[str, dict[int, int]], edge: dict[str, dict[int, int]]) -> dict[str, Any]:

@@ -13,8 +13,10 @@ gets more viewers; CPU of each process comes from ``/proc``; every frame lost on
 the way is read from each process's ``/metrics`` (``mcav_node_frames_lost_total``,
 the edges' drops and skips). Prints a table and the sizing rule, writes
 ``bench/figures/fanout_redis.png`` and ``bench/out/fanout_redis.json``.
-``--baseline REV`` runs the VJ and edges of git revision REV too, in turn with this
-tree's (``--rounds`` times each), for before/after figures from the same run.
+``--baseline REV`` runs the VJ and edges of git revision REV too (the VJ on REV's graph file: the
+order of its nodes is part of the change), in turn with this tree's (``--rounds`` times each), for
+before/after figures from the same run. ``--hops`` tells where the time and the frames go
+(:mod:`bench.fanout_hops`).
 """
 
 from __future__ import annotations
@@ -117,7 +119,8 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
     redis = subprocess.Popen([binary, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                               "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     vj = spawn_mcav("vj_fanout", [f"djs.port={dj_port}", f"web.port={vj_web}", f"pub.url={url}",
-                                  f"admin.port={vj_admin}"], tmp / "vj.log", code, tmp / "vj.trace" if hops else None)
+                                  f"admin.port={vj_admin}"], tmp / "vj.log", code, tmp / "vj.trace" if hops else None,
+                    own_graph=True)
     ports = [free_port() for _ in range(edges)]
     admins = [free_port() for _ in range(edges)]
     edge_procs = [spawn_mcav("edge_browsers", [f"web.port={p}", f"sub.url={url}", f"admin.port={a}"],
@@ -224,7 +227,8 @@ def _hop_report(rows: list[dict], tmp: Path) -> None:
         step = row.pop("_hop_step")
         print(f"{row['viewers_per_edge']:5d}/edge: server loops (VJ, edge): a 1 ms timer late by p99 / max "
               + ", ".join("{:.1f} / {:.1f}".format(*fanout_hops.lag(t, step["t0"], step["t1"])) for t in (vj, edge))
-              + " ms", flush=True)
+              + " ms; GC VJ " + fanout_hops.gc_pauses(vj, step["t0"], step["t1"]) + ", edge "
+              + fanout_hops.gc_pauses(edge, step["t0"], step["t1"]), flush=True)
         row.update(fanout_hops.report(step, vj, edge))
 
 

@@ -10,7 +10,8 @@ DJ's send and the browsers' receipt). Events, by frame number (the VJ's ``seq``,
 * ``pub_in`` — ``redis_pub`` takes the Scene (VJ); ``pub_write`` — its writer hands the frame to Redis;
 * ``sub_in`` — ``redis_sub`` has the frame from redis-py (edge).
 
-Also ``loop_lag``: how late a 1 ms timer fires on the node loop, [[t, lag ns], …] — a loop held by work.
+Also ``loop_lag``: how late a 1 ms timer fires on the node loop, [[t, lag ns], …] — a loop held by work;
+``gc``: each garbage collection, [[generation, start ns, duration ns], …].
 The probes wrap methods of this tree's nodes (names as of issue 17); they time, they change nothing.
 """
 
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import gc
 import json
+import os
 import runpy
 import sys
 import time
@@ -98,6 +101,16 @@ def install() -> None:
     RedisSub._on_state = _on_state
 
 
+def _gc(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _gc_start[0] = _now()
+    else:
+        EVENTS["gc"].append((info["generation"], _gc_start[0], _now() - _gc_start[0]))
+
+
+_gc_start = [0]
+
+
 async def _lag() -> None:
     while True:
         t = _now()
@@ -107,8 +120,10 @@ async def _lag() -> None:
 
 def main() -> None:
     out = sys.argv[1]
+    sys.path[0] = os.getcwd()  # as ``python -m`` has it (a baseline tree's imports depend on it), not this file's folder
     atexit.register(lambda: open(out, "w").write(json.dumps(EVENTS)))
     install()
+    gc.callbacks.append(_gc)
     sys.argv = ["mcav", *sys.argv[2:]]
     runpy.run_module("mcav.runtime.cli", run_name="__main__", alter_sys=True)
 
