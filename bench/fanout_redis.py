@@ -13,8 +13,8 @@ gets more viewers; CPU of each process comes from ``/proc``; every frame lost on
 the way is read from each process's ``/metrics`` (``mcav_node_frames_lost_total``,
 the edges' drops and skips). Prints a table and the sizing rule, writes
 ``bench/figures/fanout_redis.png`` and ``bench/out/fanout_redis.json``.
-``--baseline REV`` runs the VJ and edges of git revision REV too (the VJ on REV's graph file: the
-order of its nodes is part of the change), in turn with this tree's (``--rounds`` times each), for
+``--baseline REV`` runs the VJ and edges of git revision REV too (on REV's own graph files: their
+settings are part of a change), in turn with this tree's (``--rounds`` times each), for
 before/after figures from the same run. ``--hops`` tells where the time and the frames go
 (:mod:`bench.fanout_hops`).
 """
@@ -107,9 +107,11 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 
 async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, out: Path | None,
-                code: Path | None = None, hops: bool = False) -> list[dict]:
+                code: Path | None = None, hops: bool = False, stall_ms: float = 0.0) -> list[dict]:
     """One run: rows per step; ``out`` (None: no files) gets the report and figure; ``code``: a baseline tree;
-    ``hops``: the servers run under :mod:`bench.hoptrace` and each step prints where time and frames went."""
+    ``hops``: the servers run under :mod:`bench.hoptrace` and each step prints where time and frames went;
+    ``stall_ms``: each edge is stopped (SIGSTOP) that long once a second while measuring, as a starved
+    core would hold it, so where the frames of the burst that follows are lost shows every time."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
@@ -124,7 +126,7 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
     ports = [free_port() for _ in range(edges)]
     admins = [free_port() for _ in range(edges)]
     edge_procs = [spawn_mcav("edge_browsers", [f"web.port={p}", f"sub.url={url}", f"admin.port={a}"],
-                             tmp / f"edge{i}.log", code, tmp / f"edge{i}.trace" if hops else None)
+                             tmp / f"edge{i}.log", code, tmp / f"edge{i}.trace" if hops else None, own_graph=True)
                   for i, (p, a) in enumerate(zip(ports, admins))]
     procs = [vj, *edge_procs]
     rows: list[dict] = []
@@ -151,7 +153,7 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
             lost0 = [await asyncio.to_thread(losses, a) for a in (vj_admin, *admins)]
             for f in fleets:
                 await f.lag()
-            await asyncio.sleep(seconds)
+            await asyncio.gather(asyncio.sleep(seconds), *(_stall(p, stall_ms, seconds) for p in edge_procs if stall_ms))
             t1 = time.monotonic_ns()
             cpu1 = [proc_cpu_s(p.pid) for p in (*procs, redis)]
             lost = [_delta(await asyncio.to_thread(losses, a), b) for a, b in zip((vj_admin, *admins), lost0)]
@@ -216,6 +218,19 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
     if out is not None:
         _report(rows, out)
     return rows
+
+
+async def _stall(proc: subprocess.Popen[bytes], ms: float, seconds: float) -> None:
+    """Stop ``proc`` for ``ms`` once a second, for ``seconds`` (it always gets SIGCONT)."""
+    end = time.monotonic() + seconds - 1.0
+    while time.monotonic() < end:
+        await asyncio.sleep(0.5)
+        try:
+            proc.send_signal(signal.SIGSTOP)
+            await asyncio.sleep(ms / 1000)
+        finally:
+            proc.send_signal(signal.SIGCONT)
+        await asyncio.sleep(0.5)
 
 
 def _hop_report(rows: list[dict], tmp: Path) -> None:
@@ -330,20 +345,22 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1, help="with --baseline: runs of each, in turn")
     ap.add_argument("--quick", action="store_true", help="smoke mode: 1 edge, 10 viewers, 1 s")
     ap.add_argument("--hops", action="store_true", help="trace each frame's hops in the VJ and edge processes")
+    ap.add_argument("--stall", type=float, default=0.0, metavar="MS",
+                    help="stop each edge for MS once a second while measuring (a starved core)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     a = ap.parse_args()
     if a.quick:
         a.edges, a.viewers, a.seconds = 1, "5,10", 1.0
     viewers, warmup = [int(v) for v in a.viewers.split(",")], 1.0 if a.quick else 2.0
     if not a.baseline:
-        asyncio.run(bench(a.edges, viewers, a.seconds, warmup, a.out, hops=a.hops))
+        asyncio.run(bench(a.edges, viewers, a.seconds, warmup, a.out, hops=a.hops, stall_ms=a.stall))
         return
     old = code_tree(a.baseline)
     runs: dict[str, list[dict]] = {}
     for r in range(a.rounds):
         for label, code in ((f"baseline {a.baseline}", old), ("this tree", None)):
             print(f"-- {label}, round {r + 1}", flush=True)
-            rows = asyncio.run(bench(a.edges, viewers, a.seconds, warmup, None, code, a.hops))
+            rows = asyncio.run(bench(a.edges, viewers, a.seconds, warmup, None, code, a.hops, a.stall))
             runs[f"{label} #{r + 1}"] = [{k: v for k, v in row.items() if not k.endswith("_lat")} for row in rows]
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "fanout_redis_baseline.json").write_text(json.dumps(runs, indent=1))
