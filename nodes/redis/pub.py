@@ -17,8 +17,10 @@ batches; while Redis is slow the oldest frames are dropped, while it is down
 nothing is queued; both are counted. A frame that finds the writer idle is
 written to Redis in the loop turn it arrives in, by the node's input loop
 (waking the writer would put it a loop turn later, behind whatever else is
-ready then: the VJ's own browsers' fan-out, ~1 ms; issue 17). The connection follows the node's
-``reconnect`` policy (backoff + jitter).
+ready then: the VJ's own browsers' fan-out, ~1 ms; issue 17), which then
+waits for Redis's answer (bounded; frames meanwhile wait in its input ring,
+or go through the outbox). The connection follows the node's ``reconnect``
+policy (backoff + jitter).
 """
 
 from __future__ import annotations
