@@ -29,6 +29,7 @@ from collections import defaultdict
 from typing import Any
 
 EVENTS: dict[str, list[tuple[int, int]]] = defaultdict(list)
+LAST: dict[int, int] = {}  # frame number → when its fan-out's last chunk was written
 _now = time.monotonic_ns
 
 
@@ -44,7 +45,8 @@ def install() -> None:
     from mcav.nodes.redis.sub import RedisSub
 
     current = {"seq": -1}
-    on_scene, send, step = BrowserServer._on_scene, bc.FanOut.send, bc.FanOut._step
+    seqs: dict[int, int] = {}  # id(state text) → its frame number, while it goes out
+    on_scene, send, fan = BrowserServer._on_scene, bc.FanOut.send, bc.fanout
 
     def _on_scene(self: Any, scene: Any) -> None:
         _mark("browser_in", scene.seq)
@@ -55,24 +57,18 @@ def install() -> None:
             self.ctx.spawn(_lag(), name="hoptrace lag")
 
     def _send(self: Any, clients: Any, text: str) -> None:
-        self._hop_seq = {**getattr(self, "_hop_seq", {}), id(text): current["seq"]}
+        seqs[id(text)] = current["seq"]
         send(self, clients, text)
-        _after_step(self)
 
-    def _after_step(self: Any) -> None:
-        seq = self._hop_seq.get(id(self._text), -1)
-        if getattr(self, "_hop_first", None) != seq:
-            self._hop_first = seq
+    def _fanout(clients: Any, text: str) -> int:  # one chunk of sockets written
+        n = fan(clients, text)
+        seq = seqs.get(id(text), -1)
+        if seq not in LAST:
             _mark("fanout_first", seq)
-        if not self._rest:
-            _mark("fanout_last", seq)
-            self._hop_seq = {}
+        LAST[seq] = _now()
+        return n
 
-    def _step(self: Any) -> None:
-        step(self)
-        _after_step(self)
-
-    BrowserServer._on_scene, bc.FanOut.send, bc.FanOut._step = _on_scene, _send, _step
+    BrowserServer._on_scene, bc.FanOut.send, bc.fanout = _on_scene, _send, _fanout
 
     pub_scene, take = RedisPub._on_scene, outbox.Outbox.take
 
@@ -121,7 +117,7 @@ async def _lag() -> None:
 def main() -> None:
     out = sys.argv[1]
     sys.path[0] = os.getcwd()  # as ``python -m`` has it (a baseline tree's imports depend on it), not this file's folder
-    atexit.register(lambda: open(out, "w").write(json.dumps(EVENTS)))
+    atexit.register(lambda: open(out, "w").write(json.dumps({**EVENTS, "fanout_last": list(LAST.items())})))
     install()
     gc.callbacks.append(_gc)
     sys.argv = ["mcav", *sys.argv[2:]]
