@@ -168,17 +168,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def spawn_mcav(graph_name: str, overrides: Iterable[str], log: Path, code: Path | None = None) -> subprocess.Popen[bytes]:
+def spawn_mcav(graph_name: str, overrides: Iterable[str], log: Path, code: Path | None = None,
+               trace: Path | None = None, own_graph: bool = False) -> subprocess.Popen[bytes]:
     """``mcav run bench/graphs/NAME.yaml --no-dashboard`` as a subprocess, its log to ``log``.
 
     ``code``: run the mcav of that tree (:func:`code_tree`, a baseline) on this tree's graph file.
+    ``trace``: run it under :mod:`bench.hoptrace` (this tree's bench), which writes its per-hop times there.
+    ``own_graph``: with ``code``, that tree's graph file (when it has one), for a change that is in the graph.
     """
-    cmd = [sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(GRAPHS / f"{graph_name}.yaml")]
+    # The probe is this tree's file (it imports only mcav: the baseline's, when ``code`` is given).
+    probe = [str(ROOT / "bench" / "hoptrace.py"), str(trace)] if trace is not None else ["-m", "mcav.runtime.cli"]
+    env = code_env(code)
+    graph = GRAPHS / f"{graph_name}.yaml"
+    if own_graph and code is not None and (code / "bench" / "graphs" / graph.name).exists():
+        graph = code / "bench" / "graphs" / graph.name
+    cmd = [sys.executable, *probe, "--log-level", "WARNING", "run", str(graph)]
     for o in overrides:
         cmd += ["--set", o]
     cmd += ["--no-dashboard", "--stats-interval", "3600"]
     with log.open("ab") as f:
-        return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=code or ROOT, env=code_env(code))
+        return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=code or ROOT, env=env)
 
 
 def wait_port(port: int, timeout: float = 10.0) -> bool:

@@ -13,8 +13,10 @@ gets more viewers; CPU of each process comes from ``/proc``; every frame lost on
 the way is read from each process's ``/metrics`` (``mcav_node_frames_lost_total``,
 the edges' drops and skips). Prints a table and the sizing rule, writes
 ``bench/figures/fanout_redis.png`` and ``bench/out/fanout_redis.json``.
-``--baseline REV`` runs the VJ and edges of git revision REV too, in turn with this
-tree's (``--rounds`` times each), for before/after figures from the same run.
+``--baseline REV`` runs the VJ and edges of git revision REV too (on REV's own graph files: their
+settings are part of a change), in turn with this tree's (``--rounds`` times each), for
+before/after figures from the same run. ``--hops`` tells where the time and the frames go
+(:mod:`bench.fanout_hops`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class RedisTap:
 
     def __init__(self) -> None:
         self.arrivals: list[tuple[int, int]] = []
+        #: signature → the VJ's frame number (to line up :mod:`bench.hoptrace`'s times, which go by number)
+        self.seqs: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, url: str, channel: str) -> None:
@@ -59,7 +63,9 @@ class RedisTap:
             now = time.monotonic_ns()
             hit = _SIG.search(m["data"])
             if hit:
-                self.arrivals.append((round(float(hit.group(1)) * 1000) + 1000 * round(float(hit.group(2)) * 1000), now))
+                sig = round(float(hit.group(1)) * 1000) + 1000 * round(float(hit.group(2)) * 1000)
+                self.arrivals.append((sig, now))
+                self.seqs[sig] = int.from_bytes(m["data"][4:12], "little")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -101,8 +107,11 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 
 async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, out: Path | None,
-                code: Path | None = None) -> list[dict]:
-    """One run: rows per step; ``out`` (None: no files) gets the report and figure; ``code``: a baseline tree."""
+                code: Path | None = None, hops: bool = False, stall_ms: float = 0.0) -> list[dict]:
+    """One run: rows per step; ``out`` (None: no files) gets the report and figure; ``code``: a baseline tree;
+    ``hops``: the servers run under :mod:`bench.hoptrace` and each step prints where time and frames went;
+    ``stall_ms``: each edge is stopped (SIGSTOP) that long once a second while measuring, as a starved
+    core would hold it, so where the frames of the burst that follows are lost shows every time."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
@@ -112,11 +121,13 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
     redis = subprocess.Popen([binary, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                               "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     vj = spawn_mcav("vj_fanout", [f"djs.port={dj_port}", f"web.port={vj_web}", f"pub.url={url}",
-                                  f"admin.port={vj_admin}"], tmp / "vj.log", code)
+                                  f"admin.port={vj_admin}"], tmp / "vj.log", code, tmp / "vj.trace" if hops else None,
+                    own_graph=True)
     ports = [free_port() for _ in range(edges)]
     admins = [free_port() for _ in range(edges)]
     edge_procs = [spawn_mcav("edge_browsers", [f"web.port={p}", f"sub.url={url}", f"admin.port={a}"],
-                             tmp / f"edge{i}.log", code) for i, (p, a) in enumerate(zip(ports, admins))]
+                             tmp / f"edge{i}.log", code, tmp / f"edge{i}.trace" if hops else None, own_graph=True)
+                  for i, (p, a) in enumerate(zip(ports, admins))]
     procs = [vj, *edge_procs]
     rows: list[dict] = []
     fleets: list[Fleet] = []
@@ -140,7 +151,9 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
             cpu0 = [proc_cpu_s(p.pid) for p in (*procs, redis)]
             own0 = time.process_time() + sum(proc_cpu_s(f.proc.pid) for f in fleets)
             lost0 = [await asyncio.to_thread(losses, a) for a in (vj_admin, *admins)]
-            await asyncio.sleep(seconds)
+            for f in fleets:
+                await f.lag()
+            await asyncio.gather(asyncio.sleep(seconds), *(_stall(p, stall_ms, seconds) for p in edge_procs if stall_ms))
             t1 = time.monotonic_ns()
             cpu1 = [proc_cpu_s(p.pid) for p in (*procs, redis)]
             lost = [_delta(await asyncio.to_thread(losses, a), b) for a, b in zip((vj_admin, *admins), lost0)]
@@ -149,6 +162,7 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
             window = {s for s, t in dj.sent.items() if t0 <= t <= t1 - 200_000_000}
             bench_cpu = time.process_time() + sum(proc_cpu_s(f.proc.pid) for f in fleets) - own0
             at_vj, *at_edges = [await f.arrivals() for f in fleets]
+            fleet_lag = [[d / 1e6 for t, d in await f.lag() if t0 <= t <= t1] for f in fleets]
             vj_lat, vj_worst, _ = _latencies(at_vj, window, dj.sent)
             # Frames some VJ browser got: what the edge could have had (a frame lost before the hop is no edge loss).
             at_vj_got = {sig for a in at_vj for sig, _ in a if sig in window}
@@ -168,7 +182,14 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                    "redis_cpu": cpu[-1], "bench_cpu": bench_cpu / wall,
                    "load_avg_1min": os.getloadavg()[0], "vj_losses": lost[0], "edge_losses": lost[1:],
                    "edge_mean_delivery": float(np.mean([e[2] for e in edge_all])),
+                   "clients_lag_p99_ms": [percentiles(v)[1] for v in fleet_lag],
+                   "clients_lag_max_ms": [max(v, default=0.0) for v in fleet_lag],
                    "edge_lat": e_lat.tolist(), "vj_lat": vj_lat.tolist()}
+            if hops:
+                seq_of = {sig: tap.seqs[sig] for sig in window if sig in tap.seqs}
+                row["_hop_step"] = {"sent": {seq_of[s]: dj.sent[s] for s in seq_of}, "seq_of": seq_of,
+                                    "tap": {tap.seqs[sig]: t for sig, t in tap.arrivals[tap_mark:] if sig in seq_of},
+                                    "vj_clients": at_vj, "edge_clients": at_edges[0], "t0": t0, "t1": t1}
             rows.append(row)
             print(f"{n:5d}/edge ×{edges}: DJ→VJ browser p50/p99 {v50:.2f}/{v99:.2f} ms · DJ→edge browser "
                   f"{e50:.2f}/{e99:.2f} ms (+{e50 - v50:.2f}/+{e99 - v99:.2f}) · DJ→out of Redis {r50:.2f}/{r99:.2f} · worst delivery VJ {vj_worst:.1%}, "
@@ -177,6 +198,9 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
             print(f"      frames the VJ's browsers got that an edge viewer missed: {row['edge_lost_vs_vj_pct']:.2f} % "
                   f"(worst viewer)", flush=True)
             print(f"      lost or skipped in the window: VJ {lost[0] or 'none'}; edges {lost[1:]}", flush=True)
+            print("      the clients' own processes (VJ's, edges'): a 1 ms timer late by p99 "
+                  + ", ".join(f"{a or 0:.1f}" for a in row["clients_lag_p99_ms"]) + " ms, at most "
+                  + ", ".join(f"{a:.0f}" for a in row["clients_lag_max_ms"]) + " ms", flush=True)
     finally:
         for f in fleets:
             f.close()
@@ -189,9 +213,38 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                 p.wait(10) if p is not redis else (p.terminate(), p.wait(5))
             except subprocess.TimeoutExpired:
                 p.kill()
+    if hops:
+        _hop_report(rows, tmp)
     if out is not None:
         _report(rows, out)
     return rows
+
+
+async def _stall(proc: subprocess.Popen[bytes], ms: float, seconds: float) -> None:
+    """Stop ``proc`` for ``ms`` once a second, for ``seconds`` (it always gets SIGCONT)."""
+    end = time.monotonic() + seconds - 1.0
+    while time.monotonic() < end:
+        await asyncio.sleep(0.5)
+        try:
+            proc.send_signal(signal.SIGSTOP)
+            await asyncio.sleep(ms / 1000)
+        finally:
+            proc.send_signal(signal.SIGCONT)
+        await asyncio.sleep(0.5)
+
+
+def _hop_report(rows: list[dict], tmp: Path) -> None:
+    """Each step's hops (:mod:`bench.fanout_hops`) from the traces the VJ and the first edge wrote."""
+    from . import fanout_hops
+
+    vj, edge = fanout_hops.load(tmp / "vj.trace"), fanout_hops.load(tmp / "edge0.trace")
+    for row in rows:
+        step = row.pop("_hop_step")
+        print(f"{row['viewers_per_edge']:5d}/edge: server loops (VJ, edge): a 1 ms timer late by p99 / max "
+              + ", ".join("{:.1f} / {:.1f}".format(*fanout_hops.lag(t, step["t0"], step["t1"])) for t in (vj, edge))
+              + " ms; GC VJ " + fanout_hops.gc_pauses(vj, step["t0"], step["t1"]) + ", edge "
+              + fanout_hops.gc_pauses(edge, step["t0"], step["t1"]), flush=True)
+        row.update(fanout_hops.report(step, vj, edge))
 
 
 def hop_cpu() -> dict[str, float]:
@@ -291,20 +344,23 @@ def main() -> None:
     ap.add_argument("--baseline", metavar="REV", help="also run the VJ and edges of git revision REV, in turn")
     ap.add_argument("--rounds", type=int, default=1, help="with --baseline: runs of each, in turn")
     ap.add_argument("--quick", action="store_true", help="smoke mode: 1 edge, 10 viewers, 1 s")
+    ap.add_argument("--hops", action="store_true", help="trace each frame's hops in the VJ and edge processes")
+    ap.add_argument("--stall", type=float, default=0.0, metavar="MS",
+                    help="stop each edge for MS once a second while measuring (a starved core)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     a = ap.parse_args()
     if a.quick:
         a.edges, a.viewers, a.seconds = 1, "5,10", 1.0
     viewers, warmup = [int(v) for v in a.viewers.split(",")], 1.0 if a.quick else 2.0
     if not a.baseline:
-        asyncio.run(bench(a.edges, viewers, a.seconds, warmup, a.out))
+        asyncio.run(bench(a.edges, viewers, a.seconds, warmup, a.out, hops=a.hops, stall_ms=a.stall))
         return
     old = code_tree(a.baseline)
     runs: dict[str, list[dict]] = {}
     for r in range(a.rounds):
         for label, code in ((f"baseline {a.baseline}", old), ("this tree", None)):
             print(f"-- {label}, round {r + 1}", flush=True)
-            rows = asyncio.run(bench(a.edges, viewers, a.seconds, warmup, None, code))
+            rows = asyncio.run(bench(a.edges, viewers, a.seconds, warmup, None, code, a.hops, a.stall))
             runs[f"{label} #{r + 1}"] = [{k: v for k, v in row.items() if not k.endswith("_lat")} for row in rows]
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "fanout_redis_baseline.json").write_text(json.dumps(runs, indent=1))

@@ -191,12 +191,20 @@ class BrowserClient(asyncio.Protocol):
                 self._send(0xA, payload)
 
 
-#: A fleet's process: ``add N`` connects N more clients (then "ready"); ``dump`` prints every client's arrivals.
+#: A fleet's process: ``add N`` connects N more clients (then "ready"); ``dump`` prints every client's arrivals;
+#: ``lag`` the (time, lateness ns) of a 1 ms timer since the last ``lag`` (how far the process itself is behind).
 _FLEET = """
-import asyncio, json, sys
+import asyncio, json, sys, time
 from bench.wsclients import BrowserClient
+lags = []
+async def sample_lag():  # how late a 1 ms timer fires: this process falling behind its sockets
+    while True:
+        t = time.monotonic_ns()
+        await asyncio.sleep(0.001)
+        lags.append((t, time.monotonic_ns() - t - 1_000_000))
 async def main(port):
     loop, clients = asyncio.get_running_loop(), []
+    sampler = asyncio.ensure_future(sample_lag())
     while line := (await loop.run_in_executor(None, sys.stdin.readline)).split():
         if line[0] == "add":
             n = len(clients) + int(line[1])
@@ -204,6 +212,9 @@ async def main(port):
                 k = min(50, n - len(clients))
                 clients += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", port) for _ in range(k)))
             print("ready", flush=True)
+        elif line[0] == "lag":
+            print(json.dumps(lags), flush=True)
+            lags.clear()
         else:
             print(json.dumps([c.arrivals for c in clients]), flush=True)
     for c in clients:
@@ -242,6 +253,10 @@ class Fleet:
     async def arrivals(self) -> list[list[tuple[int, int]]]:
         """Every client's (signature, monotonic ns) arrivals so far."""
         return [[(sig, t) for sig, t in a] for a in json.loads(await asyncio.to_thread(self._ask, "dump"))]
+
+    async def lag(self) -> list[tuple[int, int]]:
+        """(monotonic ns, lateness ns) of a 1 ms timer in the clients' process since the last call."""
+        return [(t, d) for t, d in json.loads(await asyncio.to_thread(self._ask, "lag"))]
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -11,7 +11,7 @@ delays the others.
 :class:`FanOut` writes a frame to at most ``chunk`` sockets per turn of the
 event loop: with 1000 browsers a frame's writes take ~10 ms, and everything
 else on the loop (a DJ's next frame above all) waits for one chunk, not all.
-A frame that comes mid-fan-out waits for the one going out (one at most).
+A frame that comes mid-fan-out waits for the one going out (``backlog`` frames at most).
 """
 
 from __future__ import annotations
@@ -150,28 +150,32 @@ class FanOut:
 
     Args:
         chunk: Sockets written per turn (default 32, ~0.3 ms of writes on loopback); 0 = all at once.
+        backlog: Frames that may wait for the one going out (default 1).
 
     A frame that comes while the previous one is still going out waits for it (the clients get both,
-    in order, through the cheap shared write); at most one frame waits: a newer one replaces it, and
-    each client it would have reached counts it in :attr:`replaced`. Under a sustained overload the
-    fan-out so sheds frames instead of queueing per-client work that would starve the loop.
+    in order, through the cheap shared write); at most ``backlog`` frames wait: beyond that the oldest
+    waiting one is replaced, and each client it would have reached counts it in :attr:`replaced`. Under
+    a sustained overload the fan-out so sheds frames instead of queueing per-client work that would
+    starve the loop; a backlog of a few frames lets a burst through whole (frames read back to back
+    after the process was held up, e.g. an edge's from Redis), at the price of those frames' lateness.
     """
 
-    def __init__(self, chunk: int = 32) -> None:
+    def __init__(self, chunk: int = 32, backlog: int = 1) -> None:
         self.chunk = chunk
+        self.backlog = max(1, backlog)
         #: Client frames lost because a waiting frame was replaced by a newer one (a counted drop).
         self.replaced = 0
         self._text = ""
         self._rest: list[Client] = []
-        self._next: tuple[str, list[Client]] | None = None
+        self._waiting: collections.deque[tuple[str, list[Client]]] = collections.deque()
         self._handle: asyncio.Handle | None = None
 
     def send(self, clients: Iterable[Client], text: str) -> None:
         """Write ``text`` to ``clients`` now, or once the frame going out is done (on the sockets' loop)."""
         if self._rest:
-            if self._next is not None:
-                self.replaced += len(self._next[1])
-            self._next = (text, list(clients))
+            if len(self._waiting) >= self.backlog:
+                self.replaced += len(self._waiting.popleft()[1])
+            self._waiting.append((text, list(clients)))
             return
         self._text, self._rest = text, list(clients)
         self._step()
@@ -181,14 +185,15 @@ class FanOut:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        self._rest, self._next = [], None
+        self._rest = []
+        self._waiting.clear()
 
     def _step(self) -> None:
         self._handle = None
         n = self.chunk or len(self._rest)
         batch, self._rest = self._rest[:n], self._rest[n:]
         fanout(batch, self._text)
-        if not self._rest and self._next is not None:
-            (self._text, self._rest), self._next = self._next, None
+        if not self._rest and self._waiting:
+            self._text, self._rest = self._waiting.popleft()
         if self._rest:  # the rest after the loop's other ready callbacks (socket reads among them)
             self._handle = asyncio.get_running_loop().call_soon(self._step)

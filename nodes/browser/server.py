@@ -105,6 +105,9 @@ class BrowserServer(ShowLinks, AsyncNode):
         read_burst: int = param(100, doc="read-only commands a client may send back to back", min=1)
         fanout_chunk: int = param(32, doc="sockets a state frame is written to per event-loop turn, so a DJ's "
                                   "frame never waits for a whole fan-out (0 = all at once)", min=0)
+        fanout_backlog: int = param(1, doc="state frames that may wait for the one going out (a burst after a "
+                                    "stall, e.g. an edge's from Redis); beyond that the oldest waiting is replaced "
+                                    "(counted in frames_dropped)", min=1, max=64)
         max_handshakes: int = param(32, doc="connections still in their WebSocket handshake at once (beyond that "
                                     "the oldest is cut); sockets in all: max_clients + this", min=1)
 
@@ -130,7 +133,7 @@ class BrowserServer(ShowLinks, AsyncNode):
         self.banners: dict[str, dict[str, Any]] = {}
         self.init_show(ctx)
         self._encoder = P.StateEncoder()
-        self.fanout = FanOut(params.fanout_chunk)
+        self.fanout = FanOut(params.fanout_chunk, params.fanout_backlog)
         self._next_due_ns: float | None = None
         self._sent_bands: np.ndarray | None = None  # the bands of the last state sent (onsets skip the grid)
         self.access = Access(params.operator_password, params.trusted_networks, ctx.clock, ctx.log)

@@ -74,6 +74,11 @@ class RedisLink:
         self.last_error: str | None = None
         self.next_retry: float | None = None
 
+    @property
+    def command_timeout(self) -> float:
+        """Seconds a command on the session's connection may take (s): the policy's ``connect_timeout``, ≥ 1."""
+        return max(self.policy.connect_timeout, 1.0)
+
     def status(self) -> dict[str, Any]:
         retry = None if self.next_retry is None else max(0.0, round(self.next_retry - self.clock.monotonic(), 2))
         return {"redis_connected": self.connected, "redis_reconnects": self.reconnects,
@@ -114,8 +119,10 @@ class RedisLink:
     async def _session(self, session: Session, backoff: Backoff) -> None:
         timeout = self.policy.connect_timeout
         no_retry = Retry(NoBackoff(), 0)
-        cmd = aioredis.Redis.from_url(self.url, retry=no_retry, socket_connect_timeout=timeout,
-                                      socket_timeout=max(timeout, 1.0), single_connection_client=True)
+        # No socket timeout on commands: redis-py's runs each write in a wait_for task, a loop turn later
+        # (issue 17); every command is bounded by its caller instead (command_timeout).
+        cmd = aioredis.Redis.from_url(self.url, retry=no_retry, socket_connect_timeout=timeout, socket_timeout=None,
+                                      single_connection_client=True)
         listen = aioredis.Redis.from_url(self.url, retry=no_retry, socket_connect_timeout=timeout, socket_timeout=None)
         pubsub = listen.pubsub(ignore_subscribe_messages=True)
         try:

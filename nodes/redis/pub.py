@@ -14,12 +14,18 @@
 Nothing here waits for Redis on the frame path: messages go through a
 bounded :class:`~.outbox.Outbox` that one writer task drains in pipelined
 batches; while Redis is slow the oldest frames are dropped, while it is down
-nothing is queued; both are counted. The connection follows the node's
-``reconnect`` policy (backoff + jitter).
+nothing is queued; both are counted. A frame that finds the writer idle is
+written to Redis in the loop turn it arrives in, by the node's input loop
+(waking the writer would put it a loop turn later, behind whatever else is
+ready then: the VJ's own browsers' fan-out, ~1 ms; issue 17), which then
+waits for Redis's answer (bounded; frames meanwhile wait in its input ring,
+or go through the outbox). The connection follows the node's ``reconnect``
+policy (backoff + jitter).
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from dataclasses import dataclass
@@ -34,7 +40,7 @@ from mcav.runtime.node import AsyncNode, EndOfStream
 from mcav.runtime.params import param
 
 from . import protocol as P
-from .connection import REDIS_HEALTH, RedisLink, first_failure, missing_redis
+from .connection import LINK_ERRORS, REDIS_HEALTH, RedisLink, first_failure, missing_redis
 from .links import REDIS
 from .outbox import Outbox
 
@@ -82,6 +88,8 @@ class RedisPub(AsyncNode):
         self._dj: dict[str, Any] = {}
         self._dj_frame = -1_000_000
         self._in_flight = 0
+        self._cmd: Any = None  # the session's command connection (None while Redis is down)
+        self._sending = asyncio.Lock()  # one batch in flight at a time, from the writer or the input loop
 
     # -- status ---------------------------------------------------------------------------------
 
@@ -117,6 +125,8 @@ class RedisPub(AsyncNode):
             inp = self.ctx.input()
             while True:  # every frame, in order: edges must not miss what the VJ's browsers get (the ring bounds it)
                 self._on_scene(await inp.get())
+                if self._cmd is not None and not self._sending.locked():
+                    await self._send_now(self._cmd)
         except EndOfStream:
             pass
         finally:
@@ -173,24 +183,56 @@ class RedisPub(AsyncNode):
     # -- the Redis session --------------------------------------------------------------------------
 
     def _down(self) -> None:
+        self._cmd = None
         self.outbox.discard()
 
     async def _session(self, cmd: Any, pubsub: Any) -> None:
         self.outbox.discard()  # nothing stale from before the outage
         self.outbox.put_control(self.channels.events, P.heartbeat(self.event_seq, self.run_id, time.time_ns()))
-        await first_failure(self._write(cmd), self._read(pubsub))
+        self._cmd = cmd
+        try:
+            await first_failure(self._write(cmd), self._read(pubsub))
+        finally:
+            self._cmd = None
 
     async def _write(self, cmd: Any) -> None:
         while True:
             await self.outbox.wait()
-            batch = self.outbox.take()
-            pipe = cmd.pipeline(transaction=False)
-            frames = 0
-            for channel, payload in batch:
-                pipe.publish(channel, payload)
-                frames += channel == self.channels.state
-            await pipe.execute()
-            self.counters["frames_published"] += frames
+            async with self._sending:
+                await self._send_batch(cmd)
+
+    async def _send_now(self, cmd: Any) -> None:
+        """Write what is queued from the input loop (the writer is idle), so that the bytes leave in this loop
+        turn; the loop then waits for Redis's answer. A failed link is left to the session's writer and reader,
+        which see it too and reconnect."""
+        async with self._sending:
+            try:
+                await self._send_batch(cmd)
+            except LINK_ERRORS as exc:
+                self.ctx.log.debug("publish failed: %s", exc)
+
+    async def _send_batch(self, cmd: Any) -> None:
+        batch = self.outbox.take()
+        if not batch:
+            return
+        frames = sum(channel == self.channels.state for channel, _ in batch)
+        assert self.link is not None
+        try:
+            # One message alone is one PUBLISH, written before its first await (the connection has no socket
+            # timeout, whose wait_for would write it a loop turn later; asyncio.timeout bounds it instead).
+            # A pipeline always writes a turn later, so it is kept for batches, which come after a stall.
+            async with asyncio.timeout(self.link.command_timeout):
+                if len(batch) == 1:
+                    await cmd.publish(*batch[0])
+                else:
+                    pipe = cmd.pipeline(transaction=False)
+                    for channel, payload in batch:
+                        pipe.publish(channel, payload)
+                    await pipe.execute()
+        except BaseException:
+            self.counters["frames_unsent"] += frames  # taken from the outbox, not known to have reached Redis
+            raise
+        self.counters["frames_published"] += frames
 
     async def _read(self, pubsub: Any) -> None:
         async for m in pubsub.listen():

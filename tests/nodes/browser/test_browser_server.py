@@ -295,3 +295,39 @@ def test_a_fan_out_in_chunks_delivers_every_frame_or_counts_it_and_always_the_la
         assert st["states_sent"] >= 1 and st["states_skipped"] == 0
         # every frame the node sent reached each browser or was counted as dropped for it
         assert sum(map(len, received)) + st["frames_dropped"] == 3 * st["states_sent"]
+
+
+def test_a_fan_out_backlog_lets_a_burst_through_whole():
+    # A burst read back to back (an edge's frames from Redis after a stall): with room for it in the ring and
+    # the fan-out's backlog, every browser gets every frame, in order, one socket per loop turn notwithstanding.
+    text = """
+graph: web
+nodes:
+  feed: {kind: scene_feed}
+  web: {kind: browser, in: {from: feed, queue: {slots: 16, leaky: downstream}}, host: 127.0.0.1, port: 0,
+        fanout_chunk: 1, fanout_backlog: 16}
+"""
+    with running(build(text)) as rt:
+        web, feed, port = start(rt)
+
+        async def scenario() -> list[list[int]]:
+            browsers = [await RawBrowser.connect(port) for _ in range(3)]
+            for b in browsers:
+                await b.expect("vj_state")
+            for seq in range(12):
+                feed.push(make_scene(8, seq=seq, t_capture=st_t(seq)))
+
+            async def frames(b: RawBrowser) -> list[int]:
+                got: list[int] = []
+                while not got or got[-1] != 11:
+                    msg = await b.recv()
+                    if msg["type"] == "state":
+                        got.append(msg["frame"])
+                return got
+
+            return list(await asyncio.gather(*(frames(b) for b in browsers)))
+
+        received = asyncio.run(scenario())
+        assert received == [list(range(12))] * 3
+        st = web.status()
+        assert st["states_sent"] == 12 and st["frames_dropped"] == 0
