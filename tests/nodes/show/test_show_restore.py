@@ -105,6 +105,13 @@ def saved(folder: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())["live"] if path.exists() else {}
 
 
+def logged(server: Any, *lines: str) -> str:
+    """The server's log once every one of ``lines`` is in it (the restore logs as the ports open, not before)."""
+    wait_until(lambda: all(line in server.output() for line in lines), timeout=10,
+               what=f"{lines} in the log")
+    return str(server.output())
+
+
 def test_zone_dj_order_and_banners_survive_a_restart(tmp_path: Path) -> None:
     with running(tmp_path) as server, ExitStack() as djs:
         dj(djs, server, "dj_a")
@@ -121,11 +128,9 @@ def test_zone_dj_order_and_banners_survive_a_restart(tmp_path: Path) -> None:
                    timeout=10, what=f"the show file to keep it all: {saved(tmp_path)}")
     show_file = tmp_path / "show.yaml"
     with running(tmp_path) as server, ExitStack() as djs:
-        log = server.output()
-        assert f"zone = 'arena' (restored from {show_file})" in log, log
-        assert f"dj_order = ['dj_b', 'dj_a'] (restored from {show_file})" in log
-        assert f"banners = 1 DJ profiles (restored from {show_file})" in log
-        assert f"pattern = 'galaxy' (restored from {show_file})" in log
+        logged(server, f"zone = 'arena' (restored from {show_file})",
+               f"dj_order = ['dj_b', 'dj_a'] (restored from {show_file})",
+               f"banners = 1 DJ profiles (restored from {show_file})", f"pattern = 'galaxy' (restored from {show_file})")
         state = ask(server, "vj_state")
         assert state["zone"] == "arena" and state["current_pattern"] == "galaxy"
         assert ask(server, "banner_profile", {"type": "get_banner_profile", "dj_id": "dj_a"})["profile"]["text_format"] == "A is on"
@@ -142,18 +147,17 @@ def test_set_wins_over_the_saved_show_which_wins_over_the_graph_file(tmp_path: P
     show_file.write_text(yaml.safe_dump({"version": 1, "scenes": {}, "live": {
         "pattern": "bars", "entity_count": 32, "zone": "arena", "dj_order": ["dj_x", "dj_y"]}}))
     with running(tmp_path, "--set", "viz.pattern=ring", "--set", "mc.zone=stage") as server:
-        log = server.output()
-        assert "pattern = 'ring' (--set on the command line; the saved 'bars' is not restored)" in log, log
-        assert "zone = 'stage' (--set on the command line; the saved 'arena' is not restored)" in log
-        assert f"entity_count = 32 (restored from {show_file})" in log
-        assert "preset = 'auto' (the graph file)" in log and "base_scale = 0.2 (the graph file)" in log
+        logged(server, "pattern = 'ring' (--set on the command line; the saved 'bars' is not restored)",
+               "zone = 'stage' (--set on the command line; the saved 'arena' is not restored)",
+               f"entity_count = 32 (restored from {show_file})", "preset = 'auto' (the graph file)",
+               "base_scale = 0.2 (the graph file)")
         state = ask(server, "vj_state")
         assert (state["current_pattern"], state["entity_count"], state["zone"]) == ("ring", 32, "stage")
         # What is on screen now is what the show keeps (the --set values included).
         wait_until(lambda: saved(tmp_path).get("pattern") == "ring", timeout=10, what="the file to follow")
     with running(tmp_path, "--fresh") as server:
-        log = server.output()
-        assert "fresh start" in log and "restored from" not in log
+        log = logged(server, "fresh start")
+        assert "restored from" not in log
         state = ask(server, "vj_state")
         assert (state["current_pattern"], state["entity_count"], state["zone"]) == ("spectrum", 64, "main")
 
