@@ -24,6 +24,8 @@ from .errors import GraphInvalid
 from .logsetup import LEVELS, configure, parse_spec
 from .model import load_graph
 from .plugins import PluggedCommand, plugged_commands
+from .priority import NICE_RANGE, RT_RANGE, Priority
+from .priority import apply as apply_priority
 
 __all__ = ["build_parser", "main"]
 
@@ -130,6 +132,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     # slices keep the audio worker and the loop threads responsive (RUNTIME-LESSONS 2): a thread
     # woken by I/O waits at most one slice for a thread busy with pure Python (e.g. a browser fan-out).
     sys.setswitchinterval(args.switch_interval / 1000)
+    # Before Runtime starts a thread: each inherits the priority of the thread that starts it.
+    for refused in apply_priority(Priority(args.priority, args.realtime)):
+        log.warning("%s", refused)
     runtime = Runtime(graph)
     running = [runtime]  # the graph now running (--watch may rebuild it)
     watch = _FailureWatch()
@@ -250,6 +255,21 @@ def _positive(unit: str) -> Callable[[str], float]:
     return parse
 
 
+def _int_in(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``lo`` to ``hi``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be from {lo} to {hi}, got {text!r}")
+        return value
+
+    return parse
+
+
 def _version() -> str:
     from mcav import __version__
 
@@ -298,6 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--switch-interval", type=_positive("milliseconds"), default=1.0, metavar="MS",
         help="the GIL's switch interval in ms (default 1; CPython's own is 5): the longest a thread waits "
         "for one that runs pure Python",
+    )
+    p.add_argument(
+        "--priority", type=_int_in(*NICE_RANGE), metavar="NICE",
+        help="run at this nice value (-20 most CPU … 19 least; below 0 needs CAP_SYS_NICE or RLIMIT_NICE)",
+    )
+    p.add_argument(
+        "--realtime", type=_int_in(*RT_RANGE), nargs="?", const=10, metavar="PRIO",
+        help="run every thread in the SCHED_RR realtime class at PRIO (1-99, default 10; needs CAP_SYS_NICE "
+        "or RLIMIT_RTPRIO); serve many browsers from a local edge, not from this process",
     )
     p.set_defaults(func=cmd_run)
     graph_cmd("validate", "check a graph and report every problem").set_defaults(func=cmd_validate)
