@@ -20,6 +20,7 @@ import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 NICE_RANGE = (-20, 19)
 """Linux nice values: -20 (most CPU) … 19 (least); 0 is the default."""
@@ -60,6 +61,16 @@ def _refused(exc: OSError) -> bool:
     return exc.errno in (errno.EPERM, errno.EACCES)
 
 
+def _on_every(tids: list[int], main: int, set_one: Callable[[int], object]) -> None:
+    """``set_one(tid)`` for each thread; a thread that ended meanwhile is skipped (the main one is not)."""
+    for tid in tids:
+        try:
+            set_one(tid)
+        except ProcessLookupError:
+            if tid == main:
+                raise
+
+
 def apply(priority: Priority, pid: int = 0) -> list[str]:
     """Set ``priority`` on every thread of ``pid`` (0 = this process); return one warning per part refused.
 
@@ -67,11 +78,10 @@ def apply(priority: Priority, pid: int = 0) -> list[str]:
     :class:`OSError` for anything but a refusal (e.g. no such process).
     """
     warnings: list[str] = []
-    tids = _threads(pid)
-    if priority.nice is not None:
+    tids, main = _threads(pid), pid or os.getpid()
+    if (nice := priority.nice) is not None:
         try:
-            for tid in tids:
-                os.setpriority(os.PRIO_PROCESS, tid, priority.nice)
+            _on_every(tids, main, lambda tid: os.setpriority(os.PRIO_PROCESS, tid, nice))
         except OSError as exc:
             if not _refused(exc):
                 raise
@@ -84,8 +94,7 @@ def apply(priority: Priority, pid: int = 0) -> list[str]:
         try:
             param = os.sched_param(priority.realtime)
             policy = os.SCHED_RR if priority.inherited else os.SCHED_RR | os.SCHED_RESET_ON_FORK
-            for tid in tids:
-                os.sched_setscheduler(tid, policy, param)
+            _on_every(tids, main, lambda tid: os.sched_setscheduler(tid, policy, param))
         except OSError as exc:
             if not _refused(exc):
                 raise
