@@ -1,7 +1,8 @@
 """DJ frame → Minecraft ``batch_update`` latency and the VJ process's CPU, with and without browser load.
 
     python bench/vj_minecraft.py [--seconds 10] [--browsers 50] [--baseline REV] [--variant LABEL='ARGS']…
-                                 [--edge] [--rounds 1] [--out bench/out/vj_minecraft.json]
+                                 [--edge] [--edge-nice N] [--edge-variant LABEL='ARGS']…
+                                 [--observers-realtime PRIO] [--rounds 1] [--out bench/out/vj_minecraft.json]
 
 ``mcav run pipelines/vj.yaml`` runs in its own process, as in production. This
 process plays one DJ streaming stamped frames at 60 fps (:class:`bench.wsclients.FakeDJ`:
@@ -21,7 +22,10 @@ measures this tree's server run with extra ``mcav run`` arguments (e.g.
 so that a busy machine's spells are shared out among them. ``--edge`` adds the case of
 the fan-out in a process of its own: ``pipelines/vj-fanout.yaml`` publishes to a private
 ``redis-server`` and a local edge (``pipelines/edge.yaml``) serves the browsers; ``--edge-nice N``
-the same with the edge at ``nice -n N``. CPU is the
+the same with the edge at ``nice -n N``; ``--edge-variant`` that case with extra ``mcav run`` arguments for
+the VJ only (e.g. ``--edge-variant rt='--realtime'``). ``--observers-realtime PRIO`` puts this process (the DJ)
+and the plugin stand-in in the SCHED_RR class in every case, so that on a busy machine the figures are the
+server's delays, not the observers' waits for a core (the browser clients stay time-shared). CPU is the
 VJ process's (and the edge's) user+system time over the window, as a fraction of one core.
 """
 
@@ -48,6 +52,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from bench.common import code_env, code_tree, free_port, proc_cpu_s, wait_listening  # noqa: E402
 from bench.paths_audio import StandInPlugin  # noqa: E402
 from bench.wsclients import FakeDJ, Fleet  # noqa: E402
+from mcav.runtime.priority import Priority  # noqa: E402
+from mcav.runtime.priority import apply as apply_priority  # noqa: E402
+
+
+def _must(refused: list[str]) -> None:
+    """Observers at a priority they cannot have would measure something else: stop, saying why."""
+    if refused:
+        raise SystemExit("--observers-realtime: " + "; ".join(refused))
 
 
 def _sig(bands: list[float]) -> int:
@@ -107,14 +119,17 @@ def _mcav(graph: Path, sets: list[str], extra: list[str], code: Path | None, log
 
 
 async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: list[str] = [],  # noqa: B006
-              edge: bool = False, edge_nice: int = 0, fleet_nice: int = 0) -> list[dict[str, float | int | None]]:
+              edge: bool = False, edge_nice: int = 0, fleet_nice: int = 0,
+              observers: Priority = Priority()) -> list[dict[str, float | int | None]]:
     """One case: the plugin's and the first 100 browsers' figures without browsers, then with ``n_browsers``.
 
     ``edge``: the VJ publishes to a private redis-server and an edge process serves the browsers, at
     ``edge_nice`` (``nice -n``: lower CPU priority than the VJ's, so the Minecraft path wins a busy core).
     ``fleet_nice``: the browser clients' process at ``nice -n`` (browsers of a real show are on other machines).
+    ``observers``: the plugin stand-in's priority (this process's is set by the caller).
     """
     plugin = StandInPlugin()  # in its own process: its reads never wait for a busy client's GIL
+    _must(apply_priority(observers, plugin.proc.pid))
     dj_port, web_port, admin_port = free_port(), free_port(), free_port()
     tmp = Path(tempfile.mkdtemp(prefix="mcav-bench-vj-minecraft-"))
     sets = [f"djs.port={dj_port}", f"web.port={web_port}", f"admin.port={admin_port}", "mc.host=127.0.0.1",
@@ -131,9 +146,9 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: 
                                   "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         proc = _mcav((code or ROOT) / "pipelines" / "vj-fanout.yaml", [*sets, f"pub.url={url}"], extra, code,
                      tmp / "vj.log")
-        edge_proc = _mcav((code or ROOT) / "pipelines" / "edge.yaml",
+        edge_proc = _mcav((code or ROOT) / "pipelines" / "edge.yaml",  # `extra` is the VJ's (e.g. --realtime)
                           [f"sub.url={url}", f"web.port={browsers_port}", f"admin.port={edge_admin}",
-                           f"web.max_clients={n_browsers + 10}"], extra, code, tmp / "edge.log", edge_nice)
+                           f"web.max_clients={n_browsers + 10}"], [], code, tmp / "edge.log", edge_nice)
     else:
         news = ("osc.port=0", "show.fresh=true") if code is None else ()  # nodes older trees lack
         proc = _mcav((code or ROOT) / "pipelines" / "vj.yaml", [*sets, *news], extra, code, tmp / "vj.log")
@@ -189,26 +204,37 @@ def main() -> int:
                     help="also this tree with the browsers on a local edge process (fan-out in a process of its own)")
     ap.add_argument("--edge-nice", type=int, default=0, metavar="N",
                     help="also the --edge case with the edge at `nice -n N` (N > 0: below the VJ)")
+    ap.add_argument("--edge-variant", action="append", default=[], metavar="LABEL=ARGS",
+                    help="also the --edge-nice case with extra `mcav run` arguments for the VJ (repeatable)")
+    ap.add_argument("--observers-realtime", type=int, metavar="PRIO",
+                    help="the DJ (this process) and the plugin stand-in in SCHED_RR at PRIO, in every case")
     ap.add_argument("--fleet-nice", type=int, default=0, metavar="N",
                     help="run the browser clients at `nice -n N` in every case (real browsers are elsewhere)")
     ap.add_argument("--rounds", type=int, default=1, help="run every case this many times, in turn")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vj_minecraft.json")
     args = ap.parse_args()
     report: dict[str, object] = {}
-    cases: list[tuple[str, Path | None, list[str], bool]] = (
-        [(f"baseline {args.baseline}", code_tree(args.baseline), [], False)] if args.baseline else [])
-    cases.append(("this tree", None, [], False))
+    observers = Priority(realtime=args.observers_realtime, inherited=False)  # not the servers and clients it starts
+    _must(apply_priority(observers))  # this process: the DJ's sends (its threads inherit it)
+    # (label, code tree, the VJ's extra `mcav run` arguments, browsers on an edge, the edge's nice)
+    cases: list[tuple[str, Path | None, list[str], bool, int]] = (
+        [(f"baseline {args.baseline}", code_tree(args.baseline), [], False, 0)] if args.baseline else [])
+    cases.append(("this tree", None, [], False, 0))
     for v in args.variant:
         label, _, extra = v.partition("=")
-        cases.append((label, None, shlex.split(extra), False))
+        cases.append((label, None, shlex.split(extra), False, 0))
     if args.edge:
-        cases.append(("browsers on an edge", None, [], True))
-    if args.edge_nice:
-        cases.append((f"browsers on an edge at nice {args.edge_nice}", None, [], True))
+        cases.append(("browsers on an edge", None, [], True, 0))
+    if args.edge_nice or args.edge_variant:
+        cases.append((f"browsers on an edge at nice {args.edge_nice}", None, [], True, args.edge_nice))
+    for v in args.edge_variant:
+        label, _, extra = v.partition("=")
+        cases.append((f"{label}, browsers on an edge at nice {args.edge_nice}", None, shlex.split(extra), True,
+                      args.edge_nice))
     for r in range(args.rounds):
-        for label, code, extra, edge in cases:
-            nice = args.edge_nice if label.endswith(f"nice {args.edge_nice}") else 0
-            base, loaded = asyncio.run(run(args.seconds, args.browsers, code, extra, edge, nice, args.fleet_nice))
+        for label, code, extra, edge, nice in cases:
+            base, loaded = asyncio.run(run(args.seconds, args.browsers, code, extra, edge, nice, args.fleet_nice,
+                                           observers))
             keys = ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core")
             ratio = {k: round(loaded[k] / base[k], 2) for k in keys if base[k] and loaded[k]}  # type: ignore[operator]
             key = label if args.rounds == 1 else f"{label} #{r + 1}"

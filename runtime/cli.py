@@ -15,8 +15,9 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
+from .argtypes import int_in, positive
 from .catalog import builtin_graphs, resolve_graph
 from .compile import CompiledGraph, compile_graph, describe_keys
 from .draw import FORMATS, draw
@@ -24,6 +25,8 @@ from .errors import GraphInvalid
 from .logsetup import LEVELS, configure, parse_spec
 from .model import load_graph
 from .plugins import PluggedCommand, plugged_commands
+from .priority import NICE_RANGE, RT_RANGE, Priority
+from .priority import apply as apply_priority
 
 __all__ = ["build_parser", "main"]
 
@@ -130,6 +133,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     # slices keep the audio worker and the loop threads responsive (RUNTIME-LESSONS 2): a thread
     # woken by I/O waits at most one slice for a thread busy with pure Python (e.g. a browser fan-out).
     sys.setswitchinterval(args.switch_interval / 1000)
+    # Before Runtime starts a thread: each inherits the priority of the thread that starts it.
+    for refused in apply_priority(Priority(args.priority, args.realtime)):
+        log.warning("%s", refused)
     runtime = Runtime(graph)
     running = [runtime]  # the graph now running (--watch may rebuild it)
     watch = _FailureWatch()
@@ -235,21 +241,6 @@ def _run_plugged(args: argparse.Namespace) -> int:
     return int(cmd.command()(args) or 0)
 
 
-def _positive(unit: str) -> Callable[[str], float]:
-    """An argparse type: a positive finite number of ``unit``."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number of {unit}, got {text!r}") from None
-        if not value > 0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"must be a positive number of {unit}, got {text!r}")
-        return value
-
-    return parse
-
-
 def _version() -> str:
     from mcav import __version__
 
@@ -291,13 +282,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="ignore saved show state (sets fresh=true on every node that has that parameter)")
     p.add_argument(
-        "--stats-interval", type=_positive("seconds"), default=10.0, metavar="S",
+        "--stats-interval", type=positive("seconds"), default=10.0, metavar="S",
         help="seconds between status log lines (default 10)",
     )
     p.add_argument(
-        "--switch-interval", type=_positive("milliseconds"), default=1.0, metavar="MS",
+        "--switch-interval", type=positive("milliseconds"), default=1.0, metavar="MS",
         help="the GIL's switch interval in ms (default 1; CPython's own is 5): the longest a thread waits "
         "for one that runs pure Python",
+    )
+    p.add_argument(
+        "--priority", type=int_in(*NICE_RANGE), metavar="NICE",
+        help="run at this nice value (-20 most CPU … 19 least; below 0 needs CAP_SYS_NICE or RLIMIT_NICE)",
+    )
+    p.add_argument(
+        "--realtime", type=int_in(*RT_RANGE), nargs="?", const=10, metavar="PRIO",
+        help="run every thread in the SCHED_RR realtime class at PRIO (1-99, default 10; needs CAP_SYS_NICE "
+        "or RLIMIT_RTPRIO); serve many browsers from a local edge, not from this process",
     )
     p.set_defaults(func=cmd_run)
     graph_cmd("validate", "check a graph and report every problem").set_defaults(func=cmd_validate)
