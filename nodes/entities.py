@@ -34,6 +34,9 @@ _FORMATS = {
     "glow": "%s",
     "visible": "%s",
 }
+#: Float field → (highest, value for NaN); each is clamped to [0, highest], ±inf to the bounds.
+_FLOAT_RANGES = {"x": (1.0, 0.5), "y": (1.0, 0.5), "z": (1.0, 0.5), "scale": (4.0, 0.0)}
+_FLOAT_MAX = max(hi for hi, _ in _FLOAT_RANGES.values())
 _BOOL = np.array(["false", "true"], dtype=object)
 
 
@@ -61,6 +64,9 @@ class EntityEncoder:
             raise ValueError(f"unknown entity fields {unknown}; known: {', '.join(_FORMATS)}")
         self.fields = tuple(fields)
         self.hide_invisible = hide_invisible
+        self._floats = tuple(f for f in self.fields if f in _FLOAT_RANGES)
+        self._float_cols = [k for k, f in enumerate(self.fields) if f in _FLOAT_RANGES]
+        self._hi, self._nan_fill = (np.array([_FLOAT_RANGES[f][i] for f in self._floats]) for i in range(2))
         self._templates: dict[tuple[int, int], str] = {}
 
     def template(self, start: int, n: int) -> str:
@@ -86,20 +92,25 @@ class EntityEncoder:
         n = max(0, stop - start)
         if n == 0:
             return "[]"
-        cols = np.empty((n, len(self.fields)), dtype=object)
         sl = slice(start, stop)
         visible = np.asarray(scene.visible[sl], dtype=bool)
+        # The float fields in one (n, k) matrix, sanitised by whole-matrix calls instead of a nan_to_num/clip
+        # pair per field: clipping maps ±inf to the bounds, then NaN gets its fill value. The clip to 0 is a
+        # scalar one, as before, which keeps a -0.0 (written "-0"): the output stays byte for byte the same.
+        m = np.empty((n, len(self._floats)), dtype=np.float64)
+        for k, f in enumerate(self._floats):
+            m[:, k] = getattr(scene, f)[sl]
+        np.clip(m, 0.0, _FLOAT_MAX, out=m)
+        np.minimum(m, self._hi, out=m)
+        np.copyto(m, self._nan_fill, where=np.isnan(m))
+        if self.hide_invisible and "scale" in self._floats:
+            m[~visible, self._floats.index("scale")] = 0.0
+        if len(self._floats) == len(self.fields):  # the plugin's fields: no other column to merge
+            return self.template(start, n) % tuple(m.ravel().tolist())
+        cols = np.empty((n, len(self.fields)), dtype=object)
+        cols[:, self._float_cols] = m
         for k, f in enumerate(self.fields):
-            if f in ("x", "y", "z"):
-                v = np.nan_to_num(np.asarray(getattr(scene, f)[sl], dtype=np.float64), nan=0.5, posinf=1.0, neginf=0.0)
-                cols[:, k] = np.clip(v, 0.0, 1.0).tolist()
-            elif f == "scale":
-                v = np.nan_to_num(np.asarray(scene.scale[sl], dtype=np.float64), nan=0.0, posinf=4.0, neginf=0.0)
-                v = np.clip(v, 0.0, 4.0)
-                if self.hide_invisible:
-                    v = np.where(visible, v, 0.0)
-                cols[:, k] = v.tolist()
-            elif f == "band":
+            if f == "band":
                 cols[:, k] = np.clip(np.asarray(scene.band[sl], dtype=np.int64), 0, 4).tolist()
             elif f == "brightness":
                 cols[:, k] = np.clip(np.asarray(scene.brightness[sl], dtype=np.int64), 0, 15).tolist()

@@ -18,7 +18,6 @@ import json
 import re
 from typing import Any, Mapping
 
-import numpy as np
 
 from mcav.nodes.entities import MC_FIELDS, EntityEncoder
 from mcav.runtime import jsonwire
@@ -223,11 +222,19 @@ def _num(v: float, lo: float, hi: float) -> float:
     return round(jsonwire.clamp_finite(float(v), lo, hi, 0.0), 4)
 
 
+def _band(v: float) -> float:
+    """A band level clamped to [0, 1] and rounded to 4 decimals; NaN → 0, ±inf → the bounds.
+
+    Plain Python: for 5 values numpy's per-call overhead costs more than the work (a -0.0 stays -0.0,
+    as numpy's clip leaves it).
+    """
+    return 0.0 if v != v else round(min(max(v, 0.0), 1.0), 4)
+
+
 def audio_fields(f: Features) -> dict[str, Any]:
     """The audio fields the plugin reads on ``batch_update`` (WIRE.md 1.4), sanitised to its ranges."""
-    bands = np.nan_to_num(np.asarray(f.bands, dtype=np.float64)[:5], nan=0.0)
     return {
-        "bands": [round(float(b), 4) for b in np.clip(bands, 0.0, 1.0)],
+        "bands": [_band(float(b)) for b in f.bands[:5]],
         "amplitude": _num(f.peak, 0.0, 5.0),
         "is_beat": bool(f.beat),
         "beat_intensity": _num(f.beat_intensity, 0.0, 1.0),

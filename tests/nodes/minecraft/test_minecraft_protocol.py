@@ -104,3 +104,17 @@ def test_entity_encoder_gives_the_same_objects_as_dicts_would():
         assert list(e) == ["id", *BROWSER_FIELDS]
         assert e["x"] == pytest.approx(float(scene.x[i]), abs=1e-4) and e["y"] == pytest.approx(0.1, abs=1e-4)
         assert e["band"] == i % 5 and e["visible"] is bool(scene.visible[i])
+
+
+def test_entity_and_band_sanitising_gives_the_exact_wire_text():
+    """NaN → the field's fill, ±inf and out-of-range → the bounds, -0.0 stays "-0": the text is pinned."""
+    scene = make_scene(4, visible=np.array([1, 1, 1, 0], bool))
+    scene.x[:] = [np.nan, np.inf, -np.inf, -0.0]
+    scene.y[:] = [2.0, -3.0, 0.123456, 1e-7]
+    scene.z[:] = [0.5, 0.5, 0.5, 0.5]
+    scene.scale[:] = [np.nan, np.inf, -1.0, 2.0]  # the last is hidden: 0
+    assert EntityEncoder(("x", "y", "z", "scale"), hide_invisible=True).encode(scene, 1) == (
+        '[{"id":"block_1","x":1,"y":0,"z":0.5,"scale":4},{"id":"block_2","x":0,"y":0.1235,"z":0.5,"scale":0},'
+        '{"id":"block_3","x":-0,"y":1e-07,"z":0.5,"scale":0}]')
+    scene.features.bands[:] = [np.nan, np.inf, -np.inf, -0.0, 0.123456]
+    assert protocol.audio_fields(scene.features)["bands"] == [0.0, 1.0, 0.0, 0.0, 0.1235]
