@@ -264,6 +264,16 @@ nodes:
     assert "crashed" not in res.stderr and "Traceback" not in res.stderr
 
 
+async def state_frames(b: RawBrowser, until: int) -> list[int]:
+    """The frame numbers of the ``state`` messages ``b`` receives, up to frame ``until``."""
+    got: list[int] = []
+    while not got or got[-1] != until:
+        msg = await b.recv()
+        if msg["type"] == "state":
+            got.append(msg["frame"])
+    return got
+
+
 def test_a_fan_out_in_chunks_delivers_every_frame_or_counts_it_and_always_the_last():
     # One socket per loop turn: frames pushed in bursts wait for (or replace) each other mid-fan-out.
     with running(build(graph(", fanout_chunk: 1"))) as rt:
@@ -279,15 +289,7 @@ def test_a_fan_out_in_chunks_delivers_every_frame_or_counts_it_and_always_the_la
                     feed.push(make_scene(8, seq=seq, t_capture=st_t(seq)))
                 await asyncio.sleep(0.002)
 
-            async def frames(b: RawBrowser) -> list[int]:
-                got: list[int] = []
-                while not got or got[-1] != 29:
-                    msg = await b.recv()
-                    if msg["type"] == "state":
-                        got.append(msg["frame"])
-                return got
-
-            return list(await asyncio.gather(*(frames(b) for b in browsers)))
+            return list(await asyncio.gather(*(state_frames(b, until=29) for b in browsers)))
 
         received = asyncio.run(scenario())
         assert all(got == sorted(set(got)) for got in received)  # in order, no frame twice
@@ -317,15 +319,7 @@ nodes:
             for seq in range(12):
                 feed.push(make_scene(8, seq=seq, t_capture=st_t(seq)))
 
-            async def frames(b: RawBrowser) -> list[int]:
-                got: list[int] = []
-                while not got or got[-1] != 11:
-                    msg = await b.recv()
-                    if msg["type"] == "state":
-                        got.append(msg["frame"])
-                return got
-
-            return list(await asyncio.gather(*(frames(b) for b in browsers)))
+            return list(await asyncio.gather(*(state_frames(b, until=11) for b in browsers)))
 
         received = asyncio.run(scenario())
         assert received == [list(range(12))] * 3
