@@ -287,7 +287,7 @@ def test_a_fan_out_in_chunks_delivers_every_frame_or_counts_it_and_always_the_la
                 for k in range(5):
                     seq = burst * 5 + k
                     feed.push(make_scene(8, seq=seq, t_capture=st_t(seq)))
-                await asyncio.sleep(0.002)
+                await asyncio.sleep(0.002)  # pacing the bursts, not a wait: the checks hold however they interleave
 
             return list(await asyncio.gather(*(state_frames(b, until=29) for b in browsers)))
 
