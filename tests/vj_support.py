@@ -159,3 +159,11 @@ def http_get(port: int, path: str) -> tuple[int, str, bytes] | None:
         return r.status, r.getheader("content-type") or "", r.read()
     except OSError:
         return None
+
+
+async def two_browsers(port: int) -> tuple[RawBrowser, RawBrowser]:
+    """Two browsers connected to ``port``, each past its ``vj_state``."""
+    a, b = await RawBrowser.connect(port), await RawBrowser.connect(port)
+    await a.expect("vj_state")
+    await b.expect("vj_state")
+    return a, b

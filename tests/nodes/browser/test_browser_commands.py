@@ -16,11 +16,10 @@ import pytest
 from conftest import build
 from plugin_standin import PluginStandIn
 from dj_support import RawDJ
-from vj_support import RawBrowser, running, wait_until
+from vj_support import RawBrowser, running, two_browsers, wait_until
 
 from mcav.nodes.browser.commands_mc import MAX_BANNER_PROFILES
 from mcav.nodes.browser.protocol import PARTICLE_EFFECTS
-from mcav.nodes.presets import PRESETS
 from mcav.runtime.clock import ManualClock
 
 SKIP = ("state", "ping", "dj_roster", "connect_codes", "minecraft_status")
@@ -46,13 +45,6 @@ def vj_running():
         wait_until(lambda: rt.node("mc").connected and web.mc_info.get("connected"))
         yield rt, plugin, web.status()["port"], rt.node("djs").port
     assert plugin.violations == []
-
-
-async def two_browsers(port: int) -> tuple[RawBrowser, RawBrowser]:
-    a, b = await RawBrowser.connect(port), await RawBrowser.connect(port)
-    await a.expect("vj_state")
-    await b.expect("vj_state")
-    return a, b
 
 
 def test_pattern_commands_change_the_pattern_node_and_tell_browsers_and_djs(vj_running):
@@ -364,42 +356,3 @@ def test_logo_upload_refuses_decompression_bombs_and_says_when_pillow_is_missing
 
     asyncio.run(scenario())
     assert "dj_x" not in rt.node("web").banners
-
-
-DEMO = """
-graph: demo
-nodes:
-  source: {kind: synth, bpm: 128}
-  fft:    {kind: fft, in: source, preset: auto}
-  beat:   {kind: beat, in: fft}
-  viz:    {kind: pattern, in: beat, pattern: spectrum, entities: 16}
-  web:    {kind: browser, in: viz, host: 127.0.0.1, port: 0, commands_per_s: 1000, command_burst: 1000}
-"""
-
-
-def test_set_preset_in_a_local_graph_changes_the_analysis_too_and_sliders_stay_in_sync():
-    with running(build(DEMO)) as rt:
-        web, fft, viz = rt.node("web"), rt.node("fft"), rt.node("viz")
-        assert web.ready.wait(5)
-
-        async def scenario() -> None:
-            a, b = await two_browsers(web.status()["port"])
-            changed = await a.ask({"type": "set_preset", "preset": "edm"}, "preset_changed", skip=SKIP)
-            assert changed["preset"] == "edm" and fft.preset == "edm" and viz.state()["preset"] == "edm"
-            assert (await b.expect("preset_changed", skip=SKIP))["settings"]["band_sensitivity"] == [1.5, 0.8, 0.9, 1.2, 1.0]
-            assert "presets: auto" in (await a.ask({"type": "set_preset", "preset": "polka"}, "error", skip=SKIP))["message"]
-            assert fft.preset == "edm"  # an unknown name changes nothing
-
-            await a.send({"type": "set_band_sensitivity", "band": 0, "sensitivity": 0.5})
-            synced = await b.expect("band_sensitivity_changed", skip=SKIP)
-            assert synced == {"type": "band_sensitivity_changed", "band_sensitivity": [0.5, 0.8, 0.9, 1.2, 1.0]}
-            assert await a.ask({"type": "ping"}, "pong", skip=SKIP) == {"type": "pong"}  # the sender is not echoed
-
-            await a.send({"type": "set_preset", "preset": {"band_sensitivity": [2, 1, 1, 1, 1]}})
-            assert (await b.expect("band_sensitivity_changed", skip=SKIP))["band_sensitivity"] == [2, 1, 1, 1, 1]
-            assert (await b.expect("preset_changed", skip=SKIP))["preset"] == "custom" and fft.preset == "edm"
-            await a.send({"type": "set_preset", "preset": PRESETS["chill"].to_wire()})
-            assert (await b.expect("band_sensitivity_changed", skip=SKIP))["band_sensitivity"] == [0.9, 1.0, 1.1, 1.2, 1.3]
-            assert (await b.expect("preset_changed", skip=SKIP))["preset"] == "chill" and fft.preset == "chill"
-
-        asyncio.run(scenario())
