@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -169,12 +169,14 @@ def free_port() -> int:
 
 
 def spawn_mcav(graph_name: str, overrides: Iterable[str], log: Path, code: Path | None = None,
-               trace: Path | None = None, own_graph: bool = False) -> subprocess.Popen[bytes]:
+               trace: Path | None = None, own_graph: bool = False,
+               args: Sequence[str] = ()) -> subprocess.Popen[bytes]:
     """``mcav run bench/graphs/NAME.yaml --no-dashboard`` as a subprocess, its log to ``log``.
 
     ``code``: run the mcav of that tree (:func:`code_tree`, a baseline) on this tree's graph file.
     ``trace``: run it under :mod:`bench.hoptrace` (this tree's bench), which writes its per-hop times there.
     ``own_graph``: with ``code``, that tree's graph file (when it has one), for a change that is in the graph.
+    ``args``: more ``mcav run`` options (e.g. ``--realtime``).
     """
     # The probe is this tree's file (it imports only mcav: the baseline's, when ``code`` is given).
     probe = [str(ROOT / "bench" / "hoptrace.py"), str(trace)] if trace is not None else ["-m", "mcav.runtime.cli"]
@@ -185,7 +187,7 @@ def spawn_mcav(graph_name: str, overrides: Iterable[str], log: Path, code: Path 
     cmd = [sys.executable, *probe, "--log-level", "WARNING", "run", str(graph)]
     for o in overrides:
         cmd += ["--set", o]
-    cmd += ["--no-dashboard", "--stats-interval", "3600"]
+    cmd += ["--no-dashboard", "--stats-interval", "3600", *args]
     with log.open("ab") as f:
         return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=code or ROOT, env=env)
 

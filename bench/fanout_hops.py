@@ -100,3 +100,37 @@ def report(step: dict[str, Any], vj: dict[str, dict[int, int]], edge: dict[str, 
     if missed:
         print(f"      client-frames an edge viewer missed that a VJ browser got, by where: {missed}")
     return {"hops_ms": rows, "missed_by_hop": missed}
+
+
+def hop_cpu() -> dict[str, float]:
+    """CPU per frame (µs, best of 5 × 200) of what the Redis hop adds, next to the browser's own encode
+    (the baseline: the VJ pays it for its browsers anyway) — robust to a busy machine, unlike latency."""
+    import timeit
+
+    from mcav.nodes.redis import protocol as P
+    from mcav.nodes.redis.scene import scene_from_state
+    from mcav.nodes.statewire import StateEncoder
+    from mcav.runtime.frames import Features, Scene
+
+    n = 64
+    i = np.arange(n, dtype=np.float32)
+    f = Features(seq=1, t_capture=0, bands=np.full(5, 0.5, np.float32), peak=0.5, bpm=128.0)
+    scene = Scene(seq=1, t_capture=0, features=f, x=(i + 0.5) / n, y=i / n, z=i / n, scale=np.full(n, 0.3, np.float32),
+                  brightness=np.full(n, 15, np.int8), glow=np.zeros(n, bool), visible=np.ones(n, bool),
+                  band=(np.arange(n) % 5).astype(np.int8), pattern="spectrum")
+    enc = StateEncoder()
+    text = enc.encode(scene, {})
+    data = P.pack_state(1, 0, 0, text)
+
+    def best(fn: object) -> float:
+        return min(timeit.repeat(fn, number=200, repeat=5)) / 200 * 1e6  # type: ignore[arg-type]
+
+    def encode() -> str:
+        StateEncoder._last = None  # the memo would answer every call after the first
+        return enc.encode(scene, {})
+
+    return {"state_encode_us": best(encode),
+            "pack_us": best(lambda: P.pack_state(1, 0, 0, text)),
+            "unpack_head_us": best(lambda: scene_from_state(P.unpack_state(data).text, 0, n)),
+            "unpack_rebuild_us": best(lambda: scene_from_state(P.unpack_state(data).text, 0, n)[0].x),
+            "state_bytes": len(text)}

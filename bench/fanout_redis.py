@@ -1,6 +1,7 @@
 """One show through Redis: a VJ process, N edge processes, browsers spread over them, a 60 fps DJ.
 
-``python -m bench.fanout_redis [--edges 2] [--viewers 50,150,300] [--seconds 8] [--baseline REV] [--rounds 1] [--quick]``
+``python -m bench.fanout_redis [--edges 2] [--viewers 50,150,300] [--seconds 8] [--baseline REV] [--rounds 1] [--quick]
+[--hops] [--stall MS] [--server-args ARGS]``
 
 Processes (all on loopback): a private ``redis-server`` on a free port, the VJ
 (``bench/graphs/vj_fanout.yaml``: DJs → pattern → its own browsers + ``redis_pub``)
@@ -16,7 +17,9 @@ the edges' drops and skips). Prints a table and the sizing rule, writes
 ``--baseline REV`` runs the VJ and edges of git revision REV too (on REV's own graph files: their
 settings are part of a change), in turn with this tree's (``--rounds`` times each), for
 before/after figures from the same run. ``--hops`` tells where the time and the frames go
-(:mod:`bench.fanout_hops`).
+(:mod:`bench.fanout_hops`). What an edge adds is reported two ways: the difference of the two paths'
+percentiles, and per frame (the edge's median viewer minus the VJ's median browser, for each frame).
+``--server-args '--realtime'`` runs the VJ and the edges as a show would (README: `mcav run --realtime`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import fanout_hops
 from .common import ROOT, code_tree, free_port, percentiles, proc_cpu_s, spawn_mcav, wait_listening
 from .wsclients import _SIG, FakeDJ, Fleet
 
@@ -87,6 +91,24 @@ def _latencies(clients: list[list[tuple[int, int]]], window: set[int],
     return np.asarray(lat, float) / 1e6, min(shares, default=1.0), float(np.mean(shares)) if shares else 1.0
 
 
+def _added_per_frame(vj: list[list[tuple[int, int]]], edge: list[list[tuple[int, int]]],
+                     window: set[int]) -> np.ndarray:
+    """Per frame, when the edge's median viewer got it minus when the VJ's median browser did (ms).
+
+    This is what the hop adds to each frame; the difference of the two paths' p99s (also reported) mixes
+    in stalls that hit one path's frames and not the other's, and can even be negative."""
+    def medians(clients: list[list[tuple[int, int]]]) -> dict[int, float]:
+        times: dict[int, list[int]] = {}
+        for arrivals in clients:
+            for sig, t in arrivals:
+                if sig in window:
+                    times.setdefault(sig, []).append(t)
+        return {sig: float(np.median(ts)) for sig, ts in times.items()}
+
+    at_vj, at_edge = medians(vj), medians(edge)
+    return np.asarray([at_edge[s] - at_vj[s] for s in at_edge.keys() & at_vj.keys()], float) / 1e6
+
+
 #: /metrics samples that count frames lost or skipped on the way (mcav_node_frames_lost_total by reason).
 _LOSS_METRICS = ("mcav_node_frames_lost_total{", "mcav_edge_drops_total{", "mcav_edge_decimated_total{")
 
@@ -107,11 +129,13 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 
 async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, out: Path | None,
-                code: Path | None = None, hops: bool = False, stall_ms: float = 0.0) -> list[dict]:
+                code: Path | None = None, hops: bool = False, stall_ms: float = 0.0,
+                server_args: tuple[str, ...] = ()) -> list[dict]:
     """One run: rows per step; ``out`` (None: no files) gets the report and figure; ``code``: a baseline tree;
     ``hops``: the servers run under :mod:`bench.hoptrace` and each step prints where time and frames went;
     ``stall_ms``: each edge is stopped (SIGSTOP) that long once a second while measuring, as a starved
-    core would hold it, so where the frames of the burst that follows are lost shows every time."""
+    core would hold it, so where the frames of the burst that follows are lost shows every time;
+    ``server_args``: more ``mcav run`` options for the VJ and the edges (e.g. ``--realtime``)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
@@ -122,11 +146,12 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                               "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     vj = spawn_mcav("vj_fanout", [f"djs.port={dj_port}", f"web.port={vj_web}", f"pub.url={url}",
                                   f"admin.port={vj_admin}"], tmp / "vj.log", code, tmp / "vj.trace" if hops else None,
-                    own_graph=True)
+                    own_graph=True, args=server_args)
     ports = [free_port() for _ in range(edges)]
     admins = [free_port() for _ in range(edges)]
     edge_procs = [spawn_mcav("edge_browsers", [f"web.port={p}", f"sub.url={url}", f"admin.port={a}"],
-                             tmp / f"edge{i}.log", code, tmp / f"edge{i}.trace" if hops else None, own_graph=True)
+                             tmp / f"edge{i}.log", code, tmp / f"edge{i}.trace" if hops else None, own_graph=True,
+                             args=server_args)
                   for i, (p, a) in enumerate(zip(ports, admins))]
     procs = [vj, *edge_procs]
     rows: list[dict] = []
@@ -171,11 +196,13 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
             e_lat = np.concatenate([e[0] for e in edge_all]) if edge_all else np.zeros(0)
             e_worst = min(e[1] for e in edge_all)
             (v50, v99), (e50, e99) = percentiles(vj_lat), percentiles(e_lat)
+            a50, a99 = percentiles(_added_per_frame(at_vj, [a for g in at_edges for a in g], window))
             r50, r99 = percentiles([(t - dj.sent[sig]) / 1e6 for sig, t in tap.arrivals[tap_mark:] if sig in window])
             edge_cpu = float(np.mean(cpu[1:-1]))
             row = {"viewers_per_edge": n, "edges": edges, "frames": len(window),
                    "vj_p50_ms": v50, "vj_p99_ms": v99, "edge_p50_ms": e50, "edge_p99_ms": e99,
                    "redis_p50_ms": r50, "redis_p99_ms": r99, "edge_minus_vj_p50_ms": e50 - v50, "edge_minus_vj_p99_ms": e99 - v99,
+                   "added_per_frame_p50_ms": a50, "added_per_frame_p99_ms": a99,
                    "vj_worst_delivery": vj_worst, "edge_worst_delivery": e_worst,
                    "frames_lost_pct": 100 * (1 - e_worst),
                    "edge_lost_vs_vj_pct": 100 * edge_short / len(at_vj_got) if at_vj_got else 0.0, "vj_cpu": cpu[0], "edge_cpu": edge_cpu,
@@ -192,7 +219,7 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
                                     "vj_clients": at_vj, "edge_clients": at_edges[0], "t0": t0, "t1": t1}
             rows.append(row)
             print(f"{n:5d}/edge ×{edges}: DJ→VJ browser p50/p99 {v50:.2f}/{v99:.2f} ms · DJ→edge browser "
-                  f"{e50:.2f}/{e99:.2f} ms (+{e50 - v50:.2f}/+{e99 - v99:.2f}) · DJ→out of Redis {r50:.2f}/{r99:.2f} · worst delivery VJ {vj_worst:.1%}, "
+                  f"{e50:.2f}/{e99:.2f} ms (+{e50 - v50:.2f}/+{e99 - v99:.2f}; per frame +{a50:.2f}/+{a99:.2f}) · DJ→out of Redis {r50:.2f}/{r99:.2f} · worst delivery VJ {vj_worst:.1%}, "
                   f"edge {e_worst:.1%} · CPU VJ {cpu[0]:.0%} edge {edge_cpu:.0%} redis {cpu[-1]:.1%} "
                   f"(bench clients {row['bench_cpu']:.0%}) · machine load {row['load_avg_1min']:.1f}", flush=True)
             print(f"      frames the VJ's browsers got that an edge viewer missed: {row['edge_lost_vs_vj_pct']:.2f} % "
@@ -235,8 +262,6 @@ async def _stall(proc: subprocess.Popen[bytes], ms: float, seconds: float) -> No
 
 def _hop_report(rows: list[dict], tmp: Path) -> None:
     """Each step's hops (:mod:`bench.fanout_hops`) from the traces the VJ and the first edge wrote."""
-    from . import fanout_hops
-
     vj, edge = fanout_hops.load(tmp / "vj.trace"), fanout_hops.load(tmp / "edge0.trace")
     for row in rows:
         step = row.pop("_hop_step")
@@ -245,40 +270,6 @@ def _hop_report(rows: list[dict], tmp: Path) -> None:
               + " ms; GC VJ " + fanout_hops.gc_pauses(vj, step["t0"], step["t1"]) + ", edge "
               + fanout_hops.gc_pauses(edge, step["t0"], step["t1"]), flush=True)
         row.update(fanout_hops.report(step, vj, edge))
-
-
-def hop_cpu() -> dict[str, float]:
-    """CPU per frame (µs, best of 5 × 200) of what the Redis hop adds, next to the browser's own encode
-    (the baseline: the VJ pays it for its browsers anyway) — robust to a busy machine, unlike latency."""
-    import timeit
-
-    from mcav.nodes.redis import protocol as P
-    from mcav.nodes.redis.scene import scene_from_state
-    from mcav.nodes.statewire import StateEncoder
-    from mcav.runtime.frames import Features, Scene
-
-    n = 64
-    i = np.arange(n, dtype=np.float32)
-    f = Features(seq=1, t_capture=0, bands=np.full(5, 0.5, np.float32), peak=0.5, bpm=128.0)
-    scene = Scene(seq=1, t_capture=0, features=f, x=(i + 0.5) / n, y=i / n, z=i / n, scale=np.full(n, 0.3, np.float32),
-                  brightness=np.full(n, 15, np.int8), glow=np.zeros(n, bool), visible=np.ones(n, bool),
-                  band=(np.arange(n) % 5).astype(np.int8), pattern="spectrum")
-    enc = StateEncoder()
-    text = enc.encode(scene, {})
-    data = P.pack_state(1, 0, 0, text)
-
-    def best(fn: object) -> float:
-        return min(timeit.repeat(fn, number=200, repeat=5)) / 200 * 1e6  # type: ignore[arg-type]
-
-    def encode() -> str:
-        StateEncoder._last = None  # the memo would answer every call after the first
-        return enc.encode(scene, {})
-
-    return {"state_encode_us": best(encode),
-            "pack_us": best(lambda: P.pack_state(1, 0, 0, text)),
-            "unpack_head_us": best(lambda: scene_from_state(P.unpack_state(data).text, 0, n)),
-            "unpack_rebuild_us": best(lambda: scene_from_state(P.unpack_state(data).text, 0, n)[0].x),
-            "state_bytes": len(text)}
 
 
 def _report(rows: list[dict], out: Path) -> dict:
@@ -298,7 +289,7 @@ def _report(rows: list[dict], out: Path) -> dict:
     print(f"edge CPU ≈ {max(base, 0):.1%} + {per100:.1%} of a core per 100 viewers → {per_edge} viewers per edge at 60 % "
           f"of a core; 10 000 viewers: {n_edges} edge processes (~{rule['cores_for_10000']:.0f} cores with the VJ and "
           f"Redis), p99 ≈ {rule['expected_p99_ms']:.1f} ms as measured at {int(worst['viewers_per_edge'])}/edge")
-    hop = hop_cpu()
+    hop = fanout_hops.hop_cpu()
     print("CPU per frame: state encode {state_encode_us:.0f} µs (once on the VJ, for its browsers and redis_pub); "
           "the hop adds pack {pack_us:.1f} µs on the VJ and unpack + head {unpack_head_us:.0f} µs on each edge, "
           "whose browsers get the VJ's bytes ({unpack_rebuild_us:.0f} µs with the entities, for a minecraft node "
@@ -347,20 +338,24 @@ def main() -> None:
     ap.add_argument("--hops", action="store_true", help="trace each frame's hops in the VJ and edge processes")
     ap.add_argument("--stall", type=float, default=0.0, metavar="MS",
                     help="stop each edge for MS once a second while measuring (a starved core)")
+    ap.add_argument("--server-args", default="", metavar="ARGS",
+                    help="more `mcav run` options for the VJ and the edges, e.g. '--realtime'")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     a = ap.parse_args()
     if a.quick:
         a.edges, a.viewers, a.seconds = 1, "5,10", 1.0
     viewers, warmup = [int(v) for v in a.viewers.split(",")], 1.0 if a.quick else 2.0
     if not a.baseline:
-        asyncio.run(bench(a.edges, viewers, a.seconds, warmup, a.out, hops=a.hops, stall_ms=a.stall))
+        asyncio.run(bench(a.edges, viewers, a.seconds, warmup, a.out, hops=a.hops, stall_ms=a.stall,
+                          server_args=tuple(a.server_args.split())))
         return
     old = code_tree(a.baseline)
     runs: dict[str, list[dict]] = {}
     for r in range(a.rounds):
         for label, code in ((f"baseline {a.baseline}", old), ("this tree", None)):
             print(f"-- {label}, round {r + 1}", flush=True)
-            rows = asyncio.run(bench(a.edges, viewers, a.seconds, warmup, None, code, a.hops, a.stall))
+            rows = asyncio.run(bench(a.edges, viewers, a.seconds, warmup, None, code, a.hops, a.stall,
+                                     tuple(a.server_args.split())))
             runs[f"{label} #{r + 1}"] = [{k: v for k, v in row.items() if not k.endswith("_lat")} for row in rows]
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "fanout_redis_baseline.json").write_text(json.dumps(runs, indent=1))
@@ -368,7 +363,8 @@ def main() -> None:
         for label, rows in runs.items():
             row = next(x for x in rows if x["viewers_per_edge"] == n)
             print(f"{n:4d}/edge  {label:22s} edge adds p50/p99 +{row['edge_minus_vj_p50_ms']:.2f}/+"
-                  f"{row['edge_minus_vj_p99_ms']:.2f} ms · worst/mean delivery {row['edge_worst_delivery']:.1%}/"
+                  f"{row['edge_minus_vj_p99_ms']:.2f} ms (per frame +{row['added_per_frame_p50_ms']:.2f}/+"
+                  f"{row['added_per_frame_p99_ms']:.2f}) · worst/mean delivery {row['edge_worst_delivery']:.1%}/"
                   f"{row['edge_mean_delivery']:.2%} · missed vs VJ {row['edge_lost_vs_vj_pct']:.2f} % · edge CPU {row['edge_cpu']:.0%} · load {row['load_avg_1min']:.1f}")
 
 
