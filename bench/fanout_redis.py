@@ -1,7 +1,7 @@
 """One show through Redis: a VJ process, N edge processes, browsers spread over them, a 60 fps DJ.
 
 ``python -m bench.fanout_redis [--edges 2] [--viewers 50,150,300] [--seconds 8] [--baseline REV] [--rounds 1] [--quick]
-[--hops] [--stall MS] [--server-args ARGS]``
+[--hops] [--stall MS] [--realtime PRIO]``
 
 Processes (all on loopback): a private ``redis-server`` on a free port, the VJ
 (``bench/graphs/vj_fanout.yaml``: DJs → pattern → its own browsers + ``redis_pub``)
@@ -19,7 +19,7 @@ settings are part of a change), in turn with this tree's (``--rounds`` times eac
 before/after figures from the same run. ``--hops`` tells where the time and the frames go
 (:mod:`bench.fanout_hops`). What an edge adds is reported two ways: the difference of the two paths'
 percentiles, and per frame (the edge's median viewer minus the VJ's median browser, for each frame).
-``--server-args '--realtime'`` runs the VJ and the edges as a show would (README: `mcav run --realtime`).
+``--realtime PRIO`` runs every process of the run in SCHED_RR (see :class:`Setup`).
 """
 
 from __future__ import annotations
@@ -34,11 +34,15 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import fanout_hops
+from mcav.runtime.priority import Priority
+from mcav.runtime.priority import apply as apply_priority
+
 from .common import ROOT, code_tree, free_port, percentiles, proc_cpu_s, spawn_mcav, wait_listening
 from .wsclients import _SIG, FakeDJ, Fleet
 
@@ -128,14 +132,33 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
 
 
+@dataclass(frozen=True)
+class Setup:
+    """How a run is made.
+
+    ``hops``: the servers run under :mod:`bench.hoptrace` and each step prints where time and frames went.
+    ``stall_ms``: each edge is stopped (SIGSTOP) that long once a second while measuring, as a starved core
+    would hold it, so where the frames of the burst that follows are lost shows every time.
+    ``realtime``: every process of the run — the VJ and edges (`mcav run --realtime`), redis-server, the
+    browser clients and this one (the DJ, the tap) — in SCHED_RR at this priority: what dedicated cores
+    would show, on a machine other jobs share (they keep 5 % of each core).
+    """
+
+    hops: bool = False
+    stall_ms: float = 0.0
+    realtime: int | None = None
+
+
+def _realtime(pid: int, prio: int | None) -> None:
+    if prio is not None and (refused := apply_priority(Priority(realtime=prio, inherited=False), pid)):
+        raise SystemExit("--realtime: " + "; ".join(refused))
+
+
 async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, out: Path | None,
-                code: Path | None = None, hops: bool = False, stall_ms: float = 0.0,
-                server_args: tuple[str, ...] = ()) -> list[dict]:
-    """One run: rows per step; ``out`` (None: no files) gets the report and figure; ``code``: a baseline tree;
-    ``hops``: the servers run under :mod:`bench.hoptrace` and each step prints where time and frames went;
-    ``stall_ms``: each edge is stopped (SIGSTOP) that long once a second while measuring, as a starved
-    core would hold it, so where the frames of the burst that follows are lost shows every time;
-    ``server_args``: more ``mcav run`` options for the VJ and the edges (e.g. ``--realtime``)."""
+                code: Path | None = None, setup: Setup = Setup()) -> list[dict]:
+    """One run: rows per step; ``out`` (None: no files) gets the report and figure; ``code``: a baseline tree."""
+    hops, stall_ms = setup.hops, setup.stall_ms
+    server_args = ("--realtime", str(setup.realtime)) if setup.realtime is not None else ()
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
@@ -144,6 +167,7 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
     url = f"redis://127.0.0.1:{rport}/0"
     redis = subprocess.Popen([binary, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                               "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    _realtime(redis.pid, setup.realtime)
     vj = spawn_mcav("vj_fanout", [f"djs.port={dj_port}", f"web.port={vj_web}", f"pub.url={url}",
                                   f"admin.port={vj_admin}"], tmp / "vj.log", code, tmp / "vj.trace" if hops else None,
                     own_graph=True, args=server_args)
@@ -167,6 +191,8 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
         await tap.start(url, "mcav:main:state")
         # Each server's browsers in a process of their own: none reads behind another server's browsers.
         fleets = [Fleet(vj_web), *(Fleet(p) for p in ports)]
+        for f in fleets:
+            _realtime(f.proc.pid, setup.realtime)
         for n in viewers:  # the VJ's own browsers, as many as each edge has: the same fan-out on both paths
             for f in fleets:
                 await f.grow(n)
@@ -338,24 +364,24 @@ def main() -> None:
     ap.add_argument("--hops", action="store_true", help="trace each frame's hops in the VJ and edge processes")
     ap.add_argument("--stall", type=float, default=0.0, metavar="MS",
                     help="stop each edge for MS once a second while measuring (a starved core)")
-    ap.add_argument("--server-args", default="", metavar="ARGS",
-                    help="more `mcav run` options for the VJ and the edges, e.g. '--realtime'")
+    ap.add_argument("--realtime", type=int, metavar="PRIO",
+                    help="every process of the run in SCHED_RR at PRIO (the servers with `mcav run --realtime`)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     a = ap.parse_args()
     if a.quick:
         a.edges, a.viewers, a.seconds = 1, "5,10", 1.0
     viewers, warmup = [int(v) for v in a.viewers.split(",")], 1.0 if a.quick else 2.0
+    setup = Setup(a.hops, a.stall, a.realtime)
+    _realtime(0, a.realtime)  # this process: the DJ's sends and the tap
     if not a.baseline:
-        asyncio.run(bench(a.edges, viewers, a.seconds, warmup, a.out, hops=a.hops, stall_ms=a.stall,
-                          server_args=tuple(a.server_args.split())))
+        asyncio.run(bench(a.edges, viewers, a.seconds, warmup, a.out, setup=setup))
         return
     old = code_tree(a.baseline)
     runs: dict[str, list[dict]] = {}
     for r in range(a.rounds):
         for label, code in ((f"baseline {a.baseline}", old), ("this tree", None)):
             print(f"-- {label}, round {r + 1}", flush=True)
-            rows = asyncio.run(bench(a.edges, viewers, a.seconds, warmup, None, code, a.hops, a.stall,
-                                     tuple(a.server_args.split())))
+            rows = asyncio.run(bench(a.edges, viewers, a.seconds, warmup, None, code, setup))
             runs[f"{label} #{r + 1}"] = [{k: v for k, v in row.items() if not k.endswith("_lat")} for row in rows]
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "fanout_redis_baseline.json").write_text(json.dumps(runs, indent=1))
