@@ -6,8 +6,12 @@ autocorrelation at 1-4 times the period, so a period whose multiples (bar
 lengths) are also periodic wins over its double-time neighbour; a log-normal
 prior over tempo prefers the range people tap in; and the estimate is
 smoothed over time as a belief over tempo states, so one ambiguous window
-cannot flip the metrical level. The confidence (is there a beat at this
-tempo at all?) comes from :mod:`.periodicity`.
+cannot flip the metrical level. The belief forgets: consecutive windows share
+all but one second of onsets, so multiplying their evidence counts the same
+onsets up to eight times, and a wrong early tempo (from the first, short
+windows) would outlive its evidence; spreading ``jump`` (42 %) of the belief
+over all tempi at each estimate keeps its memory to a few estimates. The
+confidence (is there a beat at this tempo at all?) comes from :mod:`.periodicity`.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ class TempoEstimator:
         prior_bpm: Centre of the log-normal tempo prior. Default 110.
         prior_octaves: Standard deviation of the prior, in octaves. Default 0.9.
         step: Ratio between neighbouring tempo states, minus 1. Default 0.005 (0.5 %).
-        drift: Standard deviation of tempo change between two estimates, as a fraction. Default 0.02.
+        drift: Standard deviation of tempo change between two estimates, as a fraction. Default 0.014.
+        jump: Share of the belief spread evenly over all tempo states at each estimate (the tempo may
+            have changed to anything: a new song, a wrong start). Default 0.42.
     """
 
     def __init__(
@@ -43,8 +49,11 @@ class TempoEstimator:
         prior_bpm: float = 110.0,
         prior_octaves: float = 0.9,
         step: float = 0.005,
-        drift: float = 0.02,
+        drift: float = 0.014,
+        jump: float = 0.42,
     ) -> None:
+        if not 0.0 <= jump < 1.0:
+            raise ValueError(f"tempo jump must be at least 0 and below 1, got {jump}")
         self.rate = rate
         # Log-spaced states (step 0.5 %): tempo drift is then the same kernel everywhere.
         count = int(np.log(max_bpm / min_bpm) / np.log1p(step)) + 1
@@ -55,6 +64,8 @@ class TempoEstimator:
         kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * np.log1p(step) / drift) ** 2)
         self._kernel = kernel / kernel.sum()
         self._step = step
+        # Added to each state of the normalised belief, it is `jump` of the mass after renormalising.
+        self._jump = jump / ((1.0 - jump) * count)
         self.belief = np.full(self.bpms.size, 1.0 / self.bpms.size)
         self.bpm = 0.0
         self.confidence = 0.0
@@ -126,7 +137,7 @@ class TempoEstimator:
         obs *= 1.0 / top
         spread = np.convolve(self.belief, self._kernel, mode="same")
         spread *= 1.0 / spread.sum()
-        spread += 1e-3
+        spread += self._jump
         obs *= obs
         spread *= obs
         belief = self.belief = spread / spread.sum()

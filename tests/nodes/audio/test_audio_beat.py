@@ -7,6 +7,7 @@ import pytest
 from conftest import build
 
 from mcav.nodes.audio.halftime import HalfTime
+from mcav.nodes.audio.tempo import TempoEstimator
 from mcav.nodes.audio.synth import beat_times
 from mcav.runtime.engine import Runtime
 from mcav.runtime.frames import Features
@@ -178,3 +179,27 @@ def test_half_time_is_not_considered_below_its_tempo_or_without_a_beat() -> None
     assert ht.half
     ht.reset()  # the music stopped
     assert not ht.half and ht.alternation == 0.0
+
+
+def _tempo_track(jump: float) -> list[float]:
+    """Estimates (one per second, 8 s windows) of a pulse train at 120 BPM that turns 90 BPM at 12 s."""
+    rate = 48000 / 512
+    second, window = int(rate), int(8 * rate)
+    x = np.zeros(32 * second)
+    for start, stop, bpm in ((0, 12 * second, 120.0), (12 * second, x.size, 90.0)):
+        x[np.round(np.arange(start, stop, 60.0 * rate / bpm)).astype(int)] = 1.0
+    te = TempoEstimator(rate, jump=jump)
+    return [te.update(x[end - window : end])[0] for end in range(window, x.size + 1, second)]
+
+
+def test_the_tempo_belief_lets_a_new_tempo_win_once_it_fills_most_of_the_window() -> None:
+    """The belief's memory must not outlast its window: with `jump` of it spread evenly at each estimate, 90 BPM
+    wins within 8 s of the change (estimate 4 ends at 12 s); with none, 120 holds on after it has left the window."""
+    follows = [abs(b - 90.0) < 2.0 for b in _tempo_track(0.42)]
+    assert not any(follows[:5]) and all(follows[12:])
+    assert not any(abs(b - 90.0) < 2.0 for b in _tempo_track(0.0)[:12])
+
+
+def test_tempo_jump_is_a_share_below_one() -> None:
+    with pytest.raises(ValueError, match="jump"):
+        TempoEstimator(100.0, jump=1.0)
