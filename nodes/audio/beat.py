@@ -58,6 +58,7 @@ class BeatSettings:
     onset_gain: float = param(0.5, doc="log-likelihood ratio of a beat per unit of onset strength (over its 4 s mean)", min=0.01, max=10)
     onset_floor: float = param(3.0, doc="onset strength (× its 4 s mean) below which a beat is less likely than none", min=0, max=20)
     tempo_spread: float = param(0.04, doc="how far the phase tracker's tempo may stray from the tempo estimate (log ratio, s.d.)", min=0.005, max=1)
+    tempo_keep: float = param(1e-9, doc="share of the phase tracker's mass each tempo keeps at least before a tempo estimate weighs it (how soon it follows a tempo move)", min=0, max=0.1)
     half_time_above: float = param(125.0, doc="tempo from which half time is considered when the bass alternates (0 = never)", unit="BPM", min=0, max=300)
     half_time_alternation: float = param(0.5, doc="bass alternation between the fast level's beats from which the tempo is halved", min=0.05, max=2)
 
@@ -207,7 +208,7 @@ class BeatAnalyzer:
                 # Hold the phase tracker near the tempo estimate (which chose the metrical level).
                 self._filter()
                 spread = np.log(self.pointer.bpms / bpm) / self.s.tempo_spread
-                self.pointer.weigh_tempo(np.exp(-0.5 * spread * spread) + 1e-6)
+                self.pointer.weigh_tempo(np.exp(-0.5 * spread * spread) + 1e-6, self.s.tempo_keep)
             self._update_lock()
         if self.locked and n - 1 >= self._predict_at:
             # Forecast half a beat after the last beat, then again with each frame once the beat is

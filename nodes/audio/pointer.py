@@ -153,8 +153,26 @@ class BeatPointer:
         vals *= weights[count:]  # from its beat on
         self.alpha[idx] = vals
 
-    def weigh_tempo(self, weight: np.ndarray) -> None:
-        """Multiply each interval's states by ``weight[interval index]`` (tempo evidence from elsewhere), renormalised."""
+    def weigh_tempo(self, weight: np.ndarray, keep: float = 0.0) -> None:
+        """Multiply each interval's states by ``weight[interval index]`` (tempo evidence from elsewhere), renormalised.
+
+        First every interval holding less than ``keep`` of the mass is lifted to ``keep``, its
+        phase distribution unchanged (an interval with no mass at all gets a uniform phase). Why:
+        evidence from elsewhere far from an interval multiplies it by a small number at every
+        estimate, so after ``k`` estimates it would take ``k`` estimates of evidence for that
+        interval to win the mass back: a tempo move (a new level, a DJ's cut) would reach the
+        phase tracker seconds late, and meanwhile the starved interval's phase would be mostly what
+        leaked into it from the dominant one (for half the tempo: both of its beats' parities).
+        """
+        if keep > 0.0:
+            mass = np.add.reduceat(self.alpha, self._offset)
+            floor = keep * float(mass.sum())
+            lift = floor / np.maximum(mass, 1e-300)
+            low = lift > 1.0
+            if low.any():
+                empty = np.repeat(mass <= 0.0, self.intervals)
+                self.alpha *= np.repeat(np.where(low, lift, 1.0), self.intervals)
+                self.alpha[empty] = floor / self._state_n[empty]
         self.alpha *= np.repeat(weight, self.intervals)
         self.alpha *= 1.0 / self.alpha.sum()
 

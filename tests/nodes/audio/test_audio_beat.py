@@ -7,6 +7,7 @@ import pytest
 from conftest import build
 
 from mcav.nodes.audio.halftime import HalfTime
+from mcav.nodes.audio.pointer import BeatPointer
 from mcav.nodes.audio.tempo import TempoEstimator
 from mcav.nodes.audio.synth import beat_times
 from mcav.runtime.engine import Runtime
@@ -142,6 +143,34 @@ def test_beat_pointer_does_not_depend_on_how_the_onsets_are_cut() -> None:
     blocks.push(odf[cuts[-1] :])
     np.testing.assert_allclose(blocks.alpha / blocks.alpha.sum(), one.alpha / one.alpha.sum(), rtol=1e-6, atol=1e-12)
     assert one.ahead() == pytest.approx(blocks.ahead())
+
+
+def _moved_pointer(keep: float) -> tuple[BeatPointer, np.ndarray, np.ndarray]:
+    """A pointer held at 120 BPM by 16 estimates (one a second) of a noisy 120 BPM pulse, then 3 s of pulses at
+    90 BPM with the estimates of the last 2 s at 90 BPM; returns it, its onsets and the 90 BPM pulses' indices."""
+    rate = 94.0
+    second, change = int(rate), 16 * int(rate)
+    odf = 0.2 * np.random.default_rng(0).exponential(1.0, change + 3 * second)
+    odf[np.round(np.arange(0, change, 60.0 * rate / 120.0)).astype(int)] += 1.0
+    pulses = change + np.arange(0, 3 * second, 60.0 * rate / 90.0)
+    odf[np.round(pulses).astype(int)] += 1.0
+    pointer = BeatPointer(rate)
+    for end in range(second, odf.size + 1, second):
+        pointer.push(odf[end - second : end])
+        bpm = 90.0 if end > change + second else 120.0
+        pointer.weigh_tempo(np.exp(-0.5 * (np.log(pointer.bpms / bpm) / 0.04) ** 2) + 1e-6, keep)
+    return pointer, odf, pulses
+
+
+def test_beat_pointer_follows_a_tempo_move_within_two_estimates_with_its_phase() -> None:
+    """Tempi kept at `keep` of the mass at least: two estimates at 90 BPM move the pointer there, on the 90 BPM
+    pulses. Without it, 16 starved estimates leave 90 BPM too little mass for two estimates to win it back (it
+    moves a few BPM per estimate through the tempi in between)."""
+    pointer, odf, pulses = _moved_pointer(1e-9)
+    assert pointer.tempo() == pytest.approx(90.0, rel=0.03)
+    ahead, _ = pointer.ahead()
+    assert abs((odf.size - 1) + ahead - (pulses[-1] + 60.0 * 94.0 / 90.0)) <= 3.0  # 32 ms: whole-sample intervals
+    assert _moved_pointer(0.0)[0].tempo() > 93.0
 
 
 def _bass(bpm: float, rate: float, seconds: float, odd: float) -> tuple[np.ndarray, float]:
