@@ -65,7 +65,10 @@ def candidates() -> dict[str, BeatSettings]:
         for above in (125.0, 140.0) for alt in (0.3, 0.5, 0.7) if (above, alt) != (125.0, 0.5)} | {
         f"tempo drift {d:g}, jump {j:g}": BeatSettings(tempo_drift=d, tempo_jump=j)
         for d in (0.01, 0.014, 0.02) for j in (0.2, 0.42, 0.7) if (d, j) != (0.014, 0.42)} | {
-        f"tempo keep {k:g}": BeatSettings(tempo_keep=k) for k in (0.0, 1e-12, 1e-6, 1e-4)}
+        f"tempo keep {k:g}": BeatSettings(tempo_keep=k) for k in (0.0, 1e-12, 1e-9, 1e-7, 1e-5) if k != BeatSettings().tempo_keep} | {
+        f"tempo recent {r:g} s": BeatSettings(tempo_recent=r) for r in (0.0, 2.0, 3.0, 4.0) if r != BeatSettings().tempo_recent} | {
+        f"tempo recent {r:g} s, keep {k:g}": BeatSettings(tempo_recent=r, tempo_keep=k) for r, k in ((0.0, 1e-9), (3.0, 1e-7))
+        if (r, k) != (BeatSettings().tempo_recent, BeatSettings().tempo_keep)}
 
 
 #: Not a candidate (it moves every beat 20 ms later than the sound's onset, which the synth timing tests

@@ -52,6 +52,7 @@ class BeatSettings:
     tempo_window: float = param(8.0, doc="seconds of onsets the tempo is estimated from", unit="s", min=3, max=30)
     tempo_drift: float = param(0.014, doc="how far the tempo may move between two estimates (fraction, s.d.)", min=0.001, max=0.2)
     tempo_jump: float = param(0.42, doc="share of the tempo belief spread over all tempi at each estimate (how soon a new tempo can win)", min=0, max=0.95)
+    tempo_recent: float = param(0.0, doc="newest seconds of the tempo window that count twice (a tempo change wins sooner; 0 = none)", unit="s", min=0, max=8)
     tempo_every: float = param(1.0, doc="time between tempo estimates", unit="s", min=0.05, max=5)
     tap_delay: float = param(0.0, doc="where a beat is heard after its onset peak (human annotations: 0.01-0.03)", unit="s", min=0, max=0.05)
     release: float = param(1.5, doc="onsets missing this long drop the lock (beats stop)", unit="s", min=0.5, max=10)
@@ -109,7 +110,8 @@ class BeatAnalyzer:
         # An onset peaks the flux when it reaches the window's centre; listeners place the beat
         # `tap_delay` after that peak (the attack's perceptual centre).
         self._delay = window_s / 2 - s.tap_delay
-        self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm, drift=s.tempo_drift, jump=s.tempo_jump)
+        self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm, drift=s.tempo_drift, jump=s.tempo_jump,
+                                    recent=s.tempo_recent)
         # The pointer's beat intervals are whole samples: below ~90 Hz (e.g. hop 512 at 16 kHz,
         # 31 Hz) they are too coarse for a steady tempo, so each onset sample is held `_up` times.
         self._up = max(1, round(_POINTER_RATE / rate))

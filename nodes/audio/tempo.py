@@ -17,6 +17,7 @@ confidence (is there a beat at this tempo at all?) comes from :mod:`.periodicity
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy.fft import next_fast_len
@@ -24,6 +25,16 @@ from scipy.fft import next_fast_len
 from .periodicity import Periodicity
 
 __all__ = ["TempoEstimator"]
+
+
+class _Comb(NamedTuple):
+    """The comb's tables for one window length (see :meth:`TempoEstimator._prepare`)."""
+
+    need: int  # autocorrelation lags read
+    nfft: int  # transform length
+    index: np.ndarray  # [8, states]: the two neighbours of each multiple's lag
+    weight: np.ndarray  # their interpolation weights times 1/√k (0 beyond the window)
+    unbias: np.ndarray  # 1 / products per lag
 
 
 class TempoEstimator:
@@ -39,6 +50,8 @@ class TempoEstimator:
         drift: Standard deviation of tempo change between two estimates, as a fraction. Default 0.014.
         jump: Share of the belief spread evenly over all tempo states at each estimate (the tempo may
             have changed to anything: a new song, a wrong start). Default 0.42.
+        recent: Seconds of the newest onsets whose comb multiplies the window's (they count twice:
+            a DJ's tempo change wins sooner); 0 = the window's comb squared. Default 0.
     """
 
     def __init__(
@@ -51,6 +64,7 @@ class TempoEstimator:
         step: float = 0.005,
         drift: float = 0.014,
         jump: float = 0.42,
+        recent: float = 0.0,
     ) -> None:
         if not 0.0 <= jump < 1.0:
             raise ValueError(f"tempo jump must be at least 0 and below 1, got {jump}")
@@ -72,17 +86,20 @@ class TempoEstimator:
         # Adaptive threshold: a moving average over 0.1 s (odd length, so "same" stays centred).
         box = max(3, int(0.1 * rate)) | 1
         self._box = np.ones(box) / box
-        self._n = 0  # length of the onset window the tables below are made for
+        self._tables: dict[int, _Comb] = {}  # the comb's tables per window length
+        self._recent = int(round(recent * rate))
         self.evidence = Periodicity(rate, float(self.lags.min()), float(self.lags.max()))
 
-    def _prepare(self, n: int) -> None:
-        """Tables for an onset window of ``n`` samples, made once (the window length rarely changes).
+    def _prepare(self, n: int) -> _Comb:
+        """Tables for an onset window of ``n`` samples, made once per length (the lengths rarely change).
 
         The comb reads the autocorrelation at 1-4 times each state's lag, by linear
         interpolation; one gather of the two neighbours of every (multiple, state) pair
         and one weighted sum replace four ``np.interp`` calls per estimate.
         """
-        self._n = n
+        tables = self._tables.get(n)
+        if tables is not None:
+            return tables
         mult = np.arange(1, 5)[:, None]
         lags = self.lags[None, :] * mult
         ok = lags < n - 1
@@ -90,17 +107,42 @@ class TempoEstimator:
         low = np.floor(lags).astype(np.intp)
         frac = lags - low
         weight = np.where(ok, 1.0 / np.sqrt(mult), 0.0)
-        self._need = int(low.max()) + 2  # autocorrelation lags read
+        need = int(low.max()) + 2  # autocorrelation lags read
         # Zero-padding to n + need − 1 keeps lags below `need` free of wrap-around (an exact linear
         # correlation there) with a shorter transform than 2n.
-        self._nfft = next_fast_len(n + self._need - 1, real=True)
-        self._comb_index = np.concatenate((low, low + 1))
-        self._comb_weight = np.concatenate(((1.0 - frac) * weight, frac * weight))
-        self._unbias = 1.0 / (n - np.arange(self._need))  # unbiased: long lags see fewer products
+        tables = self._tables[n] = _Comb(
+            need=need,
+            nfft=next_fast_len(n + need - 1, real=True),
+            index=np.concatenate((low, low + 1)),
+            weight=np.concatenate(((1.0 - frac) * weight, frac * weight)),
+            unbias=1.0 / (n - np.arange(need)),  # unbiased: long lags see fewer products
+        )
+        return tables
 
-    def _comb(self, acf: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _comb(acf: np.ndarray, tables: _Comb) -> np.ndarray:
         """Score of each tempo state: Σ over k = 1-4 of acf(k·lag) / √k (acf linearly interpolated)."""
-        return np.add.reduce(acf[self._comb_index] * self._comb_weight, axis=0)
+        return np.add.reduce(acf[tables.index] * tables.weight, axis=0)
+
+    def _score(self, x: np.ndarray) -> np.ndarray | None:
+        """The comb of the detrended onset window ``x``, times the prior, over its maximum (None: no onsets)."""
+        if not x.any():
+            return None
+        tables = self._prepare(x.size)
+        spec = np.fft.rfft(x, tables.nfft)
+        spec *= spec.conj()
+        acf = np.fft.irfft(spec, tables.nfft)[: tables.need]
+        acf *= tables.unbias
+        # The comb is linear in the ACF: normalising its output by acf[0] equals normalising the ACF.
+        score = self._comb(acf, tables)
+        score *= 1.0 / acf[0]
+        np.maximum(score, 0.0, out=score)
+        score *= self.prior
+        top = float(score.max())
+        if top <= 0:
+            return None
+        score *= 1.0 / top
+        return score
 
     def update(self, odf: np.ndarray, valid: int | None = None, evidence: np.ndarray | None = None) -> tuple[float, float]:
         """Re-estimate from the onset function ``odf`` (oldest first); return ``(bpm, confidence 0-1)``.
@@ -114,31 +156,21 @@ class TempoEstimator:
         n = x.size
         if n < 2 * self.lags.max():
             return self.bpm, self.confidence
-        if n != self._n:
-            self._prepare(n)
         # Adaptive threshold: remove the local mean so the ACF sees onsets, not loudness.
         x = np.maximum(x - np.convolve(x, self._box, mode="same"), 0.0)
-        if not x.any():
+        obs = self._score(x)
+        if obs is None:
             self.confidence = 0.0
             return self.bpm, self.confidence
-        spec = np.fft.rfft(x, self._nfft)
-        spec *= spec.conj()
-        acf = np.fft.irfft(spec, self._nfft)[: self._need]
-        acf *= self._unbias
-        # The comb is linear in the ACF: normalising its output by acf[0] equals normalising the ACF.
-        score = self._comb(acf)
-        score *= 1.0 / acf[0]
-        np.maximum(score, 0.0, out=score)
-        obs = score * self.prior
-        top = float(obs.max())
-        if top <= 0:
-            self.confidence = 0.0
-            return self.bpm, self.confidence
-        obs *= 1.0 / top
+        # The newest `recent` samples count twice: the window's comb times theirs (the window's squared
+        # when there are too few of them), so a new tempo wins once it fills about the newest part
+        # rather than half of the whole window.
+        m = self._recent
+        newest = self._score(x[-m:]) if 0 < m < n and (valid is None or valid >= m) else None
+        obs *= obs if newest is None else newest
         spread = np.convolve(self.belief, self._kernel, mode="same")
         spread *= 1.0 / spread.sum()
         spread += self._jump
-        obs *= obs
         spread *= obs
         belief = self.belief = spread / spread.sum()
         best = int(belief.argmax())
