@@ -167,12 +167,12 @@ class BeatPointer:
         if keep > 0.0:
             mass = np.add.reduceat(self.alpha, self._offset)
             floor = keep * float(mass.sum())
-            lift = floor / np.maximum(mass, 1e-300)
-            low = lift > 1.0
-            if low.any():
-                empty = np.repeat(mass <= 0.0, self.intervals)
-                self.alpha *= np.repeat(np.where(low, lift, 1.0), self.intervals)
-                self.alpha[empty] = floor / self._state_n[empty]
+            empty = mass <= 0.0
+            if empty.any():  # underflowed (or never reached): a uniform phase, at the floor
+                states = np.repeat(empty, self.intervals)
+                self.alpha[states] = floor / self._state_n[states]
+                mass[empty] = floor
+            weight = weight * np.maximum(1.0, floor / mass)
         self.alpha *= np.repeat(weight, self.intervals)
         self.alpha *= 1.0 / self.alpha.sum()
 
