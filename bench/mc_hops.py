@@ -1,0 +1,52 @@
+"""Where a DJ frame's time goes on its way to the plugin: ``vj_minecraft --hops`` lines up :mod:`bench.hoptrace`'s
+times (``MCAV_HOPTRACE=minecraft``) with the DJ's sends and the plugin stand-in's receipts.
+
+Each stage is the time between two stamps of the same frame (ms), over the frames a window's DJ sent;
+the stages add up to the DJ send → plugin receipt of that frame. The probes cost a few µs each, the same
+in every case measured.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench.fanout_hops import load
+
+#: (label, from, to): the stages in path order; "sent" is the DJ's send, "plugin" the stand-in's receipt.
+STAGES = (("DJ send → hub (loopback, read, decode)", "sent", "dj_in"),
+          ("hub → pattern starts (checks, ring, wake)", "dj_in", "pat_in"),
+          ("pattern step", "pat_in", "pat_out"),
+          ("pattern → sink's loop has it", "pat_out", "mc_in"),
+          ("encode", "mc_in", "mc_enc"),
+          ("send (socket write)", "mc_enc", "mc_out"),
+          ("→ plugin reads it (loopback, stand-in)", "mc_out", "plugin"),
+          ("inside the VJ (hub → written)", "dj_in", "mc_out"))
+
+
+def stages(trace_file: Path, t0: int, t1: int, sent: dict[int, int],
+           rows: list[tuple[float, float, int]]) -> dict[str, list[float | None]]:
+    """``{stage: [p50, p99]}`` in ms for the frames the DJ sent between ``t0`` and ``t1`` (monotonic ns)."""
+    trace = load(trace_file)
+    if not trace:
+        return {}
+    plugin: dict[int, int] = {}
+    for b0, b1, t in rows:  # the first batch of each frame (as vj_minecraft.figures counts)
+        plugin.setdefault(round(b0 * 1000) + 1000 * round(b1 * 1000), t)
+    times: dict[str, dict[int, int]] = {k: v for k, v in trace.items() if isinstance(v, dict)}
+    sigs = times.pop("dj_sig", {})
+    times["sent"] = {seq: sent[sig] for seq, sig in sigs.items() if sig in sent}
+    times["plugin"] = {seq: plugin[sig] for seq, sig in sigs.items() if sig in plugin}
+    inside = [seq for seq, t in times["sent"].items() if t0 <= t <= t1]
+    out: dict[str, list[float | None]] = {}
+    for label, a, b in STAGES:
+        ta, tb = times.get(a, {}), times.get(b, {})
+        d = np.array([tb[s] - ta[s] for s in inside if s in ta and s in tb]) / 1e6
+        out[label] = [round(float(np.percentile(d, q)), 3) if d.size else None for q in (50, 99)]
+    return out
+
+
+def lines(figures: dict[str, list[float | None]]) -> list[str]:
+    """The stages as aligned text lines, p50 / p99."""
+    return [f"    {label:<44} {p50} / {p99} ms" for label, (p50, p99) in figures.items()]
