@@ -16,7 +16,8 @@ The Minecraft path (``vj_minecraft --hops``), by the VJ's frame number:
   signature in its first two bands] (how the bench finds the DJ's send and the plugin's receipt);
 * ``pat_in`` / ``pat_out`` — the ``pattern`` node's ``process()`` begins / returns;
 * ``mc_in`` — the ``minecraft`` sink begins to deliver the Scene (its loop has it);
-  ``mc_enc`` — its ``batch_update`` text is encoded; ``mc_out`` — written to the plugin's socket.
+  ``mc_enc`` — its ``batch_update`` text is encoded (on the producer's thread, by the sink's ``prepare``, where
+  the tree has it); ``mc_out`` — written to the plugin's socket (stamped once this thread has the GIL back).
 
 Also ``loop_lag``: how late a 1 ms timer fires on the node loop, [[t, lag ns], …] — a loop held by work;
 ``gc``: each garbage collection, [[generation, start ns, duration ns], …].
@@ -129,10 +130,10 @@ def install_minecraft_path() -> None:
         _mark("pat_out", frame.seq)
         return out
 
-    async def _deliver(self: Any, scene: Any) -> None:
-        _mark("mc_in", scene.seq)
-        await deliver(self, scene)
-        _mark("mc_out", scene.seq)
+    async def _deliver(self: Any, frame: Any) -> None:
+        _mark("mc_in", frame.seq)
+        await deliver(self, frame)
+        _mark("mc_out", frame.seq)
 
     def _encode(self: Any, scene: Any, zone: str, frame: int) -> list[str]:
         out = encode(self, scene, zone, frame)

@@ -14,15 +14,11 @@ import numpy as np
 
 from bench.fanout_hops import load
 
-#: (label, from, to): the stages in path order; "sent" is the DJ's send, "plugin" the stand-in's receipt.
-STAGES = (("DJ send → hub (loopback, read, decode)", "sent", "dj_in"),
-          ("hub → pattern starts (checks, ring, wake)", "dj_in", "pat_in"),
-          ("pattern step", "pat_in", "pat_out"),
-          ("pattern → sink's loop has it", "pat_out", "mc_in"),
-          ("encode", "mc_in", "mc_enc"),
-          ("send (socket write)", "mc_enc", "mc_out"),
-          ("→ plugin reads it (loopback, stand-in)", "mc_out", "plugin"),
-          ("inside the VJ (hub → written)", "dj_in", "mc_out"))
+#: The stamps of a frame's path: event → what it marks ("sent" is the DJ's send, "plugin" the stand-in's
+#: receipt). The stages run between consecutive stamps in the order of their median times, which differs
+#: between trees (e.g. where the ``batch_update`` is encoded).
+STAMPS = {"sent": "DJ sends", "dj_in": "hub has it", "pat_in": "pattern starts", "pat_out": "pattern done",
+          "mc_enc": "encoded", "mc_in": "sink's loop has it", "mc_out": "written", "plugin": "plugin reads it"}
 
 
 def stages(trace_file: Path, t0: int, t1: int, sent: dict[int, int],
@@ -39,10 +35,13 @@ def stages(trace_file: Path, t0: int, t1: int, sent: dict[int, int],
     times["sent"] = {seq: sent[sig] for seq, sig in sigs.items() if sig in sent}
     times["plugin"] = {seq: plugin[sig] for seq, sig in sigs.items() if sig in plugin}
     inside = [seq for seq, t in times["sent"].items() if t0 <= t <= t1]
+    rel = {e: np.array([times[e][s] - times["sent"][s] for s in inside if s in times.get(e, {})]) for e in STAMPS}
+    order = sorted((e for e in STAMPS if rel[e].size), key=lambda e: float(np.median(rel[e])))
     out: dict[str, list[float | None]] = {}
-    for label, a, b in STAGES:
+    for a, b in [*zip(order, order[1:]), ("dj_in", "mc_out")]:
         ta, tb = times.get(a, {}), times.get(b, {})
         d = np.array([tb[s] - ta[s] for s in inside if s in ta and s in tb]) / 1e6
+        label = f"{STAMPS[a]} → {STAMPS[b]}" + (" (inside the VJ)" if (a, b) == ("dj_in", "mc_out") else "")
         out[label] = [round(float(np.percentile(d, q)), 3) if d.size else None for q in (50, 99)]
     return out
 

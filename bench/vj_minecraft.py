@@ -218,7 +218,8 @@ def main() -> int:
     ap.add_argument("--edge-nice", type=int, default=0, metavar="N",
                     help="also the --edge case with the edge at `nice -n N` (N > 0: below the VJ)")
     ap.add_argument("--edge-variant", action="append", default=[], metavar="LABEL=ARGS",
-                    help="also the --edge-nice case with extra `mcav run` arguments for the VJ (repeatable)")
+                    help="also the --edge-nice case with extra `mcav run` arguments for the VJ (repeatable; "
+                         "with --baseline, for the baseline's tree too)")
     ap.add_argument("--observers-realtime", type=int, metavar="PRIO",
                     help="the DJ (this process) and the plugin stand-in in SCHED_RR at PRIO, in every case")
     ap.add_argument("--fleet-nice", type=int, default=0, metavar="N",
@@ -234,8 +235,9 @@ def main() -> int:
     observers = Priority(realtime=args.observers_realtime, inherited=False)  # not the servers and clients it starts
     _must(apply_priority(observers))  # this process: the DJ's sends (its threads inherit it)
     # (label, code tree, the VJ's extra `mcav run` arguments, browsers on an edge, the edge's nice)
+    base_tree = code_tree(args.baseline) if args.baseline else None
     cases: list[tuple[str, Path | None, list[str], bool, int]] = (
-        [(f"baseline {args.baseline}", code_tree(args.baseline), [], False, 0)] if args.baseline else [])
+        [(f"baseline {args.baseline}", base_tree, [], False, 0)] if args.baseline else [])
     cases.append(("this tree", None, [], False, 0))
     for v in args.variant:
         label, _, extra = v.partition("=")
@@ -246,8 +248,9 @@ def main() -> int:
         cases.append((f"browsers on an edge at nice {args.edge_nice}", None, [], True, args.edge_nice))
     for v in args.edge_variant:
         label, _, extra = v.partition("=")
-        cases.append((f"{label}, browsers on an edge at nice {args.edge_nice}", None, shlex.split(extra), True,
-                      args.edge_nice))
+        for tree, name in ((base_tree, f"baseline {args.baseline}"), (None, "this tree")) if base_tree else ((None, ""),):
+            cases.append((f"{label}, browsers on an edge at nice {args.edge_nice}" + (f" ({name})" if name else ""),
+                          tree, shlex.split(extra), True, args.edge_nice))
     for r in range(args.rounds):
         for label, code, extra, edge, nice in cases:
             base, loaded = asyncio.run(run(args.seconds, args.browsers, code, [*shlex.split(args.common), *extra],
