@@ -228,6 +228,8 @@ def main() -> int:
                     help="extra `mcav run` arguments for the VJ in every case, the baseline's too (e.g. '--realtime')")
     ap.add_argument("--hops", action="store_true",
                     help="the VJ under bench.hoptrace: where each DJ frame's time goes, stage by stage (p50/p99)")
+    ap.add_argument("--edge-only", action="store_true",
+                    help="only the edge cases (not the VJ serving the browsers itself, baseline or this tree)")
     ap.add_argument("--rounds", type=int, default=1, help="run every case this many times, in turn")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vj_minecraft.json")
     args = ap.parse_args()
@@ -251,6 +253,8 @@ def main() -> int:
         for tree, name in ((base_tree, f"baseline {args.baseline}"), (None, "this tree")) if base_tree else ((None, ""),):
             cases.append((f"{label}, browsers on an edge at nice {args.edge_nice}" + (f" ({name})" if name else ""),
                           tree, shlex.split(extra), True, args.edge_nice))
+    if args.edge_only:
+        cases = [c for c in cases if c[3]]
     for r in range(args.rounds):
         for label, code, extra, edge, nice in cases:
             base, loaded = asyncio.run(run(args.seconds, args.browsers, code, [*shlex.split(args.common), *extra],

@@ -105,3 +105,25 @@ def apply(priority: Priority, pid: int = 0) -> list[str]:
                 f"LimitRTPRIO={priority.realtime})")
     return warnings
 
+
+
+def step_up() -> bool:
+    """Put the calling thread one SCHED_RR priority above the one it has, if it runs in that class (else
+    nothing); True if raised. For a latency-critical thread of a realtime process (an ``own_loop`` node's):
+    when it waits for the GIL or a core beside the process's other threads, it is woken first (the kernel
+    wakes a futex's waiters and runs threads in priority order); it stays in the process's class, so no
+    time-shared thread can hold it up (see the module's note on priority inversion). A refusal (the
+    RLIMIT_RTPRIO is the process's own priority) leaves it as it was.
+    """
+    if os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK != os.SCHED_RR:
+        return False
+    prio = os.sched_getparam(0).sched_priority
+    if prio >= RT_RANGE[1]:
+        return False
+    try:
+        os.sched_setscheduler(0, os.sched_getscheduler(0), os.sched_param(prio + 1))  # 0: this thread (Linux)
+    except OSError as exc:
+        if not _refused(exc):
+            raise
+        return False
+    return True
