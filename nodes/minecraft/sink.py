@@ -221,8 +221,9 @@ class MinecraftSink(AsyncNode):
         """Encode the frame's ``batch_update`` on the producer's thread as it is queued (the runtime calls this):
         this node's loop is then left only the write, and the encoding is done on warm caches before the
         loop and the other consumers of the frame are woken to contend for the GIL. Not while the link is
-        down (nothing would be sent). Reads ``zone`` and the link state only; its encoder is its own."""
-        if not isinstance(frame, Scene) or not self.client.connected:
+        down or a direct-mode DJ draws (nothing would be sent). Reads ``zone``, the link state and whom it
+        yields to only; its encoder is its own."""
+        if not isinstance(frame, Scene) or not self.client.connected or self._yielding_to is not None:
             return frame
         zone = self.zone
         return Prepared(seq=frame.seq, t_capture=frame.t_capture, frame=frame,
