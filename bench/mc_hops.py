@@ -38,7 +38,9 @@ def stages(trace_file: Path, t0: int, t1: int, sent: dict[int, int],
     rel = {e: np.array([times[e][s] - times["sent"][s] for s in inside if s in times.get(e, {})]) for e in STAMPS}
     order = sorted((e for e in STAMPS if rel[e].size), key=lambda e: float(np.median(rel[e])))
     out: dict[str, list[float | None]] = {}
-    for a, b in [*zip(order, order[1:]), ("dj_in", "mc_out")]:
+    # Then two sums: inside the VJ, and the hub to the plugin (the "written" stamp waits for the GIL after the
+    # socket write, so a tree whose writer loses the GIL there looks slower inside than it is).
+    for a, b in [*zip(order, order[1:]), ("dj_in", "mc_out"), ("dj_in", "plugin")]:
         ta, tb = times.get(a, {}), times.get(b, {})
         d = np.array([tb[s] - ta[s] for s in inside if s in ta and s in tb]) / 1e6
         label = f"{STAMPS[a]} → {STAMPS[b]}" + (" (inside the VJ)" if (a, b) == ("dj_in", "mc_out") else "")
