@@ -9,7 +9,9 @@ one GIL with the rest (the browser fan-out, the admin server). A realtime thread
 by a time-shared thread waits as long as the scheduler keeps that thread off a core, behind every other
 process of the machine (priority inversion); with the whole process in one class the GIL's holder is
 always as urgent as its waiter. Keep what the show's process must not wait for (a browser fan-out of
-1000 sockets) in a process of its own at a lower priority (a local edge at ``nice -n 10``).
+1000 sockets) in a process of its own at a lower priority (a local edge at ``nice -n 10``). Within the
+process, the runtime puts the loop thread of a latency-critical node (``own_loop``) one step above the rest
+(:func:`step_up`): still in the same class, so the inversion above cannot happen, but first to the GIL.
 
 Refusals are not errors: the show runs at the priority it has, with one warning saying what is needed.
 """
