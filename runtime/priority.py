@@ -108,7 +108,6 @@ def apply(priority: Priority, pid: int = 0) -> list[str]:
     return warnings
 
 
-
 def step_up() -> bool:
     """Put the calling thread one SCHED_RR priority above the one it has, if it runs in that class (else
     nothing); True if raised. For a latency-critical thread of a realtime process (an ``own_loop`` node's):
@@ -117,6 +116,8 @@ def step_up() -> bool:
     time-shared thread can hold it up (see the module's note on priority inversion). A refusal (the
     RLIMIT_RTPRIO is the process's own priority) leaves it as it was.
     """
+    if not hasattr(os, "sched_getscheduler"):  # no per-thread scheduling classes here (not Linux)
+        return False
     if os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK != os.SCHED_RR:
         return False
     prio = os.sched_getparam(0).sched_priority
