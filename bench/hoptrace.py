@@ -1,6 +1,6 @@
 """Per-hop timestamps of each frame inside an ``mcav run`` process (bench only; ``fanout_redis --hops``).
 
-``python -m bench.hoptrace OUT.json ARGS…`` runs ``mcav.runtime.cli ARGS…`` with probes around the
+``python -m bench.hoptrace OUT.json ARGS…`` (with ``MCAV_HOPTRACE=minecraft``: only the Minecraft path's probes) runs ``mcav.runtime.cli ARGS…`` with probes around the
 frame path and writes, when the process ends, ``{event: [[seq, monotonic ns], …]}`` to ``OUT.json``
 (CLOCK_MONOTONIC is one clock for every process on this machine, so the bench lines them up with the
 DJ's send and the browsers' receipt). Events, by frame number (the VJ's ``seq``, carried through Redis):
@@ -9,6 +9,15 @@ DJ's send and the browsers' receipt). Events, by frame number (the VJ's ``seq``,
 * ``fanout_first`` / ``fanout_last`` — its first / last chunk of sockets written;
 * ``pub_in`` — ``redis_pub`` takes the Scene (VJ); ``pub_write`` — its writer hands the frame to Redis;
 * ``sub_in`` — ``redis_sub`` has the frame from redis-py (edge).
+
+The Minecraft path (``vj_minecraft --hops``), by the VJ's frame number:
+
+* ``dj_in`` — the DJ server's hub takes a decoded ``dj_audio_frame``; ``dj_sig`` — [number, the frame's
+  signature in its first two bands] (how the bench finds the DJ's send and the plugin's receipt);
+* ``pat_in`` / ``pat_out`` — the ``pattern`` node's ``process()`` begins / returns;
+* ``mc_in`` — the ``minecraft`` sink begins to deliver the Scene (its loop has it);
+  ``mc_enc`` — its ``batch_update`` text is encoded (on the producer's thread, by the sink's ``prepare``, where
+  the tree has it); ``mc_out`` — written to the plugin's socket (stamped once this thread has the GIL back).
 
 Also ``loop_lag``: how late a 1 ms timer fires on the node loop, [[t, lag ns], …] — a loop held by work;
 ``gc``: each garbage collection, [[generation, start ns, duration ns], …].
@@ -95,6 +104,44 @@ def install() -> None:
         on_state(self, data)
 
     RedisSub._on_state = _on_state
+    install_minecraft_path()
+
+
+def install_minecraft_path() -> None:
+    """Only the Minecraft path's probes (no loop-lag timer: a 1 ms timer on the I/O loop would move it)."""
+    from mcav.nodes.dj.hub import DJHub
+    from mcav.nodes.minecraft import protocol as mcp
+    from mcav.nodes.minecraft.sink import MinecraftSink
+    from mcav.nodes.patterns.node import PatternNode
+
+    on_frame, process, deliver, encode = DJHub.on_frame, PatternNode.process, MinecraftSink._deliver, mcp.BatchEncoder.encode
+
+    def _on_frame(self: Any, session: Any, msg: Any) -> None:
+        seq = self._seq
+        _mark("dj_in", seq)
+        on_frame(self, session, msg)
+        if self._seq != seq:  # emitted: the signature lines it up with the DJ's send and the plugin's receipt
+            b = msg["bands"]
+            EVENTS["dj_sig"].append((seq, round(b[0] * 1000) + 1000 * round(b[1] * 1000)))
+
+    def _process(self: Any, frame: Any, port: str) -> Any:
+        _mark("pat_in", frame.seq)
+        out = process(self, frame, port)
+        _mark("pat_out", frame.seq)
+        return out
+
+    async def _deliver(self: Any, frame: Any) -> None:
+        _mark("mc_in", frame.seq)
+        await deliver(self, frame)
+        _mark("mc_out", frame.seq)
+
+    def _encode(self: Any, scene: Any, zone: str, frame: int) -> list[str]:
+        out = encode(self, scene, zone, frame)
+        _mark("mc_enc", scene.seq)
+        return out
+
+    DJHub.on_frame, PatternNode.process, MinecraftSink._deliver = _on_frame, _process, _deliver
+    mcp.BatchEncoder.encode = _encode  # type: ignore[method-assign]
 
 
 def _gc(phase: str, info: dict[str, Any]) -> None:
@@ -118,7 +165,10 @@ def main() -> None:
     out = sys.argv[1]
     sys.path[0] = os.getcwd()  # as ``python -m`` has it (a baseline tree's imports depend on it), not this file's folder
     atexit.register(lambda: open(out, "w").write(json.dumps({**EVENTS, "fanout_last": list(LAST.items())})))
-    install()
+    if os.environ.get("MCAV_HOPTRACE") == "minecraft":
+        install_minecraft_path()
+    else:
+        install()
     gc.callbacks.append(_gc)
     sys.argv = ["mcav", *sys.argv[2:]]
     runpy.run_module("mcav.runtime.cli", run_name="__main__", alter_sys=True)

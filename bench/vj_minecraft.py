@@ -2,7 +2,7 @@
 
     python bench/vj_minecraft.py [--seconds 10] [--browsers 50] [--baseline REV] [--variant LABEL='ARGS']…
                                  [--edge] [--edge-nice N] [--edge-variant LABEL='ARGS']…
-                                 [--observers-realtime PRIO] [--rounds 1] [--out bench/out/vj_minecraft.json]
+                                 [--observers-realtime PRIO] [--common ARGS] [--hops] [--rounds 1] [--out bench/out/vj_minecraft.json]
 
 ``mcav run pipelines/vj.yaml`` runs in its own process, as in production. This
 process plays one DJ streaming stamped frames at 60 fps (:class:`bench.wsclients.FakeDJ`:
@@ -43,12 +43,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from bench import mc_hops  # noqa: E402
 from bench.common import code_env, code_tree, free_port, proc_cpu_s, wait_listening  # noqa: E402
 from bench.paths_audio import StandInPlugin  # noqa: E402
 from bench.wsclients import FakeDJ, Fleet  # noqa: E402
@@ -109,24 +111,29 @@ def figures(window: Window, rows: list[tuple[float, float, int]], browsers: list
 
 
 def _mcav(graph: Path, sets: list[str], extra: list[str], code: Path | None, log: Path,
-          nice: int = 0) -> subprocess.Popen[bytes]:
-    cmd = [*(("nice", "-n", str(nice)) if nice else ()), sys.executable, "-m", "mcav.runtime.cli", "--log-level", "WARNING", "run", str(graph), "--no-dashboard",
-           "--stats-interval", "3600"]
+          nice: int = 0, trace: Path | None = None) -> subprocess.Popen[bytes]:
+    # ``trace``: under this tree's bench.hoptrace, the Minecraft path's probes only (the baseline's mcav).
+    main = [str(ROOT / "bench" / "hoptrace.py"), str(trace)] if trace is not None else ["-m", "mcav.runtime.cli"]
+    cmd = [*(("nice", "-n", str(nice)) if nice else ()), sys.executable, *main, "--log-level", "WARNING", "run",
+           str(graph), "--no-dashboard", "--stats-interval", "3600"]
     for s in sets:
         cmd += ["--set", s]
-    return subprocess.Popen(cmd + extra, cwd=code or ROOT, env=code_env(code), stdout=subprocess.DEVNULL,
-                            stderr=log.open("wb"))
+    env = code_env(code)
+    if trace is not None:
+        env["MCAV_HOPTRACE"] = "minecraft"
+    return subprocess.Popen(cmd + extra, cwd=code or ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
 
 
 async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: list[str] = [],  # noqa: B006
               edge: bool = False, edge_nice: int = 0, fleet_nice: int = 0,
-              observers: Priority = Priority()) -> list[dict[str, float | int | None]]:
+              observers: Priority = Priority(), hops: bool = False) -> list[dict[str, Any]]:
     """One case: the plugin's and the first 100 browsers' figures without browsers, then with ``n_browsers``.
 
     ``edge``: the VJ publishes to a private redis-server and an edge process serves the browsers, at
     ``edge_nice`` (``nice -n``: lower CPU priority than the VJ's, so the Minecraft path wins a busy core).
     ``fleet_nice``: the browser clients' process at ``nice -n`` (browsers of a real show are on other machines).
     ``observers``: the plugin stand-in's priority (this process's is set by the caller).
+    ``hops``: the VJ runs under :mod:`bench.hoptrace`; each window's figures get ``stages`` (:mod:`bench.mc_hops`).
     """
     plugin = StandInPlugin()  # in its own process: its reads never wait for a busy client's GIL
     _must(apply_priority(observers, plugin.proc.pid))
@@ -136,6 +143,7 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: 
             f"mc.port={plugin.port}", f"web.max_clients={n_browsers + 10}"]
     redis = edge_proc = None
     browsers_port = web_port
+    trace = tmp / "vj.hops.json" if hops else None
     if edge:
         binary = shutil.which("redis-server")
         if binary is None:
@@ -145,13 +153,14 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: 
         redis = subprocess.Popen([binary, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly",
                                   "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         proc = _mcav((code or ROOT) / "pipelines" / "vj-fanout.yaml", [*sets, f"pub.url={url}"], extra, code,
-                     tmp / "vj.log")
+                     tmp / "vj.log", trace=trace)
         edge_proc = _mcav((code or ROOT) / "pipelines" / "edge.yaml",  # `extra` is the VJ's (e.g. --realtime)
                           [f"sub.url={url}", f"web.port={browsers_port}", f"admin.port={edge_admin}",
                            f"web.max_clients={n_browsers + 10}"], [], code, tmp / "edge.log", edge_nice)
     else:
         news = ("osc.port=0", "show.fresh=true") if code is None else ()  # nodes older trees lack
-        proc = _mcav((code or ROOT) / "pipelines" / "vj.yaml", [*sets, *news], extra, code, tmp / "vj.log")
+        proc = _mcav((code or ROOT) / "pipelines" / "vj.yaml", [*sets, *news], extra, code, tmp / "vj.log",
+                     trace=trace)
     log = tmp / "vj.log"
     dj = FakeDJ(f"ws://127.0.0.1:{dj_port}", "bench_dj", 60.0)
     fleet: Fleet | None = None
@@ -190,7 +199,11 @@ async def run(seconds: float, n_browsers: int, code: Path | None = None, extra: 
         rows = plugin.close()
     if not rows:
         raise RuntimeError(f"no batch_update reached the plugin stand-in (see {log})")
-    return [figures(w, rows, arrivals, dj.sent) for w in windows]
+    out = [figures(w, rows, arrivals, dj.sent) for w in windows]
+    if trace is not None:
+        for fig, (t0, t1, _) in zip(out, windows):
+            fig["stages"] = mc_hops.stages(trace, t0, t1, dj.sent, rows)
+    return out
 
 
 def main() -> int:
@@ -205,11 +218,18 @@ def main() -> int:
     ap.add_argument("--edge-nice", type=int, default=0, metavar="N",
                     help="also the --edge case with the edge at `nice -n N` (N > 0: below the VJ)")
     ap.add_argument("--edge-variant", action="append", default=[], metavar="LABEL=ARGS",
-                    help="also the --edge-nice case with extra `mcav run` arguments for the VJ (repeatable)")
+                    help="also the --edge-nice case with extra `mcav run` arguments for the VJ (repeatable; "
+                         "with --baseline, for the baseline's tree too)")
     ap.add_argument("--observers-realtime", type=int, metavar="PRIO",
                     help="the DJ (this process) and the plugin stand-in in SCHED_RR at PRIO, in every case")
     ap.add_argument("--fleet-nice", type=int, default=0, metavar="N",
                     help="run the browser clients at `nice -n N` in every case (real browsers are elsewhere)")
+    ap.add_argument("--common", default="", metavar="ARGS",
+                    help="extra `mcav run` arguments for the VJ in every case, the baseline's too (e.g. '--realtime')")
+    ap.add_argument("--hops", action="store_true",
+                    help="the VJ under bench.hoptrace: where each DJ frame's time goes, stage by stage (p50/p99)")
+    ap.add_argument("--edge-only", action="store_true",
+                    help="only the edge cases (not the VJ serving the browsers itself, baseline or this tree)")
     ap.add_argument("--rounds", type=int, default=1, help="run every case this many times, in turn")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vj_minecraft.json")
     args = ap.parse_args()
@@ -217,8 +237,9 @@ def main() -> int:
     observers = Priority(realtime=args.observers_realtime, inherited=False)  # not the servers and clients it starts
     _must(apply_priority(observers))  # this process: the DJ's sends (its threads inherit it)
     # (label, code tree, the VJ's extra `mcav run` arguments, browsers on an edge, the edge's nice)
+    base_tree = code_tree(args.baseline) if args.baseline else None
     cases: list[tuple[str, Path | None, list[str], bool, int]] = (
-        [(f"baseline {args.baseline}", code_tree(args.baseline), [], False, 0)] if args.baseline else [])
+        [(f"baseline {args.baseline}", base_tree, [], False, 0)] if args.baseline else [])
     cases.append(("this tree", None, [], False, 0))
     for v in args.variant:
         label, _, extra = v.partition("=")
@@ -229,12 +250,16 @@ def main() -> int:
         cases.append((f"browsers on an edge at nice {args.edge_nice}", None, [], True, args.edge_nice))
     for v in args.edge_variant:
         label, _, extra = v.partition("=")
-        cases.append((f"{label}, browsers on an edge at nice {args.edge_nice}", None, shlex.split(extra), True,
-                      args.edge_nice))
+        for tree, name in ((base_tree, f"baseline {args.baseline}"), (None, "this tree")) if base_tree else ((None, ""),):
+            cases.append((f"{label}, browsers on an edge at nice {args.edge_nice}" + (f" ({name})" if name else ""),
+                          tree, shlex.split(extra), True, args.edge_nice))
+    if args.edge_only:
+        cases = [c for c in cases if c[3]]
     for r in range(args.rounds):
         for label, code, extra, edge, nice in cases:
-            base, loaded = asyncio.run(run(args.seconds, args.browsers, code, extra, edge, nice, args.fleet_nice,
-                                           observers))
+            base, loaded = asyncio.run(run(args.seconds, args.browsers, code, [*shlex.split(args.common), *extra],
+                                           edge, nice, args.fleet_nice,
+                                           observers, args.hops))
             keys = ("mc_p50_ms", "mc_p99_ms", "vj_cpu_core")
             ratio = {k: round(loaded[k] / base[k], 2) for k in keys if base[k] and loaded[k]}  # type: ignore[operator]
             key = label if args.rounds == 1 else f"{label} #{r + 1}"
@@ -243,6 +268,8 @@ def main() -> int:
             print(f"{key}: DJ → plugin p50/p99 {base['mc_p50_ms']}/{base['mc_p99_ms']} ms with no browser, "
                   f"{loaded['mc_p50_ms']}/{loaded['mc_p99_ms']} ms with {args.browsers}; VJ CPU "
                   f"{base['vj_cpu_core']}/{loaded['vj_cpu_core']} of a core; load {os.getloadavg()[0]:.2f}", flush=True)
+            for fig in (base, loaded) if args.hops else ():
+                print(f"  stages with {fig['browsers']} browsers, p50 / p99:", *mc_hops.lines(fig["stages"]), sep="\n")
     if len(report) == 1:
         report = next(iter(report.values()))  # type: ignore[assignment]
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,8 @@ nothing is scheduled per frame:
   travels through it by plain method calls;
 * every async node runs as a task on the I/O loop thread, except a kind that
   declares ``own_loop``: it gets a loop thread of its own, so that no other
-  network node's work (e.g. a fan-out to 1000 browsers) delays it;
+  network node's work (e.g. a fan-out to 1000 browsers) delays it (in a realtime
+  process, ``mcav run --realtime``, that thread runs one priority step above the rest);
 * segments and async nodes meet only at :class:`~mcav.runtime.ring.Ring` buffers.
 
 Shutdown (:meth:`Runtime.stop`, SIGINT, SIGTERM, or all sources exhausted):
@@ -32,6 +33,7 @@ from .errors import NodeFailure
 from .frames import Frame
 from .metrics import Metrics, Snapshot
 from .node import AsyncInput, AsyncNode, Node, SourceNode, SyncNode
+from .priority import step_up
 from .reshape import Reload, assemble, reload
 from .ring import Ring, RingClosed
 from .wiring import Outlet, Segment, SyncRunner, drain_rings, drive_source
@@ -174,8 +176,8 @@ class Runtime:
 
     def _start_loop(self, name: str, loop: asyncio.AbstractEventLoop) -> None:
         ready = threading.Event()
-        t = threading.Thread(target=self._loop_main, args=(loop, ready), name=f"mcav-io{'-' if name else ''}{name}",
-                             daemon=True)
+        t = threading.Thread(target=self._loop_main, args=(loop, ready, bool(name)),
+                             name=f"mcav-io{'-' if name else ''}{name}", daemon=True)
         self._loop_threads[name] = t
         t.start()
         ready.wait()
@@ -246,7 +248,9 @@ class Runtime:
 
     # -- threads ------------------------------------------------------------------------------
 
-    def _loop_main(self, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+    def _loop_main(self, loop: asyncio.AbstractEventLoop, ready: threading.Event, own: bool) -> None:
+        if own:  # a latency-critical node's loop: ahead of the process's other threads in a realtime process
+            step_up()
         asyncio.set_event_loop(loop)
         self._async_stops[loop] = asyncio.Event()
         if self.stop_event.is_set():

@@ -22,6 +22,7 @@ __all__ = [
     "Features",
     "Frame",
     "Passthrough",
+    "Prepared",
     "Scene",
     "Spectrum",
     "Tick",
@@ -63,6 +64,20 @@ class Passthrough(Frame):
 
     The compiler resolves it per graph (a ``delay`` after a ``pattern`` produces Scene frames).
     """
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class Prepared(Frame):
+    """A frame with what its consumer's :meth:`~mcav.runtime.node.AsyncNode.prepare` made of it, as queued for
+    that consumer alone (the other consumers of the same output get the frame itself).
+
+    Attributes:
+        frame: The frame as its producer sent it (``seq`` and ``t_capture`` are its own).
+        data: What ``prepare`` made of it (e.g. the text to write), for the consumer's eyes only.
+    """
+
+    frame: Frame
+    data: Any = None
 
 
 @dataclass(slots=True, kw_only=True, eq=False)

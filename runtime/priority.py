@@ -9,7 +9,9 @@ one GIL with the rest (the browser fan-out, the admin server). A realtime thread
 by a time-shared thread waits as long as the scheduler keeps that thread off a core, behind every other
 process of the machine (priority inversion); with the whole process in one class the GIL's holder is
 always as urgent as its waiter. Keep what the show's process must not wait for (a browser fan-out of
-1000 sockets) in a process of its own at a lower priority (a local edge at ``nice -n 10``).
+1000 sockets) in a process of its own at a lower priority (a local edge at ``nice -n 10``). Within the
+process, the runtime puts the loop thread of a latency-critical node (``own_loop``) one step above the rest
+(:func:`step_up`): still in the same class, so the inversion above cannot happen, but first to the GIL.
 
 Refusals are not errors: the show runs at the priority it has, with one warning saying what is needed.
 """
@@ -105,3 +107,26 @@ def apply(priority: Priority, pid: int = 0) -> list[str]:
                 f"LimitRTPRIO={priority.realtime})")
     return warnings
 
+
+def step_up() -> bool:
+    """Put the calling thread one SCHED_RR priority above the one it has, if it runs in that class (else
+    nothing); True if raised. For a latency-critical thread of a realtime process (an ``own_loop`` node's):
+    when it waits for the GIL or a core beside the process's other threads, it is woken first (the kernel
+    wakes a futex's waiters and runs threads in priority order); it stays in the process's class, so no
+    time-shared thread can hold it up (see the module's note on priority inversion). A refusal (the
+    RLIMIT_RTPRIO is the process's own priority) leaves it as it was.
+    """
+    if not hasattr(os, "sched_getscheduler"):  # no per-thread scheduling classes here (not Linux)
+        return False
+    if os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK != os.SCHED_RR:
+        return False
+    prio = os.sched_getparam(0).sched_priority
+    if prio >= RT_RANGE[1]:
+        return False
+    try:
+        os.sched_setscheduler(0, os.sched_getscheduler(0), os.sched_param(prio + 1))  # 0: this thread (Linux)
+    except OSError as exc:
+        if not _refused(exc):
+            raise
+        return False
+    return True

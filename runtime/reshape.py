@@ -35,9 +35,9 @@ from .control import ControlPort, ProviderRef
 from .frames import Frame
 from .health import declared
 from .metrics import NodeMetrics
-from .node import AsyncInput, Node, NodeContext, SyncNode
+from .node import AsyncInput, AsyncNode, Node, NodeContext, SyncNode
 from .ring import Ring
-from .wiring import Outlet, SyncRunner, plan_segments, ring_target
+from .wiring import Outlet, SyncRunner, plan_segments, preparer, ring_target
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -239,7 +239,9 @@ def assemble(rt: Runtime, g: CompiledGraph, kept: Collection[str] = ()) -> list[
     targets: dict[tuple[str, str], list[Any]] = {k: [] for k in outlets}
     for i, e in enumerate(g.edges):
         if i in rings:
-            targets[(e.src, e.src_port)].append(ring_target(rings[i]))
+            dst = nodes[e.dst]
+            prep = preparer(dst, e.dst_port) if isinstance(dst, AsyncNode) else None
+            targets[(e.src, e.src_port)].append(ring_target(rings[i], prep))
         else:
             targets[(e.src, e.src_port)].append(lambda f, r=runners[e.dst], p=e.dst_port: r.push(f, p))
     for key, outlet in outlets.items():

@@ -17,10 +17,10 @@ import networkx as nx
 from .compile import CompiledGraph
 from .frames import Frame, now_ns
 from .metrics import NodeMetrics
-from .node import SyncNode
+from .node import AsyncNode, SyncNode
 from .ring import Ring, RingClosed
 
-__all__ = ["Outlet", "Segment", "SyncRunner", "drain_rings", "drive_source", "plan_segments", "ring_target"]
+__all__ = ["Outlet", "Segment", "SyncRunner", "drain_rings", "drive_source", "plan_segments", "preparer", "ring_target"]
 
 
 class Outlet:
@@ -131,16 +131,43 @@ def plan_segments(g: CompiledGraph, rings: dict[int, Ring[Frame]]) -> list[Segme
     return segments
 
 
-def ring_target(ring: Ring[Frame]) -> Callable[[Frame], None]:
-    """An outlet target that pushes into ``ring`` (the ring's policy decides about drops)."""
+def ring_target(ring: Ring[Frame], prepare: Callable[[Frame], Frame] | None = None) -> Callable[[Frame], None]:
+    """An outlet target that pushes into ``ring`` (the ring's policy decides about drops).
+
+    ``prepare``: the consumer's per-frame work (:meth:`~mcav.runtime.node.AsyncNode.prepare`), run here,
+    on the producer's thread, before the push; it handles its own failures.
+    """
 
     def push(frame: Frame) -> None:
         try:
-            ring.push(frame)
+            ring.push(frame if prepare is None else prepare(frame))
         except RingClosed:
             pass  # only during an aborted shutdown: the consumer is gone
 
     return push
+
+
+def preparer(node: AsyncNode, port: str) -> Callable[[Frame], Frame] | None:
+    """``node.prepare`` for input ``port`` as a ring target's ``prepare``, or None if its kind keeps the default.
+
+    A failure costs the preparation, not the frame: counted in the node's ``errors``, logged (the first
+    ones, then every thousandth), and the frame is queued as it came.
+    """
+    if type(node).prepare is AsyncNode.prepare:
+        return None
+    m = node.ctx.metrics
+
+    def prepare(frame: Frame) -> Frame:
+        try:
+            return node.prepare(frame, port)
+        except Exception:
+            m.errors += 1
+            if m.errors in (1, 10, 100) or m.errors % 1000 == 0:
+                node.ctx.log.exception("prepare() failed (%d errors so far); frame %d queued as it came", m.errors,
+                                       frame.seq)
+            return frame
+
+    return prepare
 
 
 def drive_source(frames: Iterator[Frame], outlet: Outlet | None, stop: threading.Event, seg: Segment) -> None:

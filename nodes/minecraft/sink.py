@@ -22,6 +22,9 @@ While the active DJ is a direct-mode DJ that reports ``mc_connected`` (route
 
 It runs on an asyncio loop of its own (``own_loop``), so encoding and sending
 states to many browsers on the shared I/O loop cannot delay a ``batch_update``.
+Its ``batch_update`` text is encoded by :meth:`MinecraftSink.prepare` on the
+thread that made the Scene (the pattern worker), as the frame is queued: the
+loop, once woken, only writes it (re-encoding only if the zone changed since).
 
 Control: it provides :class:`~mcav.nodes.interfaces.MinecraftLink` on ``link``
 (``info``, ``forward``, ``set_zone``; events ``link`` and ``message``) and
@@ -41,7 +44,7 @@ from mcav.nodes.health import VJ_HEALTH
 from mcav.nodes.interfaces import DJRoster, MinecraftLink, PatternControl
 from mcav.runtime.clock import wait_for
 from mcav.runtime.control import Event, Require
-from mcav.runtime.frames import Scene
+from mcav.runtime.frames import Frame, Prepared, Scene
 from mcav.runtime.node import AsyncInput, AsyncNode, EndOfStream
 from mcav.runtime.params import param
 from mcav.runtime.ratelimit import TokenBucket
@@ -98,7 +101,9 @@ class MinecraftSink(AsyncNode):
             request_timeout=params.request_timeout, on_message=self._unsolicited, setup=self._setup,
             on_up=self._link_up, on_down=self._link_down, logger=ctx.log,
         )
-        self.encoder = protocol.BatchEncoder(params.particles_on_beat, ("brightness", "glow") if params.entity_style else ())
+        extra = ("brightness", "glow") if params.entity_style else ()
+        self.encoder = protocol.BatchEncoder(params.particles_on_beat, extra)
+        self._prepare_encoder = protocol.BatchEncoder(params.particles_on_beat, extra)  # the producer thread's own
         self.mc_reconnect_count = 0
         self.counters = dict.fromkeys(("batches", "frames_unsent", "frames_coalesced", "frames_yielded_to_dj"), 0)
         self.pool: int | None = None  # pool size the plugin confirmed on this connection
@@ -212,6 +217,18 @@ class MinecraftSink(AsyncNode):
 
     # -- frames -------------------------------------------------------------------------------
 
+    def prepare(self, frame: Frame, port: str) -> Frame:
+        """Encode the frame's ``batch_update`` on the producer's thread as it is queued (the runtime calls this):
+        this node's loop is then left only the write, and the encoding is done on warm caches before the
+        loop and the other consumers of the frame are woken to contend for the GIL. Not while the link is
+        down or a direct-mode DJ draws (nothing would be sent). Reads ``zone``, the link state and whom it
+        yields to only; its encoder is its own."""
+        if not isinstance(frame, Scene) or not self.client.connected or self._yielding_to is not None:
+            return frame
+        zone = self.zone
+        return Prepared(seq=frame.seq, t_capture=frame.t_capture, frame=frame,
+                        data=(zone, self._prepare_encoder.encode(frame, zone, frame.seq)))
+
     async def run(self) -> None:
         djs = self.ctx.control("djs")
         if djs:
@@ -238,7 +255,7 @@ class MinecraftSink(AsyncNode):
         clock = self.ctx.clock
         rate = self.params.rate
         budget = TokenBucket(rate, max(1.0, rate / PLUGIN_TPS), clock)
-        held: Scene | None = None
+        held: Frame | None = None
         while True:
             if held is None:
                 frame = await inp.latest()
@@ -248,7 +265,7 @@ class MinecraftSink(AsyncNode):
                     self.counters["frames_coalesced"] += 1  # the held frame is replaced by a newer one
                 except TimeoutError:
                     frame = held
-            assert isinstance(frame, Scene)
+            assert isinstance(frame, (Scene, Prepared))
             if not budget.allow():
                 held = frame
                 continue
@@ -261,7 +278,9 @@ class MinecraftSink(AsyncNode):
     def _live_changed(self, event: Event) -> None:
         self._live = dict(event.data)
 
-    async def _deliver(self, scene: Scene) -> None:
+    async def _deliver(self, frame: Frame) -> None:
+        scene, prepared = (frame.frame, frame.data) if isinstance(frame, Prepared) else (frame, None)
+        assert isinstance(scene, Scene)
         live = self._live
         direct = live["dj_id"] if live["direct"] else None  # route ``dual``: it draws in Minecraft itself
         if direct != self._yielding_to:
@@ -284,7 +303,11 @@ class MinecraftSink(AsyncNode):
                 self._blackout = scene.blackout
                 self.ctx.spawn(self._request(protocol.set_visible(self.zone, not scene.blackout)))
             self._check_dj(scene)
-            for text in self.encoder.encode(scene, self.zone, scene.seq):
+            # Encoded by prepare() unless the link was down then or the zone has changed since.
+            zone, texts = prepared if prepared is not None else (None, None)
+            if zone != self.zone or texts is None:
+                texts = self.encoder.encode(scene, self.zone, scene.seq)
+            for text in texts:
                 await self.client.send(text)
         except (NotConnected, TimeoutError, ValueError) as exc:
             self.counters["frames_unsent"] += 1

@@ -92,6 +92,11 @@ class Audio:
         return (self.base_scale + (self.max_scale - self.base_scale) * level) * boost
 
 
+#: Rows of :attr:`Entities.floats`: x, y, z, scale, brightness, and each row's value for "nothing shown".
+FLOAT_FIELDS = ("x", "y", "z", "scale", "brightness")
+_FLOAT_RESET = np.array([[0.5], [0.5], [0.5], [0.0], [15.0]])
+
+
 class Entities:
     """The per-entity arrays a pattern fills (float64 for speed; the stage converts).
 
@@ -101,52 +106,57 @@ class Entities:
         brightness: 0-15.
         glow: Glowing outline.
         band: Band 0-4 the entity follows.
+        floats: ``[5, n]`` float64: ``x``, ``y``, ``z``, ``scale`` and ``brightness`` are its rows (views), so
+            the stage resets, copies and clips all five with one numpy call each instead of five: at 60 frames
+            per second on cold caches every call on a small array costs several µs. Fill the rows in place
+            (``e.x[:] = …``, ``e.scale *= …``); an attribute bound to another array would leave the matrix.
     """
 
-    __slots__ = ("band", "brightness", "glow", "scale", "x", "y", "z")
+    __slots__ = ("band", "brightness", "floats", "glow", "scale", "x", "y", "z")
 
     def __init__(self, n: int) -> None:
-        self.x = np.full(n, 0.5)
-        self.y = np.full(n, 0.5)
-        self.z = np.full(n, 0.5)
-        self.scale = np.zeros(n)
-        self.brightness = np.full(n, 15.0)
+        self.floats = np.empty((len(FLOAT_FIELDS), n))
+        self.floats[:] = _FLOAT_RESET
+        self._views()
         self.glow = np.zeros(n, dtype=bool)
         self.band = np.zeros(n, dtype=np.int8)
+
+    def _views(self) -> None:
+        self.x, self.y, self.z, self.scale, self.brightness = self.floats
 
     @property
     def n(self) -> int:
         """Number of entities."""
-        return int(self.x.shape[0])
+        return int(self.floats.shape[1])
 
     def reset(self) -> None:
         """Back to "nothing shown": centred, scale 0, full brightness, no glow, band 0."""
-        self.x.fill(0.5)
-        self.y.fill(0.5)
-        self.z.fill(0.5)
-        self.scale.fill(0.0)
-        self.brightness.fill(15.0)
+        self.floats[:] = _FLOAT_RESET
         self.glow.fill(False)
         self.band.fill(0)
 
     def copy(self) -> Entities:
         """An independent copy."""
         out = Entities.__new__(Entities)
-        for name in Entities.__slots__:
-            setattr(out, name, getattr(self, name).copy())
+        out.floats = self.floats.copy()
+        out._views()
+        out.glow = self.glow.copy()
+        out.band = self.band.copy()
         return out
 
     def copy_from(self, other: Entities) -> None:
         """Overwrite this buffer with ``other`` (same ``n``)."""
-        for name in Entities.__slots__:
-            np.copyto(getattr(self, name), getattr(other, name))
+        np.copyto(self.floats, other.floats)
+        np.copyto(self.glow, other.glow)
+        np.copyto(self.band, other.band)
 
     def resized(self, n: int) -> Entities:
         """A copy with ``n`` entities: truncated, or padded with unused (scale 0) ones."""
         out = Entities(n)
         k = min(n, self.n)
-        for name in Entities.__slots__:
-            getattr(out, name)[:k] = getattr(self, name)[:k]
+        out.floats[:, :k] = self.floats[:, :k]
+        out.glow[:k] = self.glow[:k]
+        out.band[:k] = self.band[:k]
         return out
 
 

@@ -32,6 +32,10 @@ BAND_RELEASE_S = 0.05
 PULSE_DECAY_S = 0.15
 #: Smallest pulse a beat gives, so a beat reported with intensity 0 still shows.
 PULSE_MIN = 0.3
+#: Per row of :attr:`~.base.Entities.floats` (x, y, z, scale, brightness): the ceiling of its range, and
+#: what a non-finite value becomes.
+_CEILING = np.array([[1.0], [1.0], [1.0], [4.0], [15.0]])
+_NONFINITE_FILL = np.array([[0.5], [0.5], [0.5], [0.0], [15.0]])
 
 
 @dataclasses.dataclass(slots=True)
@@ -144,13 +148,19 @@ class Stage:
 
     def _update_audio(self, f: Features, dt: float) -> Audio:
         a = self.audio
-        raw = np.nan_to_num(np.asarray(f.bands, dtype=float)[:5], nan=0.0, posinf=1.0, neginf=0.0)
-        target = np.clip(np.clip(raw, 0.0, 1.0) * self.sensitivity, 0.0, 1.0)
-        if dt > 0.0:
-            rise = target > a.bands
+        if dt > 0.0:  # a zero step (the first frame, a repeated time) leaves the bands as they are
+            # Five bands in plain Python (numpy's per-call cost on 5 values is most of the step), with the
+            # arithmetic of the vectorised form in the same order, so the bits are the same: NaN → 0, ±inf →
+            # the bounds, clipped to 0-1 (max(-0.0, 0.0) keeps -0.0 as numpy's clip does), times the band's
+            # sensitivity, clipped again, then smoothed (attack while rising, release while falling).
             k_up, k_down = math.exp(-dt / BAND_ATTACK_S), math.exp(-dt / BAND_RELEASE_S)
-            a.bands = target + (a.bands - target) * np.where(rise, k_up, k_down)
-        a.level = float(a.bands.mean())
+            bands = []
+            for v, s, b in zip(np.asarray(f.bands)[:5].tolist(), self.sensitivity.tolist(), a.bands.tolist()):
+                v = 0.0 if v != v else min(max(float(v), 0.0), 1.0)
+                t = min(max(v * s, 0.0), 1.0)
+                bands.append(t + (b - t) * (k_up if t > b else k_down))
+            a.bands = np.array(bands)
+        a.level = float(np.add.reduce(a.bands)) / len(a.bands)  # the mean, without np.mean's Python layer
         a.t += dt
         a.dt = dt
         if dt > 0.0:
@@ -211,25 +221,30 @@ class Stage:
         return self._emit(f, scene, frozen=self.frozen)
 
     def _finish(self, f: Features, e: Entities) -> Scene:
-        x, y, z, s = e.x, e.y, e.z, e.scale
-        if not math.isfinite(float(x.sum() + y.sum() + z.sum() + s.sum() + e.brightness.sum())):
+        m = e.floats  # x, y, z, scale, brightness: one matrix, so each step below is one numpy call
+        if not math.isfinite(float(m.sum())):
             # A pattern bug must not reach the plugin as NaN; count it so it is not lost silently.
             self.nonfinite_frames += 1
-            for arr, fill in ((x, 0.5), (y, 0.5), (z, 0.5), (s, 0.0), (e.brightness, 15.0)):
-                arr[~np.isfinite(arr)] = fill
-        scale = np.clip(s, 0.0, 4.0).astype(np.float32)
+            bad = ~np.isfinite(m)
+            m[bad] = np.broadcast_to(_NONFINITE_FILL, m.shape)[bad]
+        # One clip with scalar bounds, which keeps a -0.0 as the per-field clips did (the wire bytes stay the
+        # same: np.clip with array bounds, or np.maximum, make it 0.0), then each row's own ceiling.
+        c = np.clip(m, 0.0, 15.0)
+        np.minimum(c, _CEILING, out=c)
+        xyzs = c[:4].astype(np.float32)
+        scale = xyzs[3]
         return Scene(
             seq=f.seq,
             t_capture=f.t_capture,
             features=f,
-            x=np.clip(x, 0.0, 1.0).astype(np.float32),
-            y=np.clip(y, 0.0, 1.0).astype(np.float32),
-            z=np.clip(z, 0.0, 1.0).astype(np.float32),
+            x=xyzs[0],
+            y=xyzs[1],
+            z=xyzs[2],
             scale=scale,
-            brightness=np.clip(np.rint(e.brightness), 0, 15).astype(np.int8),
+            brightness=np.rint(c[4]).astype(np.int8),  # clipped before rounding: the same integers
             glow=e.glow.copy(),
             visible=scale > 0.0,
-            band=np.clip(e.band, 0, 4).astype(np.int8),
+            band=np.minimum(np.maximum(e.band, 0), 4).astype(np.int8, copy=False),
             pattern=self.key,
         )
 

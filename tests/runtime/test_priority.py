@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import threading
 import os
 import resource
 import signal
@@ -97,3 +98,44 @@ def test_a_refused_priority_warns_once_naming_what_it_needs_and_the_show_runs(tm
     nice, realtime = sorted(warnings)
     assert "--priority -5" in nice and "CAP_SYS_NICE" in nice and "RLIMIT_NICE of at least 25" in nice
     assert "--realtime 10" in realtime and "CAP_SYS_NICE" in realtime and "RLIMIT_RTPRIO of at least 10" in realtime
+
+
+@pytest.mark.skipif(not _may_raise(), reason="this user may not raise a priority (no CAP_SYS_NICE, RLIMIT_RTPRIO 0)")
+def test_an_own_loop_runs_one_realtime_step_above_the_rest_of_a_realtime_process() -> None:
+    import control_kinds  # noqa: F401  (registers own_loop_tally)
+    from conftest import build
+
+    from mcav.runtime.engine import Runtime
+
+    graph = build("nodes:\n  tick: {kind: ticker, count: null, interval: 0.01}\n"
+                  "  net: {kind: async_collect, in: tick}\n  own: {kind: own_loop_tally}\n")
+    seen: dict[str, tuple[int, int]] = {}
+
+    def show() -> None:  # a realtime thread starting the runtime: its threads inherit SCHED_RR 7
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(7))
+        rt = Runtime(graph)
+        rt.start()
+        try:
+            wait_until(lambda: rt.node("own").thread_name, what="the own loop's run()")  # type: ignore[attr-defined]
+            for t in threading.enumerate():
+                if t.name.startswith("mcav-") and t.native_id is not None:
+                    seen[t.name] = (os.sched_getscheduler(t.native_id), os.sched_getparam(t.native_id).sched_priority)
+        finally:
+            rt.shutdown()
+
+    t = threading.Thread(target=show)
+    t.start()
+    t.join(15)
+    assert seen.pop("mcav-io-own") == (os.SCHED_RR, 8)
+    assert seen and set(seen.values()) == {(os.SCHED_RR, 7)}, seen  # the shared loop, the ticker's, …
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # this thread was never raised
+
+
+def test_step_up_leaves_a_time_shared_thread_as_it_is() -> None:
+    from mcav.runtime.priority import step_up
+
+    out: list[bool] = []
+    t = threading.Thread(target=lambda: out.append(step_up()))
+    t.start()
+    t.join()
+    assert out == [False] and os.sched_getscheduler(0) == os.SCHED_OTHER

@@ -323,3 +323,26 @@ def test_two_minecraft_sinks_each_get_the_live_dj_and_their_own_link_state():
             (info,) = plugin.of_type("dj_info")[:1]
             assert info["dj_id"] == "dj_x" and info["dj_name"] == "DJ X"
             assert plugin.violations == []
+
+
+def test_batches_are_encoded_on_the_producers_thread_and_a_zone_change_since_re_encodes():
+    from mcav.runtime.frames import Prepared
+
+    clock = ManualClock()
+    with PluginStandIn(clock=clock, zones=("main", "stage")) as plugin, \
+            running(build(graph(plugin.port, ", rate: 120")), clock) as rt:
+        mc, feed = rt.node("mc"), rt.node("feed")
+        assert not isinstance(mc.prepare(make_scene(16, seq=0), "in"), Prepared)  # link down: nothing to encode
+        wait_until(lambda: mc.status()["connected"])
+        early = mc.prepare(make_scene(16, seq=1), "in")  # what the runtime queues for this node, zone main
+        assert isinstance(early, Prepared) and early.data[0] == "main"
+        feed.push(make_scene(16, seq=2))
+        assert plugin.wait_messages("batch_update", 1)[-1]["zone"] == "main"
+        # The zone changes between the producer's encoding and this node's loop taking the frame (not
+        # schedulable through the graph): the batch goes to the new zone, encoded again.
+        loop = rt.loop_of("mc")
+        asyncio.run_coroutine_threadsafe(mc.set_zone("stage"), loop).result(5)
+        asyncio.run_coroutine_threadsafe(mc._deliver(early), loop).result(5)
+        batch = plugin.wait_messages("batch_update", 2)[-1]
+        assert batch["zone"] == "stage" and batch["frame"] == 1 and len(batch["entities"]) == 16
+    assert plugin.violations == []
