@@ -8,7 +8,11 @@ slot holds a working connection is the newcomer refused. When the process
 has fewer than ``fd_reserve`` free file handles, the oldest unproven
 connection of *any* listener is cut instead (else the newcomer is refused),
 so a flood on one port cannot take the handles the others (and ``/health``)
-need; give the HTTP listener the smallest reserve.
+need; give the HTTP listener the smallest reserve. Listen with
+:attr:`ListenerBudget.backlog`: asyncio accepts up to ``backlog`` sockets per
+wake-up before the budget sees any of them, so a backlog larger than the
+reserve lets one burst take every handle and other ports' accepts fail
+(EMFILE, retried by asyncio only after 1 s).
 
 :class:`LogTally` logs a recurring condition at once, then at most once per
 interval with the number of times it happened meanwhile.
@@ -156,6 +160,11 @@ class ListenerBudget:
         self.evicted = 0
         self._tarpit: set[Any] = set()  # transports held unanswered (see budgeted_connection)
         _budgets.add(self)
+
+    @property
+    def backlog(self) -> int:
+        """The listen backlog to use (half the reserve, at least 8): one burst of accepts cannot exhaust the handles."""
+        return max(8, self.fd_reserve // 2)
 
     def admit(self, evict: Callable[[], None]) -> Ticket | None:
         """A slot for a new connection, or None (refused: close it at once).

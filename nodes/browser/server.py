@@ -184,6 +184,7 @@ class BrowserServer(ShowLinks, AsyncNode):
         try:
             server = await serve(self._serve, p.host, p.port, compression=None, max_size=p.max_message_size,
                                  ping_interval=None, close_timeout=2, max_queue=16, logger=ws_log, open_timeout=5,
+                                 backlog=self.budget.backlog,
                                  create_connection=budgeted_connection(self.budget, self.access.throttle.refuse_early))
         except OSError as exc:  # e.g. the port is taken: say so, no traceback (port stays None)
             self.ready.set()

@@ -132,7 +132,7 @@ class DJServer(AsyncNode):
         try:
             self._server = await serve(ConnectionHandler(self.hub, cfg), p.host, p.port, compression=None,
                                        max_size=p.max_message_size, max_queue=64, close_timeout=1,
-                                       open_timeout=min(5.0, p.handshake_timeout),
+                                       open_timeout=min(5.0, p.handshake_timeout), backlog=self.budget.backlog,
                                        create_connection=budgeted_connection(self.budget, self.guard.throttle.refuse_early),
                                        logger=frame_logger(f"mcav.{self.ctx.name}.ws"))
         except OSError as exc:

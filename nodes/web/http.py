@@ -116,7 +116,8 @@ class AdminHttp(AsyncNode):
             self.ctx.log.warning("static_dir %s does not exist: pages will answer 404", self.root)
         quiet_accept_errors(self.loop, self.ctx.log)
         try:
-            server = await asyncio.start_server(self._serve, p.host, p.port, limit=p.max_header_bytes)
+            server = await asyncio.start_server(self._serve, p.host, p.port, limit=p.max_header_bytes,
+                                                backlog=self.budget.backlog)
         except OSError as exc:  # e.g. the port is taken: say so, no traceback (port stays None)
             self.ready.set()
             self.ctx.fail(f"admin_http '{self.ctx.name}': cannot listen on {p.host}:{p.port}: {os.strerror(exc.errno) if exc.errno else exc}")
