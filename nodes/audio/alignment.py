@@ -51,7 +51,11 @@ class BeatPredictions:
         self.aligned = 0.0
 
     def predict(self, first: float, period: float, until: float) -> None:
-        """Expect beats at ``first``, ``first + period``, … before ``until`` (absolute samples); earlier ones are dropped."""
+        """Expect beats at ``first``, ``first + period``, … before ``until`` (absolute samples).
+
+        The beats still pending are dropped (those due within the tolerance before the newest
+        check: a few per cent of them).
+        """
         self._pending = np.arange(first, until, period) if period > 0 and until > first else np.empty(0)
 
     def check(self, x: np.ndarray, end: int) -> None:
