@@ -264,8 +264,9 @@ class BeatAnalyzer:
 
     def _update_lock(self) -> None:
         s = self.s
-        # Locking also needs the periodicity's running mean above chance (1): at chance, a window of sharp
-        # onsets alone reads 0.25 (e.g. the first estimate over pink noise at 16 kHz).
+        # Locking also needs the periodicity's running mean above chance (1) — at chance, a window of sharp
+        # onsets alone reads 0.25 (e.g. the first estimate over pink noise at 16 kHz) — or the predicted
+        # beats aligned with their onsets (which a short window can show, the periodicity test not).
         if not self.locked and self.period > 0 and self.confidence >= s.lock_confidence and (
                 self.tempo.evidence.trend > 1.0 or self.tempo.evidence.aligned > 0):
             self.locked = True

@@ -24,7 +24,10 @@ A window whose onset function is *dense* (many samples above half its onset
 level: a vibrato chord's or a pad's beating partials, noise) brings its ratio
 into the average scaled down, to nothing at ``DENSITY_NONE``: onsets are
 sparse, so periodic density is no beat. The confidence is the product of the
-two measures, each mapped linearly to 0-1.
+two measures, each mapped linearly to 0-1. A third, the *alignment* of the beats
+the tracker predicted with the onsets that then arrived (:mod:`.alignment`),
+counts as periodicity where it is higher (through the same density factor):
+a few seconds of music can pass it, where the surrogate test needs about 6 s.
 The constants below were set from the noise floor and the generated
 beatless set (nodes/audio/testsignals.py) and compared on the 27 gtzan16k
 development clips (bench/beat_accuracy.py): they are development choices,
