@@ -212,12 +212,15 @@ class BeatAnalyzer:
                 self._filter()
                 spread = np.log(self.pointer.bpms / bpm) / self.s.tempo_spread
                 self.pointer.weigh_tempo(np.exp(-0.5 * spread * spread) + 1e-6, self.s.tempo_keep)
-                if self.s.lock_alignment < 1.0:
+                evidence = self.tempo.evidence
+                if self.locked and evidence.trend > 1.0:
+                    evidence.predictions.reset()  # the periodicity test passed: no need (and no cost)
+                elif self.s.lock_alignment < 1.0:
                     # The beats the pointer now expects until the next estimate: checked at it (the lock
                     # a few seconds of music can earn, :mod:`.alignment`).
                     first = (n - 1) + (self.pointer.ahead()[0] + (self._up - 1) / 2) / self._up
                     first += self.period * max(0, int(np.ceil((n - first) / self.period)))  # arrived ones are not predictions
-                    self.tempo.evidence.predictions.predict(first, self.period, self._next_tempo)
+                    evidence.predictions.predict(first, self.period, self._next_tempo)
             self._update_lock()
         if self.locked and n - 1 >= self._predict_at:
             # Forecast half a beat after the last beat, then again with each frame once the beat is
