@@ -22,7 +22,7 @@ from mcav.nodes.audio.spectrum import SpectrumAnalyzer
 from mcav.nodes.presets import get_preset
 from mcav.runtime.frames import Spectrum
 
-__all__ = ["Track", "beat_scores", "cross_validate", "folds_by_genre", "lags", "spectra", "track", "WINDOW", "TRIM"]
+__all__ = ["Track", "beat_scores", "cross_validate", "first_beat", "folds_by_genre", "lags", "spectra", "track", "WINDOW", "TRIM"]
 
 WINDOW = 0.070  # F-measure tolerance, s
 TRIM = 5.0  # seconds ignored at the start (the tracker's warm-up), as in mir_eval's trim_beats
@@ -91,6 +91,14 @@ def beat_scores(ref: np.ndarray, est: np.ndarray) -> dict[str, float]:
         f_trim = mir_eval.beat.f_measure(r, e, WINDOW) if len(r) and len(e) else 0.0
         _, cmlt, _, amlt = mir_eval.beat.continuity(r, e) if len(r) > 1 and len(e) > 1 else (0, 0, 0, 0)
     return {"f_all": float(f_all), "f_trim": float(f_trim), "cmlt": float(cmlt), "amlt": float(amlt)}
+
+
+def first_beat(ref: np.ndarray, est: np.ndarray, after: float = 0.0) -> float:
+    """Seconds from ``after`` (the music's start or return) to the first flag within ±70 ms of a true beat (inf: none)."""
+    for e in est[est >= after]:
+        if len(ref) and float(np.min(np.abs(ref - e))) <= WINDOW:
+            return float(e - after)
+    return float("inf")
 
 
 def lags(ref: np.ndarray, est: np.ndarray, after: float = TRIM) -> np.ndarray:

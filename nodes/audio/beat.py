@@ -48,6 +48,7 @@ class BeatSettings:
     max_bpm: float = param(200.0, doc="fastest tempo reported", unit="BPM", min=30, max=300)
     prior_bpm: float = param(110.0, doc="tempo preferred when the metrical level is ambiguous", unit="BPM", min=30)
     lock_confidence: float = param(0.2, doc="tempo confidence from which beats are flagged (lost below half of it)", min=0, max=1)
+    lock_alignment: float = param(0.6, doc="share of the beats the tracker predicted that met an onset from which it may lock before the periodicity test passes (1 = never)", min=0.3, max=1)
     lookahead: float = param(0.0, doc="flag beats this early (to offset downstream latency)", unit="s", min=0, max=0.2)
     tempo_window: float = param(8.0, doc="seconds of onsets the tempo is estimated from", unit="s", min=3, max=30)
     tempo_drift: float = param(0.014, doc="how far the tempo may move between two estimates (fraction, s.d.)", min=0.001, max=0.2)
@@ -111,7 +112,7 @@ class BeatAnalyzer:
         # `tap_delay` after that peak (the attack's perceptual centre).
         self._delay = window_s / 2 - s.tap_delay
         self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm, drift=s.tempo_drift, jump=s.tempo_jump,
-                                    recent=s.tempo_recent)
+                                    recent=s.tempo_recent, alignment=s.lock_alignment)
         # The pointer's beat intervals are whole samples: below ~90 Hz (e.g. hop 512 at 16 kHz,
         # 31 Hz) they are too coarse for a steady tempo, so each onset sample is held `_up` times.
         self._up = max(1, round(_POINTER_RATE / rate))
@@ -199,7 +200,7 @@ class BeatAnalyzer:
                 window, sharp_window = window.copy(), sharp_window.copy()
                 window[: window.size - (n - self._fresh)] = 0.0
                 sharp_window[: window.size - (n - self._fresh)] = 0.0
-            bpm, conf = self.tempo.update(window, min(window.size, n - self._fresh), sharp_window)
+            bpm, conf = self.tempo.update(window, min(window.size, n - self._fresh), sharp_window, n)
             if bpm > 0:  # half time? (once a beat was flagged: its phase places the fast level's beats)
                 beat = None if self.last_beat is None or not self.locked else self.last_beat - (n - self.flux.size)
                 bpm = self.halftime.level(bpm, flux[:, 1], beat)
@@ -211,6 +212,15 @@ class BeatAnalyzer:
                 self._filter()
                 spread = np.log(self.pointer.bpms / bpm) / self.s.tempo_spread
                 self.pointer.weigh_tempo(np.exp(-0.5 * spread * spread) + 1e-6, self.s.tempo_keep)
+                evidence = self.tempo.evidence
+                if self.locked and evidence.trend > 1.0:
+                    evidence.predictions.reset()  # the periodicity test passed: no need (and no cost)
+                elif self.s.lock_alignment < 1.0:
+                    # The beats the pointer now expects until the next estimate: checked at it (the lock
+                    # a few seconds of music can earn, :mod:`.alignment`).
+                    first = (n - 1) + (self.pointer.ahead()[0] + (self._up - 1) / 2) / self._up
+                    first += self.period * max(0, int(np.ceil((n - first) / self.period)))  # arrived ones are not predictions
+                    evidence.predictions.predict(first, self.period, self._next_tempo)
             self._update_lock()
         if self.locked and n - 1 >= self._predict_at:
             # Forecast half a beat after the last beat, then again with each frame once the beat is
@@ -257,9 +267,11 @@ class BeatAnalyzer:
 
     def _update_lock(self) -> None:
         s = self.s
-        # Locking also needs the periodicity's running mean above chance (1): at chance, a window of sharp
-        # onsets alone reads 0.25 (e.g. the first estimate over pink noise at 16 kHz).
-        if not self.locked and self.period > 0 and self.confidence >= s.lock_confidence and self.tempo.evidence.trend > 1.0:
+        # Locking also needs the periodicity's running mean above chance (1) — at chance, a window of sharp
+        # onsets alone reads 0.25 (e.g. the first estimate over pink noise at 16 kHz) — or the predicted
+        # beats aligned with their onsets (which a short window can show, the periodicity test not).
+        if not self.locked and self.period > 0 and self.confidence >= s.lock_confidence and (
+                self.tempo.evidence.trend > 1.0 or self.tempo.evidence.aligned > 0):
             self.locked = True
             self.next_beat, self._predict_at = None, self.n - 1
         elif self.locked and self.confidence < 0.5 * s.lock_confidence:

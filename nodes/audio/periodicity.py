@@ -24,7 +24,10 @@ A window whose onset function is *dense* (many samples above half its onset
 level: a vibrato chord's or a pad's beating partials, noise) brings its ratio
 into the average scaled down, to nothing at ``DENSITY_NONE``: onsets are
 sparse, so periodic density is no beat. The confidence is the product of the
-two measures, each mapped linearly to 0-1.
+two measures, each mapped linearly to 0-1. A third, the *alignment* of the beats
+the tracker predicted with the onsets that then arrived (:mod:`.alignment`),
+counts as periodicity where it is higher (through the same density factor):
+a few seconds of music can pass it, where the surrogate test needs about 6 s.
 The constants below were set from the noise floor and the generated
 beatless set (nodes/audio/testsignals.py) and compared on the 27 gtzan16k
 development clips (bench/beat_accuracy.py): they are development choices,
@@ -36,6 +39,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
+from .alignment import BeatPredictions
 from .bands import _raw_c2r, _raw_r2c
 
 __all__ = ["Periodicity", "contrast", "onset_level"]
@@ -89,9 +93,13 @@ class Periodicity:
         max_lag: Longest beat period considered, in onset samples.
         surrogates: Shuffled copies compared with. Default 8.
         block_s: Length of the shuffled blocks, in s. Default 0.25.
+        alignment: Share of the predicted beats that met an onset (:mod:`.alignment`) from which
+            it counts as periodicity, full at 1 (a short window's evidence of a beat; 1 = never). Default 0.6.
     """
 
-    def __init__(self, rate: float, min_lag: float, max_lag: float, surrogates: int = 8, block_s: float = 0.25) -> None:
+    def __init__(self, rate: float, min_lag: float, max_lag: float, surrogates: int = 8, block_s: float = 0.25,
+                 alignment: float = 0.6) -> None:
+        self._align = alignment
         self._lags = np.arange(max(1, int(min_lag)), int(np.ceil(max_lag)) + 1)
         self._block = max(2, round(block_s * rate))
         self._count = surrogates
@@ -111,6 +119,8 @@ class Periodicity:
         #: The ratio averaged over the last few estimates (exponentially): what the confidence follows.
         self.trend = 1.0
         self._seen = 0
+        #: The beats the tracker predicted, checked against the onsets at each estimate (``end`` given).
+        self.predictions = BeatPredictions(rate)
 
     def _combs(self, x: np.ndarray) -> np.ndarray:
         """Comb minus its median over the lags, for the window ``x`` and each surrogate: ``[1 + surrogates, lags]``.
@@ -185,16 +195,27 @@ class Periodicity:
         """Forget the running average (the onsets stopped: what comes next is new evidence)."""
         self.trend = 1.0
         self._seen = 0
+        self.predictions.reset()
 
-    def confidence(self, x: np.ndarray, lag: float = 0.0) -> float:
+    @property
+    def aligned(self) -> float:
+        """The predicted beats' alignment mapped to 0-1 (0 up to ``alignment``): evidence of a beat a short window gives."""
+        if self._align >= 1.0:
+            return 0.0
+        return min(1.0, max(0.0, (self.predictions.aligned - self._align) / (1.0 - self._align)))
+
+    def confidence(self, x: np.ndarray, lag: float = 0.0, end: int | None = None) -> float:
         """Confidence 0-1 that the detrended onset window ``x`` (oldest first) holds a beat.
 
         ``lag`` is the beat period tracked, in onset samples: its comb value is what is tested
-        (a beat must be at the tempo followed); 0 tests the best lag.
+        (a beat must be at the tempo followed); 0 tests the best lag. ``end`` (the absolute index
+        of the sample after ``x``'s last) checks the predicted beats ``x`` now covers.
         """
         self.contrast = c = contrast(x)
         self.level = onset_level(x)
         self.density = float(np.count_nonzero(x > 0.5 * self.level)) / x.size if x.size else 0.0
+        if end is not None:
+            self.predictions.check(x, end)
         if x.size < 4 * self._block or c <= 0:
             self.ratio = 0.0
             return 0.0
@@ -213,14 +234,15 @@ class Periodicity:
         if lag <= 0:
             value = float(combs[0].max())
         self.ratio = value / floor if floor > 0 else 0.0
+        # Onsets are sparse: a dense onset function (a vibrato chord's or a pad's partials beating,
+        # noise) is no beat however periodic or aligned it looks, so its evidence counts less, down to none.
+        sparse = min(1.0, max(0.0, (DENSITY_NONE * self._dense - self.density) / ((DENSITY_NONE - DENSITY_FULL) * self._dense)))
         if c >= CONTRAST_FLOOR:  # too few onsets make the ratio a fluke: it does not count then
             # A running mean until there are enough estimates for the running average; it starts from
             # one estimate at chance level (1), and one estimate counts at most RATIO_CAP.
             self._seen += 1
-            # Onsets are sparse: a dense onset function (a vibrato chord's or a pad's partials beating,
-            # noise) is no beat however periodic it looks, so its periodicity counts less, down to none.
-            sparse = min(1.0, max(0.0, (DENSITY_NONE * self._dense - self.density) / ((DENSITY_NONE - DENSITY_FULL) * self._dense)))
             self.trend += max(TREND_WEIGHT, 1.0 / (self._seen + 1)) * (min(self.ratio, RATIO_CAP) * sparse - self.trend)
         periodic = min(1.0, max(0.0, (self.trend - RATIO_FLOOR) / RATIO_SPAN))
+        periodic = max(periodic, self.aligned * sparse)
         sharp = min(1.0, max(0.0, (c - CONTRAST_FLOOR) / CONTRAST_SPAN))
         return periodic * sharp

@@ -52,6 +52,8 @@ class TempoEstimator:
             have changed to anything: a new song, a wrong start). Default 0.42.
         recent: Seconds of the newest onsets whose comb multiplies the window's (they count twice:
             a DJ's tempo change wins sooner); 0 = the window's comb squared. Default 0.
+        alignment: Share of the predicted beats that met an onset from which the confidence may
+            rise before the periodicity test passes (:class:`.periodicity.Periodicity`). Default 0.6.
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class TempoEstimator:
         drift: float = 0.014,
         jump: float = 0.42,
         recent: float = 0.0,
+        alignment: float = 0.6,
     ) -> None:
         if not 0.0 <= jump < 1.0:
             raise ValueError(f"tempo jump must be at least 0 and below 1, got {jump}")
@@ -88,7 +91,7 @@ class TempoEstimator:
         self._box = np.ones(box) / box
         self._tables: dict[int, _Comb] = {}  # the comb's tables per window length
         self._recent = int(round(recent * rate))
-        self.evidence = Periodicity(rate, float(self.lags.min()), float(self.lags.max()))
+        self.evidence = Periodicity(rate, float(self.lags.min()), float(self.lags.max()), alignment=alignment)
 
     def _prepare(self, n: int) -> _Comb:
         """Tables for an onset window of ``n`` samples, made once per length (the lengths rarely change).
@@ -144,13 +147,15 @@ class TempoEstimator:
         score *= 1.0 / top
         return score
 
-    def update(self, odf: np.ndarray, valid: int | None = None, evidence: np.ndarray | None = None) -> tuple[float, float]:
+    def update(self, odf: np.ndarray, valid: int | None = None, evidence: np.ndarray | None = None,
+               end: int | None = None) -> tuple[float, float]:
         """Re-estimate from the onset function ``odf`` (oldest first); return ``(bpm, confidence 0-1)``.
 
         Only the newest ``valid`` samples (default: all) are evidence of a beat; older ones are
         zeros standing for the time before a (re)start. The confidence is measured on ``evidence``
         (default ``odf``), an onset function of the same samples: the beat node passes its band flux,
-        the scale the beatless test's constants were set for (:mod:`.periodicity`).
+        the scale the beatless test's constants were set for (:mod:`.periodicity`); ``end`` is the
+        absolute index of the sample after the window's last (checks the predicted beats).
         """
         x = np.asarray(odf, dtype=np.float64)
         n = x.size
@@ -184,5 +189,5 @@ class TempoEstimator:
         if evidence is not None:
             x = np.asarray(evidence, dtype=np.float64)
             x = np.maximum(x - np.convolve(x, self._box, mode="same"), 0.0)
-        self.confidence = self.evidence.confidence(x[-valid:] if valid else x, 60.0 * self.rate / self.bpm)
+        self.confidence = self.evidence.confidence(x[-valid:] if valid else x, 60.0 * self.rate / self.bpm, end)
         return self.bpm, self.confidence
