@@ -12,7 +12,11 @@ need; give the HTTP listener the smallest reserve. Listen with
 :attr:`ListenerBudget.backlog`: asyncio accepts up to ``backlog`` sockets per
 wake-up before the budget sees any of them, so a backlog larger than the
 reserve lets one burst take every handle and other ports' accepts fail
-(EMFILE, retried by asyncio only after 1 s).
+(EMFILE, retried by asyncio only after 1 s). The kernel's queue is that
+small too, on purpose: with a deep one (1024, measured) half-open sockets
+stand in it ahead of a real client, who then waits seconds; with a short one
+the kernel drops excess SYNs, flood and client alike, and the client's retry
+finds room.
 
 :class:`LogTally` logs a recurring condition at once, then at most once per
 interval with the number of times it happened meanwhile.
