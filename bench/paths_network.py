@@ -91,7 +91,7 @@ class Session:
     async def grow(self, browsers: int = 0, djs: int = 0) -> None:
         """Connect browsers up to ``browsers`` and DJs up to ``djs`` in all, then wait for frames to flow."""
         while len(self.browsers) < browsers:  # in batches, so the accept backlog never overflows
-            k = min(25, browsers - len(self.browsers))
+            k = min(50, browsers - len(self.browsers))
             self.browsers += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", self.web_port) for _ in range(k)))
         while len(self.djs) < djs:
             dj = FakeDJ(f"ws://127.0.0.1:{self.dj_port}", f"bench_dj_{len(self.djs)}", FPS)

@@ -208,8 +208,8 @@ async def main(port):
     while line := (await loop.run_in_executor(None, sys.stdin.readline)).split():
         if line[0] == "add":
             n = len(clients) + int(line[1])
-            while len(clients) < n:  # in batches under the browser port's listen backlog (32), so none waits for a SYN retry
-                k = min(25, n - len(clients))
+            while len(clients) < n:  # in batches, so the accept backlog never overflows
+                k = min(50, n - len(clients))
                 clients += await asyncio.gather(*(BrowserClient.connect("127.0.0.1", port) for _ in range(k)))
             print("ready", flush=True)
         elif line[0] == "lag":

@@ -10,13 +10,15 @@ connection of *any* listener is cut instead (else the newcomer is refused),
 so a flood on one port cannot take the handles the others (and ``/health``)
 need; give the HTTP listener the smallest reserve. Listen with
 :attr:`ListenerBudget.backlog`: asyncio accepts up to ``backlog`` sockets per
-wake-up before the budget sees any of them, so a backlog larger than the
-reserve lets one burst take every handle and other ports' accepts fail
-(EMFILE, retried by asyncio only after 1 s). The kernel's queue is that
-small too, on purpose: with a deep one (1024, measured) half-open sockets
-stand in it ahead of a real client, who then waits seconds; with a short one
-the kernel drops excess SYNs, flood and client alike, and the client's retry
-finds room.
+wake-up before the budget sees any of them, so a backlog above the reserve
+would let one burst on a flooded port take every handle and fail the other
+ports' accepts (EMFILE, retried by asyncio only after 1 s). Both scale with
+the process's file-handle limit (:func:`listen_sizes`): a large backlog lets
+a crowd of viewers reconnect at once, a small limit gets a small one. (The
+kernel's queue is the backlog too, on purpose: a queue deeper than one
+wake-up's accepts let half-open sockets stand ahead of a real client for
+seconds, measured.)
+:func:`raise_fd_limit` lifts the soft limit to the hard one at start.
 
 :class:`LogTally` logs a recurring condition at once, then at most once per
 interval with the number of times it happened meanwhile.
@@ -43,7 +45,7 @@ from websockets.asyncio.server import ServerConnection
 
 from .scope import running_loop
 
-__all__ = ["ListenerBudget", "LogTally", "Ticket", "budgeted_connection", "free_fds", "quiet_accept_errors", "ready"]
+__all__ = ["ListenerBudget", "LogTally", "Ticket", "budgeted_connection", "free_fds", "listen_sizes", "quiet_accept_errors", "raise_fd_limit", "ready"]
 
 #: How long a measured count of open file handles is trusted (s).
 _FD_TTL = 0.25
@@ -73,6 +75,38 @@ def free_fds() -> int | None:
 def _fd_taken(n: int) -> None:
     """Keep the cached free count honest between measurements."""
     _fd_cache[1] -= n
+
+
+def listen_sizes(limit: int | None = None) -> tuple[int, int]:
+    """(listen backlog, file-handle reserve) for a listener, from the soft RLIMIT_NOFILE (``limit``: given).
+
+    The backlog is a sixteenth of the limit within [16, 256] (a crowd reconnecting at once after a
+    restart fits in the queue; 1000 viewers need a limit above 1024 anyway); the reserve is twice it, at
+    least 64, so one wake-up's accepts leave at least half the reserve free. Unknown or unlimited: 256, 512.
+    """
+    if limit is None:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        limit = None if soft == resource.RLIM_INFINITY else soft
+    backlog = 256 if limit is None else min(256, max(16, limit // 16))
+    return backlog, max(64, 2 * backlog)
+
+
+def raise_fd_limit() -> tuple[int, int]:
+    """Lift the soft file-handle limit to the hard one (as Go programs do); returns (before, after).
+
+    Distributions default to a soft 1024, less than a VJ with 1000 browsers needs; the hard limit is
+    the administrator's real bound. Nothing is raised if the hard limit is not above the soft one.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or (soft != resource.RLIM_INFINITY and soft < hard):
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (OSError, ValueError):  # e.g. above the kernel's nr_open: keep what we have
+            return soft, soft
+        _fd_cache[0] = 0.0  # measure again
+        return soft, target
+    return soft, soft
 
 
 class LogTally:
@@ -143,15 +177,22 @@ class ListenerBudget:
         name: Used in log lines ("browser :8766").
         cap: Connections open at once, handshakes included.
         log: Logger for the tallied "refused"/"evicted" lines.
-        fd_reserve: Free file handles below which new connections are refused (default 64).
+        fd_reserve: Free file handles below which unproven connections are cut or newcomers refused
+            (default: :func:`listen_sizes`' for the process's limit, at least 64).
+        backlog: The listen backlog to serve with (default: :func:`listen_sizes`'); keep it at most half
+            the reserve.
         interval: Seconds between two log lines about the same condition (default 10).
     """
 
-    def __init__(self, name: str, cap: int, log: logging.Logger, fd_reserve: int = 64,
-                 interval: float = 10.0) -> None:
+    def __init__(self, name: str, cap: int, log: logging.Logger, fd_reserve: int | None = None,
+                 backlog: int | None = None, interval: float = 10.0) -> None:
         if cap < 1:
             raise ValueError(f"cap must be at least 1, got {cap}")
-        self.name, self.cap, self.fd_reserve = name, cap, fd_reserve
+        sizes = listen_sizes()
+        self.name, self.cap = name, cap
+        self.fd_reserve = sizes[1] if fd_reserve is None else fd_reserve
+        #: The listen backlog to serve with (asyncio's accepts per wake-up too).
+        self.backlog = sizes[0] if backlog is None else backlog
         self.tally = LogTally(log, interval)
         self._waiting: dict[Ticket, None] = {}  # evictable tickets, oldest first
         #: Connections holding a slot now.
@@ -164,11 +205,6 @@ class ListenerBudget:
         self.evicted = 0
         self._tarpit: set[Any] = set()  # transports held unanswered (see budgeted_connection)
         _budgets.add(self)
-
-    @property
-    def backlog(self) -> int:
-        """The listen backlog to use (half the reserve, at least 8): one burst of accepts cannot exhaust the handles."""
-        return max(8, self.fd_reserve // 2)
 
     def admit(self, evict: Callable[[], None]) -> Ticket | None:
         """A slot for a new connection, or None (refused: close it at once).

@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any, Sequence
 
 from .argtypes import int_in, positive
+from .budget import raise_fd_limit
 from .catalog import builtin_graphs, resolve_graph
 from .compile import CompiledGraph, compile_graph, describe_keys
 from .draw import FORMATS, draw
@@ -136,6 +137,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Before Runtime starts a thread: each inherits the priority of the thread that starts it.
     for refused in apply_priority(Priority(args.priority, args.realtime)):
         log.warning("%s", refused)
+    before, after = raise_fd_limit()  # soft 1024 would cap a VJ below 1000 browsers
+    if after != before:
+        log.debug("file-handle limit %d -> %d", before, after)
     runtime = Runtime(graph)
     running = [runtime]  # the graph now running (--watch may rebuild it)
     watch = _FailureWatch()

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from mcav.runtime.budget import raise_fd_limit
 from mcav.runtime.compile import CompiledGraph, compile_text
+
+raise_fd_limit()  # as `mcav run` does: the servers tests start in this process size their budgets by it
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("MCAV_SHARED", ROOT.parent / "shared"))

@@ -103,7 +103,8 @@ class AdminHttp(AsyncNode):
         self._files: dict[Path, tuple[tuple[int, int], bytes]] = {}  # path → ((mtime_ns, size), content)
         self._cached = 0  # bytes in _files
         # The smallest file-handle reserve of all listeners: /health stays answerable when the others refuse.
-        self.budget = ListenerBudget(f"admin_http '{ctx.name}'", params.max_connections, ctx.log, fd_reserve=16)
+        self.budget = ListenerBudget(f"admin_http '{ctx.name}'", params.max_connections, ctx.log, fd_reserve=16,
+                                     backlog=8)
 
     def status(self) -> dict[str, Any]:
         return {"port": self.port, "static_dir": str(self.root), **self.counters,
