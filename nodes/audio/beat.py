@@ -54,6 +54,8 @@ class BeatSettings:
     tempo_drift: float = param(0.014, doc="how far the tempo may move between two estimates (fraction, s.d.)", min=0.001, max=0.2)
     tempo_jump: float = param(0.42, doc="share of the tempo belief spread over all tempi at each estimate (how soon a new tempo can win)", min=0, max=0.95)
     tempo_recent: float = param(0.0, doc="newest seconds of the tempo window that count twice (a tempo change wins sooner; 0 = none)", unit="s", min=0, max=8)
+    tempo_tatum: float = param(2.0, doc="weight of the onsets' periodicity at each period's octave-equivalents around tatum_bpm, a factor on the tempo comb (the same for a tempo, its half and its double: it tells the beat from a 3:4 or 2:3 neighbour, not the metrical level; 0 = none)", min=0, max=10)
+    tatum_bpm: float = param(300.0, doc="centre of the tatum's weights (sixteenth notes at 75 BPM, eighths at 150)", unit="BPM", min=60, max=2000)
     tempo_every: float = param(1.0, doc="time between tempo estimates", unit="s", min=0.05, max=5)
     tap_delay: float = param(0.0, doc="where a beat is heard after its onset peak (human annotations: 0.01-0.03)", unit="s", min=0, max=0.05)
     release: float = param(1.5, doc="onsets missing this long drop the lock (beats stop)", unit="s", min=0.5, max=10)
@@ -112,7 +114,8 @@ class BeatAnalyzer:
         # `tap_delay` after that peak (the attack's perceptual centre).
         self._delay = window_s / 2 - s.tap_delay
         self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm, drift=s.tempo_drift, jump=s.tempo_jump,
-                                    recent=s.tempo_recent, alignment=s.lock_alignment)
+                                    recent=s.tempo_recent, alignment=s.lock_alignment, tatum=s.tempo_tatum,
+                                    tatum_bpm=s.tatum_bpm)
         # The pointer's beat intervals are whole samples: below ~90 Hz (e.g. hop 512 at 16 kHz,
         # 31 Hz) they are too coarse for a steady tempo, so each onset sample is held `_up` times.
         self._up = max(1, round(_POINTER_RATE / rate))

@@ -107,18 +107,31 @@ def test_peak_abs_is_the_largest_magnitude(dtype: type) -> None:
 
 
 def test_tempo_comb_equals_interpolated_autocorrelation() -> None:
-    te = TempoEstimator(SR / 512)
+    te = TempoEstimator(SR / 512, tatum=2.0, tatum_bpm=300.0)
     n = 750
     tables = te._prepare(n)
     acf = np.random.default_rng(4).random(tables.need)
     full = np.concatenate((acf, np.zeros(n - tables.need)))
     grid = np.arange(n)
-    expected = np.zeros(te.bpms.size)
+    beat = np.zeros(te.bpms.size)
     for k in (1, 2, 3, 4):
         lags = te.lags * k
         ok = lags < n - 1
-        expected[ok] += np.interp(lags[ok], grid, full) / k**0.5
-    np.testing.assert_allclose(te._comb(acf, tables), expected, rtol=1e-12)
+        beat[ok] += np.interp(lags[ok], grid, full) / k**0.5
+    # The tatum: each period's octave-equivalents from 2 samples up, six of them, weighted by a
+    # log-Gaussian (0.5 octave) around the period of 300 BPM, the weights summing to the tatum's 2.
+    tatum = np.zeros(te.bpms.size)
+    for i, lag in enumerate(te.lags):
+        k0 = np.ceil(np.log2(2.0 / lag))
+        octave = lag * 2.0 ** (k0 + np.arange(6))
+        w = np.exp(-0.5 * (np.log2(octave / (60.0 * SR / 512 / 300.0)) / 0.5) ** 2)
+        w *= 2.0 / w.sum()
+        ok = octave < n - 1
+        tatum[i] = np.dot(w[ok], np.interp(octave[ok], grid, full))
+    got_beat, got_tatum = te._comb(acf, tables)
+    np.testing.assert_allclose(got_beat, beat, rtol=1e-12)
+    np.testing.assert_allclose(got_tatum, tatum, rtol=1e-12)
+    assert te._comb(acf, TempoEstimator(SR / 512, tatum=0.0)._prepare(n))[1] is None
 
 
 def test_downmix_is_the_channel_mean() -> None:

@@ -251,3 +251,41 @@ def test_the_newest_seconds_counting_twice_let_a_new_tempo_win_sooner() -> None:
 def test_tempo_jump_is_a_share_below_one() -> None:
     with pytest.raises(ValueError, match="jump"):
         TempoEstimator(100.0, jump=1.0)
+
+
+def _tresillo(bpm: float, hats: float, seconds: float = 8.0, rate: float = 48000 / 512) -> np.ndarray:
+    """Onsets of a 3-3-2 kick (at 0, ¾ and 1½ of every two beats) over eighth-note hats of strength ``hats``."""
+    period = 60.0 * rate / bpm
+    x = np.zeros(int(seconds * rate))
+    for bar in np.arange(0.0, x.size / period, 2.0):
+        for at in (0.0, 0.75, 1.5):
+            x[min(x.size - 1, round((bar + at) * period))] += 1.0
+    x[np.round(np.arange(0.0, x.size, period / 2)).astype(int)] += hats
+    return x
+
+
+def _estimate(x: np.ndarray, **kwargs: float) -> float:
+    te = TempoEstimator(48000 / 512, **kwargs)
+    for _ in range(8):
+        bpm, _ = te.update(x)
+    return bpm
+
+
+def test_the_tatum_tells_the_beat_from_its_4_3_neighbour() -> None:
+    """A dotted pattern is as periodic at ¾ of the beat as the beat itself: without the tatum the estimate
+    is 4:3 of it (133 BPM for a song at 100); the eighth-note hats are there at the beat's subdivisions only."""
+    x = _tresillo(100.0, hats=0.2)
+    assert _estimate(x, tatum=0.0) == pytest.approx(133.3, rel=0.02)
+    assert _estimate(x) == pytest.approx(100.0, rel=0.01)
+
+
+@pytest.mark.parametrize("bpm", [64.0, 90.0, 128.0, 174.0])
+def test_the_tatum_leaves_the_metrical_level_alone(bpm: float) -> None:
+    """The tatum is the same factor for a tempo, its half and its double: on a pulse train with eighth notes
+    the estimator keeps the level the comb and the prior pick (64 → 128 and 90 BPM → 90 as without it)."""
+    rate = 48000 / 512
+    x = np.zeros(int(8 * rate))
+    period = 60.0 * rate / bpm
+    x[np.round(np.arange(0.0, x.size, period)).astype(int)] += 1.0
+    x[np.round(np.arange(period / 2, x.size, period)).astype(int)] += 0.3
+    assert _estimate(x) == pytest.approx(_estimate(x, tatum=0.0), rel=0.01)
