@@ -21,6 +21,7 @@ from .argtypes import int_in, positive
 from .budget import raise_fd_limit
 from .catalog import builtin_graphs, resolve_graph
 from .compile import CompiledGraph, compile_graph, describe_keys
+from .cpulatency import request as cpu_latency
 from .draw import FORMATS, draw
 from .errors import GraphInvalid
 from .logsetup import LEVELS, configure, parse_spec
@@ -137,6 +138,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Before Runtime starts a thread: each inherits the priority of the thread that starts it.
     for refused in apply_priority(Priority(args.priority, args.realtime)):
         log.warning("%s", refused)
+    held = cpu_latency(args.cpu_latency) if args.cpu_latency is not None else None  # withdrawn at exit
+    if isinstance(held, str):
+        log.warning("%s", held)
     before, after = raise_fd_limit()  # soft 1024 would cap a VJ below 1000 browsers
     if after != before:
         log.debug("file-handle limit %d -> %d", before, after)
@@ -302,6 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--realtime", type=int_in(*RT_RANGE), nargs="?", const=10, metavar="PRIO",
         help="run every thread in the SCHED_RR realtime class at PRIO (1-99, default 10; needs CAP_SYS_NICE "
         "or RLIMIT_RTPRIO); serve many browsers from a local edge, not from this process",
+    )
+    p.add_argument(
+        "--cpu-latency", type=int_in(0, 10**6), metavar="US",
+        help="keep idle CPUs able to wake within US µs while the show runs (PM QoS; 0 = they spin: lowest "
+        "latency, more power; needs write access to /dev/cpu_dma_latency)",
     )
     p.set_defaults(func=cmd_run)
     graph_cmd("validate", "check a graph and report every problem").set_defaults(func=cmd_validate)
