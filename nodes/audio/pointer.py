@@ -92,8 +92,8 @@ class BeatPointer:
         self._decay = 1.0 - 1.0 / max(1.0, mean_s * rate)
         # The running mean starts from 0: over its first seconds it is the sum of fewer samples than its
         # weights assume, so it is divided by the weight its samples have so far (`_filled`, 1 − decay^k).
-        # Uncorrected, the first onsets read several times their strength and the phase they fell on
-        # (an off-beat as often as the beat) won a head start that held for seconds (hiphop.00007).
+        # Uncorrected, the first onsets read many times their strength and decided the state alone (the
+        # phases never exchange mass): hiphop.00007's pointer ended up on the off-beat for 10 s.
         self._mean = 0.0
         self._filled = 0.0
         # For predictions: a state's samples to go (−N/4 < togo ≤ 3N/4, negative = the beat just passed)

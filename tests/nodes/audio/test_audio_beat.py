@@ -160,7 +160,7 @@ def test_beat_pointer_does_not_depend_on_how_the_onsets_are_cut() -> None:
 def test_beat_pointer_moves_to_the_beat_after_an_intro_of_off_beat_stabs() -> None:
     """1.5 s of stabs on the off-beats alone, then the beat, with weaker stabs between: on the beat within 2.5 s
     of its start. The onsets' running mean, unbiased while it fills, does not let the intro's first stabs read
-    many times their strength (uncorrected, the pointer stayed on the off-beat: hiphop.00007's 4 s)."""
+    many times their strength (uncorrected, the pointer stays on the off-beat for all 8 s)."""
     rate = 94.0
     period = 60.0 * rate / 120.0
     odf = 0.1 * np.random.default_rng(1).exponential(1.0, int(8 * rate))
