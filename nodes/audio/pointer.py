@@ -40,7 +40,7 @@ class BeatPointer:
             no onset counts against that phase). Default 3.
         width: Half width of the beat region as a fraction of the interval (at least one sample;
             triangular weights). Default 1/32.
-        mean_s: Time constant of the onset function's running mean, in s. Default 4.
+        mean_s: Time constant of the onset function's running mean, in s (unbiased while it fills). Default 4.
     """
 
     def __init__(
@@ -90,7 +90,12 @@ class BeatPointer:
         self.gain = gain
         self.floor = floor
         self._decay = 1.0 - 1.0 / max(1.0, mean_s * rate)
+        # The running mean starts from 0: over its first seconds it is the sum of fewer samples than its
+        # weights assume, so it is divided by the weight its samples have so far (`_filled`, 1 − decay^k).
+        # Uncorrected, the first onsets read many times their strength and decided the state alone (the
+        # phases never exchange mass): hiphop.00007's pointer ended up on the off-beat for 10 s.
         self._mean = 0.0
+        self._filled = 0.0
         # For predictions: a state's samples to go (−N/4 < togo ≤ 3N/4, negative = the beat just passed)
         # are ((slot + L − t) mod N) − L with L = ⌈N/4⌉ − 1; kept per state as `_late_slot` = slot + L and
         # `_togo_off` = −L plus the shift that makes bin indices non-negative.
@@ -130,12 +135,13 @@ class BeatPointer:
         m = len(onsets)
         if m == 0:
             return
-        mean, decay, gain, floor = self._mean, self._decay, self.gain, self.floor
+        mean, filled, decay, gain, floor = self._mean, self._filled, self._decay, self.gain, self.floor
         logs = []
         for o in onsets.tolist():  # the running mean is a recurrence: scalar arithmetic
             mean = decay * mean + (1.0 - decay) * o
-            logs.append(min(gain * (o / mean - floor), 30.0) if mean > 0 else 0.0)
-        self._mean = mean
+            filled = decay * filled + (1.0 - decay)
+            logs.append(min(gain * (o * filled / mean - floor), 30.0) if mean > 0 else 0.0)
+        self._mean, self._filled = mean, filled
         cols, gather = self._plan(m)
         big = self._half
         first = (self._t + 1 - big) % self.intervals  # slot (t + 1 − H + c) mod N of column c (c ≤ N: no double wrap)

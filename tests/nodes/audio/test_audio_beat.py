@@ -157,6 +157,24 @@ def test_beat_pointer_does_not_depend_on_how_the_onsets_are_cut() -> None:
     assert one.ahead() == pytest.approx(blocks.ahead())
 
 
+def test_beat_pointer_moves_to_the_beat_after_an_intro_of_off_beat_stabs() -> None:
+    """1.5 s of stabs on the off-beats alone, then the beat, with weaker stabs between: on the beat within 2.5 s
+    of its start. The onsets' running mean, unbiased while it fills, does not let the intro's first stabs read
+    many times their strength (uncorrected, the pointer stays on the off-beat for all 8 s)."""
+    rate = 94.0
+    period = 60.0 * rate / 120.0
+    odf = 0.1 * np.random.default_rng(1).exponential(1.0, int(8 * rate))
+    beats = np.arange(period / 2, odf.size - 1, period)
+    intro = beats < 1.5 * rate
+    odf[np.round(beats[~intro]).astype(int)] += 1.0
+    odf[np.round(beats - period / 2).astype(int)[1:]] += np.where(intro[1:], 1.0, 0.5)
+    for seconds in (4, 6, 8):
+        pointer = BeatPointer(rate)
+        pointer.push(odf[: int(seconds * rate)])
+        due = int(seconds * rate) - 1 + pointer.ahead()[0]
+        assert abs(((due - beats[0]) / period + 0.5) % 1.0 - 0.5) < 0.05, seconds
+
+
 def _moved_pointer(keep: float) -> tuple[BeatPointer, np.ndarray, np.ndarray]:
     """A pointer held at 120 BPM by 16 estimates (one a second) of a noisy 120 BPM pulse, then 3 s of pulses at
     90 BPM with the estimates of the last 2 s at 90 BPM; returns it, its onsets and the 90 BPM pulses' indices."""
