@@ -53,7 +53,7 @@ class BeatSettings:
     tempo_window: float = param(8.0, doc="seconds of onsets the tempo is estimated from", unit="s", min=3, max=30)
     tempo_drift: float = param(0.014, doc="how far the tempo may move between two estimates (fraction, s.d.)", min=0.001, max=0.2)
     tempo_jump: float = param(0.42, doc="share of the tempo belief spread over all tempi at each estimate (how soon a new tempo can win)", min=0, max=0.95)
-    tempo_recent: float = param(0.0, doc="newest seconds of the tempo window that count twice (a tempo change wins sooner; 0 = none)", unit="s", min=0, max=8)
+    tempo_recent: float = param(3.0, doc="newest seconds of the tempo window that count twice (a tempo change wins sooner; 0 = none)", unit="s", min=0, max=8)
     tempo_tatum: float = param(2.0, doc="weight of the onsets' periodicity at each period's octave-equivalents around tatum_bpm, a factor on the tempo comb (the same for a tempo, its half and its double: it tells the beat from a 3:4 or 2:3 neighbour, not the metrical level; 0 = none)", min=0, max=10)
     tatum_bpm: float = param(300.0, doc="centre of the tatum's weights (sixteenth notes at 75 BPM, eighths at 150)", unit="BPM", min=60, max=2000)
     tempo_every: float = param(1.0, doc="time between tempo estimates", unit="s", min=0.05, max=5)
