@@ -95,8 +95,8 @@ def test_analyze_pipeline_writes_features_and_exits_0(tmp_path: Path) -> None:
     res = run_cli("--set", f"source.path={clip}", "--set", f"sink.path={out}")
     assert res.returncode == 0, res.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(rows) == -(-12 * 44100 // 2048)  # one frame per 2048-sample block (the last, partial one too)
-    assert rows[1]["t"] - rows[0]["t"] == pytest.approx(2048 / 44100, abs=1e-5)
+    assert len(rows) == -(-12 * 48000 // 2048)  # one frame per 2048-sample block at 48 kHz (the last, partial one too)
+    assert rows[1]["t"] - rows[0]["t"] == pytest.approx(2048 / 48000, abs=1e-5)  # resampled: the live rate
     for key in ("t", "bands", "peak", "beat", "beat_intensity", "bpm", "tempo_confidence", "beat_phase"):
         assert key in rows[0]
     assert rows[-1]["bpm"] == pytest.approx(120, rel=0.02)
