@@ -48,7 +48,6 @@ class BeatSettings:
     max_bpm: float = param(200.0, doc="fastest tempo reported", unit="BPM", min=30, max=300)
     prior_bpm: float = param(110.0, doc="tempo preferred when the metrical level is ambiguous", unit="BPM", min=30)
     lock_confidence: float = param(0.2, doc="tempo confidence from which beats are flagged (lost below half of it)", min=0, max=1)
-    lock_reread: int = param(0, doc="recent tempo estimates whose periodicity the lock re-reads at the tempo now tracked (each at the better of its own tempo's and this one's: a window measured before the tempo was found held its beat too; 0 = each at its own tempo only)", min=0, max=60)
     lock_alignment: float = param(0.6, doc="share of the beats the tracker predicted that met an onset from which it may lock before the periodicity test passes (1 = never)", min=0.3, max=1)
     lookahead: float = param(0.0, doc="flag beats this early (to offset downstream latency)", unit="s", min=0, max=0.2)
     tempo_window: float = param(8.0, doc="seconds of onsets the tempo is estimated from", unit="s", min=3, max=30)
@@ -115,7 +114,7 @@ class BeatAnalyzer:
         # `tap_delay` after that peak (the attack's perceptual centre).
         self._delay = window_s / 2 - s.tap_delay
         self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm, drift=s.tempo_drift, jump=s.tempo_jump,
-                                    recent=s.tempo_recent, alignment=s.lock_alignment, reread=s.lock_reread, tatum=s.tempo_tatum,
+                                    recent=s.tempo_recent, alignment=s.lock_alignment, tatum=s.tempo_tatum,
                                     tatum_bpm=s.tatum_bpm)
         # The pointer's beat intervals are whole samples: below ~90 Hz (e.g. hop 512 at 16 kHz,
         # 31 Hz) they are too coarse for a steady tempo, so each onset sample is held `_up` times.

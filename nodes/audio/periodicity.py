@@ -36,8 +36,6 @@ not cross-validated ones.
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
@@ -86,16 +84,6 @@ def onset_level(x: np.ndarray) -> float:
     return float(np.partition(x, x.size - k)[x.size - k :].mean())
 
 
-def _average(trend: float, seen: int, ratio: float, sparse: float) -> tuple[float, int]:
-    """The running average after one more counted estimate of ``ratio`` × ``sparse``: ``(trend, estimates counted)``.
-
-    A running mean until there are enough estimates for the running average; it starts from one
-    estimate at chance level (1), and one estimate's ratio counts at most RATIO_CAP.
-    """
-    seen += 1
-    return trend + max(TREND_WEIGHT, 1.0 / (seen + 1)) * (min(ratio, RATIO_CAP) * sparse - trend), seen
-
-
 class Periodicity:
     """Beat evidence of a window of the detrended onset function.
 
@@ -107,20 +95,11 @@ class Periodicity:
         block_s: Length of the shuffled blocks, in s. Default 0.25.
         alignment: Share of the predicted beats that met an onset (:mod:`.alignment`) from which
             it counts as periodicity, full at 1 (a short window's evidence of a beat; 1 = never). Default 0.6.
-        reread: Estimates whose ratios at every lag are kept, so that the running average reads each
-            of them at the better of the lag tracked then and the lag tracked now (a window measured
-            while the tempo was still wrong held the beat's periodicity too); 0 = each estimate
-            counts at the lag tracked then only. Default 0.
     """
 
     def __init__(self, rate: float, min_lag: float, max_lag: float, surrogates: int = 8, block_s: float = 0.25,
-                 alignment: float = 0.6, reread: int = 0) -> None:
+                 alignment: float = 0.6) -> None:
         self._align = alignment
-        # The newest counted estimates: (ratio per lag, sparseness factor, ratio at the lag tracked then),
-        # and the running average's state before the oldest of them.
-        self._reread: deque[tuple[np.ndarray, float, float]] = deque()
-        self._reread_max = max(0, int(reread))
-        self._base = (1.0, 0)
         self._lags = np.arange(max(1, int(min_lag)), int(np.ceil(max_lag)) + 1)
         self._block = max(2, round(block_s * rate))
         self._count = surrogates
@@ -212,42 +191,10 @@ class Periodicity:
                 np.concatenate([parts[i] for i in rng.permutation(len(parts))]) for _ in range(self._count)])
         return idx
 
-    def _at(self, row: np.ndarray, lag: float) -> float:
-        """``row`` (a value per lag) at the beat period ``lag`` or half of it, the larger; its maximum if ``lag`` ≤ 0."""
-        if lag <= 0:
-            return float(row.max()) if row.size else 0.0
-        value = 0.0
-        for rel in _RELATED:
-            # ±1 lag: the tempo states are finer than the lags
-            i = int(round(lag * rel)) - int(self._lags[0])
-            lo, hi = max(0, i - 1), min(row.shape[0], i + 2)
-            if lo < hi:
-                value = max(value, float(row[lo:hi].max()))
-        return value
-
-    def _remember(self, ratios: np.ndarray, sparse: float, lag: float) -> None:
-        """Keep a counted estimate's ratios per lag; the oldest kept one enters the running average's base.
-
-        It enters at the better of its own lag and ``lag``, the newest, and stays so.
-        """
-        self._reread.append((ratios, sparse, self.ratio))
-        if len(self._reread) > self._reread_max:
-            old, old_sparse, then = self._reread.popleft()
-            self._base = _average(*self._base, max(then, self._at(old, lag)), old_sparse)
-
-    def _reread_at(self, lag: float) -> None:
-        """The running average from its base over the kept estimates, each at the better of its lag and ``lag``."""
-        trend, seen = self._base
-        for ratios, sparse, then in self._reread:
-            trend, seen = _average(trend, seen, max(then, self._at(ratios, lag)), sparse)
-        self.trend, self._seen = trend, seen
-
     def reset(self) -> None:
         """Forget the running average (the onsets stopped: what comes next is new evidence)."""
         self.trend = 1.0
         self._seen = 0
-        self._reread.clear()
-        self._base = (1.0, 0)
         self.predictions.reset()
 
     @property
@@ -277,17 +224,24 @@ class Periodicity:
             self.ratio = 0.0
             return 0.0
         floor = float(combs[1:].max(axis=1).mean())  # what chance reaches at the best lag
-        self.ratio = self._at(combs[0], lag) / floor if floor > 0 else 0.0
+        value = 0.0
+        for rel in _RELATED if lag > 0 else ():
+            # ±1 lag: the tempo states are finer than the lags
+            i = int(round(lag * rel)) - int(self._lags[0])
+            lo, hi = max(0, i - 1), min(combs.shape[1], i + 2)
+            if lo < hi:
+                value = max(value, float(combs[0, lo:hi].max()))
+        if lag <= 0:
+            value = float(combs[0].max())
+        self.ratio = value / floor if floor > 0 else 0.0
         # Onsets are sparse: a dense onset function (a vibrato chord's or a pad's partials beating,
         # noise) is no beat however periodic or aligned it looks, so its evidence counts less, down to none.
         sparse = min(1.0, max(0.0, (DENSITY_NONE * self._dense - self.density) / ((DENSITY_NONE - DENSITY_FULL) * self._dense)))
         if c >= CONTRAST_FLOOR:  # too few onsets make the ratio a fluke: it does not count then
-            if self._reread_max:
-                self._remember(combs[0] * (1.0 / floor) if floor > 0 else 0.0 * combs[0], sparse, lag)
-            else:
-                self.trend, self._seen = _average(self.trend, self._seen, self.ratio, sparse)
-        if self._reread:
-            self._reread_at(lag)
+            # A running mean until there are enough estimates for the running average; it starts from
+            # one estimate at chance level (1), and one estimate counts at most RATIO_CAP.
+            self._seen += 1
+            self.trend += max(TREND_WEIGHT, 1.0 / (self._seen + 1)) * (min(self.ratio, RATIO_CAP) * sparse - self.trend)
         periodic = min(1.0, max(0.0, (self.trend - RATIO_FLOOR) / RATIO_SPAN))
         periodic = max(periodic, self.aligned * sparse)
         sharp = min(1.0, max(0.0, (c - CONTRAST_FLOOR) / CONTRAST_SPAN))

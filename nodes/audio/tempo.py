@@ -65,8 +65,6 @@ class TempoEstimator:
             a DJ's tempo change wins sooner); 0 = the window's comb squared. Default 0.
         alignment: Share of the predicted beats that met an onset from which the confidence may
             rise before the periodicity test passes (:class:`.periodicity.Periodicity`). Default 0.6.
-        reread: Recent estimates the periodicity's running average re-reads at the tempo now tracked
-            (:class:`.periodicity.Periodicity`); 0 = none. Default 0.
         tatum: Weight of the *tatum*, the normalised autocorrelation at each period's octave-equivalents
             (L·2^k) weighted by a log-Gaussian of ``TATUM_OCTAVES`` around the period of ``tatum_bpm``:
             the comb is multiplied by 1 + tatum × that (≥ 0); 0 = none. Default 2.
@@ -85,7 +83,6 @@ class TempoEstimator:
         jump: float = 0.42,
         recent: float = 0.0,
         alignment: float = 0.6,
-        reread: int = 0,
         tatum: float = 2.0,
         tatum_bpm: float = 300.0,
     ) -> None:
@@ -112,8 +109,7 @@ class TempoEstimator:
         self._tatum, self._tatum_lag = tatum, 60.0 * rate / tatum_bpm
         self._tables: dict[int, _Comb] = {}  # the comb's tables per window length
         self._recent = int(round(recent * rate))
-        self.evidence = Periodicity(rate, float(self.lags.min()), float(self.lags.max()), alignment=alignment,
-                                    reread=reread)
+        self.evidence = Periodicity(rate, float(self.lags.min()), float(self.lags.max()), alignment=alignment)
 
     def _prepare(self, n: int) -> _Comb:
         """Tables for an onset window of ``n`` samples, made once per length (the lengths rarely change).
