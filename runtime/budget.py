@@ -98,15 +98,15 @@ def raise_fd_limit() -> tuple[int, int]:
     the administrator's real bound. Nothing is raised if the hard limit is not above the soft one.
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or (soft != resource.RLIM_INFINITY and soft < hard):
-        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        except (OSError, ValueError):  # e.g. above the kernel's nr_open: keep what we have
-            return soft, soft
-        _fd_cache[0] = 0.0  # measure again
-        return soft, target
-    return soft, soft
+    target = (1 << 20) if hard == resource.RLIM_INFINITY else hard  # unlimited: the kernel's usual nr_open
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (OSError, ValueError):  # e.g. above the kernel's nr_open: keep what we have
+        return soft, soft
+    _fd_cache[0] = 0.0  # measure again
+    return soft, target
 
 
 class LogTally:

@@ -27,8 +27,8 @@ DEVICE = Path("/dev/cpu_dma_latency")
 class CpuLatencyRequest:
     """A held request (an open descriptor on :data:`DEVICE`); :meth:`close` withdraws it (idempotent)."""
 
-    def __init__(self, fd: int, us: int) -> None:
-        self.fd, self.us = fd, us
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -54,7 +54,7 @@ def request(us: int, device: Path = DEVICE) -> CpuLatencyRequest | str:
     except OSError as exc:
         os.close(fd)
         return f"--cpu-latency {us} not applied: writing {device} failed ({exc.strerror})"
-    return CpuLatencyRequest(fd, us)
+    return CpuLatencyRequest(fd)
 
 
 def current(device: Path = DEVICE) -> int | None:

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, free_port, wait_until
+from vj_support import http_get
 
 from mcav.runtime.cpulatency import DEVICE, current, request
 
 ASKED = 7  # µs: an unusual value, so that reading it back shows it is ours
-
-
-def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
-            return json.loads(r.read())["status"] == "ok"
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(current() is None or not os.access(DEVICE, os.W_OK),
@@ -39,7 +30,7 @@ def test_the_request_holds_while_the_show_runs_and_is_withdrawn_when_it_ends(tmp
                              "--cpu-latency", str(ASKED)], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
-        wait_until(lambda: _answers(port), timeout=20, what="the server to start")
+        wait_until(lambda: http_get(port, "/health"), timeout=20, what="the server to start")
         assert current() == ASKED
     finally:
         proc.terminate()
