@@ -318,7 +318,7 @@ class Runtime:
                 if frames is None:
                     frames = self._frames[seg.head] = head.frames()
                 drive_source(frames, self._outlets.get((seg.head, next(iter(type(head).outputs), "out"))),
-                             self.stop_event, seg)
+                             self.stop_event, seg, head.burst)
             else:
                 drain_rings(seg, self._runners)
         except RingClosed:

@@ -65,6 +65,16 @@ class _Rate:
             self._avg = dt if self._avg == 0.0 else 0.9 * self._avg + 0.1 * dt
         self._last = now
 
+    def tick_many(self, now: int, n: int) -> None:
+        """``n`` frames by ``now``: as ``n`` ticks spread evenly since the last one (a burst counts its frames)."""
+        if n == 1 or not self._last:
+            self.tick(now)
+            return
+        dt = (now - self._last) / n
+        keep = 0.9**n
+        self._avg = dt if self._avg == 0.0 else keep * self._avg + (1.0 - keep) * dt
+        self._last = now
+
     def fps(self, now: int) -> float:
         if not self._last or self._avg <= 0 or now - self._last > 1_000_000_000:
             return 0.0

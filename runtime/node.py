@@ -126,6 +126,11 @@ class SourceNode(Node):
     :attr:`NodeContext.stopping` (use ``ctx.stop_event.wait(timeout)`` to pace).
     """
 
+    #: Frames the runtime may take from :meth:`frames` before sending any on (see
+    #: :mod:`~mcav.runtime.wiring`): more than 1 only for a source whose frames are ready at once (not
+    #: paced, e.g. a file read flat out), since a frame waits for the rest of its burst. Default 1.
+    burst: int = 1
+
     def frames(self) -> Iterator[Frame]:
         """Yield frames; returning means the source is exhausted."""
         raise NotImplementedError

@@ -37,7 +37,7 @@ from .health import declared
 from .metrics import NodeMetrics
 from .node import AsyncInput, AsyncNode, Node, NodeContext, SyncNode
 from .ring import Ring
-from .wiring import Outlet, SyncRunner, plan_segments, preparer, ring_target
+from .wiring import Outlet, SyncRunner, direct_target, plan_segments, preparer, ring_target
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -236,16 +236,19 @@ def assemble(rt: Runtime, g: CompiledGraph, kept: Collection[str] = ()) -> list[
             outs = list(cn.cls.outputs)
             outlet = outlets[(name, outs[0])] if outs else None
             runners[name] = SyncRunner(nodes[name], metrics[name], outlet, rt._locks.get(name))  # type: ignore[arg-type]
-    targets: dict[tuple[str, str], list[Any]] = {k: [] for k in outlets}
+    targets: dict[tuple[str, str], list[Any]] = {k: [] for k in outlets}  # (one frame, a burst) per target
     for i, e in enumerate(g.edges):
         if i in rings:
             dst = nodes[e.dst]
             prep = preparer(dst, e.dst_port) if isinstance(dst, AsyncNode) else None
             targets[(e.src, e.src_port)].append(ring_target(rings[i], prep))
         else:
-            targets[(e.src, e.src_port)].append(lambda f, r=runners[e.dst], p=e.dst_port: r.push(f, p))
+            targets[(e.src, e.src_port)].append(direct_target(runners[e.dst], e.dst_port))
     for key, outlet in outlets.items():
-        outlet.targets = targets[key]  # one assignment: a kept async node may be emitting right now
+        # Bursts come only from a source's worker, which a reload has halted; a kept async node may be
+        # emitting right now, so its targets change in one assignment.
+        outlet.bursts = [b for _, b in targets[key]]
+        outlet.targets = [t for t, _ in targets[key]]
 
     inputs: dict[tuple[str, str], AsyncInput] = {}
     for name, cn in g.nodes.items():

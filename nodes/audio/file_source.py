@@ -10,10 +10,9 @@ import numpy as np
 
 from mcav.runtime.errors import NodeFailure
 from mcav.runtime.frames import AudioBlock, Frame
-from mcav.runtime.node import SourceNode
 from mcav.runtime.params import param
 
-from .pacing import Pacer, Speed
+from .pacing import PacedSource, Pacer, Speed
 from .resample import StreamResampler
 
 __all__ = ["FileSource", "resolve_path"]
@@ -40,7 +39,7 @@ def resolve_path(path: str, base_dir: Path) -> Path:
     raise NodeFailure(f"audio file not found: {path} (looked for {' and '.join(str(t) for t in tried)})")
 
 
-class FileSource(SourceNode):
+class FileSource(PacedSource):
     """Plays an audio file (WAV, FLAC…) in real time or as fast as the graph goes, resampled if asked."""
 
     kind = "file"

@@ -16,10 +16,9 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from mcav.runtime.frames import AudioBlock, Frame
-from mcav.runtime.node import SourceNode
 from mcav.runtime.params import param
 
-from .pacing import Pacer, Speed
+from .pacing import PacedSource, Pacer, Speed
 
 __all__ = ["BeatGrid", "Synth", "SynthSignal", "beat_times"]
 
@@ -166,7 +165,7 @@ class SynthSignal:
         return out
 
 
-class Synth(SourceNode):
+class Synth(PacedSource):
     """A deterministic drum-and-bass test signal whose beat times are known exactly."""
 
     kind = "synth"
