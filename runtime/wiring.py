@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 import threading
 from time import monotonic_ns as _now  # frames.now_ns without its call: this module runs once per frame per node
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import networkx as nx
 
@@ -250,19 +250,15 @@ def drive_source(
     Closes ``frames`` at the end, unless the segment was halted: the next worker resumes them.
     """
     halted = False
+    batches: Iterable[Any]  # frames, or lists of up to ``burst`` frames
+    send: Callable[[Any], None]
+    if burst > 1 and outlet is not None:
+        batches, send = iter(lambda: list(islice(frames, burst)), []), outlet.send_burst
+    else:
+        batches, send = frames, (outlet.send if outlet is not None else lambda _: None)
     try:
-        if burst > 1 and outlet is not None:
-            while chunk := list(islice(frames, burst)):
-                outlet.send_burst(chunk)
-                if stop.is_set():
-                    break
-                if seg.halt.is_set():
-                    halted = True
-                    break
-            return
-        for frame in frames:
-            if outlet is not None:
-                outlet.send(frame)
+        for batch in batches:
+            send(batch)
             if stop.is_set():
                 break
             if seg.halt.is_set():
