@@ -19,13 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import islice
 import threading
-from time import monotonic_ns as _now  # frames.now_ns without its call: this module runs once per frame per node
 from typing import Any, Callable, Iterable, Iterator
 
 import networkx as nx
 
 from .compile import CompiledGraph
-from .frames import Frame
+from .frames import Frame, now_ns
 from .metrics import NodeMetrics
 from .node import AsyncNode, SyncNode
 from .ring import Ring, RingClosed
@@ -53,7 +52,7 @@ class Outlet:
         """Hand ``frame`` on; ``now``: the monotonic clock in ns if the caller just read it (0: read it here)."""
         m = self._metrics
         m.frames_out += 1
-        m.rate.tick(now or _now())
+        m.rate.tick(now or now_ns())
         for target in self.targets:
             target(frame)
 
@@ -61,7 +60,7 @@ class Outlet:
         """Hand on ``frames`` (oldest first, not empty), each target taking all of them before the next target."""
         m = self._metrics
         m.frames_out += len(frames)
-        m.rate.tick_many(now or _now(), len(frames))
+        m.rate.tick_many(now or now_ns(), len(frames))
         for target in self.bursts:
             target(frames)
 
@@ -82,7 +81,7 @@ class SyncRunner:
     def push(self, frame: Frame, port: str) -> None:
         m = self.metrics
         m.frames_in += 1
-        t0 = _now()
+        t0 = now_ns()
         try:
             if self.lock is None:
                 out = self.node.process(frame, port)
@@ -92,7 +91,7 @@ class SyncRunner:
         except Exception:  # a node bug costs one frame, counted and logged, not the show
             self._failed(frame)
             return
-        t1 = _now()
+        t1 = now_ns()
         m.proc.record(t1 - t0)
         m.latency.record(t1 - frame.t_capture)
         if out is not None and self.outlet is not None:
@@ -103,7 +102,7 @@ class SyncRunner:
         m, node, lock = self.metrics, self.node, self.lock
         m.frames_in += len(frames)
         outs = []
-        t0 = _now()
+        t0 = now_ns()
         for frame in frames:
             try:
                 if lock is None:
@@ -113,9 +112,9 @@ class SyncRunner:
                         out = node.process(frame, port)
             except Exception:
                 self._failed(frame)
-                t0 = _now()
+                t0 = now_ns()
                 continue
-            t1 = _now()  # one clock reading per frame: this frame's end is the next one's start
+            t1 = now_ns()  # one clock reading per frame: this frame's end is the next one's start
             m.proc.record(t1 - t0)
             m.latency.record(t1 - frame.t_capture)
             t0 = t1

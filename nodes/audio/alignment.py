@@ -39,10 +39,9 @@ class BeatPredictions:
     def __init__(self, rate: float, beats: int = 8) -> None:
         self._tol = max(1, int(round(HIT_TOLERANCE_S * rate)))
         self._beats = beats
-        self._pending = np.empty(0)
-        self._record = np.empty(0, bool)
         #: Share of the last ``beats`` checked predicted beats that met an onset (0-1; 0 until there are as many).
         self.aligned = 0.0
+        self.reset()
 
     def reset(self) -> None:
         """Forget predictions and checks (the onsets stopped)."""
