@@ -70,6 +70,7 @@ def candidates() -> dict[str, BeatSettings]:
         f"tempo recent {r:g} s, keep {k:g}": BeatSettings(tempo_recent=r, tempo_keep=k) for r, k in ((0.0, 1e-9), (3.0, 1e-7))
         if (r, k) != (BeatSettings().tempo_recent, BeatSettings().tempo_keep)} | {
         f"lock alignment {a:g}": BeatSettings(lock_alignment=a) for a in (0.5, 0.6, 0.7, 1.0) if a != BeatSettings().lock_alignment} | {
+        f"lock steady {r:g}": BeatSettings(lock_steady=r) for r in (0.0, 1.2, 1.3, 1.4, 1.5, 1.7) if r != BeatSettings().lock_steady} | {
         f"tatum {w:g} around {c:g} BPM": BeatSettings(tempo_tatum=w, tatum_bpm=c)
         for w, c in ((0.0, 300.0), (1.0, 300.0), (1.5, 300.0), (3.0, 300.0), (2.0, 200.0), (2.0, 400.0), (2.0, 500.0))
         if (w, c) != (BeatSettings().tempo_tatum, BeatSettings().tatum_bpm)}

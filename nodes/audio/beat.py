@@ -49,6 +49,7 @@ class BeatSettings:
     prior_bpm: float = param(110.0, doc="tempo preferred when the metrical level is ambiguous", unit="BPM", min=30)
     lock_confidence: float = param(0.2, doc="tempo confidence from which beats are flagged (lost below half of it)", min=0, max=1)
     lock_alignment: float = param(0.6, doc="share of the beats the tracker predicted that met an onset from which it may lock before the periodicity test passes (1 = never)", min=0.3, max=1)
+    lock_steady: float = param(1.3, doc="periodicity ratio (to chance) that three tempo estimates running at one tempo must all reach for the tracker to lock on it, however soft the onsets (0 = never)", min=0, max=10)
     lookahead: float = param(0.0, doc="flag beats this early (to offset downstream latency)", unit="s", min=0, max=0.2)
     tempo_window: float = param(8.0, doc="seconds of onsets the tempo is estimated from", unit="s", min=3, max=30)
     tempo_drift: float = param(0.014, doc="how far the tempo may move between two estimates (fraction, s.d.)", min=0.001, max=0.2)
@@ -114,7 +115,7 @@ class BeatAnalyzer:
         # `tap_delay` after that peak (the attack's perceptual centre).
         self._delay = window_s / 2 - s.tap_delay
         self.tempo = TempoEstimator(rate, s.min_bpm, s.max_bpm, s.prior_bpm, drift=s.tempo_drift, jump=s.tempo_jump,
-                                    recent=s.tempo_recent, alignment=s.lock_alignment, tatum=s.tempo_tatum,
+                                    recent=s.tempo_recent, alignment=s.lock_alignment, steady=s.lock_steady, tatum=s.tempo_tatum,
                                     tatum_bpm=s.tatum_bpm)
         # The pointer's beat intervals are whole samples: below ~90 Hz (e.g. hop 512 at 16 kHz,
         # 31 Hz) they are too coarse for a steady tempo, so each onset sample is held `_up` times.
@@ -272,9 +273,11 @@ class BeatAnalyzer:
         s = self.s
         # Locking also needs the periodicity's running mean above chance (1) — at chance, a window of sharp
         # onsets alone reads 0.25 (e.g. the first estimate over pink noise at 16 kHz) — or the predicted
-        # beats aligned with their onsets (which a short window can show, the periodicity test not).
+        # beats aligned with their onsets (which a short window can show, the periodicity test not), or
+        # the periodicity steady at one tempo (which the running mean shows late after a wrong start).
+        evidence = self.tempo.evidence
         if not self.locked and self.period > 0 and self.confidence >= s.lock_confidence and (
-                self.tempo.evidence.trend > 1.0 or self.tempo.evidence.aligned > 0):
+                evidence.trend > 1.0 or evidence.aligned > 0 or evidence.steadied):
             self.locked = True
             self.next_beat, self._predict_at = None, self.n - 1
         elif self.locked and self.confidence < 0.5 * s.lock_confidence:

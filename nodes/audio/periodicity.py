@@ -28,6 +28,15 @@ two measures, each mapped linearly to 0-1. A third, the *alignment* of the beats
 the tracker predicted with the onsets that then arrived (:mod:`.alignment`),
 counts as periodicity where it is higher (through the same density factor):
 a few seconds of music can pass it, where the surrogate test needs about 6 s.
+A fourth, *steady periodicity*, covers the running mean's blind spot: estimates at
+a wrong early tempo pull the mean below chance for seconds after the tempo
+turns right, and soft onsets (a waltz's strings) keep the contrast factor
+low. When the last ``STEADY_ESTIMATES`` ratios, each as the running mean
+counts it (density-scaled, none below the contrast floor), were measured at one
+tempo (within ``STEADY_TEMPO``) and all reach ``steady``, their smallest
+counts as periodicity on its own, without the contrast factor. Speech's and
+noise's flukes come one or two at a time at a wandering tempo (three running
+read at most 0.91 at 94 onset samples/s and 1.12 at 31 on the beatless set).
 The constants below were set from the noise floor and the generated
 beatless set (nodes/audio/testsignals.py) and compared on the 27 gtzan16k
 development clips (bench/beat_accuracy.py): they are development choices,
@@ -57,6 +66,11 @@ CONTRAST_FLOOR, CONTRAST_SPAN = 0.018, 0.015
 #: onset samples/s (hop 512 at 48 kHz). At lower rates an onset covers at least one longer sample, so
 #: both scale with DENSITY_RATE / rate (at 31 Hz, hop 512 at 16 kHz, music reads 0.05-0.15).
 DENSITY_FULL, DENSITY_NONE, DENSITY_RATE = 0.085, 0.10, 93.75
+
+
+#: Estimates running, at one tempo, whose periodicity ratios make it *steady*, and how far their tempi
+#: (tracked periods) may differ, as a fraction of the shortest.
+STEADY_ESTIMATES, STEADY_TEMPO = 3, 0.04
 
 
 #: Lags tested, as multiples of the beat period tracked: the period and half of it (the off-beat
@@ -95,11 +109,15 @@ class Periodicity:
         block_s: Length of the shuffled blocks, in s. Default 0.25.
         alignment: Share of the predicted beats that met an onset (:mod:`.alignment`) from which
             it counts as periodicity, full at 1 (a short window's evidence of a beat; 1 = never). Default 0.6.
+        steady: Periodicity ratio that the last ``STEADY_ESTIMATES`` estimates at one tempo must all
+            reach for the smallest of them to count as periodicity without the contrast factor (0 = never).
+            Default 0.
     """
 
     def __init__(self, rate: float, min_lag: float, max_lag: float, surrogates: int = 8, block_s: float = 0.25,
-                 alignment: float = 0.6) -> None:
+                 alignment: float = 0.6, steady: float = 0.0) -> None:
         self._align = alignment
+        self._steady = steady
         self._lags = np.arange(max(1, int(min_lag)), int(np.ceil(max_lag)) + 1)
         self._block = max(2, round(block_s * rate))
         self._count = surrogates
@@ -119,6 +137,10 @@ class Periodicity:
         #: The ratio averaged over the last few estimates (exponentially): what the confidence follows.
         self.trend = 1.0
         self._seen = 0
+        #: (tracked period, counted ratio) of the last STEADY_ESTIMATES estimates, oldest first.
+        self._runs: list[tuple[float, float]] = []
+        #: The smallest counted ratio of the last STEADY_ESTIMATES estimates when they were at one tempo, else 0.
+        self.steady = 0.0
         #: The beats the tracker predicted, checked against the onsets at each estimate (``end`` given).
         self.predictions = BeatPredictions(rate)
 
@@ -195,6 +217,8 @@ class Periodicity:
         """Forget the running average (the onsets stopped: what comes next is new evidence)."""
         self.trend = 1.0
         self._seen = 0
+        self._runs.clear()
+        self.steady = 0.0
         self.predictions.reset()
 
     @property
@@ -203,6 +227,20 @@ class Periodicity:
         if self._align >= 1.0:
             return 0.0
         return min(1.0, max(0.0, (self.predictions.aligned - self._align) / (1.0 - self._align)))
+
+    @property
+    def steadied(self) -> bool:
+        """Whether the steady periodicity reached ``steady`` (then it counts as periodicity on its own)."""
+        return 0.0 < self._steady <= self.steady
+
+    def _run(self, lag: float, counted: float) -> None:
+        """Note one estimate's tracked period and counted ratio; update :attr:`steady`."""
+        runs = self._runs
+        runs.append((lag, counted))
+        del runs[:-STEADY_ESTIMATES]
+        lags = [r[0] for r in runs]
+        same = len(runs) == STEADY_ESTIMATES and min(lags) > 0 and max(lags) <= (1.0 + STEADY_TEMPO) * min(lags)
+        self.steady = min(r[1] for r in runs) if same else 0.0
 
     def confidence(self, x: np.ndarray, lag: float = 0.0, end: int | None = None) -> float:
         """Confidence 0-1 that the detrended onset window ``x`` (oldest first) holds a beat.
@@ -218,10 +256,12 @@ class Periodicity:
             self.predictions.check(x, end)
         if x.size < 4 * self._block or c <= 0:
             self.ratio = 0.0
+            self._run(lag, 0.0)
             return 0.0
         combs = self._combs(x)
         if combs.shape[1] == 0:
             self.ratio = 0.0
+            self._run(lag, 0.0)
             return 0.0
         floor = float(combs[1:].max(axis=1).mean())  # what chance reaches at the best lag
         value = 0.0
@@ -237,12 +277,16 @@ class Periodicity:
         # Onsets are sparse: a dense onset function (a vibrato chord's or a pad's partials beating,
         # noise) is no beat however periodic or aligned it looks, so its evidence counts less, down to none.
         sparse = min(1.0, max(0.0, (DENSITY_NONE * self._dense - self.density) / ((DENSITY_NONE - DENSITY_FULL) * self._dense)))
+        counted = min(self.ratio, RATIO_CAP) * sparse if c >= CONTRAST_FLOOR else 0.0
         if c >= CONTRAST_FLOOR:  # too few onsets make the ratio a fluke: it does not count then
             # A running mean until there are enough estimates for the running average; it starts from
             # one estimate at chance level (1), and one estimate counts at most RATIO_CAP.
             self._seen += 1
-            self.trend += max(TREND_WEIGHT, 1.0 / (self._seen + 1)) * (min(self.ratio, RATIO_CAP) * sparse - self.trend)
+            self.trend += max(TREND_WEIGHT, 1.0 / (self._seen + 1)) * (counted - self.trend)
+        self._run(lag, counted)
         periodic = min(1.0, max(0.0, (self.trend - RATIO_FLOOR) / RATIO_SPAN))
         periodic = max(periodic, self.aligned * sparse)
         sharp = min(1.0, max(0.0, (c - CONTRAST_FLOOR) / CONTRAST_SPAN))
+        if self.steadied:  # periodic at one tempo for several estimates running: soft onsets suffice
+            return max(periodic * sharp, min(1.0, (self.steady - RATIO_FLOOR) / RATIO_SPAN))
         return periodic * sharp

@@ -65,6 +65,9 @@ class TempoEstimator:
             a DJ's tempo change wins sooner); 0 = the window's comb squared. Default 0.
         alignment: Share of the predicted beats that met an onset from which the confidence may
             rise before the periodicity test passes (:class:`.periodicity.Periodicity`). Default 0.6.
+        steady: Periodicity ratio that three estimates running at one tempo must all reach for the
+            confidence to rise on them alone, soft onsets or not (:class:`.periodicity.Periodicity`; 0 = never).
+            Default 0.
         tatum: Weight of the *tatum*, the normalised autocorrelation at each period's octave-equivalents
             (L·2^k) weighted by a log-Gaussian of ``TATUM_OCTAVES`` around the period of ``tatum_bpm``:
             the comb is multiplied by 1 + tatum × that (≥ 0); 0 = none. Default 2.
@@ -83,6 +86,7 @@ class TempoEstimator:
         jump: float = 0.42,
         recent: float = 0.0,
         alignment: float = 0.6,
+        steady: float = 0.0,
         tatum: float = 2.0,
         tatum_bpm: float = 300.0,
     ) -> None:
@@ -109,7 +113,8 @@ class TempoEstimator:
         self._tatum, self._tatum_lag = tatum, 60.0 * rate / tatum_bpm
         self._tables: dict[int, _Comb] = {}  # the comb's tables per window length
         self._recent = int(round(recent * rate))
-        self.evidence = Periodicity(rate, float(self.lags.min()), float(self.lags.max()), alignment=alignment)
+        self.evidence = Periodicity(rate, float(self.lags.min()), float(self.lags.max()), alignment=alignment,
+                                   steady=steady)
 
     def _prepare(self, n: int) -> _Comb:
         """Tables for an onset window of ``n`` samples, made once per length (the lengths rarely change).
