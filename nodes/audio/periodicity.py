@@ -111,11 +111,11 @@ class Periodicity:
             it counts as periodicity, full at 1 (a short window's evidence of a beat; 1 = never). Default 0.6.
         steady: Periodicity ratio that the last ``STEADY_ESTIMATES`` estimates at one tempo must all
             reach for the smallest of them to count as periodicity without the contrast factor (0 = never).
-            Default 0.
+            Default 1.3.
     """
 
     def __init__(self, rate: float, min_lag: float, max_lag: float, surrogates: int = 8, block_s: float = 0.25,
-                 alignment: float = 0.6, steady: float = 0.0) -> None:
+                 alignment: float = 0.6, steady: float = 1.3) -> None:
         self._align = alignment
         self._steady = steady
         self._lags = np.arange(max(1, int(min_lag)), int(np.ceil(max_lag)) + 1)

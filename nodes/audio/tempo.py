@@ -67,7 +67,7 @@ class TempoEstimator:
             rise before the periodicity test passes (:class:`.periodicity.Periodicity`). Default 0.6.
         steady: Periodicity ratio that three estimates running at one tempo must all reach for the
             confidence to rise on them alone, soft onsets or not (:class:`.periodicity.Periodicity`; 0 = never).
-            Default 0.
+            Default 1.3.
         tatum: Weight of the *tatum*, the normalised autocorrelation at each period's octave-equivalents
             (L·2^k) weighted by a log-Gaussian of ``TATUM_OCTAVES`` around the period of ``tatum_bpm``:
             the comb is multiplied by 1 + tatum × that (≥ 0); 0 = none. Default 2.
@@ -86,7 +86,7 @@ class TempoEstimator:
         jump: float = 0.42,
         recent: float = 0.0,
         alignment: float = 0.6,
-        steady: float = 0.0,
+        steady: float = 1.3,
         tatum: float = 2.0,
         tatum_bpm: float = 300.0,
     ) -> None:

@@ -32,7 +32,7 @@ def test_soft_onsets_at_one_tempo_for_three_estimates_count_without_the_contrast
     # tracked tempo turns right (within the tempo tolerance: 2 %) for three.
     windows = [soft_beat(10 + s) for s in range(4)] + [soft_beat(s) for s in range(STEADY_ESTIMATES)]
     lags = [0.7 * PERIOD] * 4 + [PERIOD, 1.02 * PERIOD, PERIOD]
-    off = Periodicity(RATE, 28, 94)
+    off = Periodicity(RATE, 28, 94, steady=0.0)
     on = Periodicity(RATE, 28, 94, steady=1.3)
     quiet, steady = estimates(off, windows, lags), estimates(on, windows, lags)
     assert CONTRAST_FLOOR < on.contrast < CONTRAST_FLOOR + 0.005 and on.density < 0.085  # soft, sparse
