@@ -45,6 +45,8 @@ not cross-validated ones.
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
@@ -117,7 +119,7 @@ class Periodicity:
     def __init__(self, rate: float, min_lag: float, max_lag: float, surrogates: int = 8, block_s: float = 0.25,
                  alignment: float = 0.6, steady: float = 1.3) -> None:
         self._align = alignment
-        self._steady = steady
+        self._steady_min = steady
         self._lags = np.arange(max(1, int(min_lag)), int(np.ceil(max_lag)) + 1)
         self._block = max(2, round(block_s * rate))
         self._count = surrogates
@@ -138,7 +140,7 @@ class Periodicity:
         self.trend = 1.0
         self._seen = 0
         #: (tracked period, counted ratio) of the last STEADY_ESTIMATES estimates, oldest first.
-        self._runs: list[tuple[float, float]] = []
+        self._runs: deque[tuple[float, float]] = deque(maxlen=STEADY_ESTIMATES)
         #: The smallest counted ratio of the last STEADY_ESTIMATES estimates when they were at one tempo, else 0.
         self.steady = 0.0
         #: The beats the tracker predicted, checked against the onsets at each estimate (``end`` given).
@@ -231,15 +233,14 @@ class Periodicity:
     @property
     def steadied(self) -> bool:
         """Whether the steady periodicity reached ``steady`` (then it counts as periodicity on its own)."""
-        return 0.0 < self._steady <= self.steady
+        return 0.0 < self._steady_min <= self.steady
 
     def _run(self, lag: float, counted: float) -> None:
         """Note one estimate's tracked period and counted ratio; update :attr:`steady`."""
         runs = self._runs
         runs.append((lag, counted))
-        del runs[:-STEADY_ESTIMATES]
-        lags = [r[0] for r in runs]
-        same = len(runs) == STEADY_ESTIMATES and min(lags) > 0 and max(lags) <= (1.0 + STEADY_TEMPO) * min(lags)
+        lo, hi = min(r[0] for r in runs), max(r[0] for r in runs)
+        same = len(runs) == STEADY_ESTIMATES and lo > 0 and hi <= (1.0 + STEADY_TEMPO) * lo
         self.steady = min(r[1] for r in runs) if same else 0.0
 
     def confidence(self, x: np.ndarray, lag: float = 0.0, end: int | None = None) -> float:
