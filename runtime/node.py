@@ -115,6 +115,17 @@ class SyncNode(Node):
         """Handle one frame arriving on ``port``; return the output frame or None."""
         raise NotImplementedError
 
+    def process_burst(self, frames: list[Frame], port: str) -> list[Frame | None]:
+        """Handle a burst of frames arriving on ``port`` (oldest first); return one result per frame.
+
+        Bursts come only from a source read flat out (:attr:`SourceNode.burst`). A node overrides this
+        when seeing the frames together makes its work cheaper (one transform over all their samples);
+        it must return what :meth:`process` would have returned frame by frame. Only an override is
+        called: otherwise the runtime calls :meth:`process` per frame, so that a failing frame costs that
+        frame alone; an override that raises costs the whole burst (every frame counted in ``errors``).
+        """
+        return [self.process(frame, port) for frame in frames]
+
     def finish(self) -> None:
         """Called once on the worker thread after the last frame (end of stream or stop)."""
 

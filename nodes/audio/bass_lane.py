@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.linalg import blas
@@ -59,18 +60,35 @@ class BassLane:
 
     def update(self, mono: np.ndarray) -> tuple[float, bool]:
         """Feed one block; return ``(level 0-1, kick onset)``."""
-        n = mono.shape[0]
+        return self._step(self._lowpass(mono))
+
+    def update_many(self, samples: np.ndarray, ends: Sequence[int]) -> list[tuple[float, bool]]:
+        """:meth:`update` for each block of ``samples`` (block ``i`` ends at index ``ends[i]``): one filter call."""
+        low, start, out = self._lowpass(samples), 0, []
+        for end in ends:
+            out.append(self._step(low[start:end]))
+            start = end
+        return out
+
+    def _lowpass(self, samples: np.ndarray) -> np.ndarray:
+        """The low-pass of ``samples``, sample by sample, carrying its state to the next call."""
+        if samples.shape[0] == 0:
+            return samples
+        coefs = self._coefs.get(samples.dtype)
+        if _raw_lfilter is not None and coefs is not None:
+            zi = self._zi if self._zi.dtype == samples.dtype else self._zi.astype(samples.dtype)
+            low, self._zi = _raw_lfilter(coefs[0], coefs[1], samples, -1, zi)
+        else:
+            b, a = self._coefs[np.dtype(np.float64)]
+            low, self._zi = lfilter(b, a, samples, zi=self._zi.astype(np.float64))
+        return low
+
+    def _step(self, low: np.ndarray) -> tuple[float, bool]:
+        """Advance the envelope and the kick detector over one block of the low-passed signal."""
+        n = low.shape[0]
         if n == 0:
             return min(1.0, self.env / self.peak), False
         dt = n / self.sr
-        # The low-pass, sample by sample, carrying its state to the next block.
-        coefs = self._coefs.get(mono.dtype)
-        if _raw_lfilter is not None and coefs is not None:
-            zi = self._zi if self._zi.dtype == mono.dtype else self._zi.astype(mono.dtype)
-            low, self._zi = _raw_lfilter(coefs[0], coefs[1], mono, -1, zi)
-        else:
-            b, a = self._coefs[np.dtype(np.float64)]
-            low, self._zi = lfilter(b, a, mono, zi=self._zi.astype(np.float64))
         level = peak_abs(low)
         before = self.env
         self.env = level if level > self.env else self.env * math.exp(-dt / self.RELEASE_S)

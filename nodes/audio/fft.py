@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcav.nodes.interfaces import AnalysisPreset
-from mcav.nodes.presets import PRESET_NAMES, get_preset
+from mcav.nodes.presets import PRESET_NAMES, Preset, get_preset
 from mcav.runtime.frames import AudioBlock, Frame, Spectrum
 from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
@@ -68,6 +68,11 @@ class Fft(SyncNode):
     inputs = {"in": AudioBlock}
     outputs = {"out": Spectrum}
 
+    #: Long hops a burst's chunk holds (:meth:`process_burst`): numpy's per-call cost then counts once per
+    #: chunk, and a chunk's windows and spectra stay in the CPU's caches (60 s at 48 kHz, 2048-sample
+    #: frames: 16-32 hops cost 0.56-0.60 of frame by frame, 64 hops as much as frame by frame).
+    BURST_HOPS = 32
+
     def __init__(self, params: Params, ctx: NodeContext) -> None:
         super().__init__(params, ctx)
         self._preset = get_preset(params.preset)
@@ -91,10 +96,43 @@ class Fft(SyncNode):
 
     def process(self, frame: Frame, port: str) -> Spectrum | None:
         assert isinstance(frame, AudioBlock)
-        p = self.params
+        an = self._stream(frame)
+        if an is None:
+            return None
+        preset = self._preset
+        return self._spectrum(frame, an.analyze(downmix(frame.samples), preset), preset)
+
+    def process_burst(self, frames: list[Frame], port: str) -> list[Frame | None]:
+        """The frames of a burst in chunks of about :attr:`BURST_HOPS` hops, each chunk in one analysis."""
+        out: list[Frame | None] = []
+        i = 0
+        while i < len(frames):
+            first = frames[i]
+            assert isinstance(first, AudioBlock)
+            an = self._stream(first)
+            if an is None:
+                out.append(None)
+                i += 1
+                continue
+            per = max(1, self.BURST_HOPS * self.params.hop // max(1, first.samples.shape[0]))
+            chunk = [first]
+            for frame in frames[i + 1 : i + per]:
+                assert isinstance(frame, AudioBlock)
+                if frame.sample_rate != first.sample_rate:  # the next chunk restarts the stream state
+                    break
+                chunk.append(frame)
+            preset = self._preset
+            results = an.analyze_many([downmix(f.samples) for f in chunk], preset)
+            out.extend(self._spectrum(f, r, preset) for f, r in zip(chunk, results))  # type: ignore[arg-type]
+            i += len(chunk)
+        return out
+
+    def _stream(self, frame: AudioBlock) -> SpectrumAnalyzer | None:
+        """The stream state for ``frame``: new on the first block or a rate change; None if the params cannot work."""
         an = self._analyzer
         if an is None or an.sr != frame.sample_rate:
             # First block, or the device came back at another rate: restart the stream state.
+            p = self.params
             try:
                 an = self._analyzer = SpectrumAnalyzer(
                     frame.sample_rate,
@@ -110,8 +148,10 @@ class Fft(SyncNode):
             except ValueError as exc:
                 self.ctx.fail(f"fft node '{self.ctx.name}': {exc}")
                 return None
-        preset = self._preset
-        out = an.analyze(downmix(frame.samples), preset)
+        return an
+
+    def _spectrum(self, frame: AudioBlock, out: dict | None, preset: Preset) -> Spectrum | None:
+        """The Spectrum of ``frame`` from its analysis fields (None: no band hop ended in it)."""
         if out is None:
             return None
         spec = Spectrum(

@@ -12,6 +12,8 @@ only for the long hops that ended in it, and ``hop_s`` (their spacing) is 0 when
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from mcav.nodes.presets import Preset
@@ -28,7 +30,9 @@ __all__ = ["BAND_EDGES_HZ", "SpectrumAnalyzer", "band_bins"]
 _max = np.maximum.reduce
 _NO_FLUX = np.zeros((0, NUM_BANDS), np.float32)
 _NO_ODF = np.zeros(0, np.float32)
-_NO_FLUX.flags.writeable = _NO_ODF.flags.writeable = False  # shared by every frame without a long hop
+_NO_MAG = np.zeros((0, 0), np.float32)  # a block run without long hops (never read)
+# Shared by every frame without a long hop:
+_NO_FLUX.flags.writeable = _NO_ODF.flags.writeable = _NO_MAG.flags.writeable = False
 
 
 class SpectrumAnalyzer:
@@ -102,57 +106,98 @@ class SpectrumAnalyzer:
 
     def analyze(self, mono: np.ndarray, preset: Preset) -> dict | None:
         """Feed a block of mono samples; return the fields of a Spectrum, or None if no band hop ended."""
-        n = mono.shape[0]
-        keep, hop, pos = self._keep, self.hop, self._pos
+        return self.analyze_many((mono,), preset)[0]
+
+    def analyze_many(self, blocks: Sequence[np.ndarray], preset: Preset) -> list[dict | None]:
+        """:meth:`analyze` for each of ``blocks`` in turn, with one transform per window length for all of them.
+
+        Returns what ``analyze`` would have returned block by block (the same fields, equal to float32
+        rounding). A file read flat out hands several blocks at once: the transforms, the onset rows
+        and the band sums then run once over all their hops, which costs far less than once per block
+        (numpy's per-call cost), while AGC, gate and bass lane still advance block by block.
+        """
+        keep, hop, band_hop = self._keep, self.hop, self.band_hop
+        pos0 = self._pos
         # One call both joins the previous tail and converts to float32.
-        data = np.concatenate((self._tail, mono), dtype=np.float32)
-        end = self._pos = pos + n
+        data = np.concatenate((self._tail, *blocks), dtype=np.float32)
+        base = pos0 - keep  # the sample index of data[0]
+        # Plan each block with the stream's index arithmetic alone: its long hops, then its band hops.
+        # Long hops end on multiples of `hop`, and each block takes the band hops up to its newest
+        # long hop (or band hop when no long hop ended), so both runs are contiguous over the blocks.
+        ends, plans = [], []
+        pos, next_band = pos0, self._next_band
+        first_long = (pos0 // hop + 1) * hop  # the first long window end after the stream's position
+        longs = bands = 0  # hops planned so far
+        aligned = True  # every frame's band windows end with its long ones (the default band_hop = hop)
+        oldest_band = next_band  # the end of the first frame's oldest band window
+        for mono in blocks:
+            end = pos + mono.shape[0]
+            ends.append(end - pos0)
+            first = (pos // hop + 1) * hop  # first long window end inside this block
+            count = (end - first) // hop + 1 if first <= end else 0
+            last = first + (count - 1) * hop if count else end // band_hop * band_hop
+            if last < next_band:  # no band hop ended (hence no long hop either)
+                plans.append(None)
+            else:
+                oldest = next_band  # the end of the frame's oldest band window
+                bcount = (last - oldest) // band_hop + 1
+                plans.append((longs, count, bands, bcount, last))
+                aligned = aligned and count == bcount and oldest == first
+                longs, bands, next_band = longs + count, bands + bcount, last + band_hop
+            pos = end
+        self._pos, self._next_band = pos, next_band
         self._tail = data[-keep:]
-        level, kick = self.bass.update(data[keep:])
-        last = end // self.band_hop * self.band_hop  # the newest band window end in reach
-        if last < self._next_band:
-            return None
-        base = pos - keep  # the sample index of data[0]
-        first = (pos // hop + 1) * hop  # first long window end inside this block
-        count = (end - first) // hop + 1 if first <= end else 0
-        if count:
-            last = first + (count - 1) * hop  # the frame ends with its newest long hop
-            mag = self.long.magnitudes(data, first - self.size - base, hop, count)
-            (flux, odf), hop_s = self.onsets.compute(mag), self._hop_s
-        else:
-            # No flux rows, so no flux spacing: the beat node reports its state without advancing it, and
-            # flags beats only in frames with onset samples, exactly as a single-window analysis would.
-            flux, odf, hop_s = _NO_FLUX, _NO_ODF, 0.0
-        short, band_hop = self.short, self.band_hop
-        oldest = self._next_band  # the end of the frame's oldest band window
-        bcount = (last - oldest) // band_hop + 1
-        bstart = oldest - self.band_size - base  # that window's start in `data`
-        self._next_band = last + band_hop
-        bmag = mag if short is self.long else short.magnitudes(data, bstart, band_hop, bcount)
+        kicks = self.bass.update_many(data[keep:], ends)
+        if not bands:
+            return [None] * len(blocks)
+        mag = flux_all = odf_all = _NO_MAG
+        if longs:
+            mag = self.long.magnitudes(data, first_long - self.size - base, hop, longs)
+            flux_all, odf_all = self.onsets.compute(mag)
+        bstart = oldest_band - self.band_size - base  # the oldest band window's start in `data`
+        short = self.short
+        bmag = mag if short is self.long else short.magnitudes(data, bstart, band_hop, bands)
         raw = short.amplitudes(bmag)
         if self._bass is not None:
-            if count and oldest == first and bcount == count:  # the band windows end with the long ones
-                raw[:, 0] = self.long.bass_amplitudes(mag)  # (the default band_hop = hop): already transformed
+            # The bass band keeps the long window's resolution: the long transform holds its windows when
+            # the band windows end with the long ones; else its own direct DFT.
+            if aligned:
+                raw[:, 0] = self.long.bass_amplitudes(mag)
             else:
-                raw[:, 0] = self._bass.amplitudes(data, oldest - self.size - base, band_hop, bcount)
-        # The noise gate looks at the newest hop of every band window ending in this frame.
-        fresh = data[bstart + self.band_size - band_hop : bstart + self.band_size + (bcount - 1) * band_hop]
-        amplitude = peak_abs(fresh)
-        # AGC and smoothing run once per output frame, on the loudest hop of the
-        # frame; their factors are per second, so this matches per-hop updates
-        # when a frame is one hop (live) and costs less when it is many (files).
-        bands = self.agc.update(_max(raw, axis=0), amplitude, self._band_hop_s * bcount, preset)
-        return {
-            "t_audio": last / self.sr,
-            "bands": bands,
-            "raw_bands": raw[-1],
-            "peak": max(self.agc.smoothed),
-            "magnitudes": bmag[-1] * short.mag_scale,
-            "hop_s": hop_s,
-            "flux": flux,
-            "odf": odf,
-            "window_s": self._window_s,
-            "amplitude": amplitude,
-            "instant_bass": level,
-            "instant_kick": kick,
-        }
+                raw[:, 0] = self._bass.amplitudes(data, oldest_band - self.size - base, band_hop, bands)
+        out: list[dict | None] = []
+        fresh_end = bstart + self.band_size  # the newest hop of each band window: the noise gate looks there
+        for plan, (level, kick) in zip(plans, kicks):
+            if plan is None:
+                out.append(None)
+                continue
+            l0, count, b0, bcount, last = plan
+            b1 = b0 + bcount
+            if not count:
+                # No flux rows, so no flux spacing: the beat node reports its state without advancing it, and
+                # flags beats only in frames with onset samples, exactly as a single-window analysis would.
+                flux, odf, hop_s = _NO_FLUX, _NO_ODF, 0.0
+            elif count == longs:  # the run's only frame with long hops (always, live): no slices to make
+                flux, odf, hop_s = flux_all, odf_all, self._hop_s
+            else:
+                flux, odf, hop_s = flux_all[l0 : l0 + count], odf_all[l0 : l0 + count], self._hop_s
+            amplitude = peak_abs(data[fresh_end + (b0 - 1) * band_hop : fresh_end + (b1 - 1) * band_hop])
+            # AGC and smoothing run once per output frame, on the loudest hop of the
+            # frame; their factors are per second, so this matches per-hop updates
+            # when a frame is one hop (live) and costs less when it is many (files).
+            rows = raw if bcount == bands else raw[b0:b1]
+            out.append({
+                "t_audio": last / self.sr,
+                "bands": self.agc.update(_max(rows, axis=0), amplitude, self._band_hop_s * bcount, preset),
+                "raw_bands": rows[-1],
+                "peak": max(self.agc.smoothed),
+                "magnitudes": bmag[b1 - 1] * short.mag_scale,
+                "hop_s": hop_s,
+                "flux": flux,
+                "odf": odf,
+                "window_s": self._window_s,
+                "amplitude": amplitude,
+                "instant_bass": level,
+                "instant_kick": kick,
+            })
+        return out

@@ -38,7 +38,28 @@ class Trace(SyncNode):
         return frame
 
 
-for _cls in (BurstCounter, Trace):
+class Batch(SyncNode):
+    """Takes each burst whole (:meth:`process_burst`): logs it as one entry, doubles each value, drops odd ones;
+    fails on a burst holding the value 13 (when its ``fail`` param is set) or returns one result short on 21."""
+
+    kind = "batch"
+    inputs = {"in": Frame}
+    outputs = {"out": Frame}
+
+    def process(self, frame: Frame, port: str) -> Frame | None:
+        return self.process_burst([frame], port)[0]
+
+    def process_burst(self, frames: list[Frame], port: str) -> list[Frame | None]:
+        values = [f.value for f in frames]  # type: ignore[attr-defined]
+        if 13 in values:
+            raise ValueError("thirteen is bad")
+        TRACE.append((self.ctx.name, len(frames)))
+        out: list[Frame | None] = [Tick(seq=f.seq, t_capture=f.t_capture, value=2 * f.value) if f.value % 2 == 0
+                                   else None for f in frames]  # type: ignore[attr-defined]
+        return out[:-1] if 21 in values else out
+
+
+for _cls in (BurstCounter, Trace, Batch):
     register_kind(_cls.kind, f"{__name__}:{_cls.__name__}")
 
 
@@ -100,3 +121,22 @@ def test_a_burst_into_a_ring_queues_every_frame() -> None:
         """
     )
     assert [f.value for f in rt.node("out").frames] == [float(v) for v in range(50)]  # type: ignore[attr-defined]
+
+
+def test_a_node_with_process_burst_takes_each_burst_whole_and_a_failure_costs_that_burst(caplog: Any) -> None:
+    rt = run(
+        """
+        nodes:
+          src: {kind: burst_counter, count: 30}
+          a: {kind: batch, in: src}
+          out: {kind: collect, in: a}
+        """
+    )
+    # Bursts 0-7, 8-15 (raises on 13), 16-23 (one result short on 21: the contract is broken), 24-29.
+    assert TRACE == [("a", 8), ("a", 8), ("a", 6)]
+    assert [f.value for f in rt.node("out").frames] == [float(2 * v) for v in (0, 2, 4, 6, 24, 26, 28)]  # type: ignore[attr-defined]
+    a = rt.snapshot().nodes["a"]
+    assert a.frames_in == 30 and a.errors == 16 and a.frames_out == 7  # every frame of a lost burst is counted
+    assert a.proc_p50_ms is not None and a.latency_p50_ms is not None
+    assert "thirteen is bad" in caplog.text and "with the 7 before it in its burst" in caplog.text
+    assert "process_burst returned 7 results for 8 frames" in caplog.text

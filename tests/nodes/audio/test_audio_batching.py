@@ -84,6 +84,46 @@ def test_spectrum_arrays_are_not_reused_buffers() -> None:
         np.testing.assert_array_equal(first[k], v)
 
 
+@pytest.mark.parametrize(
+    "windows",
+    [{}, {"band_size": 1024, "band_hop": 512}, {"band_size": 512, "band_hop": 256}, {"size": 2048, "hop": 1024}],
+    ids=["default", "one-window", "short-band-hop", "long-hop"],
+)
+def test_analyze_many_equals_analyze_block_by_block(windows: dict[str, int]) -> None:
+    """A burst's blocks analysed together give each block's fields as analysing it alone does."""
+    x = SynthSignal(SR, bpm=128, noise=0.02).render(0, SR * 3)
+    rng = np.random.default_rng(4)
+    cuts = np.cumsum(rng.choice([0, 1, 100, 511, 512, 513, 2048, 3000], size=120))
+    blocks = [x[i:j] for i, j in zip(np.r_[0, cuts], cuts)]  # empty, waiting, several-hop blocks
+    alone, together = SpectrumAnalyzer(SR, **windows), SpectrumAnalyzer(SR, **windows)
+    one = [alone.analyze(b, AUTO) for b in blocks]
+    many: list[dict | None] = []
+    while len(many) < len(blocks):
+        many += together.analyze_many(blocks[len(many) : len(many) + int(rng.integers(1, 10))], AUTO)
+    assert [r is None for r in many] == [r is None for r in one]
+    assert sum(r is not None for r in one) > 60
+    for r, s in zip(one, many):
+        if r is None:
+            continue
+        assert r.keys() == s.keys()
+        assert r["flux"].shape == (r["odf"].shape[0], 5) and (r["hop_s"] > 0) == (r["odf"].shape[0] > 0)
+        for k in ("t_audio", "hop_s", "window_s", "amplitude", "instant_bass", "instant_kick"):
+            assert s[k] == r[k], k
+        for k in ("bands", "raw_bands", "magnitudes", "flux", "odf"):
+            assert s[k].shape == r[k].shape and s[k].dtype == r[k].dtype, k
+            np.testing.assert_allclose(s[k], r[k], rtol=1e-5, atol=1e-7, err_msg=k)
+        assert s["peak"] == pytest.approx(r["peak"], rel=1e-5)
+
+
+def test_bass_lane_update_many_equals_update_block_by_block() -> None:
+    x = SynthSignal(SR, bpm=120).render(0, SR).astype(np.float32)
+    ends = [0, 0, 1, 700, 2048, 2048, 6000, 12000, len(x)]  # empty blocks too
+    alone, together = BassLane(SR), BassLane(SR)
+    one = [alone.update(x[i:j]) for i, j in zip([0, *ends[:-1]], ends)]
+    assert together.update_many(x, ends) == one
+    assert any(kick for _, kick in one) and (together.env, together.peak) == (alone.env, alone.peak)
+
+
 def test_bass_lane_filters_every_sample_in_either_precision() -> None:
     x = SynthSignal(SR, bpm=120).render(0, SR).astype(np.float64)
     lanes = {np.float32: BassLane(SR), np.float64: BassLane(SR)}

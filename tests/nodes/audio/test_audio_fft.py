@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import soundfile as sf
 from conftest import build
 
 from mcav.nodes.audio.fft import BAND_EDGES_HZ, SpectrumAnalyzer, band_bins
+from mcav.nodes.audio.synth import SynthSignal
 from mcav.nodes.presets import PRESET_NAMES, get_preset
 from mcav.runtime.engine import Runtime
 from mcav.runtime.frames import AudioBlock
@@ -151,3 +155,23 @@ def test_node_emits_spectra_and_switches_preset_at_run_time() -> None:
     assert len(spectra) == (1024 + 3 * SR) // 512 - 2
     assert all(s.preset == "edm" and s.bands.shape == (5,) for s in spectra)
     assert max(s.peak for s in spectra) > 0.9
+
+
+def test_a_file_read_flat_out_gives_the_spectra_of_block_by_block_analysis(tmp_path: Path) -> None:
+    """At ``speed: max`` the node takes the file's bursts whole (``process_burst``): same spectra as frame by frame."""
+    path = tmp_path / "clip.wav"
+    x = SynthSignal(SR, bpm=126, noise=0.02).render(0, 5 * SR).astype(np.float32)
+    sf.write(path, x, SR, subtype="FLOAT")
+    rt = Runtime(build(f"nodes:\n  src: {{kind: file, path: '{path}', speed: max, block: 2048}}\n"
+                       "  fft: {kind: fft, in: src}\n  sink: {kind: collect, in: fft}\n"))
+    assert rt.run() == 0
+    got = list(rt.node("sink").frames)
+    an = SpectrumAnalyzer(SR)
+    want = [r for r in (an.analyze(x[i : i + 2048], get_preset("auto")) for i in range(0, len(x), 2048)) if r]
+    assert len(got) == len(want) == len(x) // 2048 and [s.seq for s in got] == list(range(len(got)))
+    for s, r in zip(got, want):
+        assert s.t_audio == r["t_audio"] and s.instant_kick == r["instant_kick"]
+        np.testing.assert_allclose(s.odf, r["odf"], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(s.flux, r["flux"], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(s.bands, r["bands"], rtol=1e-5, atol=1e-7)
+    assert rt.snapshot().nodes["fft"].errors == 0
