@@ -175,3 +175,20 @@ def test_a_file_read_flat_out_gives_the_spectra_of_block_by_block_analysis(tmp_p
         np.testing.assert_allclose(s.flux, r["flux"], rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(s.bands, r["bands"], rtol=1e-5, atol=1e-7)
     assert rt.snapshot().nodes["fft"].errors == 0
+
+
+def test_a_burst_that_changes_sample_rate_restarts_the_stream_where_frame_by_frame_does() -> None:
+    """``process_burst`` splits its chunks at a rate change: the same spectra as ``process`` frame by frame."""
+    x = SynthSignal(SR, bpm=120).render(0, SR).astype(np.float32)
+    rates = [SR] * 5 + [44100] * 4 + [SR] * 3
+    frames = [AudioBlock(seq=i, t_capture=0, samples=x[i * 2048 : (i + 1) * 2048, None], sample_rate=r,
+                         t_audio=i * 2048 / r) for i, r in enumerate(rates)]
+    one, many = Runtime(build(GRAPH)).node("fft"), Runtime(build(GRAPH)).node("fft")
+    alone = [one.process(f, "in") for f in frames]
+    together = many.process_burst(frames, "in")
+    assert len(together) == len(frames) and all(s is not None for s in together)
+    assert [s.sample_rate for s in together] == rates and [s.seq for s in together] == list(range(len(frames)))
+    for s, r in zip(together, alone):
+        assert (s.t_audio, s.hop_s) == (r.t_audio, r.hop_s)
+        np.testing.assert_allclose(s.odf, r.odf, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(s.bands, r.bands, rtol=1e-5, atol=1e-7)
