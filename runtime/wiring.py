@@ -154,8 +154,10 @@ class SyncRunner:
             self.outlet.send_burst(outs, t1)
 
     def _failed(self, frame: Frame, count: int = 1) -> None:
-        """A node bug costs ``count`` frames up to ``frame``, counted and logged (the first ones, then every
-        thousandth), not the show."""
+        """A node bug costs ``count`` frames (``frame`` and those before it in its burst), not the show.
+
+        They are counted in ``errors`` and logged: the first ones, then every thousandth.
+        """
         m = self.metrics
         before, m.errors = m.errors, m.errors + count
         # Log when the count reaches 1, 10, 100 or a multiple of 1000 (a burst may step over one).

@@ -115,7 +115,7 @@ class Fft(SyncNode):
                 i += 1
                 continue
             per = max(1, self.BURST_HOPS * self.params.hop // max(1, first.samples.shape[0]))
-            chunk = [first]
+            chunk: list[AudioBlock] = [first]
             for frame in frames[i + 1 : i + per]:
                 assert isinstance(frame, AudioBlock)
                 if frame.sample_rate != first.sample_rate:  # the next chunk restarts the stream state
@@ -123,7 +123,7 @@ class Fft(SyncNode):
                 chunk.append(frame)
             preset = self._preset
             results = an.analyze_many([downmix(f.samples) for f in chunk], preset)
-            out.extend(self._spectrum(f, r, preset) for f, r in zip(chunk, results))  # type: ignore[arg-type]
+            out.extend(self._spectrum(f, r, preset) for f, r in zip(chunk, results))
             i += len(chunk)
         return out
 
