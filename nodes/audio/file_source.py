@@ -12,6 +12,7 @@ from mcav.runtime.errors import NodeFailure
 from mcav.runtime.frames import AudioBlock, Frame
 from mcav.runtime.params import param
 
+from .fft import downmix
 from .pacing import PacedSource, Pacer, Speed
 from .resample import StreamResampler
 
@@ -51,6 +52,8 @@ class FileSource(PacedSource):
         loop: bool = param(False, doc="start again at the end (audio time keeps counting)")
         block: int = param(512, doc="samples per frame (at the output rate)", min=16, max=1 << 16)
         sample_rate: int = param(0, doc="output rate; 0 keeps the file's rate", unit="Hz", min=0, max=192000)
+        mono: bool = param(False, doc="mix the channels down to one before resampling (an analysis needs no "
+                                      "more, and resampling one channel costs half as much)")
 
     outputs = {"out": AudioBlock}
 
@@ -73,7 +76,9 @@ class FileSource(PacedSource):
     def _chunks(self, f, rate_out: int) -> Iterator[np.ndarray]:  # type: ignore[no-untyped-def]
         """Decoded, resampled samples in chunks, looping if asked."""
         p = self.params
-        resampler = StreamResampler(f.samplerate, rate_out, f.channels) if rate_out != f.samplerate else None
+        mix = p.mono and f.channels > 1
+        channels = 1 if mix else f.channels
+        resampler = StreamResampler(f.samplerate, rate_out, channels) if rate_out != f.samplerate else None
         want = p.block * _READ_BLOCKS
         # 16-bit PCM (most WAV and FLAC files): libsndfile's conversion to float costs 3x reading
         # int16 and scaling in numpy, which gives the same values (x / 32768, exact in float32).
@@ -84,6 +89,8 @@ class FileSource(PacedSource):
                 data = np.multiply(raw, np.float32(1.0 / 32768.0), dtype=np.float32)
             else:
                 data = f.read(want, dtype="float32", always_2d=True)
+            if mix:  # the channel mean, as the fft node would take it
+                data = downmix(data)[:, None]
             if data.shape[0] == 0:
                 if p.loop and f.frames > 0:
                     f.seek(0)
@@ -98,8 +105,9 @@ class FileSource(PacedSource):
         path, f = self._open()
         rate = p.sample_rate or f.samplerate
         self.ctx.log.info(
-            "playing %s (%d Hz, %d ch, %.1f s) at %s speed%s",
+            "playing %s (%d Hz, %d ch, %.1f s) at %s speed%s%s",
             path, f.samplerate, f.channels, f.frames / max(1, f.samplerate), p.speed,
+            ", mixed to mono" if p.mono and f.channels > 1 else "",
             f", resampled to {rate} Hz" if rate != f.samplerate else "",
         )  # fmt: skip
         pacer = Pacer(self.ctx, p.speed)
@@ -107,7 +115,7 @@ class FileSource(PacedSource):
         pos = seq = 0
         block, name = p.block, self.ctx.name  # locals: this loop runs once per block at max speed
         block_s = block / rate
-        pending = np.zeros((0, f.channels), np.float32)
+        pending = np.zeros((0, 1 if p.mono else f.channels), np.float32)
         with f:
             for chunk in self._chunks(f, rate):
                 pending = np.concatenate((pending, chunk)) if pending.shape[0] else chunk

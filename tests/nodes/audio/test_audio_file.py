@@ -58,6 +58,24 @@ def test_resamples_like_resample_poly(tmp_path: Path) -> None:
     np.testing.assert_allclose(got, ref, atol=1e-6)
 
 
+@pytest.mark.parametrize("rate", [0, 48000])
+def test_mono_mixes_the_channels_down_before_resampling(tmp_path: Path, rate: int) -> None:
+    from scipy.signal import resample_poly
+
+    path = tmp_path / "clip.wav"
+    x = SynthSignal(44100, bpm=120).render(0, 44100 * 2)
+    sf.write(path, np.stack((x, -0.5 * x), axis=1), 44100, subtype="FLOAT")
+    both = play(f"path: '{path}', sample_rate: {rate}")
+    mono = play(f"path: '{path}', sample_rate: {rate}, mono: true")
+    assert both[0].samples.shape[1] == 2 and mono[0].samples.shape[1] == 1
+    assert [f.t_audio for f in mono] == [f.t_audio for f in both] and mono[0].sample_rate == (rate or 44100)
+    got = np.concatenate([f.samples[:, 0] for f in mono])
+    mean = (0.25 * x).astype(np.float32)  # the channel mean
+    want = resample_poly(mean, 160, 147) if rate else mean
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_allclose(got, np.concatenate([f.samples.mean(axis=1) for f in both]), atol=1e-6)
+
+
 @pytest.mark.parametrize("rates", [(48000, 16000), (44100, 48000), (16000, 48000), (48000, 44100)])
 def test_stream_resampler_matches_one_call_for_any_split(rates: tuple[int, int]) -> None:
     from scipy.signal import resample_poly
