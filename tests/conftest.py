@@ -78,6 +78,15 @@ def accepts(port: int, host: str = "127.0.0.1") -> bool:
 _PORTS_GIVEN: set[int] = set()
 
 
+def accepting(port: int) -> bool:
+    """Whether something on 127.0.0.1:``port`` accepts TCP connections (False while nothing listens yet)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
 def free_port() -> int:
     """A TCP port that was free a moment ago (for subprocess servers that cannot report port 0).
 

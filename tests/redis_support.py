@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from conftest import ROOT, free_port, wait_until
+from conftest import ROOT, accepting, free_port, wait_until
 from vj_support import RawBrowser
 
 MCAV = [sys.executable, "-m", "mcav.runtime.cli"]
@@ -40,14 +40,6 @@ def _ping(port: int) -> bool:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
             s.sendall(b"PING\r\n")
             return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def _accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
     except OSError:
         return False
 
@@ -102,7 +94,7 @@ class Proc:
             wait_until(lambda: self.proc.poll() is not None or http_get(self.admin, "/health"), timeout=20,
                        what=f"{name} to serve /health")
             assert self.proc.poll() is None, self.text()
-            wait_until(lambda: self.proc.poll() is not None or _accepts(self.web), timeout=20, what=f"{name}'s browser port")
+            wait_until(lambda: self.proc.poll() is not None or accepting(self.web), timeout=20, what=f"{name}'s browser port")
 
     def text(self) -> str:
         return self.log.read_text()

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT, accepting, free_port
 from plugin_standin import PluginStandIn
 from dj_support import RawDJ
 from vj_support import RawBrowser, http_get, wait_until
@@ -38,7 +38,10 @@ class Server:
             args += ["--set", s]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(args, cwd=tmp, stdout=subprocess.DEVNULL, stderr=self.log.open("w"), env=env)
-        wait_until(lambda: self.proc.poll() is not None or http_get(self.admin, "/health"), timeout=20)
+        # The admin page answers once its node runs; the browsers' port may bind a moment later (nodes start
+        # side by side), so wait for both before a test connects.
+        wait_until(lambda: self.proc.poll() is not None or (http_get(self.admin, "/health") and accepting(self.web)),
+                   timeout=20)
         assert self.proc.poll() is None, self.text()
 
     def text(self) -> str:
