@@ -225,9 +225,10 @@ def cv(reals: list, rate: int) -> None:
         f"{g} {np.mean([h for n, h in zip(names, res.held_out) if n.startswith(g + '.')]):.3f}" for g in genres))
 
 
-def graph(path: Path, block: int, rate: int, sink: str, *extra: str) -> Runtime:
+def graph(path: Path, block: int, rate: int, sink: str, *extra: str, graph_file: Path = ANALYZE) -> Runtime:
+    """``graph_file`` (analyze.yaml) on ``path``; a baseline's code runs its own tree's graph file."""
     over = (f"source.path={path}", f"source.block={block}", f"source.sample_rate={rate}", f"sink.kind={sink}", *extra)
-    return Runtime(compile_graph(parse_graph_text(ANALYZE.read_text(), str(ANALYZE), over)))
+    return Runtime(compile_graph(parse_graph_text(graph_file.read_text(), str(graph_file), over)))
 
 
 def check_graph(path: Path, rate: int, offline: Track) -> None:
@@ -240,12 +241,12 @@ def check_graph(path: Path, rate: int, offline: Track) -> None:
           f"{'identical' if same else 'DIFFERENT'}")
 
 
-def throughput(path: Path, runs: int = 5) -> float:
+def throughput(path: Path, runs: int = 5, graph_file: Path = ANALYZE) -> float:
     """Best CPU-time real-time factor of file(max) → fft → beat → discard on ``path`` (2048-sample blocks)."""
     seconds = sf.info(str(path)).duration
     cpus = []
     for _ in range(runs):
-        rt = graph(path, 2048, 0, "discard")
+        rt = graph(path, 2048, 0, "discard", graph_file=graph_file)
         c0 = time.process_time()
         rt.run()
         cpus.append(time.process_time() - c0)
@@ -259,6 +260,8 @@ def compare(path: Path, rev: str, rounds: int) -> None:
     for r in range(rounds):
         for code, out in ((tree, there), (None, here)):
             cmd = [sys.executable, str(Path(__file__).resolve()), "--throughput", str(path)]
+            if code is not None:  # its own analyze.yaml: this tree's may set parameters its nodes lack
+                cmd += ["--graph", str(code / "pipelines" / "analyze.yaml")]
             out.append(float(subprocess.run(cmd, env=code_env(code), capture_output=True, text=True, check=True).stdout))
         print(f"round {r + 1}: {rev} {there[-1]:.0f}x, this tree {here[-1]:.0f}x real time (CPU, best of 5; "
               f"load average {os.getloadavg()[0]:.1f})")
@@ -314,9 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds with --baseline (default 4)")
     ap.add_argument("--speed-only", action="store_true", help="only the throughput (no accuracy sets)")
     ap.add_argument("--throughput", type=Path, help=argparse.SUPPRESS)  # child of --baseline: print one figure
+    ap.add_argument("--graph", type=Path, default=ANALYZE, help=argparse.SUPPRESS)  # the child's analyze.yaml
     args = ap.parse_args(argv)
     if args.throughput:
-        print(f"{throughput(args.throughput):.3f}")
+        print(f"{throughput(args.throughput, graph_file=args.graph):.3f}")
         return 0
     if args.speed_only:
         return run_speed(args)
