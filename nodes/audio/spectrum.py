@@ -30,7 +30,7 @@ __all__ = ["BAND_EDGES_HZ", "SpectrumAnalyzer", "band_bins"]
 _max = np.maximum.reduce
 _NO_FLUX = np.zeros((0, NUM_BANDS), np.float32)
 _NO_ODF = np.zeros(0, np.float32)
-_NO_MAG = np.zeros((0, 0), np.float32)  # a block run without long hops (never read)
+_NO_MAG = np.zeros((0, 0), np.float32)
 # Shared by every frame without a long hop:
 _NO_FLUX.flags.writeable = _NO_ODF.flags.writeable = _NO_MAG.flags.writeable = False
 
@@ -124,7 +124,8 @@ class SpectrumAnalyzer:
         # Plan each block with the stream's index arithmetic alone: its long hops, then its band hops.
         # Long hops end on multiples of `hop`, and each block takes the band hops up to its newest
         # long hop (or band hop when no long hop ended), so both runs are contiguous over the blocks.
-        ends, plans = [], []
+        ends: list[int] = []
+        plans: list[tuple[int, int, int, int, int] | None] = []  # long hops (first, count), band hops, end
         pos, next_band = pos0, self._next_band
         first_long = (pos0 // hop + 1) * hop  # the first long window end after the stream's position
         longs = bands = 0  # hops planned so far
@@ -150,7 +151,7 @@ class SpectrumAnalyzer:
         kicks = self.bass.update_many(data[keep:], ends)
         if not bands:
             return [None] * len(blocks)
-        mag = flux_all = odf_all = _NO_MAG
+        mag, flux_all, odf_all = _NO_MAG, _NO_FLUX, _NO_ODF  # read only when `longs`
         if longs:
             mag = self.long.magnitudes(data, first_long - self.size - base, hop, longs)
             flux_all, odf_all = self.onsets.compute(mag)
