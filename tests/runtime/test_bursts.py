@@ -50,12 +50,13 @@ class Batch(SyncNode):
         return self.process_burst([frame], port)[0]
 
     def process_burst(self, frames: list[Frame], port: str) -> list[Frame | None]:
-        values = [f.value for f in frames]  # type: ignore[attr-defined]
+        ticks = [f for f in frames if isinstance(f, Tick)]
+        values = [t.value for t in ticks]
         if 13 in values:
             raise ValueError("thirteen is bad")
         TRACE.append((self.ctx.name, len(frames)))
-        out: list[Frame | None] = [Tick(seq=f.seq, t_capture=f.t_capture, value=2 * f.value) if f.value % 2 == 0
-                                   else None for f in frames]  # type: ignore[attr-defined]
+        out: list[Frame | None] = [Tick(seq=t.seq, t_capture=t.t_capture, value=2 * t.value) if t.value % 2 == 0
+                                   else None for t in ticks]
         return out[:-1] if 21 in values else out
 
 
