@@ -27,7 +27,7 @@ MCAV = [sys.executable, "-m", "mcav.runtime.cli"]
 class Server:
     """``mcav run`` in a subprocess, on free ports, logging to a file."""
 
-    def __init__(self, pipeline: str, tmp: Path, mc_port: int, *extra: str) -> None:
+    def __init__(self, pipeline: str, tmp: Path, mc_port: int, *extra: str, listens: tuple[int, ...] = ()) -> None:
         self.web, self.admin = free_port(), free_port()
         self.log = tmp / "mcav.log"
         sets = [f"web.port={self.web}", f"admin.port={self.admin}", "mc.host=127.0.0.1", f"mc.port={mc_port}", *extra]
@@ -38,10 +38,11 @@ class Server:
             args += ["--set", s]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(args, cwd=tmp, stdout=subprocess.DEVNULL, stderr=self.log.open("w"), env=env)
-        # The admin page answers once its node runs; the browsers' port may bind a moment later (nodes start
-        # side by side), so wait for both before a test connects.
-        wait_until(lambda: self.proc.poll() is not None or (http_get(self.admin, "/health") and accepting(self.web)),
-                   timeout=20)
+        # The admin page answers once its node runs; the browsers' port (and any in `listens`, e.g. the DJs')
+        # may bind a moment later (nodes start side by side), so wait for all of them before a test connects.
+        ports = (self.web, *listens)
+        wait_until(lambda: self.proc.poll() is not None
+                   or (http_get(self.admin, "/health") and all(accepting(p) for p in ports)), timeout=20)
         assert self.proc.poll() is None, self.text()
 
     def text(self) -> str:
@@ -60,7 +61,7 @@ class Server:
 def test_vj_pipeline_with_a_dj_the_plugin_and_browsers(tmp_path):
     dj_port = free_port()
     with PluginStandIn() as plugin:
-        srv = Server("vj.yaml", tmp_path, plugin.port, f"djs.port={dj_port}")
+        srv = Server("vj.yaml", tmp_path, plugin.port, f"djs.port={dj_port}", listens=(dj_port,))
         try:
             status, ctype, page = http_get(srv.admin, "/")
             assert status == 200 and ctype.startswith("text/html")
