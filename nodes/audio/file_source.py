@@ -73,11 +73,15 @@ class FileSource(PacedSource):
         except (RuntimeError, OSError) as exc:  # LibsndfileError is a RuntimeError
             raise NodeFailure(f"file source '{self.ctx.name}': cannot read {path}: {exc}") from None
 
+    def _channels_out(self, f) -> int:  # type: ignore[no-untyped-def]
+        """The channels of the frames: 1 with ``mono``, else the file's."""
+        return 1 if self.params.mono else f.channels
+
     def _chunks(self, f, rate_out: int) -> Iterator[np.ndarray]:  # type: ignore[no-untyped-def]
         """Decoded, resampled samples in chunks, looping if asked."""
         p = self.params
-        mix = p.mono and f.channels > 1
-        channels = 1 if mix else f.channels
+        channels = self._channels_out(f)
+        mix = channels != f.channels
         resampler = StreamResampler(f.samplerate, rate_out, channels) if rate_out != f.samplerate else None
         want = p.block * _READ_BLOCKS
         # 16-bit PCM (most WAV and FLAC files): libsndfile's conversion to float costs 3x reading
@@ -107,7 +111,7 @@ class FileSource(PacedSource):
         self.ctx.log.info(
             "playing %s (%d Hz, %d ch, %.1f s) at %s speed%s%s",
             path, f.samplerate, f.channels, f.frames / max(1, f.samplerate), p.speed,
-            ", mixed to mono" if p.mono and f.channels > 1 else "",
+            ", mixed to mono" if self._channels_out(f) != f.channels else "",
             f", resampled to {rate} Hz" if rate != f.samplerate else "",
         )  # fmt: skip
         pacer = Pacer(self.ctx, p.speed)
@@ -115,7 +119,7 @@ class FileSource(PacedSource):
         pos = seq = 0
         block, name = p.block, self.ctx.name  # locals: this loop runs once per block at max speed
         block_s = block / rate
-        pending = np.zeros((0, 1 if p.mono else f.channels), np.float32)
+        pending = np.zeros((0, self._channels_out(f)), np.float32)
         with f:
             for chunk in self._chunks(f, rate):
                 pending = np.concatenate((pending, chunk)) if pending.shape[0] else chunk
