@@ -35,8 +35,10 @@ from scipy.signal import resample_poly
 
 from mcav.nodes.audio.beat import BeatSettings
 from mcav.nodes.audio.synth import SynthSignal
+from mcav.nodes.builtin import Collect
 from mcav.runtime.compile import compile_graph
 from mcav.runtime.engine import Runtime
+from mcav.runtime.frames import Features
 from mcav.runtime.model import parse_graph_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -235,7 +237,9 @@ def check_graph(path: Path, rate: int, offline: Track) -> None:
     """The offline path must flag the same beats as the real graph."""
     rt = graph(path, 2048, rate, "collect")
     assert rt.run() == 0
-    beats = np.array([f.t_audio for f in rt.node("sink").frames if f.beat])
+    sink = rt.node("sink")
+    assert isinstance(sink, Collect)
+    beats = np.array([f.t_audio for f in sink.frames if isinstance(f, Features) and f.beat])
     same = len(beats) == len(offline.beats) and np.allclose(beats, offline.beats)
     print(f"graph check on {path.name}: analyze.yaml flags {len(beats)} beats, the offline path {len(offline.beats)}: "
           f"{'identical' if same else 'DIFFERENT'}")
@@ -256,7 +260,8 @@ def throughput(path: Path, runs: int = 5, graph_file: Path = ANALYZE) -> float:
 def compare(path: Path, rev: str, rounds: int) -> None:
     """:func:`throughput` of git revision ``rev`` and of this tree, each in its own process, interleaved."""
     tree = code_tree(rev)
-    here, there = [], []
+    here: list[float] = []
+    there: list[float] = []
     for r in range(rounds):
         for code, out in ((tree, there), (None, here)):
             cmd = [sys.executable, str(Path(__file__).resolve()), "--throughput", str(path)]
@@ -332,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     reals = real_sets(args.shared)
     if not reals:
         print(f"no annotated clips under {args.shared / 'beatdata'}: real-music figures skipped")
-    rows, all_lags = [], []
+    rows: list[dict] = []
+    all_lags: list[float] = []
     for set_name, name, path, ref, ref_bpm in reals:
         audio, sr = load(path)
         tr = track(spectra(audio, sr, args.rate))

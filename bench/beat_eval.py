@@ -42,7 +42,7 @@ def spectra(audio: np.ndarray, sr: int, rate: int = 0, block: int = BLOCK) -> li
     for i in range(0, x.shape[0], block):
         f = an.analyze(x[i : i + block], preset)
         if f is not None:
-            out.append(Spectrum(seq=len(out), t_capture=0.0, sample_rate=sr, preset=preset.name, **f))
+            out.append(Spectrum(seq=len(out), t_capture=0, sample_rate=sr, preset=preset.name, **f))
     return out
 
 

@@ -48,11 +48,13 @@ NEAR_S = 0.021
 def run(specs: list) -> dict:
     """Track one clip; keep the onset rows, the flagged beats (onset-sample indices) and each tempo estimate."""
     an = BeatAnalyzer()
-    t, bpm, beats, estimates, belief = [], [], [], [], None
+    times: list[float] = []
+    bpms: list[float] = []
+    beats, estimates, belief = [], [], None
     for s in specs:
         row = an.feed(s)
-        t.append(s.t_audio)
-        bpm.append(row["bpm"])
+        times.append(s.t_audio)
+        bpms.append(row["bpm"])
         if row["beat"]:
             beats.append(an.last_beat)
         tempo = getattr(an, "tempo", None)
@@ -60,7 +62,7 @@ def run(specs: list) -> dict:
             belief = tempo.belief
             estimates.append({"n": an.n, "belief": belief, "ratio": tempo.evidence.ratio,
                               "alternation": an.halftime.alternation})
-    t, bpm = np.array(t), np.array(bpm)
+    t, bpm = np.array(times), np.array(bpms)
     sel = (t > t[-1] - 10.0) & (bpm > 0)
     rate = next(1.0 / s.hop_s for s in specs if s.hop_s > 0)
     return {"rate": rate, "states": an.tempo.bpms, "tempo": float(np.median(bpm[sel])) if sel.any() else 0.0,
@@ -134,10 +136,10 @@ def evidence(r: dict) -> dict[str, float]:
         out["backbeat 2C"] = backbeat(signals["bass"], signals["snare"], np.sort(np.concatenate((bt, mids))), h)
     # Stability: where the comb peaks within ±6 % of each level, estimate by estimate.
     span = int(np.ceil(np.log(1.06) / np.log(1.005)))
-    combs = [flat._score(detrend(r["odf"][e["n"] - win : e["n"]], rate)) for e in ests]
+    scores = [flat._score(detrend(r["odf"][e["n"] - win : e["n"]], rate)) for e in ests]
     for level, i in zip(("C/2", "C", "2C"), index):
         lo, hi = max(0, i - span), min(flat.bpms.size, i + span + 1)
-        peaks = [np.log(flat.bpms[lo + int(np.argmax(s[lo:hi]))]) for s in combs if s is not None]
+        peaks = [np.log(flat.bpms[lo + int(np.argmax(s[lo:hi]))]) for s in scores if s is not None]
         out[f"stability {level}"] = 100.0 * float(np.std(peaks)) if peaks else float("nan")
     return out
 

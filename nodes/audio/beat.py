@@ -101,8 +101,8 @@ class BeatAnalyzer:
         self.confidence = 0.0
         self.locked = False
         self.period = 0.0
-        self.last_beat: float | None = None
-        self.next_beat: float | None = None
+        self.last_beat: float | None = None  # onset-sample index of the last flagged beat
+        self.next_beat: float | None = None  # predicted index of the next beat
 
     def _reset(self, rate: float, spec: Spectrum) -> None:
         s = self.s
@@ -135,8 +135,8 @@ class BeatAnalyzer:
         self._min_window = int(1.5 * rate)  # first estimate after 1.5 s of onsets
         self._next_tempo = 0
         self.period = 0.0  # beat period in onset samples (0 = unknown)
-        self.last_beat: float | None = None  # onset-sample index of the last flagged beat
-        self.next_beat: float | None = None  # predicted index of the next beat
+        self.last_beat = None
+        self.next_beat = None
         self._predict_at = 0.0
         self.bpm = 0.0
         self.confidence = 0.0

@@ -127,7 +127,7 @@ class Periodicity:
         self._perms: dict[int, np.ndarray] = {}
         # Per window length and dtype: the window and its surrogates, zero-padded to the FFT length.
         self._rows: dict[tuple[int, np.dtype], np.ndarray] = {}
-        self._plans: dict[int, tuple[int, int, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._plans: dict[int, tuple[int, int, np.ndarray, np.ndarray]] = {}
         self._mult = np.arange(1, 5)
         self._mweight = 1.0 / np.sqrt(self._mult)
         self._mweight /= self._mweight.sum()

@@ -43,7 +43,7 @@ class _Comb(NamedTuple):
 
     need: int  # autocorrelation lags read
     nfft: int  # transform length
-    index: np.ndarray  # [2, 10, states]: the two neighbours of each lag read (4 multiples, 6 octave-equivalents)
+    at: np.ndarray  # [2, 10, states]: the two neighbours of each lag read (4 multiples, 6 octave-equivalents)
     weight: np.ndarray  # their interpolation weights times the lag's weight (0 beyond the window)
     unbias: np.ndarray  # 1 / products per lag
 
@@ -148,7 +148,7 @@ class TempoEstimator:
         tables = self._tables[n] = _Comb(
             need=need,
             nfft=next_fast_len(n + need - 1, real=True),
-            index=np.stack((low, low + 1)),
+            at=np.stack((low, low + 1)),
             weight=np.stack(((1.0 - frac) * weight, frac * weight)),
             unbias=1.0 / (n - np.arange(need)),  # unbiased: long lags see fewer products
         )
@@ -160,7 +160,7 @@ class TempoEstimator:
 
         acf is read by linear interpolation.
         """
-        read = np.add.reduce(acf[tables.index] * tables.weight, axis=0)  # [lags read, states]
+        read = np.add.reduce(acf[tables.at] * tables.weight, axis=0)  # [lags read, states]
         return np.add.reduce(read[:4], axis=0), (np.add.reduce(read[4:], axis=0) if read.shape[0] > 4 else None)
 
     def _score(self, x: np.ndarray) -> np.ndarray | None:

@@ -76,7 +76,7 @@ def _noise(n: int, rng: np.random.Generator, slope: float) -> np.ndarray:
 def _tone(freqs: np.ndarray, t: np.ndarray, harmonics: int = 4) -> np.ndarray:
     """A soft harmonic tone of instantaneous frequency ``freqs`` (Hz, per sample)."""
     phase = 2 * np.pi * np.cumsum(freqs) / SR
-    return sum(np.sin(k * phase) / k**1.5 for k in range(1, harmonics + 1))
+    return np.sum([np.sin(k * phase) / k**1.5 for k in range(1, harmonics + 1)], axis=0)
 
 
 def _pad(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -137,7 +137,7 @@ def beatless_clips() -> list[Clip]:
     return [
         Clip("sine-440", (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)),
         Clip("vibrato-1k", (0.4 * _tone(vibrato, t, 1)).astype(np.float32)),
-        Clip("vibrato-chord", (0.15 * sum(_tone(f * (1 + 0.012 * np.sin(2 * np.pi * 6.1 * t + f)), t) for f in (220, 277.2, 329.6))).astype(np.float32)),
+        Clip("vibrato-chord", (0.15 * np.sum([_tone(f * (1 + 0.012 * np.sin(2 * np.pi * 6.1 * t + f)), t) for f in (220, 277.2, 329.6)], axis=0)).astype(np.float32)),
         Clip("white-noise", _noise(n, rng, 0.0)),
         Clip("pink-noise", _noise(n, rng, 1.0)),
         Clip("brown-noise", _noise(n, rng, 2.0)),
