@@ -55,11 +55,17 @@ class Track:
     bpm: np.ndarray
     confidence: np.ndarray
     locked: np.ndarray
+    beat_time: np.ndarray  # where the tracker placed each flagged beat (the output's ``beat_time``), else 0
 
     @property
     def beats(self) -> np.ndarray:
         """Times (s) of the frames that flag a beat."""
         return self.t[self.beat]
+
+    @property
+    def beat_times(self) -> np.ndarray:
+        """The flagged beats' own times (s), as a file analysis reports them (``beat_time``)."""
+        return self.beat_time[self.beat]
 
     def tempo(self, last_s: float = 10.0) -> float:
         """Median tempo over the last ``last_s`` s where one was reported (0 = none)."""
@@ -77,6 +83,7 @@ def track(specs: Sequence[Spectrum], settings: BeatSettings | None = None) -> Tr
         bpm=np.array([r["bpm"] for r in rows]),
         confidence=np.array([r["tempo_confidence"] for r in rows]),
         locked=np.array([r.get("locked", False) for r in rows], bool),
+        beat_time=np.array([r["beat_time"] for r in rows]),
     )
 
 

@@ -187,6 +187,9 @@ class Features(Frame):
         bands: float32 ``[5]``, 0-1.
         peak: Amplitude 0-1 (0-5 tolerated from remote DJs).
         beat: True in the frame a beat is due (only while ``locked``).
+        beat_time: Audio time in s of the beat this frame flags, as the tracker places it: within half
+            a frame of ``t_audio``, and the better timestamp when frames are long (file analysis).
+            0 when ``beat`` is False, or when the producer does not know it (``to_json`` then gives ``t_audio``).
         locked: True while the beat tracker holds a tempo and phase it is confident of (periodic
             onsets); False on silence, noise, tones, pads, speech and while (re)acquiring.
         beat_intensity: 0-1.
@@ -203,6 +206,7 @@ class Features(Frame):
     bands: np.ndarray = field(default_factory=_zeros_bands)
     peak: float = 0.0
     beat: bool = False
+    beat_time: float = 0.0
     locked: bool = False
     beat_intensity: float = 0.0
     bpm: float = 0.0
@@ -220,6 +224,8 @@ class Features(Frame):
             "bands": [round(float(b), 4) for b in self.bands],
             "peak": round(float(self.peak), 4),
             "beat": bool(self.beat),
+            "beat_time": round(float(self.beat_time or self.t_audio), 6) if self.beat else 0.0,
+            "locked": bool(self.locked),
             "beat_intensity": round(float(self.beat_intensity), 4),
             "bpm": round(float(self.bpm), 3),
             "tempo_confidence": round(float(self.tempo_confidence), 4),

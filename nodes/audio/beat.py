@@ -286,14 +286,15 @@ class BeatAnalyzer:
 
     def _fields(self, t: float, beat: bool, intensity: float) -> dict[str, Any]:
         period_s = self.period / self._rate if self.period > 0 else 0.0
-        phase = 0.0
-        next_s = 0.0
+        phase = next_s = 0.0
+        t_last = 0.0 if self.last_beat is None else self.time_of(self.last_beat)
         if self.last_beat is not None and period_s > 0:
-            t_last = self.time_of(self.last_beat)
             phase = ((t - t_last) / period_s) % 1.0
             next_s = self.time_of(self.next_beat) if self.next_beat is not None else t_last + period_s
         return {
             "beat": beat,
+            # A flagged beat is the last beat, where the forecast placed it (within half a frame of this frame).
+            "beat_time": t_last if beat else 0.0,
             "locked": self.locked,
             "beat_intensity": intensity,
             "bpm": self.bpm,

@@ -68,6 +68,7 @@ class BeatMapper:
         return replace(
             frame,
             beat=crossed,
+            beat_time=frame.t_audio - phase * period if crossed else 0.0,
             locked=True,
             bpm=sample.tempo,
             tempo_confidence=1.0,

@@ -116,14 +116,20 @@ def test_analyze_pipeline_writes_features_and_exits_0(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == -(-12 * 48000 // 2048)  # one frame per 2048-sample block at 48 kHz (the last, partial one too)
     assert rows[1]["t"] - rows[0]["t"] == pytest.approx(2048 / 48000, abs=1e-5)  # resampled: the live rate
-    for key in ("t", "bands", "peak", "beat", "beat_intensity", "bpm", "tempo_confidence", "beat_phase"):
+    for key in ("t", "bands", "peak", "beat", "beat_time", "locked", "beat_intensity", "bpm", "tempo_confidence", "beat_phase"):
         assert key in rows[0]
     assert rows[-1]["bpm"] == pytest.approx(120, rel=0.02)
-    beats = np.array([r["t"] for r in rows if r["beat"] and r["t"] > 5.2])
+    assert all(r["locked"] for r in rows if r["beat"]) and all(r["beat_time"] == 0.0 for r in rows if not r["beat"])
+    flagged = [r for r in rows if r["beat"] and r["t"] > 5.2]
+    beats, times = np.array([r["t"] for r in flagged]), np.array([r["beat_time"] for r in flagged])
     ref = beat_times(120, 12.07)  # a beat due at the very end may be flagged just before it
     ref = ref[ref > 5.2]
     assert len(beats) == len(ref)
-    assert np.max(np.abs(beats - ref)) < 0.5 * 2048 / 44100 + 0.01  # flagged in the nearest 46 ms frame
+    half_frame = 0.5 * 2048 / 48000
+    assert np.max(np.abs(beats - ref)) < half_frame + 0.01  # flagged in the nearest 43 ms frame
+    # Each beat's own time (5.7 ms off at most here) is finer than its frame's (22.7 ms), and that frame is the nearest.
+    assert np.max(np.abs(times - ref)) < 0.010
+    assert np.max(np.abs(times - beats)) <= half_frame + 1e-3
 
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ def test_with_a_peer_the_beat_fields_come_from_link() -> None:
     assert [o.beat for o in outs] == [False, False, True, False, True, False]  # crossed 8 (i=2: 8.3), 9 (i=4: 9.1)
     assert all(o.locked and o.bpm == 120.0 and o.tempo_confidence == 1.0 for o in outs)
     assert np.isclose(outs[2].beat_phase, 0.3) and np.isclose(outs[2].next_beat_s, 0.4 + 0.7 * 0.5)
+    assert np.isclose(outs[2].beat_time, 0.4 - 0.3 * 0.5) and outs[3].beat_time == 0.0  # beat 8 crossed at 0.25 s
     assert outs[2].beat_intensity == 0.8 and outs[3].beat_intensity == 0.0
     assert np.allclose(outs[2].bands, 0.5) and outs[2].t_audio == 0.4  # the rest is the audio's
     assert m.beats == 2
