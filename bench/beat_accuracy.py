@@ -1,12 +1,13 @@
 """Beat accuracy, beatless false beats, re-lock times and speed of the ``beat`` node, beside librosa.
 
-    python bench/beat_accuracy.py [--shared ../shared] [--rate 48000] [--no-librosa] [--no-speed] [--no-cv]
-                                  [--speed-only] [--baseline REV [--rounds 4]]
+    python bench/beat_accuracy.py [--shared ../shared] [--rate 48000] [--block 2048] [--no-librosa] [--no-speed]
+                                  [--no-cv] [--speed-only] [--baseline REV [--rounds 4]]
 
 Protocol (see README, "beat"): every clip goes through the fft and beat nodes' classes frame by frame as in
 ``pipelines/analyze.yaml`` (2048-sample frames, FFT 1024/512), at ``--rate`` Hz (default 48000, the live
-rate; 0 keeps each file's rate: gtzan16k is 16 kHz, i.e. 128 ms frames). A beat's time is the time of the
-frame that flags it. Scores are mir_eval's: F-measure ±70 ms (whole clip and without the first 5 s),
+rate; 0 keeps each file's rate: gtzan16k is 16 kHz, i.e. 128 ms frames). ``--block 512`` gives the beat node
+one hop per frame, as in a live graph. A beat's time is the time of the frame that flags it (the tables also
+score the flagged beats' own ``beat_time``). Scores are mir_eval's: F-measure ±70 ms (whole clip and without the first 5 s),
 CMLt/AMLt without the first 5 s, and the tempo (median over the last 10 s) within 4 % of the annotated one.
 Sets: the two older annotated clips (+ the madmom smoke clip), gtzan16k (27 clips, 9 genres; per genre), a
 generated synth set (steady tempi, 120→128 cut, 10 s ramps: re-lock time), a generated beatless set (false
@@ -159,23 +160,23 @@ def relock_s(ref: np.ndarray, est: np.ndarray, after: float) -> float:
     return float("inf")
 
 
-def print_generated(rate: int) -> None:
+def print_generated(rate: int, block: int) -> None:
     print("\n| synth clip | F >5 s | CMLt | tempo end | re-lock after the change s |\n|---|---|---|---|---|")
     for c in synth_clips():
-        tr = track(spectra(c.audio, SR, rate))
+        tr = track(spectra(c.audio, SR, rate, block))
         s = beat_scores(c.beats, tr.beats)
         rel = f"{relock_s(c.beats, tr.beats, c.events['change']):.2f}" if "change" in c.events else "—"
         print(f"| {c.name} | {s['f_trim']:.3f} | {s['cmlt']:.3f} | {tr.tempo():.1f} | {rel} |")
     print("\n| beatless clip | false beats/min | max confidence | median confidence | time locked |\n|---|---|---|---|---|")
     for c in beatless_clips():
-        tr = track(spectra(c.audio, SR, rate))
+        tr = track(spectra(c.audio, SR, rate, block))
         minutes = len(c.audio) / SR / 60
         print(f"| {c.name} | {tr.beat.sum() / minutes:.1f} | {tr.confidence.max():.2f} | "
               f"{np.median(tr.confidence):.2f} | {tr.locked.mean():.0%} |")
     print("\n| stop/restart clip | last beat after the stop s | first correct beat after the restart s |\n|---|---|---|")
     for gap in ("silence", "pad"):
         c = stop_restart_clip(gap)
-        tr = track(spectra(c.audio, SR, rate))
+        tr = track(spectra(c.audio, SR, rate, block))
         stop, restart = c.events["stop"], c.events["restart"]
         gap_flags = tr.beats[(tr.beats > stop) & (tr.beats < restart)]
         last = float(gap_flags.max() - stop) if len(gap_flags) else 0.0
@@ -186,16 +187,16 @@ def _false_alarm(tr: Track, seconds: float) -> bool:
     return bool(tr.beat.sum() > 2 * seconds / 60 or tr.confidence.max() >= 0.3 or tr.locked.any())
 
 
-def cv(reals: list, rate: int) -> None:
+def cv(reals: list, rate: int, block: int) -> None:
     gt = [r for r in reals if r[0] == "gtzan16k"]
     if not gt:
         return
     # A candidate must first keep the beatless promise (≤ 2 beats/min, confidence < 0.3, never locked
     # on every beatless clip, at this rate and at 16 kHz, as tests/nodes/audio/test_audio_beatless.py
     # asserts: speech passed at 48 kHz and locked at 16 kHz under some candidates) ...
-    quiet = [(c, spectra(c.audio, SR, r)) for c in beatless_clips() for r in dict.fromkeys((rate, 16000))]
+    quiet = [(c, spectra(c.audio, SR, r, block)) for c in beatless_clips() for r in dict.fromkeys((rate, 16000))]
     # ... and re-lock within 4 s after the DJ-like tempo changes of the brief (120 → 128 cut and ramp).
-    changes = [(c, spectra(c.audio, SR, rate)) for c in synth_clips() if c.name in ("synth-cut-120-128", "synth-ramp-120-128")]
+    changes = [(c, spectra(c.audio, SR, rate, block)) for c in synth_clips() if c.name in ("synth-cut-120-128", "synth-ramp-120-128")]
     keys = []
     every = candidates()
     for k, settings in every.items():
@@ -205,7 +206,7 @@ def cv(reals: list, rate: int) -> None:
             print(f"  candidate {k} excluded: fails on {', '.join(dict.fromkeys(bad))}")
         else:
             keys.append(k)
-    specs = [spectra(*load(p), rate) for _, _, p, _, _ in gt]
+    specs = [spectra(*load(p), rate, block) for _, _, p, _, _ in gt]
     names, cands = [r[1] for r in gt], [every[k] for k in keys]
     # Every (candidate, clip) is tracked once; the folds choose by F, the other figures follow that choice.
     scores: dict[tuple[int, int], dict[str, float]] = {}
@@ -236,9 +237,9 @@ def graph(path: Path, block: int, rate: int, sink: str, *extra: str, graph_file:
     return Runtime(compile_graph(parse_graph_text(graph_file.read_text(), str(graph_file), over)))
 
 
-def check_graph(path: Path, rate: int, offline: Track) -> None:
+def check_graph(path: Path, rate: int, block: int, offline: Track) -> None:
     """The offline path must flag the same beats as the real graph."""
-    rt = graph(path, 2048, rate, "collect")
+    rt = graph(path, block, rate, "collect")
     assert rt.run() == 0
     sink = rt.node("sink")
     assert isinstance(sink, Collect)
@@ -318,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=Path(os.environ.get("MCAV_SHARED", ROOT.parent / "shared")))
     ap.add_argument("--rate", type=int, default=48000, help="analysis rate in Hz (0 = each file's own)")
+    ap.add_argument("--block", type=int, default=2048,
+                    help="frame in samples (default 2048, analyze.yaml's; 512 = one hop, what a live graph's beat node sees)")
     ap.add_argument("--no-librosa", action="store_true")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-cv", action="store_true")
@@ -345,9 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     time_lags: list[float] = []
     for set_name, name, path, ref, ref_bpm in reals:
         audio, sr = load(path)
-        tr = track(spectra(audio, sr, args.rate))
+        tr = track(spectra(audio, sr, args.rate, args.block))
         if not rows:
-            check_graph(path, args.rate, tr)
+            check_graph(path, args.rate, args.block, tr)
         row = {"set": set_name, "name": name, "ref_bpm": ref_bpm, "bpm": tr.tempo(), **beat_scores(ref, tr.beats)}
         row["tempo_ok"] = tempo_ok(row["bpm"], ref_bpm)
         row["first"] = first_beat(ref, tr.beats)
@@ -358,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         if lib is not None:
             row["lib"], row["lib_f"] = lib, beat_scores(ref, lib[0])["f_trim"]
         rows.append(row)
-    print(f"\nBeat tracking at {args.rate or 'native'} Hz, 2048-sample frames (F ±70 ms, mir_eval; >5 s = first {TRIM:g} s trimmed):\n")
+    print(f"\nBeat tracking at {args.rate or 'native'} Hz, {args.block}-sample frames (F ±70 ms, mir_eval; >5 s = first {TRIM:g} s trimmed):\n")
     if rows:
         print_real(rows)
         lg = np.array(all_lags)
@@ -367,9 +370,9 @@ def main(argv: list[str] | None = None) -> int:
         lg = np.array(time_lags)
         print(f"the flagged beats' beat_time − true beat over {lg.size} matched beats: median {1000 * np.median(lg):+.1f} ms, "
               f"median |lag| {1000 * np.median(np.abs(lg)):.1f} ms")
-    print_generated(args.rate)
+    print_generated(args.rate, args.block)
     if not args.no_cv:
-        cv(reals, args.rate)
+        cv(reals, args.rate, args.block)
     return 0 if args.no_speed else run_speed(args)
 
 
