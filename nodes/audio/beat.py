@@ -11,8 +11,9 @@ onset structure of the band flux, see :mod:`.periodicity`) reached
 ``lock_confidence`` and has not fallen below half of it since. Locked, the
 node flags each beat in the frame where the forecast says it is due. When
 onsets stop (silence, a pad, a drone) for ``release`` s the lock is dropped
-at once and the tempo window starts afresh, so beats stop within about two
-seconds and the next song's tempo is not mixed with the last one's.
+at once and the tempo window starts afresh, at the first onset that comes
+back, so beats stop within about two seconds, the next song's tempo is not
+mixed with the last one's and the quiet between them does not dilute it.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class BeatAnalyzer:
         self.n = 0  # onset samples seen; the newest has index n - 1
         self._filtered = 0  # onset samples the beat pointer has seen
         self._fresh = 0  # the tempo window starts here (after the last stretch without onsets)
+        self._waiting = False  # the window restarted on a stretch without onsets; none has come back yet
         self._release = max(1, int(s.release * rate))
         self._next_check = self._release
         self._box = np.ones(max(3, int(0.1 * rate)) | 1) / (max(3, int(0.1 * rate)) | 1)
@@ -253,6 +255,8 @@ class BeatAnalyzer:
         "No onsets": the onset level (:func:`.periodicity.onset_level`) of the recent onset function
         is below the contrast where the tempo confidence is half way up and, while locked, also
         below a quarter of the tempo window's (the music stopped, or only a pad or drone remains).
+        When onsets come back after such a restart, the window starts again at the first of them
+        (the first sample of the recent onset function at half its onset level).
         """
         recent = self.flux.last(min(self._release, self.n))[:, 0]
         x = recent - np.convolve(recent, self._box, mode="same")
@@ -260,7 +264,14 @@ class BeatAnalyzer:
         quiet = CONTRAST_FLOOR + 0.5 * CONTRAST_SPAN
         if self.locked:
             quiet = max(quiet, self.tempo.evidence.level / 4.0)
+        if c >= quiet and self._waiting:
+            # The onsets came back: the window starts at the first of them, not in the quiet before it,
+            # which would dilute the first estimates' periodicity and contrast.
+            self._waiting = False
+            first = int(np.argmax(x >= 0.5 * c))
+            self._fresh = max(self._fresh, self.n - recent.size + first)
         if c < quiet and self.n - self._fresh > self._release:
+            self._waiting = True
             self._fresh = self.n - self._release // 2
             self.confidence = self.tempo.confidence = 0.0
             self.tempo.evidence.reset()
