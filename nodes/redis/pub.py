@@ -154,7 +154,7 @@ class RedisPub(AsyncNode):
 
     async def _read_dj_figures(self, djs: ControlPort) -> None:
         live = self._live.get("dj_id")
-        row = next((e for e in await djs.roster() if e.get("dj_id") == live), {})
+        row: dict[str, Any] = next((e for e in await djs.roster() if e.get("dj_id") == live), {})
         self._dj = {"active_dj": live, **{k: row.get(k) for k in ("latency_ms", "ping_ms", "pipeline_latency_ms", "fps")}}
 
     # -- events and heartbeats ----------------------------------------------------------------------
