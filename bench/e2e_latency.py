@@ -39,9 +39,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "tests")) if p not in sys.path]
 
-from bench.common import Result, Unavailable, code_env, code_tree, free_port, proc_cpu_s  # noqa: E402
-from bench.e2e_probe import BrowserWatcher, CaptureProbe, analysis_delays, first_changes, plugin_frames  # noqa: E402
-from bench.pulse import BurstPlayer, PulseServer, PulseUnavailable  # noqa: E402
+# As mcav.bench, never bench: `mcav bench` imports this module from mcav.bench, and its run.py catches
+# mcav.bench.common.Unavailable (bench.common's would be another class, and a skipped path would fail).
+from mcav.bench.common import Result, Unavailable, code_env, code_tree, free_port, proc_cpu_s  # noqa: E402
+from mcav.bench.e2e_probe import BrowserWatcher, CaptureProbe, analysis_delays, first_changes, plugin_frames  # noqa: E402
+from mcav.bench.pulse import BurstPlayer, PulseServer, PulseUnavailable  # noqa: E402
 
 __all__ = ["CONFIGS", "Case", "Config", "e2e_latency", "main", "run"]
 
