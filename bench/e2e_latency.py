@@ -62,6 +62,7 @@ class Config:
     @functools.cached_property
     def capture(self) -> tuple[int, str | float]:
         """The capture block and PortAudio latency the graph runs with (for the probe): overrides, else the code's."""
+        latency: str | float
         if self.code is None:
             from mcav.nodes.audio.capture import Capture
 
@@ -275,7 +276,8 @@ def plot(cases: list[Case], path: Path) -> Path:
     rows_n = 2 * len(cases)
     fig, (bars, cdf) = plt.subplots(1, 2, figsize=(13, max(4.8, 0.32 * rows_n + 1.5)),
                                     gridspec_kw={"width_ratios": [1.2, 1]})
-    labels, parts = [], {"capture path": [], "analysis window": [], "processing + pacing + network": []}
+    labels: list[str] = []
+    parts: dict[str, list[float]] = {"capture path": [], "analysis window": [], "processing + pacing + network": []}
     colors = {name: f"C{i}" for i, name in enumerate(dict.fromkeys(c.config for c in cases))}
     styles = {("one", "browser"): "-", ("one", "plugin"): "--", ("two", "browser"): "-.", ("two", "plugin"): ":"}
     for c in cases:
