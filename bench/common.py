@@ -44,6 +44,7 @@ __all__ = [
     "run_graph",
     "spawn_mcav",
     "stop_server",
+    "reap",
     "save_json",
 ]
 
@@ -224,6 +225,16 @@ async def stop_server(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> N
     proc.send_signal(signal.SIGINT)
     try:
         await asyncio.to_thread(proc.wait, timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def reap(proc: subprocess.Popen[bytes], timeout: float, terminate: bool = False) -> None:
+    """Wait up to ``timeout`` s for ``proc`` to exit (sent SIGTERM first with ``terminate``); kill it if it has not."""
+    if terminate:
+        proc.terminate()
+    try:
+        proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
 

@@ -103,10 +103,13 @@ def _spawn(url: str, n: int, fps: float, seconds: float, raw: bool) -> subproces
 
 
 def _mcav_run(n: int, fps: float, seconds: float) -> dict[str, Any]:
+    from mcav.nodes.dj.server import DJServer
+
     rt = Runtime(compile_text(VJ_GRAPH, "bench-vj.yaml"))
     rt.start()
     try:
         djs = rt.node("djs")
+        assert isinstance(djs, DJServer), f"VJ_GRAPH's djs is a dj_server node, not {type(djs).__name__}"
         djs.ready.wait(5)
         child = _spawn(f"ws://127.0.0.1:{djs.port}", n, fps, seconds, raw=False)
         while djs.status()["current_djs"] < n and child.poll() is None:

@@ -39,9 +39,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "tests")) if p not in sys.path]
 
-from bench.common import Result, Unavailable, code_env, code_tree, free_port, proc_cpu_s  # noqa: E402
-from bench.e2e_probe import BrowserWatcher, CaptureProbe, analysis_delays, first_changes, plugin_frames  # noqa: E402
-from bench.pulse import BurstPlayer, PulseServer, PulseUnavailable  # noqa: E402
+# As mcav.bench, never bench: `mcav bench` imports this module from mcav.bench, and its run.py catches
+# mcav.bench.common.Unavailable (bench.common's would be another class, and a skipped path would fail).
+from mcav.bench.common import Result, Unavailable, code_env, code_tree, free_port, proc_cpu_s  # noqa: E402
+from mcav.bench.e2e_probe import BrowserWatcher, CaptureProbe, analysis_delays, first_changes, plugin_frames  # noqa: E402
+from mcav.bench.pulse import BurstPlayer, PulseServer, PulseUnavailable  # noqa: E402
 
 __all__ = ["CONFIGS", "Case", "Config", "e2e_latency", "main", "run"]
 
@@ -60,6 +62,7 @@ class Config:
     @functools.cached_property
     def capture(self) -> tuple[int, str | float]:
         """The capture block and PortAudio latency the graph runs with (for the probe): overrides, else the code's."""
+        latency: str | float
         if self.code is None:
             from mcav.nodes.audio.capture import Capture
 
@@ -273,7 +276,8 @@ def plot(cases: list[Case], path: Path) -> Path:
     rows_n = 2 * len(cases)
     fig, (bars, cdf) = plt.subplots(1, 2, figsize=(13, max(4.8, 0.32 * rows_n + 1.5)),
                                     gridspec_kw={"width_ratios": [1.2, 1]})
-    labels, parts = [], {"capture path": [], "analysis window": [], "processing + pacing + network": []}
+    labels: list[str] = []
+    parts: dict[str, list[float]] = {"capture path": [], "analysis window": [], "processing + pacing + network": []}
     colors = {name: f"C{i}" for i, name in enumerate(dict.fromkeys(c.config for c in cases))}
     styles = {("one", "browser"): "-", ("one", "plugin"): "--", ("two", "browser"): "-.", ("two", "plugin"): ":"}
     for c in cases:

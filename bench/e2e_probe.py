@@ -162,6 +162,7 @@ def analysis_delays(sets: Sequence[str], block: int, bursts: int = 120, rate: in
     """
     import soundfile as sf
 
+    from mcav.nodes.builtin import Collect
     from mcav.runtime.compile import compile_text
     from mcav.runtime.engine import Runtime
 
@@ -184,7 +185,9 @@ def analysis_delays(sets: Sequence[str], block: int, bursts: int = 120, rate: in
         rt.start()
         rt.wait(120)
         rt.shutdown()
-    scenes = list(rt.node("sink").frames)
+    sink = rt.node("sink")
+    assert isinstance(sink, Collect), f"the graph's sink is a collect node, not {type(sink).__name__}"
+    scenes = list(sink.frames)
     ends = [int(np.ceil(round(s.features.t_audio * rate) / block) * block) for s in scenes]  # type: ignore[attr-defined]
     frames = [(e, np.concatenate([s.scale, s.y * ZONE_BLOCKS])) for e, s in zip(ends, scenes)]  # type: ignore[attr-defined]
     out = []

@@ -43,7 +43,7 @@ from . import fanout_hops
 from mcav.runtime.priority import Priority
 from mcav.runtime.priority import apply as apply_priority
 
-from .common import ROOT, code_tree, free_port, percentiles, proc_cpu_s, spawn_mcav, wait_listening
+from .common import ROOT, code_tree, free_port, percentiles, proc_cpu_s, reap, spawn_mcav, wait_listening
 from .wsclients import _SIG, FakeDJ, Fleet
 
 TARGET = 10_000
@@ -184,8 +184,8 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
     tap = RedisTap()
     try:
         await wait_listening(rport, redis)
-        for p, proc in zip([dj_port, vj_web, *ports], [vj, vj, *edge_procs]):
-            await wait_listening(p, proc)
+        for port, proc in zip([dj_port, vj_web, *ports], [vj, vj, *edge_procs]):
+            await wait_listening(port, proc)
         dj.start()
         await asyncio.wait_for(dj.authed.wait(), 10)
         await tap.start(url, "mcav:main:state")
@@ -222,6 +222,8 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
             e_lat = np.concatenate([e[0] for e in edge_all]) if edge_all else np.zeros(0)
             e_worst = min(e[1] for e in edge_all)
             (v50, v99), (e50, e99) = percentiles(vj_lat), percentiles(e_lat)
+            if v50 is None or v99 is None or e50 is None or e99 is None:
+                raise RuntimeError(f"no frame of the window reached the VJ's or the edges' browsers (logs in {tmp})")
             a50, a99 = percentiles(_added_per_frame(at_vj, [a for g in at_edges for a in g], window))
             r50, r99 = percentiles([(t - dj.sent[sig]) / 1e6 for sig, t in tap.arrivals[tap_mark:] if sig in window])
             edge_cpu = float(np.mean(cpu[1:-1]))
@@ -262,10 +264,7 @@ async def bench(edges: int, viewers: list[int], seconds: float, warmup: float, o
         for p in procs:
             p.send_signal(signal.SIGINT)
         for p in (*procs, redis):
-            try:
-                p.wait(10) if p is not redis else (p.terminate(), p.wait(5))
-            except subprocess.TimeoutExpired:
-                p.kill()
+            reap(p, 5 if p is redis else 10, terminate=p is redis)  # redis last, once the servers are gone
     if hops:
         _hop_report(rows, tmp)
     if out is not None:

@@ -37,7 +37,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-EVENTS: dict[str, list[tuple[int, int]]] = defaultdict(list)
+EVENTS: dict[str, list[tuple[int, ...]]] = defaultdict(list)  # event → its tuples (pairs; gc's are triples)
 LAST: dict[int, int] = {}  # frame number → when its fan-out's last chunk was written
 _now = time.monotonic_ns
 
@@ -141,7 +141,7 @@ def install_minecraft_path() -> None:
         return out
 
     DJHub.on_frame, PatternNode.process, MinecraftSink._deliver = _on_frame, _process, _deliver
-    mcp.BatchEncoder.encode = _encode  # type: ignore[method-assign]
+    mcp.BatchEncoder.encode = _encode
 
 
 def _gc(phase: str, info: dict[str, Any]) -> None:

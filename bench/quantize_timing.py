@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from mcav.nodes.audio.synth import beat_times  # noqa: E402
+from mcav.nodes.patterns.node import PatternNode  # noqa: E402
 from mcav.runtime.compile import compile_text  # noqa: E402
 from mcav.runtime.engine import Runtime  # noqa: E402
 
@@ -35,6 +36,7 @@ def measure(bpm: float, duration: float, unit: str) -> dict[str, float]:
         f"  viz: {{kind: pattern, in: beat, quantize: {unit}}}\n"
         "  out: {kind: collect, in: viz}\n", "quantize-bench.yaml"))
     viz = rt.node("viz")
+    assert isinstance(viz, PatternNode), f"the graph's viz is a pattern node, not {type(viz).__name__}"
     original = viz.process
     keys = [p["id"] for p in viz.patterns()]
     asks: list[tuple[float, str]] = []

@@ -71,10 +71,10 @@ class _Echo:
                     self.wake_there.wait(0.1)
         else:
             while True:
-                item = self.q_there.get()
-                if item is None:
+                tick = self.q_there.get()
+                if tick is None:
                     return
-                self.q_back.put(item)
+                self.q_back.put(tick)
 
     def round_trip(self) -> None:
         if self.kind == "ring":

@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"LEVEL ({', '.join(LEVELS)}) and/or CATEGORY=LEVEL items, comma-separated, "
              "e.g. warning,mcav.djs=debug (default info)",
     )
-    level.completions = LEVELS  # type: ignore[attr-defined]  (read by the completion script)
+    level.completions = LEVELS  # type: ignore[attr-defined]  # argparse has no field for it; read by completion.py
     parser.add_argument(
         "-v", dest="log_categories", action="append", default=[], metavar="CATEGORY=LEVEL",
         help="a level for one subsystem: mcav.NODE (a node of the graph), mcav.runtime, mcav.status… (repeatable)",

@@ -68,12 +68,12 @@ def resolve_controls(spec: GraphSpec, nodes: dict[str, CompiledNode], errors: li
         ns = spec.nodes[name]
         written = {c.port: c for c in ns.controls}
         requires = cn.cls.requires
-        for port, c in written.items():
+        for port, given in written.items():
             if port not in requires:
                 hint = closest(port, requires)
                 extra = f"; did you mean '{hint}'?" if hint else (
                     f"; its control ports: {', '.join(requires)}" if requires else "; it requires no control links")
-                errors.append(GraphError(f"node kind '{cn.kind}' has no control port '{port}'{extra}", file, c.line, name, f"control.{port}"))
+                errors.append(GraphError(f"node kind '{cn.kind}' has no control port '{port}'{extra}", file, given.line, name, f"control.{port}"))
         for port, req in requires.items():
             iface = req.interface
             c = written.get(port)

@@ -21,6 +21,7 @@ Whatever is still running after ``shutdown_timeout`` is aborted.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -78,7 +79,7 @@ class Runtime:
         self._own_loops: dict[str, asyncio.AbstractEventLoop] = {}
         self._loop_threads: dict[str, threading.Thread] = {}  # "" for the shared loop, else the node
         self._async_stops: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
-        self._tasks: dict[str, asyncio.Future[Any]] = {}
+        self._tasks: dict[str, concurrent.futures.Future[None]] = {}  # async node → its run() (a thread-safe future)
         self._ended: dict[str, threading.Event] = {}  # async node → set when its run() has ended
         self._retiring: set[str] = set()  # async nodes stopped by a reload (their rings stay open)
         self._started = False

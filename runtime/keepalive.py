@@ -26,11 +26,11 @@ class KeepAlive(Generic[S]):
     Args:
         policy: Interval, failure threshold and/or timeout.
         clock: Time for the interval and the timeout.
-        ping: Sends a ping to a session (must not block).
+        ping: Sends a ping to a session (must not block; what it returns is ignored).
         drop: Ends a dead session (must not block; e.g. spawns its close).
     """
 
-    def __init__(self, policy: HeartbeatPolicy, clock: Clock, ping: Callable[[S], None],
+    def __init__(self, policy: HeartbeatPolicy, clock: Clock, ping: Callable[[S], object],
                  drop: Callable[[S], None]) -> None:
         self.policy = policy
         self.clock = clock

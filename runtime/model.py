@@ -317,6 +317,7 @@ def _parse_inputs(raw: Any, node: str, file: str, line: int | None, errors: list
         item_line = item.line if isinstance(item, SourceMap) and item.line else line
         queue = None
         to_port = None
+        source: object  # YAML data until checked to be a string
         if isinstance(item, str):
             source = item
         elif isinstance(item, dict):

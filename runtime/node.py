@@ -27,6 +27,7 @@ from .control import ControlPort, Event, Interface, Require
 from .errors import NodeFailure
 from .frames import Frame, now_ns
 from .metrics import NodeMetrics
+from .policies import NodePolicies
 from .scope import TaskScope
 
 if TYPE_CHECKING:
@@ -270,7 +271,7 @@ class AsyncInput:
                 return
 
 
-class NodeContext:
+class NodeContext(NodePolicies):
     """What the runtime hands a node: its name, clock, policies, data ports and control ports.
 
     Attributes:
@@ -279,8 +280,8 @@ class NodeContext:
         clock: Time source for every policy timer.
         log: The node's logger (``mcav.<name>``).
         metrics: The node's counters (``xruns`` and ``errors`` may be bumped by the node).
-        reconnect: The node's reconnect policy, if its kind declares one.
-        heartbeat: The node's heartbeat policy, if its kind declares one.
+        reconnect: The node's reconnect policy, if its kind declares one (else None; see :meth:`reconnect_policy`).
+        heartbeat: The node's heartbeat policy, if its kind declares one (else None; see :meth:`heartbeat_policy`).
         base_dir: Directory of the graph file (relative paths in params resolve here).
         stop_event: Set when the graph is stopping.
         overridden: The node's top-level parameters set on the command line (``--set``): a value kept

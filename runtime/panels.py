@@ -8,6 +8,7 @@ shown as the terminal grows.
 from __future__ import annotations
 
 import time
+from typing import Sequence
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -170,7 +171,7 @@ def progress_line(p: ProgressView, width: int = 30) -> Text:
 
 
 def essentials(
-    audio: AudioView | None, flash: bool, show: ShowView, links: list[LinkView], progress: list[ProgressView] = ()
+    audio: AudioView | None, flash: bool, show: ShowView, links: list[LinkView], progress: Sequence[ProgressView] = ()
 ) -> list[Text]:
     """One line each, most important first: progress (a file), tempo/lock, live DJ, links, clients, latency."""
     lines = [progress_line(p) for p in progress]

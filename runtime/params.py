@@ -60,8 +60,8 @@ def param(
         value = default
         return field(default_factory=lambda: type(value)(value), metadata=meta)  # type: ignore[call-arg]
     if dataclasses.is_dataclass(default) and not isinstance(default, type):
-        value = default
-        return field(default_factory=lambda: dataclasses.replace(value), metadata=meta)
+        proto = default
+        return field(default_factory=lambda: dataclasses.replace(proto), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -204,7 +204,7 @@ def _coerce(value: Any, tp: Any, meta: typing.Mapping[str, Any], path: str, prob
         return dict(value)
     if tp is Any:
         return value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):  # a nested Params class (an annotation is a class)
         if not isinstance(value, dict):
             raise _Bad(f"expected a mapping with keys {', '.join(f.name for f in dataclasses.fields(tp))}")
         obj, sub = build_params(tp, value, prefix=f"{path}.")

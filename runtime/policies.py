@@ -26,6 +26,7 @@ __all__ = [
     "HeartbeatMonitor",
     "HeartbeatPolicy",
     "Link",
+    "NodePolicies",
     "ReconnectPolicy",
     "resolve_policy",
 ]
@@ -138,6 +139,31 @@ def resolve_policy(policy: str, link: Link, raw: Any) -> tuple[Any, list[ParamPr
                                            f"presets: {', '.join(presets)}{extra}")]
     values = {**presets["default"], **presets[preset], **overrides}
     return build_params(cls, values, prefix=f"{policy}.")
+
+
+class NodePolicies:
+    """A node's resolved policies, as its :class:`~mcav.runtime.node.NodeContext` holds them.
+
+    ``reconnect`` and ``heartbeat`` are None where the node's kind declares no such policy. The
+    runtime resolves every policy a kind declares, so the kind reads its own with
+    :meth:`reconnect_policy` and :meth:`heartbeat_policy`, which are never None.
+    """
+
+    name: str
+    reconnect: ReconnectPolicy | None
+    heartbeat: HeartbeatPolicy | None
+
+    def reconnect_policy(self) -> ReconnectPolicy:
+        """The reconnect policy; LookupError if the node's kind declares none."""
+        if self.reconnect is None:
+            raise LookupError(f"node '{self.name}': its kind declares no reconnect policy (in its `policies`)")
+        return self.reconnect
+
+    def heartbeat_policy(self) -> HeartbeatPolicy:
+        """The heartbeat policy; LookupError if the node's kind declares none."""
+        if self.heartbeat is None:
+            raise LookupError(f"node '{self.name}': its kind declares no heartbeat policy (in its `policies`)")
+        return self.heartbeat
 
 
 class Backoff:

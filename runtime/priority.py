@@ -88,10 +88,10 @@ def apply(priority: Priority, pid: int = 0) -> list[str]:
             if not _refused(exc):
                 raise
             warnings.append(
-                f"--priority {priority.nice} not permitted ({exc.strerror}); running at nice "
+                f"--priority {nice} not permitted ({exc.strerror}); running at nice "
                 f"{os.getpriority(os.PRIO_PROCESS, pid)}. A nice value below 0 needs the CAP_SYS_NICE capability "
-                f"or an RLIMIT_NICE of at least {20 - priority.nice} (`ulimit -e {20 - priority.nice}`; "
-                f"systemd: LimitNICE={priority.nice})")
+                f"or an RLIMIT_NICE of at least {20 - nice} (`ulimit -e {20 - nice}`; "
+                f"systemd: LimitNICE={nice})")
     if priority.realtime is not None:
         try:
             param = os.sched_param(priority.realtime)

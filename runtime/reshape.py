@@ -26,6 +26,7 @@ This module is the runtime's other half (it works on the Runtime's private state
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Collection
@@ -180,6 +181,11 @@ def _halt_segments(rt: Runtime, going: list[str], timeout: float) -> None:
             frames.close()  # type: ignore[attr-defined]
 
 
+def _status_of(holder: list[Node]) -> dict[str, Any]:
+    """The status fields of the node in ``holder``: none until it is built (its metrics are made first)."""
+    return holder[0].status() if holder else {}
+
+
 def assemble(rt: Runtime, g: CompiledGraph, kept: Collection[str] = ()) -> list[Ring[Frame]]:
     """Build ``rt``'s plan for ``g`` around the ``kept`` node instances (none the first time).
 
@@ -203,7 +209,7 @@ def assemble(rt: Runtime, g: CompiledGraph, kept: Collection[str] = ()) -> list[
     for name in fresh:
         cn = g.nodes[name]
         holder: list[Node] = []
-        m = metrics[name] = rt.metrics.node(name, cn.kind, lambda h=holder: h[0].status() if h else {})
+        m = metrics[name] = rt.metrics.node(name, cn.kind, functools.partial(_status_of, holder))
         spec = g.spec.nodes.get(name)
         ctx = NodeContext(name, rt, rt.clock, m, cn.policies, g.spec.base_dir,
                           spec.overridden if spec is not None else frozenset())

@@ -62,7 +62,9 @@ class TaskScope:
         if self._closed:
             coro.close()
             raise RuntimeError(f"{self.owner}: cannot start a task after the node ended")
-        task = asyncio.get_running_loop().create_task(coro, name=f"{self.owner}:{name or coro.__qualname__}")
+        # a coroutine object names its function; any other Coroutine is named by its class
+        default = getattr(coro, "__qualname__", type(coro).__qualname__)
+        task = asyncio.get_running_loop().create_task(coro, name=f"{self.owner}:{name or default}")
         self._tasks.add(task)
         task.add_done_callback(lambda t: self._done(t, critical))
         return task

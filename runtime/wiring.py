@@ -284,10 +284,11 @@ def drive_source(
     Closes ``frames`` at the end, unless the segment was halted: the next worker resumes them.
     """
     halted = False
-    batches: Iterable[Any]  # frames, or lists of up to ``burst`` frames
-    send: Callable[[Any], None]
+    # Frames or lists of up to ``burst`` frames, and what sends one. Declared at their first assignment: declared
+    # ahead, mypy narrowed each to its branch's type and checked one branch's batches against the other's send.
     if burst > 1 and outlet is not None:
-        batches, send = iter(lambda: list(islice(frames, burst)), []), outlet.send_burst
+        batches: Iterable[Any] = iter(lambda: list(islice(frames, burst)), [])
+        send: Callable[[Any], None] = outlet.send_burst
     else:
         batches, send = frames, (outlet.send if outlet is not None else lambda _: None)
     try:

@@ -211,7 +211,7 @@ class Capture(SourceNode):
         except AudioUnavailable as exc:
             raise NodeFailure(f"sounddevice node '{self.ctx.name}': {exc}{self._alternatives()}") from None
         ctx = self.ctx
-        backoff = Backoff(ctx.reconnect)
+        backoff = Backoff(ctx.reconnect_policy())
         seq = 0
         pos = 0  # samples emitted: the audio time keeps counting across reopens
         while not ctx.stopping:

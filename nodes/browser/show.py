@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import collections
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from mcav.nodes.interfaces import LinkDown
 from mcav.runtime.control import ControlPort, Event
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["ShowLinks"]
 
 #: The pattern's events that are browser messages of their own (WIRE.md 3.4), and how each is worded.
-_ANNOUNCED: dict[str, Callable[[dict[str, Any]], str]] = {
+_ANNOUNCED: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "preset": lambda d: P.preset_changed(d["preset"], d["settings"]),
     "effect": lambda d: P.effect_triggered(d["effect"], d.get("enabled")),
 }
@@ -39,7 +39,10 @@ class ShowLinks:
     clients: set[Client]
     banners: dict[str, dict[str, Any]]
     audio_settings: dict[str, float]
-    operator_auth: bool
+
+    @property
+    def operator_auth(self) -> bool:
+        raise NotImplementedError
 
     def broadcast(self, text: str, exclude: Client | None = None, operators_only: bool = False) -> None:
         raise NotImplementedError
@@ -198,7 +201,7 @@ class ShowLinks:
 
     async def _refresh_dj_fields(self) -> None:
         active = self.live_dj["dj_id"]
-        entry = next((e for e in await self.djs.roster() if e.get("dj_id") == active), {})
+        entry: dict[str, Any] = next((e for e in await self.djs.roster() if e.get("dj_id") == active), {})
         self._dj_cache = {"active_dj": active, **{k: entry.get(k) for k in
                                                   ("latency_ms", "ping_ms", "pipeline_latency_ms", "fps")}}
 

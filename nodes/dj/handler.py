@@ -203,8 +203,9 @@ class ConnectionHandler:
         await hub.send(conn, P.auth_pending(dj_id))
         hub.notify(P.dj_pending_event(p.to_wire()))
         reader = asyncio.ensure_future(self._while_pending(conn))
+        either: set[asyncio.Future[Any]] = {reader, p.decision}  # a task and a future: both are futures
         try:
-            await asyncio.wait({reader, p.decision}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):

@@ -346,12 +346,13 @@ class DJHub:
         """Account one ``dj_heartbeat``; return the ``heartbeat_ack`` to send."""
         now = self.clock.time()
         ts = msg.get("ts")
-        finite = isinstance(ts, (int, float)) and not isinstance(ts, bool) and abs(ts) < float("inf") and ts == ts
-        if finite:
+        if not (isinstance(ts, (int, float)) and not isinstance(ts, bool) and abs(ts) < float("inf") and ts == ts):
+            ts = None  # absent, not a number or not finite: neither used nor echoed
+        if ts is not None:
             corrected = ts - session.clock_offset if session.clock_offset is not None else ts
             session.record_ping((now - corrected) * 1000.0)
         if session.direct_mode:
             was, session.mc_connected = session.mc_connected, bool(msg.get("mc_connected", False))
             if was != session.mc_connected and session.dj_id == self.roster.active:
                 self.live_changed()
-        return P.heartbeat_ack(now, ts if finite else None)
+        return P.heartbeat_ack(now, ts)

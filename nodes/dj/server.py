@@ -147,7 +147,7 @@ class DJServer(AsyncNode):
             log.warning("DJs may join WITHOUT A KEY from any host that reaches %s:%d and take the live slot; "
                         "require keys with `auth: {keys: dj_keys.yaml}` (`mcav dj-key add`), or bind host: 127.0.0.1",
                         p.host, self.port)
-        hb = self.ctx.heartbeat
+        hb = self.ctx.heartbeat_policy()
         self.hub.live_timeout = (p.live_timeout if p.live_timeout is not None
                                  else hb.interval * (hb.failure_threshold or 3))
         self.ctx.spawn(self._watch_live(), name="live watch")

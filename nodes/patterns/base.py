@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import dataclass, field
-from typing import ClassVar, Sequence
+from typing import ClassVar, Sequence, overload
 
 import numpy as np
 
@@ -183,6 +183,15 @@ class Pattern:
 
 
 # --- helpers -----------------------------------------------------------------
+
+
+# An array in, an array out: a pattern keeps a smoothed array in an array-typed attribute.
+@overload
+def approach(current: np.ndarray, target: np.ndarray | float, dt: float, tau: float) -> np.ndarray: ...
+@overload
+def approach(current: float, target: np.ndarray, dt: float, tau: float) -> np.ndarray: ...
+@overload
+def approach(current: float, target: float, dt: float, tau: float) -> float: ...
 
 
 def approach(current: np.ndarray | float, target: np.ndarray | float, dt: float, tau: float) -> np.ndarray | float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 
@@ -262,7 +263,7 @@ class Stage:
 def _resized_scene(scene: Scene, n: int) -> Scene:
     """``scene`` with ``n`` entities: truncated, or padded with unused (scale 0) ones."""
     k = min(n, scene.count)
-    fields = {}
+    fields: dict[str, Any] = {}  # by name: replace() checks each keyword against its own field's type
     for name, fill in (("x", 0.5), ("y", 0.5), ("z", 0.5), ("scale", 0.0), ("brightness", 15), ("glow", False),
                        ("visible", False), ("band", 0)):  # fmt: skip
         old = getattr(scene, name)

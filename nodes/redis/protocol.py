@@ -171,7 +171,7 @@ def raise_remote(msg: Mapping[str, Any]) -> None:
     raise RemoteError(f"the VJ failed: {kind}: {text}")
 
 
-_REQUIRED = {
+_REQUIRED: dict[str, dict[str, type]] = {  # message type → its fields' types
     "event": {"seq": int, "interface": str, "name": str, "data": dict},
     "hb": {"seq": int, "run": str},
     "call": {"id": str, "reply_to": str, "interface": str, "call": str, "args": list, "kwargs": dict},

@@ -118,7 +118,8 @@ class RedisPub(AsyncNode):
         djs = self.ctx.control("djs")
         if djs:
             self._live = await djs.live()
-        self.link = RedisLink(self.params.url, [self.channels.rpc], self.ctx.reconnect, self.ctx.clock, self.ctx.log)
+        self.link = RedisLink(self.params.url, [self.channels.rpc], self.ctx.reconnect_policy(), self.ctx.clock,
+                              self.ctx.log)
         self.ctx.spawn(self.link.run(self._session, self._down), name="redis link", critical=True)
         self.ctx.spawn(self._heartbeat(), name="heartbeat")
         try:
@@ -153,7 +154,7 @@ class RedisPub(AsyncNode):
 
     async def _read_dj_figures(self, djs: ControlPort) -> None:
         live = self._live.get("dj_id")
-        row = next((e for e in await djs.roster() if e.get("dj_id") == live), {})
+        row: dict[str, Any] = next((e for e in await djs.roster() if e.get("dj_id") == live), {})
         self._dj = {"active_dj": live, **{k: row.get(k) for k in ("latency_ms", "ping_ms", "pipeline_latency_ms", "fps")}}
 
     # -- events and heartbeats ----------------------------------------------------------------------
@@ -178,7 +179,7 @@ class RedisPub(AsyncNode):
         while True:
             if self.connected:
                 self.outbox.put_control(self.channels.events, P.heartbeat(self.event_seq, self.run_id, time.time_ns()))
-            await self.ctx.clock.sleep(self.ctx.heartbeat.interval)
+            await self.ctx.clock.sleep(self.ctx.heartbeat_policy().interval)
 
     # -- the Redis session --------------------------------------------------------------------------
 

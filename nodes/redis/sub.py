@@ -114,8 +114,8 @@ class RedisSub(AsyncNode):
             self.ctx.fail(f"redis_sub '{self.ctx.name}': {problem}")
             return
         ch = self.channels
-        self.monitor = HeartbeatMonitor(self.ctx.heartbeat, self.ctx.clock)
-        self.link = RedisLink(self.params.url, [ch.state, ch.events, self.reply_channel], self.ctx.reconnect,
+        self.monitor = HeartbeatMonitor(self.ctx.heartbeat_policy(), self.ctx.clock)
+        self.link = RedisLink(self.params.url, [ch.state, ch.events, self.reply_channel], self.ctx.reconnect_policy(),
                               self.ctx.clock, self.ctx.log)
         self.ctx.spawn(self.link.run(self._session, self._down), name="redis link", critical=True)
         self.ctx.spawn(self._watch(), name="source watch")
@@ -139,7 +139,7 @@ class RedisSub(AsyncNode):
         """While the VJ is silent, PING Redis: a server that stopped answering (a hung host, a cut cable)
         ends the session instead of leaving it open forever."""
         assert self.monitor is not None
-        interval, timeout = self.ctx.heartbeat.interval, self.ctx.reconnect.connect_timeout
+        interval, timeout = self.ctx.heartbeat_policy().interval, self.ctx.reconnect_policy().connect_timeout
         while True:
             await self.ctx.clock.sleep(interval)
             if self.monitor.silence > 2 * interval:
@@ -159,7 +159,7 @@ class RedisSub(AsyncNode):
         """Source lost when the VJ says nothing (no heartbeat, no frame) for the heartbeat policy's timeout."""
         assert self.monitor is not None
         while True:
-            await self.ctx.clock.sleep(self.ctx.heartbeat.interval / 4)
+            await self.ctx.clock.sleep(self.ctx.heartbeat_policy().interval / 4)
             if not self._lost and self.monitor.dead:
                 self._set_lost(f"no word from the VJ for {self.monitor.silence:.1f} s")
 

@@ -6,7 +6,7 @@ The health stats themselves come from :func:`mcav.runtime.health.health_stats`.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 from mcav.runtime.metrics import Snapshot
 
@@ -33,7 +33,7 @@ def prometheus(snap: Snapshot, stats: dict[str, Any], info: dict[str, Any]) -> s
     """
     out: list[str] = []
 
-    def metric(name: str, kind: str, help_: str, samples: list[tuple[dict[str, str], float]]) -> None:
+    def metric(name: str, kind: str, help_: str, samples: Sequence[tuple[dict[str, str], float]]) -> None:
         out.append(f"# HELP {name} {help_}")
         out.append(f"# TYPE {name} {kind}")
         for labels, value in samples:

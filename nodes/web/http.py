@@ -285,7 +285,7 @@ class AdminHttp(AsyncNode):
     async def _config(self) -> dict[str, Any]:
         browser = self.ctx.control("browser")
         b = await browser.endpoint() if browser else {}
-        rc, hb = self.ctx.reconnect, self.ctx.heartbeat
+        rc, hb = self.ctx.reconnect_policy(), self.ctx.heartbeat_policy()
         return {
             "ws_port": b.get("ws_port", 8766),
             "operator_auth": bool(b.get("operator_auth", False)),
