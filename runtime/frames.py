@@ -187,9 +187,10 @@ class Features(Frame):
         bands: float32 ``[5]``, 0-1.
         peak: Amplitude 0-1 (0-5 tolerated from remote DJs).
         beat: True in the frame a beat is due (only while ``locked``).
-        beat_time: Audio time in s of the beat this frame flags, as the tracker places it: within half
-            a frame of ``t_audio``, and the better timestamp when frames are long (file analysis).
-            0 when ``beat`` is False, or when the producer does not know it (``to_json`` then gives ``t_audio``).
+        beat_time: Audio time in s of the beat this frame flags, as the tracker places it: mostly within
+            half a frame of ``t_audio``, earlier when the beat is flagged late (the forecast moved back past
+            it). The better timestamp when frames are long (file analysis). 0 when ``beat`` is False, or
+            when the producer does not know it (``to_json`` then gives ``t_audio``).
         locked: True while the beat tracker holds a tempo and phase it is confident of (periodic
             onsets); False on silence, noise, tones, pads, speech and while (re)acquiring.
         beat_intensity: 0-1.

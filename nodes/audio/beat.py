@@ -304,7 +304,7 @@ class BeatAnalyzer:
             next_s = self.time_of(self.next_beat) if self.next_beat is not None else t_last + period_s
         return {
             "beat": beat,
-            # A flagged beat is the last beat, where the forecast placed it (within half a frame of this frame).
+            # A flagged beat is the last beat, where the forecast placed it (before this frame when it is late).
             "beat_time": t_last if beat else 0.0,
             "locked": self.locked,
             "beat_intensity": intensity,
