@@ -73,14 +73,14 @@ class FileSource(PacedSource):
         except (RuntimeError, OSError) as exc:  # LibsndfileError is a RuntimeError
             raise NodeFailure(f"file source '{self.ctx.name}': cannot read {path}: {exc}") from None
 
-    def _channels_out(self, f) -> int:  # type: ignore[no-untyped-def]
-        """The channels of the frames: 1 with ``mono``, else the file's."""
-        return 1 if self.params.mono else f.channels
+    def _channels_out(self, channels: int) -> int:
+        """The channels of the frames for a file of ``channels``: 1 with ``mono``, else the file's."""
+        return 1 if self.params.mono else channels
 
     def _chunks(self, f, rate_out: int) -> Iterator[np.ndarray]:  # type: ignore[no-untyped-def]
         """Decoded, resampled samples in chunks, looping if asked."""
         p = self.params
-        channels = self._channels_out(f)
+        channels = self._channels_out(f.channels)
         mix = channels != f.channels
         resampler = StreamResampler(f.samplerate, rate_out, channels) if rate_out != f.samplerate else None
         want = p.block * _READ_BLOCKS
@@ -111,7 +111,7 @@ class FileSource(PacedSource):
         self.ctx.log.info(
             "playing %s (%d Hz, %d ch, %.1f s) at %s speed%s%s",
             path, f.samplerate, f.channels, f.frames / max(1, f.samplerate), p.speed,
-            ", mixed to mono" if self._channels_out(f) != f.channels else "",
+            ", mixed to mono" if self._channels_out(f.channels) != f.channels else "",
             f", resampled to {rate} Hz" if rate != f.samplerate else "",
         )  # fmt: skip
         pacer = Pacer(self.ctx, p.speed)
@@ -119,7 +119,7 @@ class FileSource(PacedSource):
         pos = seq = 0
         block, name = p.block, self.ctx.name  # locals: this loop runs once per block at max speed
         block_s = block / rate
-        pending = np.zeros((0, self._channels_out(f)), np.float32)
+        pending = np.zeros((0, self._channels_out(f.channels)), np.float32)
         with f:
             for chunk in self._chunks(f, rate):
                 pending = np.concatenate((pending, chunk)) if pending.shape[0] else chunk
