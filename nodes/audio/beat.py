@@ -58,7 +58,7 @@ class BeatSettings:
     tempo_recent: float = param(3.0, doc="newest seconds of the tempo window that count twice (a tempo change wins sooner; 0 = none)", unit="s", min=0, max=8)
     tempo_tatum: float = param(2.0, doc="weight of the onsets' periodicity at each period's octave-equivalents around tatum_bpm, a factor on the tempo comb (the same for a tempo, its half and its double: it tells the beat from a 3:4 or 2:3 neighbour, not the metrical level; 0 = none)", min=0, max=10)
     tatum_bpm: float = param(300.0, doc="centre of the tatum's weights (sixteenth notes at 75 BPM, eighths at 150)", unit="BPM", min=60, max=2000)
-    tempo_every: float = param(1.0, doc="time between tempo estimates", unit="s", min=0.05, max=5)
+    tempo_every: float = param(1.0, doc="time between tempo estimates (the drift, the jump and the running means are per estimate, set at 1 s: other values change them too)", unit="s", min=0.05, max=5)
     tap_delay: float = param(0.0, doc="where a beat is heard after its onset peak (human annotations: 0.01-0.03)", unit="s", min=0, max=0.05)
     release: float = param(1.5, doc="onsets missing this long drop the lock (beats stop)", unit="s", min=0.5, max=10)
     onset_gain: float = param(0.5, doc="log-likelihood ratio of a beat per unit of onset strength (over its 4 s mean)", min=0.01, max=10)
