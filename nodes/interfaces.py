@@ -71,7 +71,7 @@ class PatternControl(Interface):
 
     def state(self) -> dict[str, Any]:
         """``pattern``, ``entity_count``, ``preset``, ``band_sensitivity``, ``blackout``, ``freeze``,
-        ``transition`` ``{duration, easing}``, ``base_scale``, ``max_scale``, ``beat_boost``, ``pending``
+        ``transition`` ``{duration, easing}``, ``base_scale``, ``max_scale``, ``beat_boost``, ``beat_rate``, ``pending``
         (quantised changes waiting: ``{change, quantize, beats_left}``)."""
         ...
 
@@ -124,6 +124,13 @@ class PatternControl(Interface):
         self, base_scale: float | None = None, max_scale: float | None = None, beat_boost: float | None = None
     ) -> None:
         """Entity scales (0-4 blocks, base ≤ max) and beat boost (1-4); None keeps a value."""
+        ...
+
+    def set_beat_rate(self, rate: float) -> None:
+        """The beats the visuals follow, as a multiple of the tracker's: 0.5 (every other beat, for a tracker
+        locked at double time), 1 (as tracked) or 2 (also half way between beats, for one locked at half
+        time). ValueError names the valid rates. Setting 0.5, even again, counts from the next tracked beat:
+        it is flagged and the one after it is not (set it just before a downbeat to choose which)."""
         ...
 
 
