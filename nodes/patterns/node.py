@@ -23,6 +23,7 @@ from mcav.runtime.node import NodeContext, SyncNode
 from mcav.runtime.params import param
 
 from . import checks
+from .beatrate import BeatRate, check_rate
 from .drop import DropDetector
 from .easing import EASINGS
 from .effects import DURATION_MAX, INTENSITY_MAX, TIMED_EFFECTS
@@ -69,6 +70,8 @@ class PatternNode(SyncNode):
         transition: Transition = param(Transition(), doc="crossfade on pattern changes: {duration, easing}")
         quantize: str = param("off", doc="when pattern switches and effects land unless they say: off (at once), "
                               "beat, bar (4 beats) or phrase (16)", choices=QUANTIZE)
+        beat_rate: float = param(1.0, doc="beats the visuals follow per tracked beat: 0.5 (every other: a tracker "
+                                 "at double time), 1 or 2 (also half way: a tracker at half time)", min=0.5, max=2)
 
         def __post_init__(self) -> None:
             if self.band_sensitivity is not None and len(self.band_sensitivity) != 5:
@@ -76,6 +79,7 @@ class PatternNode(SyncNode):
                 raise ValueError(f"band_sensitivity needs 5 values (bass, low, mid, high, air), got {got}")
             if self.base_scale > self.max_scale:
                 raise ValueError(f"base_scale {self.base_scale} is above max_scale {self.max_scale}")
+            check_rate(self.beat_rate)
 
     inputs = {"in": Features}
     outputs = {"out": Scene}
@@ -95,6 +99,7 @@ class PatternNode(SyncNode):
         self._beats = 0
         self._quantizer = Quantizer()
         self._drops = DropDetector()
+        self._rate = BeatRate(p.beat_rate)
 
     # --- frames ----------------------------------------------------------------
 
@@ -103,14 +108,15 @@ class PatternNode(SyncNode):
         t = frame.t_capture
         dt = 0.0 if self._t_prev is None else min(MAX_DT, max(0.0, (t - self._t_prev) / 1e9))
         self._t_prev = t
-        self._last = frame
-        self._beats += bool(frame.beat)
         with self._lock:
+            frame = self._rate.apply(frame)  # everything below, the grid included, follows the chosen beat rate
             due = self._quantizer.frame(frame)
             for change in due:  # quantised changes land in the frame of their beat
                 change.apply()
             scene = self._stage.render(frame, dt)
             beat = {"index": self._quantizer.beat_index, "pending": self._quantizer.describe()} if frame.beat else None
+        self._last = frame
+        self._beats += bool(frame.beat)
         if due:
             self._changed()
         if beat is not None and self._quantizer.grid:
@@ -123,7 +129,7 @@ class PatternNode(SyncNode):
 
     def reconfigure(self, params: Params) -> bool:
         """Apply edited graph parameters live (``mcav run --watch``): pattern, entities, scales, sensitivity,
-        preset, transition and default quantize; each goes through the control API, so it is checked."""
+        preset, transition, beat rate and default quantize; each goes through the control API, so it is checked."""
         old, self.params = self.params, params
         if params.entities != old.entities:
             self.set_entity_count(params.entities)
@@ -135,6 +141,8 @@ class PatternNode(SyncNode):
             self.set_band_sensitivities(params.band_sensitivity)
         if params.transition != old.transition:
             self.set_transition(params.transition.duration, params.transition.easing)
+        if params.beat_rate != old.beat_rate:
+            self.set_beat_rate(params.beat_rate)
         if params.pattern != old.pattern:
             self.set_pattern(params.pattern)
         return True
@@ -173,6 +181,7 @@ class PatternNode(SyncNode):
                 "base_scale": a.base_scale,
                 "max_scale": a.max_scale,
                 "beat_boost": a.beat_boost,
+                "beat_rate": self._rate.rate,
                 "pending": self._quantizer.describe(),
             }
 
@@ -180,7 +189,7 @@ class PatternNode(SyncNode):
     _PARAM_KEYS = {"pattern": ("pattern",), "entities": ("entity_count",), "beat_boost": ("beat_boost",),
                    "base_scale": ("base_scale",), "max_scale": ("max_scale",),
                    "band_sensitivity": ("band_sensitivity",), "preset": ("preset", "band_sensitivity"),
-                   "transition": ("transition",)}
+                   "transition": ("transition",), "beat_rate": ("beat_rate",)}
 
     def pinned(self) -> list[str]:
         """The state() keys whose parameter the command line set (``--set``), sorted: a show restores none."""
@@ -320,6 +329,13 @@ class PatternNode(SyncNode):
                 raise ValueError(f"base_scale {base} would be above max_scale {top}")
             for name, value in new.items():
                 setattr(a, name, value)
+        self._changed()
+
+    def set_beat_rate(self, rate: float) -> None:
+        """Follow 0.5, 1 or 2 beats per tracked beat (:mod:`.beatrate`); 0.5 flags the next tracked beat, then every other."""
+        rate = check_rate(rate)
+        with self._lock:
+            self._rate.set(rate)
         self._changed()
 
     def _changed(self) -> None:

@@ -82,6 +82,7 @@ def test_state_reports_every_setting() -> None:
         "base_scale": 0.2,
         "max_scale": 1.0,
         "beat_boost": 1.5,
+        "beat_rate": 1.0,
         "pending": [],
     }
 
