@@ -149,6 +149,13 @@ async def _freeze(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     await srv.need_pattern().set_freeze(field(msg, "enabled", bool, None))
 
 
+@command("set_beat_rate")
+async def _set_beat_rate(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
+    # The pattern node is the one judge of the rate (its ValueError names the valid ones); browsers hear of the
+    # change from its `changed` event (ShowLinks: beat_rate_changed), whoever set it (a page, OSC, a show).
+    await srv.need_pattern().set_beat_rate(field(msg, "rate", (int, float)))  # as sent: an error quotes it
+
+
 @command("set_transition", "set_transition_duration")
 async def _set_transition(srv: BrowserServer, c: Client, msg: dict[str, Any]) -> None:
     st = (await srv.pattern_state())["transition"]

@@ -104,6 +104,11 @@ def band_sensitivity_changed(band_sensitivity: list[float] | None) -> str:
     return encode({"type": "band_sensitivity_changed", "band_sensitivity": band_sensitivity})
 
 
+def beat_rate_changed(beat_rate: float) -> str:
+    """Every browser: the beats the visuals follow, as a multiple of the tracker's (0.5, 1 or 2), changed."""
+    return encode({"type": "beat_rate_changed", "beat_rate": beat_rate})
+
+
 def effect_triggered(effect: str, enabled: bool | None = None) -> str:
     """Every browser: an effect fired (``enabled`` for the blackout and freeze toggles)."""
     msg: dict[str, Any] = {"type": "effect_triggered", "effect": effect}

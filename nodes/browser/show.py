@@ -67,6 +67,8 @@ class ShowLinks:
         self._shown_pattern: str | None = None
         #: The entity count as browsers were last told (``config_update``).
         self._shown_entities: int | None = None
+        #: The pattern's beat rate as browsers were last told (``beat_rate_changed``; None: the pattern has none).
+        self._shown_beat_rate: float | None = None
         self._pattern_list: list[dict[str, Any]] = []
         self._dj_cache: dict[str, Any] = {}
         self._dj_cache_frame = -1_000_000
@@ -100,12 +102,13 @@ class ShowLinks:
             st = await self.pattern_state()
             if self._updates["pattern"] == seen:
                 self._shown_pattern, self._shown_entities = st.get("pattern"), st.get("entity_count")
+                self._shown_beat_rate = st.get("beat_rate")
 
     def _pattern_event(self, event: Event) -> None:
         """Tell browsers when the pattern switches — whoever asked (a browser, a scene, a cue, OSC), and for a
-        quantised switch when it lands — when the entity count or the quantised changes waiting (or their beats
-        left) change, and of presets, band sensitivities and effects set. These come from the pattern's events, so
-        an edge's browsers get them too (redis_sub re-publishes the VJ's), each once."""
+        quantised switch when it lands — when the entity count, the beat rate or the quantised changes waiting (or
+        their beats left) change, and of presets, band sensitivities and effects set. These come from the pattern's
+        events, so an edge's browsers get them too (redis_sub re-publishes the VJ's), each once."""
         if event.name == "bands":
             self._bands_changed(event.data["band_sensitivity"], event.data.get("origin"))
             return
@@ -123,6 +126,11 @@ class ShowLinks:
         if event.name == "changed" and isinstance(shown, str) and shown != self._shown_pattern:
             self._shown_pattern = shown
             self.broadcast(P.pattern_changed(shown, self._pattern_list))
+        rate = event.data.get("beat_rate")
+        # Only on a change: `changed` comes for every setting, and the pages need this one only when it moves.
+        if event.name == "changed" and isinstance(rate, (int, float)) and rate != self._shown_beat_rate:
+            self._shown_beat_rate = rate
+            self.broadcast(P.beat_rate_changed(rate))
         pending = event.data.get("pending")
         if isinstance(pending, list) and pending != self.quantize_pending:
             self.quantize_pending = pending
@@ -290,4 +298,5 @@ class ShowLinks:
             freeze=st.get("freeze"), transition=st.get("transition"), audio_settings=self.audio_settings,
             operator_auth=self.operator_auth, operator=bool(client is not None and client.operator),
             dj_server=bool(djs), show=bool(self.show), quantize_pending=st.get("pending", []),
+            beat_rate=st.get("beat_rate"),
         )
