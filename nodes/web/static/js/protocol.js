@@ -42,6 +42,7 @@ export function initialState() {
     cues: { cues: [], position: -1, current: null, next: null },
     quantizePending: [],
     quantize: '', // how this page asks changes to land: '' = the pattern node's default
+    beatRate: null, // the pattern node's beat rate (0.5, 1, 2); null while the server reports none
     // MIDI learn (a `midi` node): available null until the server answers get_midi.
     midi: { available: null, mapping: {}, learning: null },
     midiLearned: null, // the last binding learn mode made ({action, note or cc, channel})
@@ -109,6 +110,8 @@ export function bindProtocol(client, store, live, notify) {
     if (typeof m.dj_server === 'boolean') patch.djServer = m.dj_server;
     if (typeof m.show === 'boolean') patch.showNode = m.show;
     if (Array.isArray(m.quantize_pending)) patch.quantizePending = m.quantize_pending;
+    // mcav's own (an MCAV server sends none: the beat rate control stays off); null without a pattern node.
+    if ('beat_rate' in m) patch.beatRate = num(m.beat_rate);
     // `operator_auth`: the server has an operator password; `operator`: this connection may
     // change the show (always true without a password).
     if (typeof m.operator_auth === 'boolean') {
@@ -149,6 +152,9 @@ export function bindProtocol(client, store, live, notify) {
     const bs = m.settings && m.settings.band_sensitivity;
     if (Array.isArray(bs) && bs.length === 5) patch.bandSensitivity = bs;
     store.set(patch);
+  });
+  on('beat_rate_changed', (m) => {
+    if (num(m.beat_rate) !== null) store.set({ beatRate: m.beat_rate });
   });
   on('band_sensitivity_changed', (m) => {
     if (Array.isArray(m.band_sensitivity) && m.band_sensitivity.length === 5) store.set({ bandSensitivity: m.band_sensitivity });

@@ -20,6 +20,7 @@ import { mountCues, mountCountdown } from './cues.js';
 import { mountMidi } from './midi.js';
 import { mountAuth, authHello } from './auth.js';
 import { mountNowPlaying, mountFooter } from './now-playing.js';
+import { mountBeatRate } from './beat-rate.js';
 import { bindKeys } from './keys.js';
 
 // Refresh roster/health figures that the server only sends inside vj_state.
@@ -46,6 +47,7 @@ async function main() {
   mountNowPlaying($('#now-playing'), ctx);
   mountBeat($('#beat'), live);
   mountTempo($('#tempo'), live);
+  const beatRate = mountBeatRate($('#beat-rate'), ctx);
   mountBandMeters($('#meters'), live);
   const patterns = mountPatterns($('#slot-patterns'), ctx);
   mountPresets($('#slot-presets'), ctx);
@@ -60,7 +62,7 @@ async function main() {
   mountMidi($('#slot-midi'), ctx);
   mountCountdown($('#countdown'), ctx);
   mountFooter($('#footer-stats'), ctx);
-  bindKeys({ patterns, effects, cues });
+  bindKeys({ patterns, effects, cues, beatRate });
 
   store.subscribe(['minecraftConnected'], (d) => {
     $('#mc-dot').dataset.ok = String(d.minecraftConnected);
