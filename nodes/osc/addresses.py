@@ -10,6 +10,7 @@ address and arguments                    does
 ``/mcav/band/N f``                       fader 0-1 → sensitivity 0-2 of band N (0 bass … 4 air)
 ``/mcav/entities i``                     entity count 1-1024
 ``/mcav/transition f``                   crossfade length (s)
+``/mcav/beat_rate f``                    the visuals' beat as 0.5, 1 or 2 times the tracker's (0.5 again: re-sync)
 ``/mcav/scene "name" [q]``               recall a scene (needs a ``show`` node)
 ``/mcav/scene/save "name"``              save what is on screen as a scene
 ``/mcav/go`` / ``/mcav/back``            the cue list: fire the next cue / step back one
@@ -87,6 +88,8 @@ def route(address: str, args: list[Any]) -> Call | Refused:
             return Call("pattern", "set_entity_count", (int(_number(args[0], "the entity count")),))
         if what == "transition" and args and not rest:
             return Call("pattern", "set_transition", (_number(args[0], "the transition"),))
+        if what == "beat_rate" and args and not rest:  # which rates are valid is the pattern node's to say
+            return Call("pattern", "set_beat_rate", (_number(args[0], "the beat rate"),))
         if what == "scene" and args and isinstance(args[0], str):
             if not rest:
                 return Call("show", "recall_scene", (args[0], _quantize(args[1:])))

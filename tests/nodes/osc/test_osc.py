@@ -90,3 +90,16 @@ def test_the_address_scheme_without_sockets() -> None:
     assert route("/mcav/freeze", []) == Call("pattern", "set_freeze", (None,))
     assert isinstance(route("/mcav/entities", [float("nan")]), Refused)
     assert isinstance(route("/mcav/band/x", [0.5]), Refused)
+
+
+def test_beat_rate_from_a_controller(tmp_path: Path) -> None:
+    with running(build(graph(tmp_path))) as rt:
+        osc, viz = rt.node("osc"), rt.node("viz")
+        wait_until(lambda: osc.status()["port"])
+        c = Controller(osc.status()["port"])
+        assert c.send("/mcav/beat_rate", 2.0) == ("/mcav/ok", ["/mcav/beat_rate"]) and viz.state()["beat_rate"] == 2
+        assert c.send("/mcav/beat_rate", 0.5)[0] == "/mcav/ok" and viz.state()["beat_rate"] == 0.5
+        address, (where, why) = c.send("/mcav/beat_rate", 3.0)  # the pattern node names the valid rates
+        assert (address, where) == ("/mcav/error", "/mcav/beat_rate") and "0.5" in why and viz.state()["beat_rate"] == 0.5
+    assert route("/mcav/beat_rate", [1]) == Call("pattern", "set_beat_rate", (1.0,))
+    assert isinstance(route("/mcav/beat_rate", ["double"]), Refused) and isinstance(route("/mcav/beat_rate", []), Refused)
