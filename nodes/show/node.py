@@ -4,13 +4,14 @@ It requires the pattern control (and, optionally, a Minecraft link, the DJ
 roster and a browser node) and provides ``show``
 (:class:`~mcav.nodes.interfaces.ShowControl`). At start it restores the
 settings saved by the last run (pattern, entity count, preset, band
-sensitivity, transition, scales; the zone, the DJs' order and their banners)
-unless ``fresh`` is set — a ``--set`` on the command line wins over a saved
-value, which wins over the graph file — logging each value and where it came
-from (:mod:`.restore`); then every change those nodes announce is saved, at
+sensitivity, transition, scales, beat rate; the zone, the DJs' order and their
+banners) unless ``fresh`` is set — a ``--set`` on the command line wins over a
+saved value, which wins over the graph file — logging each value and where it
+came from (:mod:`.restore`); then every change those nodes announce is saved, at
 most once per ``save_delay`` (atomically: see :mod:`.store`). Scenes are named
-snapshots of the pattern's settings, saved in the same file, recalled with the
-pattern's crossfade, exported and imported as YAML.
+snapshots of the pattern's settings but the beat rate (it fits a song, not a
+look), saved in the same file, recalled with the pattern's crossfade, exported
+and imported as YAML.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ class ShowNode(AsyncNode):
             ("base_scale", lambda v: pattern.set_scales(base_scale=v)),
             ("max_scale", lambda v: pattern.set_scales(max_scale=v)),
             ("beat_boost", lambda v: pattern.set_scales(beat_boost=v)),
+            ("beat_rate", lambda v: pattern.set_beat_rate(v)),  # only a restart's: scenes do not keep it
             ("pattern", lambda v: pattern.set_pattern(v, quantize)),
         ]
         for key, setter in steps:
@@ -169,7 +171,7 @@ class ShowNode(AsyncNode):
 
     async def save_scene(self, name: str) -> dict[str, Any]:
         name = _check_name(name)
-        self.show.scenes[name] = store.keep(await self.ctx.control("pattern").state())
+        self.show.scenes[name] = store.keep(await self.ctx.control("pattern").state(), store.SCENE_KEPT)
         self._publish_scenes()
         return {"name": name, **self.show.scenes[name]}
 

@@ -24,8 +24,13 @@ from mcav.runtime.atomicfile import write_text_atomic
 __all__ = ["VERSION", "ShowFile", "default_path", "load", "save"]
 
 VERSION = 1
-#: The settings a show file keeps (of the pattern control's state); scenes are snapshots of these.
-KEPT = ("pattern", "entity_count", "preset", "band_sensitivity", "transition", "base_scale", "max_scale", "beat_boost")
+#: The settings a show file keeps (of the pattern control's state); scenes are snapshots of :data:`SCENE_KEPT`.
+KEPT = ("pattern", "entity_count", "preset", "band_sensitivity", "transition", "base_scale", "max_scale", "beat_boost",
+        "beat_rate")
+#: What a scene keeps: the look, without ``beat_rate``. That one corrects the beat tracker for the music playing
+#: (a slow song tracked at double time), not the look: recalling a scene saved during another song must not halve
+#: or double the visuals' beat (nor re-sync a ½ rate); a restart, on the same song, restores it with ``live``.
+SCENE_KEPT = tuple(k for k in KEPT if k != "beat_rate")
 #: What else its ``live`` keeps, learnt from other nodes: the Minecraft zone, the DJs' preferred order, banners.
 LINKED = ("zone", "dj_order", "banners")
 
@@ -47,9 +52,9 @@ def default_path(graph: str) -> Path:
     return Path(base) / "mcav" / f"{graph}.show.yaml"
 
 
-def keep(state: dict[str, Any]) -> dict[str, Any]:
-    """The kept settings of a pattern state."""
-    return {k: state[k] for k in KEPT if k in state}
+def keep(state: dict[str, Any], keys: tuple[str, ...] = KEPT) -> dict[str, Any]:
+    """The kept settings of a pattern state (``keys``: :data:`KEPT`, or :data:`SCENE_KEPT` for a scene)."""
+    return {k: state[k] for k in keys if k in state}
 
 
 def parse(text: str, where: str) -> ShowFile:
@@ -76,7 +81,7 @@ def parse(text: str, where: str) -> ShowFile:
     if bad:
         raise ValueError(f"{where}: scenes {', '.join(bad)} are not mappings of settings")
     linked = {k: live[k] for k in LINKED if k in live}
-    return ShowFile({**keep(live), **linked}, {str(n): keep(v) for n, v in scenes.items()})
+    return ShowFile({**keep(live), **linked}, {str(n): keep(v, SCENE_KEPT) for n, v in scenes.items()})
 
 
 def load(path: Path) -> tuple[ShowFile | None, str | None]:

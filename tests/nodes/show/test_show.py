@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 from conftest import build
-from vj_support import RawBrowser, running, wait_until
+from vj_support import RawBrowser, on_loop, running, wait_until
 
 from mcav.nodes.show import store
 
@@ -46,6 +46,25 @@ def test_settings_are_saved_and_restored_and_fresh_ignores_them(tmp_path: Path) 
     with running(build(graph(path, ", fresh: true"))) as rt:
         assert rt.node("web").ready.wait(5)
         wait_until(lambda: rt.node("show").status()["saves"] == 0 and rt.node("viz").state()["pattern"] == "spectrum")
+
+
+def test_the_beat_rate_survives_a_restart_but_no_scene_keeps_it(tmp_path: Path) -> None:
+    path = tmp_path / "show.yaml"
+    with running(build(graph(path))) as rt:
+        viz, show = rt.node("viz"), rt.node("show")
+        assert rt.node("web").ready.wait(5)
+        viz.set_beat_rate(0.5)
+        wait_until(lambda: path.exists() and yaml.safe_load(path.read_text())["live"].get("beat_rate") == 0.5, timeout=15)
+        # A scene is a look: recalling one saved during another song must leave the song's beat rate alone.
+        assert "beat_rate" not in on_loop(rt, show.save_scene("Half"))
+        viz.set_beat_rate(2)
+        on_loop(rt, show.recall_scene("Half"))
+        assert viz.state()["beat_rate"] == 2
+    with running(build(graph(path))) as rt:  # a restart, on the same song: the saved rate wins over the graph's 1
+        wait_until(lambda: rt.node("viz").state()["beat_rate"] == 2, timeout=15)
+    text = "version: 1\nlive: {beat_rate: 0.5}\nscenes: {Old: {pattern: bars, beat_rate: 2}}\n"
+    imported = store.parse(text, "a hand-written file")
+    assert imported.live == {"beat_rate": 0.5} and imported.scenes == {"Old": {"pattern": "bars"}}
 
 
 def test_a_corrupt_or_newer_file_is_kept_aside_and_the_show_starts_from_the_graph(tmp_path: Path) -> None:
