@@ -70,9 +70,18 @@ def load_yaml(path: str | Path) -> Any:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise YamlProblem(GraphError(f"cannot read file: {exc.strerror or exc}", file=str(path))) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A graph saved in another encoding (or a binary file given by mistake) is a problem with the
+        # file, reported like any other with its line, not a traceback.
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise YamlProblem(
+            GraphError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the graph as UTF-8", file=str(path), line=line)
+        ) from None
     return parse_yaml(text, str(path))
 
 

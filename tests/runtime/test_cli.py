@@ -58,6 +58,16 @@ def test_missing_file_and_bad_flags_exit_2(tmp_path: Path) -> None:
     assert r.returncode == 2 and "must be a positive number of seconds" in r.stderr
 
 
+def test_a_graph_that_is_not_utf8_is_a_problem_with_its_line_not_a_traceback(tmp_path: Path) -> None:
+    g = tmp_path / "latin1.yaml"
+    g.write_bytes(b"graph: x\nnodes:\n  a: {kind: counter}\n  # caf\xe9\n  b: {kind: discard, in: a}\n")
+    for command in ("validate", "run"):
+        r = mcav(command, str(g))
+        assert r.returncode == 2, r.stderr
+        assert "Traceback" not in r.stderr
+        assert f"{g}:4: not UTF-8 text (byte 0xe9)" in r.stderr
+
+
 def test_nodes_lists_kinds_and_describes_one() -> None:
     r = mcav("nodes")
     assert r.returncode == 0
