@@ -188,6 +188,33 @@ def test_unset_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "MCAV_TEST_UNSET is not set" in err.message
 
 
+def test_an_unset_variable_in_a_typed_value_is_one_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Not also "expected an integer, got '${...}'" for the same key: the text left in place is no value.
+    monkeypatch.delenv("MCAV_TEST_UNSET", raising=False)
+    err = only(
+        """
+        nodes:
+          src:
+            kind: counter
+            count: ${MCAV_TEST_UNSET}
+          out: {kind: discard, in: src}
+        """
+    )
+    assert (err.line, err.node, err.key) == (5, "src", "count")
+    assert "MCAV_TEST_UNSET is not set" in err.message
+    err = only(
+        """
+        nodes:
+          src:
+            kind: sounddevice
+            reconnect: {initial: "${MCAV_TEST_UNSET}"}
+          out: {kind: discard, in: src}
+        """
+    )
+    assert (err.line, err.node, err.key) == (5, "src", "reconnect")
+    assert "MCAV_TEST_UNSET is not set" in err.message
+
+
 def test_environment_variables_are_interpolated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCAV_TEST_COUNT", "7")
     g = build("nodes:\n  src: {kind: counter, count: '${MCAV_TEST_COUNT}', start: '${MCAV_NOPE:-2.5}'}\n  o: {kind: discard, in: src}\n")
