@@ -93,6 +93,11 @@ def parse_yaml(text: str, filename: str = "<string>") -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or exc.context or "malformed YAML"
+        lines = text.splitlines()
+        if line is not None and 0 < line <= len(lines) and "${" in lines[line - 1]:
+            # `{` and `}` delimit YAML's inline mappings, so an unquoted ${VAR} inside `{…}` or `[…]`
+            # breaks the line with a message about commas that does not say what to do.
+            what += '; inside {…} or […] quote a ${VAR} value: "${VAR}"'
         raise YamlProblem(GraphError(f"malformed YAML: {what}", file=filename, line=line)) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(GraphError(f"malformed YAML: {exc}", file=filename)) from None

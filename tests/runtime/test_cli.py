@@ -68,6 +68,15 @@ def test_a_graph_that_is_not_utf8_is_a_problem_with_its_line_not_a_traceback(tmp
         assert f"{g}:4: not UTF-8 text (byte 0xe9)" in r.stderr
 
 
+def test_an_unquoted_variable_in_an_inline_mapping_says_to_quote_it(tmp_path: Path) -> None:
+    g = write(tmp_path, "nodes:\n  src: {kind: counter, count: ${MCAV_COUNT:-3}}\n  out: {kind: discard, in: src}\n")
+    r = mcav("validate", str(g))
+    assert r.returncode == 2
+    assert f"{g}:2: malformed YAML" in r.stderr and 'quote a ${VAR} value: "${VAR}"' in r.stderr
+    g.write_text('nodes:\n  src: {kind: counter, count: "${MCAV_COUNT:-3}"}\n  out: {kind: discard, in: src}\n')
+    assert mcav("validate", str(g)).returncode == 0
+
+
 def test_nodes_lists_kinds_and_describes_one() -> None:
     r = mcav("nodes")
     assert r.returncode == 0
