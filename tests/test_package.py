@@ -47,6 +47,24 @@ def test_builtin_graphs_resolve_by_name_from_any_folder(tmp_path: Path) -> None:
     assert r.returncode == 2 and "no built-in graph" in r.stderr and "vj" in r.stderr
 
 
+def test_pipelines_describes_each_graph_by_a_whole_sentence(tmp_path: Path) -> None:
+    # Headers whose first sentence wraps ("…publishes the show to Redis for" / "edge processes…") were cut
+    # at the line's end, mid-sentence.
+    r = mcav_run("pipelines", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    summaries = dict(line.split(None, 1) for line in r.stdout.splitlines())
+    for name in BUILTIN:
+        header = []
+        for line in (ROOT / "pipelines" / f"{name}.yaml").read_text().splitlines():
+            if not line.startswith("# ") or line.startswith("#  "):
+                break
+            header.append(line[2:])
+        paragraph = " ".join(header)
+        assert paragraph.startswith(summaries[name]), (name, summaries[name])
+        assert paragraph[len(summaries[name])] in ".;", (name, summaries[name])
+    assert summaries["vj-fanout"].endswith("for edge processes (pipelines/edge.yaml) that serve the viewers")
+
+
 def test_the_wheel_holds_every_package_and_the_graphs(tmp_path: Path) -> None:
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
                             str(ROOT)], capture_output=True, text=True, timeout=300)
