@@ -89,6 +89,13 @@ def test_the_wheel_holds_every_package_and_the_graphs(tmp_path: Path) -> None:
                        cwd=empty, env=env, capture_output=True, text=True, timeout=60)
     assert r.stdout.startswith(str(site)), r.stderr
     assert not any(empty.iterdir())
+    # `pip install '.[bench]'` brings what `mcav bench` runs: its figures and its micro-benchmarks (pytest
+    # with pytest-benchmark, in a subprocess); without those the report said "pytest-benchmark failed".
+    (meta,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    bench_extra = {re.split(r"[<>=;\s]", line.removeprefix("Requires-Dist: "))[0]
+                   for line in zipfile.ZipFile(wheel).read(meta).decode().splitlines()
+                   if line.startswith("Requires-Dist: ") and "extra == \"bench\"" in line}
+    assert {"matplotlib", "pytest", "pytest-benchmark"} <= bench_extra, bench_extra
 
 
 def test_an_unknown_option_is_named_before_anything_else(tmp_path: Path) -> None:
