@@ -125,6 +125,9 @@ def test_bash_completion_follows_the_parser(tmp_path: Path) -> None:
     assert _complete(script, "graph", "vj", "--format", "") == ["text", "dot", "mermaid"]
     assert _complete(script, "--log-level", "") == ["debug", "info", "warning", "error", "critical"]
     assert _complete(script, "dj-key", "") == ["add", "remove", "list", "verify"]
+    assert _complete(script, "completion", "") == ["bash", "zsh"]  # a positional's choices
+    assert _complete(script, "show", "") == ["validate"]
+    assert _complete(script, "completion", "bash", "") == []  # not offered again once typed
     assert "--no-dashboard" in _complete(script, "run", "vj", "--")
     zsh = mcav_run("completion", "zsh", cwd=tmp_path).stdout
     assert zsh.startswith("#compdef mcav") and "bashcompinit" in zsh and "_mcav()" in zsh
