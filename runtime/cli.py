@@ -303,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run at this nice value (-20 most CPU … 19 least; below 0 needs CAP_SYS_NICE or RLIMIT_NICE)",
     )
     p.add_argument(
-        "--realtime", type=int_in(*RT_RANGE), nargs="?", const=10, metavar="PRIO",
+        "--realtime", nargs="?", const=10, metavar="PRIO",  # `run --realtime vj` reads 'vj' as PRIO: say so
+        type=int_in(*RT_RANGE, "; PRIO is optional: put the graph first or give PRIO (--realtime 10 GRAPH)"),
         help="run every thread in the SCHED_RR realtime class at PRIO (1-99, default 10; needs CAP_SYS_NICE "
         "or RLIMIT_RTPRIO); serve many browsers from a local edge, not from this process",
     )

@@ -56,6 +56,9 @@ def test_missing_file_and_bad_flags_exit_2(tmp_path: Path) -> None:
     assert r.returncode == 2 and "expected NODE.KEY=VALUE" in r.stderr
     r = mcav("run", str(g), "--stats-interval", "0")
     assert r.returncode == 2 and "must be a positive number of seconds" in r.stderr
+    # --realtime's PRIO is optional: written before the graph, it takes the graph's name as PRIO
+    r = mcav("run", "--realtime", str(g))
+    assert r.returncode == 2 and "expected an integer" in r.stderr and "put the graph first" in r.stderr
 
 
 def test_a_graph_that_is_not_utf8_is_a_problem_with_its_line_not_a_traceback(tmp_path: Path) -> None:
