@@ -80,6 +80,14 @@ def test_an_unquoted_variable_in_an_inline_mapping_says_to_quote_it(tmp_path: Pa
     assert mcav("validate", str(g)).returncode == 0
 
 
+def test_set_path_dash_writes_jsonl_to_standard_output(tmp_path: Path) -> None:
+    # README: jsonl's `path` '-' = stdout; on the command line `--set out.path=-` was read as YAML (a list)
+    g = write(tmp_path, "nodes:\n  src: {kind: counter, count: 3}\n  out: {kind: jsonl, in: src, path: o.jsonl}\n")
+    r = mcav("run", str(g), "--set", "out.path=-", "--no-dashboard", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 3 and not (tmp_path / "o.jsonl").exists()
+
+
 def test_nodes_lists_kinds_and_describes_one() -> None:
     r = mcav("nodes")
     assert r.returncode == 0

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import build
 from mcav.runtime.errors import GraphError, GraphInvalid
+from mcav.runtime.model import parse_override
 
 
 def problems(text: str, overrides: tuple[str, ...] = ()) -> list[GraphError]:
@@ -271,6 +272,18 @@ def test_override_of_an_unknown_node_is_an_error() -> None:
 def test_override_sets_nested_and_typed_values() -> None:
     g = build("nodes:\n  src: {kind: counter}\n  out: {kind: discard, in: src}\n", ("src.count=3", "src.rate=100"))
     assert g.nodes["src"].params.count == 3 and g.nodes["src"].params.rate == 100.0
+
+
+def test_override_values_are_words_unless_written_inline() -> None:
+    # `-` is jsonl's standard output, not a YAML list; `a: b` is a name, not a mapping; `#…` not a comment
+    assert parse_override("out.path=-") == ("out", ["path"], "-")
+    assert parse_override("relay.dj_name=DJ: Alice") == ("relay", ["dj_name"], "DJ: Alice")
+    assert parse_override("viz.colour=#ff0000") == ("viz", ["colour"], "#ff0000")
+    assert parse_override("a.b=[1, 2]") == ("a", ["b"], [1, 2])
+    assert parse_override("mc.reconnect={initial: 2}") == ("mc", ["reconnect"], {"initial": 2})
+    assert parse_override("src.device=null") == ("src", ["device"], None)
+    g = build("nodes:\n  src: {kind: counter}\n  out: {kind: jsonl, in: src, path: o.jsonl}\n", ("out.path=-",))
+    assert g.nodes["out"].params.path == "-"
 
 
 def test_override_of_kind_drops_parameters_the_new_kind_lacks() -> None:
