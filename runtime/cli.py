@@ -24,7 +24,7 @@ from .compile import CompiledGraph, compile_graph, describe_keys
 from .cpulatency import request as cpu_latency
 from .draw import FORMATS, draw
 from .errors import GraphInvalid
-from .logsetup import LEVELS, configure, parse_spec
+from .logsetup import LEVELS, configure, parse_spec, warn_unmatched
 from .model import load_graph
 from .plugins import PluggedCommand, plugged_commands
 from .priority import NICE_RANGE, RT_RANGE, Priority
@@ -131,6 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     log = logging.getLogger("mcav")
     for note in graph.notes:
         log.warning("%s", note)
+    warn_unmatched(args.log_spec, graph.nodes, log)
     # Pure-Python threads hold the GIL for up to 5 ms slices by default; shorter
     # slices keep the audio worker and the loop threads responsive (RUNTIME-LESSONS 2): a thread
     # woken by I/O waits at most one slice for a thread busy with pure Python (e.g. a browser fan-out).

@@ -157,6 +157,17 @@ def test_log_levels_per_subsystem_and_a_log_file(tmp_path: Path) -> None:
     assert r.returncode == 2 and "--log-file" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_a_log_category_that_names_nothing_is_warned_about(tmp_path: Path) -> None:
+    # `-v djz=debug` (a typo) set the level of a logger nothing writes to, and said nothing
+    g = _graph(tmp_path)
+    r = mcav_run("-v", "srcc=debug", "-v", "out.x=debug", "-v", "runtime=debug", "run", str(g), "--no-dashboard",
+                 cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    warned = [line for line in r.stderr.splitlines() if "log category" in line]
+    assert len(warned) == 1 and "'mcav.srcc' names no node of this graph" in warned[0], warned
+    assert "nodes: out, src" in warned[0]
+
+
 def test_a_port_clash_names_the_node_and_how_to_move_it(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
