@@ -116,6 +116,17 @@ def _complete(script: str, *words: str) -> list[str]:
     return r.stdout.split()
 
 
+def test_readmes_test_commands_run_from_a_fresh_shell_as_ci_runs_them() -> None:
+    # Copied into a new shell on Debian, `python -m pytest -q` said "python: command not found" (or ran the
+    # system's python3, without pytest): the venv must be active first, as .ci/run has it.
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Tests", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
+    assert lines.index("source .venv/bin/activate") < lines.index("python -m pytest -q"), lines
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert ci[-2:] == ["source .venv/bin/activate", "python -m pytest -q"], ci[-2:]
+
+
 def test_bash_completion_follows_the_parser(tmp_path: Path) -> None:
     script = mcav_run("completion", "bash", cwd=tmp_path).stdout
     assert "complete -o filenames -F _mcav mcav" in script
