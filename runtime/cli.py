@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import errno
 import logging
 import os
 import signal
@@ -24,6 +23,7 @@ from .compile import CompiledGraph, compile_graph, describe_keys
 from .cpulatency import request as cpu_latency
 from .draw import FORMATS, draw
 from .errors import GraphInvalid
+from .hints import port_hint
 from .logsetup import LEVELS, configure, parse_spec, warn_unmatched
 from .model import load_graph
 from .plugins import PluggedCommand, plugged_commands
@@ -96,20 +96,6 @@ class _FailureWatch(logging.Filter):
             if isinstance(record.args, tuple) and len(record.args) == 2:
                 self.node, self.message = str(record.args[0]), str(record.args[1])
         return self.node is None or record.levelno >= logging.WARNING or record.name == "mcav"
-
-
-def _port_hint(graph: CompiledGraph, graph_arg: str, watch: _FailureWatch) -> str | None:
-    """How to move a node whose port is taken (``--set NODE.port=…``), or None."""
-    node = watch.node
-    if node is None or os.strerror(errno.EADDRINUSE) not in watch.message:
-        return None
-    compiled = graph.nodes.get(node)
-    port = getattr(compiled.params, "port", None) if compiled is not None else None
-    suggestion = f"{port + 1}" if isinstance(port, int) and port else "PORT"
-    return (
-        f"hint: node '{node}' cannot have its port: another program (another mcav?) holds it. "
-        f"Stop that, or move this node: mcav run {graph_arg} --set {node}.port={suggestion} (0 = any free port)"
-    )
 
 
 def _load_for_run(args: argparse.Namespace) -> CompiledGraph:
@@ -220,7 +206,7 @@ def _run_watching(args: argparse.Namespace, running: list[Any], monitor: Any, gr
 
 
 def _finish(args: argparse.Namespace, graph: CompiledGraph, watch: Any, code: int, log: logging.Logger) -> int:
-    hint = _port_hint(graph, args.graph_arg, watch)
+    hint = port_hint(graph, args.graph_arg, watch.node, watch.message)
     if hint:
         print(hint, file=sys.stderr)
     log.info("graph '%s' stopped (exit %d)", graph.name, code)

@@ -193,6 +193,20 @@ def test_a_port_clash_names_the_node_and_how_to_move_it(tmp_path: Path) -> None:
     assert "listening on" not in after and "browsers on" not in after and "admin panel on" not in after, after
 
 
+def test_two_nodes_of_one_graph_on_one_port_are_named_in_the_hint(tmp_path: Path) -> None:
+    # `--set web.port=8080` beside the admin page: the hint blamed "another program (another mcav?)"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    r = mcav_run("run", "vj", "--no-dashboard", "--set", "djs.port=0", "--set", f"web.port={port}",
+                 "--set", f"admin.port={port}", "--set", "mc.port=1", "--set", "osc.port=0", cwd=tmp_path)
+    assert r.returncode == 1
+    hint = re.search(rf"hint: node '(web|admin)' cannot have its port: node '(web|admin)' of this graph has port "
+                     rf"{port} too; move one: mcav run vj --set \1\.port={port + 1}", r.stderr)
+    assert hint and hint[1] != hint[2], r.stderr
+    assert "another program" not in r.stderr
+
+
 def test_benchmarks_run_from_anywhere_into_the_folder_given_or_the_current_one(tmp_path: Path) -> None:
     args = ["--quick", "--only", "chain_overhead", "--no-micro"]
     r = subprocess.run([sys.executable, "-m", "mcav.bench", *args], cwd=tmp_path, capture_output=True, text=True,
