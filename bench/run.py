@@ -10,8 +10,9 @@ briefly, no micro-benchmarks and no other scripts, about a second per point;
 its figures show that the pipeline works, not the numbers.
 
 Exit status: 0 when the report was written and every path that could run ran;
-1 when a path failed (the report lists it). A path whose node kinds are not
-installed is reported as not run, without failing.
+1 when a path failed (the report lists it); 2, before anything runs, without
+matplotlib (the figures need it). A path whose node kinds are not installed is
+reported as not run, without failing.
 """
 
 from __future__ import annotations
@@ -134,8 +135,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def command(args: argparse.Namespace) -> int:
     """Run the benchmarks and write report.md with its figures (into --out, default the current folder).
 
-    Exit status: 0 when every path that could run ran, 1 when one failed.
+    Exit status: 0 when every path that could run ran, 1 when one failed, 2 without matplotlib.
     """
+    try:
+        import matplotlib  # noqa: F401  (the report's figures need it: say so before minutes of measuring)
+    except ImportError:
+        print("error: mcav bench draws its figures with matplotlib, which is not installed: "
+              "pip install 'mcav[bench]' (or pip install matplotlib)", file=sys.stderr)
+        return 2
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

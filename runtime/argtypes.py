@@ -21,14 +21,14 @@ def positive(unit: str) -> Callable[[str], float]:
     return parse
 
 
-def int_in(lo: int, hi: int) -> Callable[[str], int]:
-    """An argparse type: an integer from ``lo`` to ``hi``."""
+def int_in(lo: int, hi: int, not_int: str = "") -> Callable[[str], int]:
+    """An argparse type: an integer from ``lo`` to ``hi``; ``not_int`` is added when the text is no integer."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}{not_int}") from None
         if not lo <= value <= hi:
             raise argparse.ArgumentTypeError(f"must be from {lo} to {hi}, got {text!r}")
         return value

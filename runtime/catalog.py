@@ -8,6 +8,7 @@ when one exists at that path, else the name of a built-in graph (``vj``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,20 +20,31 @@ _PACKAGE = "mcav.pipelines"
 
 @dataclass(frozen=True, slots=True)
 class BuiltinGraph:
-    """One graph shipped with mcav: its name, file and the first line of its header comment."""
+    """One graph shipped with mcav: its name, file and the first sentence of its header comment."""
 
     name: str
     path: Path
     summary: str
 
 
+#: The end of a header's first sentence or clause: `.` or `;` before a space or the end (not the dot of `vj.yaml`).
+_SENTENCE_END = re.compile(r"[.;](?=\s|$)")
+
+
 def _summary(path: Path) -> str:
+    # The first sentence of the header's first paragraph. A sentence may wrap onto the next comment
+    # line ("…to Redis for" / "edge processes…"): one line alone would end mid-sentence.
+    words: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") and line.strip("# "):
-            return line.strip("# ").rstrip(".:;,")
-        if line.strip() and not line.startswith("#"):
-            break
-    return ""
+        text = line.strip("# ")
+        if not line.startswith("#") or not text or line.startswith("#  "):
+            break  # the YAML itself, a blank comment line or an indented example: the paragraph ended
+        words.append(text)
+        joined = " ".join(words)
+        end = _SENTENCE_END.search(joined)
+        if end is not None:
+            return joined[: end.start()]
+    return " ".join(words).rstrip(".:;,")
 
 
 def builtin_graphs() -> list[BuiltinGraph]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import errno
 import logging
 import os
 import signal
@@ -24,7 +23,8 @@ from .compile import CompiledGraph, compile_graph, describe_keys
 from .cpulatency import request as cpu_latency
 from .draw import FORMATS, draw
 from .errors import GraphInvalid
-from .logsetup import LEVELS, configure, parse_spec
+from .hints import port_hint
+from .logsetup import LEVELS, configure, parse_spec, warn_unmatched
 from .model import load_graph
 from .plugins import PluggedCommand, plugged_commands
 from .priority import NICE_RANGE, RT_RANGE, Priority
@@ -98,20 +98,6 @@ class _FailureWatch(logging.Filter):
         return self.node is None or record.levelno >= logging.WARNING or record.name == "mcav"
 
 
-def _port_hint(graph: CompiledGraph, graph_arg: str, watch: _FailureWatch) -> str | None:
-    """How to move a node whose port is taken (``--set NODE.port=…``), or None."""
-    node = watch.node
-    if node is None or os.strerror(errno.EADDRINUSE) not in watch.message:
-        return None
-    compiled = graph.nodes.get(node)
-    port = getattr(compiled.params, "port", None) if compiled is not None else None
-    suggestion = f"{port + 1}" if isinstance(port, int) and port else "PORT"
-    return (
-        f"hint: node '{node}' cannot have its port: another program (another mcav?) holds it. "
-        f"Stop that, or move this node: mcav run {graph_arg} --set {node}.port={suggestion} (0 = any free port)"
-    )
-
-
 def _load_for_run(args: argparse.Namespace) -> CompiledGraph:
     graph = _load(args.graph, args.set)
     if args.fresh:  # every kind with a `fresh` parameter, whatever it is called: the runtime names none
@@ -131,6 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     log = logging.getLogger("mcav")
     for note in graph.notes:
         log.warning("%s", note)
+    warn_unmatched(args.log_spec, graph.nodes, log)
     # Pure-Python threads hold the GIL for up to 5 ms slices by default; shorter
     # slices keep the audio worker and the loop threads responsive (RUNTIME-LESSONS 2): a thread
     # woken by I/O waits at most one slice for a thread busy with pure Python (e.g. a browser fan-out).
@@ -219,7 +206,7 @@ def _run_watching(args: argparse.Namespace, running: list[Any], monitor: Any, gr
 
 
 def _finish(args: argparse.Namespace, graph: CompiledGraph, watch: Any, code: int, log: logging.Logger) -> int:
-    hint = _port_hint(graph, args.graph_arg, watch)
+    hint = port_hint(graph, args.graph_arg, watch.node, watch.message)
     if hint:
         print(hint, file=sys.stderr)
     log.info("graph '%s' stopped (exit %d)", graph.name, code)
@@ -303,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run at this nice value (-20 most CPU … 19 least; below 0 needs CAP_SYS_NICE or RLIMIT_NICE)",
     )
     p.add_argument(
-        "--realtime", type=int_in(*RT_RANGE), nargs="?", const=10, metavar="PRIO",
+        "--realtime", nargs="?", const=10, metavar="PRIO",  # `run --realtime vj` reads 'vj' as PRIO: say so
+        type=int_in(*RT_RANGE, "; PRIO is optional: put the graph first or give PRIO (--realtime 10 GRAPH)"),
         help="run every thread in the SCHED_RR realtime class at PRIO (1-99, default 10; needs CAP_SYS_NICE "
         "or RLIMIT_RTPRIO); serve many browsers from a local edge, not from this process",
     )

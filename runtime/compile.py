@@ -106,6 +106,9 @@ class CompiledGraph:
 def compile_graph(spec: GraphSpec) -> CompiledGraph:
     """Check ``spec`` and compile it. Raises :class:`GraphInvalid` listing every problem."""
     errors: list[GraphError] = list(spec.problems)
+    # Keys the parser already faulted (an unset ${VAR} is left as written): checking their value
+    # again would only add a second, misleading error ("expected an integer, got '${VAR}'").
+    faulted = {(e.node, e.key) for e in spec.problems if e.node and e.key}
     notes: list[str] = []
     file = spec.file
     nodes: dict[str, CompiledNode] = {}
@@ -135,6 +138,8 @@ def compile_graph(spec: GraphSpec) -> CompiledGraph:
             if p.message.startswith("unknown parameter") and "." not in p.key:
                 p = _unknown_key(p, cls)
             top = p.key.split(".")[0].split("[")[0]
+            if (ns.name, top) in faulted:
+                continue
             if top in ns.overridden:
                 errors.append(GraphError(p.message, "--set", None, ns.name, p.key))
             else:
@@ -149,6 +154,8 @@ def compile_graph(spec: GraphSpec) -> CompiledGraph:
         for policy, link in cls.policies.items():
             obj, problems = resolve_policy(policy, link, ns.policies.get(policy))
             for p in problems:
+                if (ns.name, policy) in faulted:
+                    continue
                 if policy in ns.overridden:
                     errors.append(GraphError(p.message, "--set", None, ns.name, p.key))
                 else:

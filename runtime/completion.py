@@ -33,6 +33,7 @@ class _Level:
 
 def _walk(parser: argparse.ArgumentParser, path: str, levels: dict[str, _Level]) -> None:
     level = levels.setdefault(path, _Level())
+    positional: list[str] = []
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
@@ -53,6 +54,15 @@ def _walk(parser: argparse.ArgumentParser, path: str, levels: dict[str, _Level])
                     level.values[opt] = choices
         elif action.dest == "graph":
             level.graph = True
+        elif action.choices:  # a positional with choices (`completion bash|zsh`, `show validate`)
+            positional += [str(c) for c in action.choices]
+    # Once a positional's choice is typed it is not offered again: it leads to a level of its own that
+    # keeps the subcommand's options (made here, after every option of the subcommand is known).
+    for word in positional:
+        child = f"{path} {word}".strip()
+        level.words.append(word)
+        level.children[word] = child
+        levels[child] = _Level([w for w in level.words if w.startswith("-")], dict(level.values))
 
 
 def _q(words: list[str]) -> str:

@@ -15,11 +15,16 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
-__all__ = ["LEVELS", "LogSpec", "configure", "parse_spec"]
+__all__ = ["LEVELS", "SUBSYSTEMS", "LogSpec", "configure", "parse_spec", "warn_unmatched"]
 
 #: Level names accepted in a spec, quietest last.
 LEVELS = ("debug", "info", "warning", "error", "critical")
+
+#: Categories of the command itself (``mcav.X``), besides the graph's nodes; dj_relay and viz_client log there
+#: when used as a library, without a node.
+SUBSYSTEMS = ("runtime", "status", "health", "dashboard", "dj_relay", "viz_client")
 
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -82,3 +87,17 @@ def configure(spec: LogSpec, log_file: Path | None = None) -> None:
     root.setLevel(spec.default)
     for name, level in spec.categories.items():
         logging.getLogger(name).setLevel(level)
+
+
+def warn_unmatched(spec: LogSpec, nodes: Iterable[str], log: logging.Logger) -> None:
+    """Warn about each category of ``spec`` that is neither a node of the graph nor a subsystem.
+
+    A misspelt category (``-v djz=debug``) is a logger nothing writes to: without this the option
+    did nothing and said nothing.
+    """
+    known = {*nodes, *SUBSYSTEMS}
+    for category in spec.categories:
+        head = category.removeprefix("mcav.").split(".")[0]
+        if category != "mcav" and head not in known:
+            log.warning("log category %r names no node of this graph and no subsystem; nodes: %s; subsystems: %s",
+                        category, ", ".join(sorted(nodes)), ", ".join(SUBSYSTEMS))

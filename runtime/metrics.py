@@ -50,35 +50,45 @@ class Histogram:
         return tuple(round(float(v), 4) for v in vals)
 
 
-class _Rate:
-    """Frames per second from an exponential average of the inter-frame time."""
+#: Frames per second are counted over the last one to two windows of this length (ns).
+RATE_WINDOW_NS = 1_000_000_000
 
-    __slots__ = ("_avg", "_last")
+
+class _Rate:
+    """Frames per second: the frames counted since the previous window began (the last 1-2 s of them).
+
+    Not 1 / an average of the times between frames: blocks that come in bursts (a sound card's two or
+    four per callback) left that average at the burst's short gaps through the long gap after it, and
+    the rate read 5-20 % high (398 fps for 375 blocks a second through PulseAudio).
+    """
+
+    __slots__ = ("_last", "_n", "_since", "_start")
 
     def __init__(self) -> None:
         self._last = 0
-        self._avg = 0.0
+        self._n = 0  # frames after the first one (its time starts the clock)
+        self._start = (0, 0)  # (time, count) where the window being filled began
+        self._since = (0, 0)  # (time, count) the rate counts from: where the previous window began
 
     def tick(self, now: int) -> None:
-        if self._last:
-            dt = now - self._last
-            self._avg = dt if self._avg == 0.0 else 0.9 * self._avg + 0.1 * dt
-        self._last = now
+        self.tick_many(now, 1)
 
     def tick_many(self, now: int, n: int) -> None:
-        """``n`` frames by ``now``: as ``n`` ticks spread evenly since the last one (a burst counts its frames)."""
-        if n == 1 or not self._last:
-            self.tick(now)
+        """``n`` frames by ``now`` (a burst counts all its frames)."""
+        if not self._last or now - self._last > RATE_WINDOW_NS:  # the first frames, or after a stall
+            self._last = now
+            self._start = self._since = (now, self._n)
             return
-        dt = (now - self._last) / n
-        keep = 0.9**n
-        self._avg = dt if self._avg == 0.0 else keep * self._avg + (1.0 - keep) * dt
+        self._n += n
         self._last = now
+        if now - self._start[0] >= RATE_WINDOW_NS:
+            self._since, self._start = self._start, (now, self._n)
 
     def fps(self, now: int) -> float:
-        if not self._last or self._avg <= 0 or now - self._last > 1_000_000_000:
+        (t0, n0), last, n = self._since, self._last, self._n
+        if not last or now - last > RATE_WINDOW_NS or last <= t0:
             return 0.0
-        return 1e9 / self._avg
+        return (n - n0) * 1e9 / (last - t0)
 
 
 class NodeMetrics:

@@ -129,6 +129,12 @@ def parse_override(text: str) -> tuple[str, list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    head = raw.strip()[:1]
+    if isinstance(value, (list, dict)) and head not in ("[", "{") or value is None and head == "#":
+        # Block YAML and comments are not what a command line means: `path=-` (standard output) read as
+        # the list [None], `dj_name=DJ: Alice` as a mapping, `#ff0000` as nothing. Lists and mappings
+        # are written inline ([1, 2], {initial: 2}).
+        value = raw
     return parts[0], parts[1:], value
 
 

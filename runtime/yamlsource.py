@@ -70,9 +70,18 @@ def load_yaml(path: str | Path) -> Any:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise YamlProblem(GraphError(f"cannot read file: {exc.strerror or exc}", file=str(path))) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A graph saved in another encoding (or a binary file given by mistake) is a problem with the
+        # file, reported like any other with its line, not a traceback.
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise YamlProblem(
+            GraphError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the graph as UTF-8", file=str(path), line=line)
+        ) from None
     return parse_yaml(text, str(path))
 
 
@@ -84,6 +93,11 @@ def parse_yaml(text: str, filename: str = "<string>") -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or exc.context or "malformed YAML"
+        lines = text.splitlines()
+        if line is not None and 0 < line <= len(lines) and "${" in lines[line - 1]:
+            # `{` and `}` delimit YAML's inline mappings, so an unquoted ${VAR} inside `{…}` or `[…]`
+            # breaks the line with a message about commas that does not say what to do.
+            what += '; inside {…} or […] quote a ${VAR} value: "${VAR}"'
         raise YamlProblem(GraphError(f"malformed YAML: {what}", file=filename, line=line)) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(GraphError(f"malformed YAML: {exc}", file=filename)) from None

@@ -47,6 +47,24 @@ def test_builtin_graphs_resolve_by_name_from_any_folder(tmp_path: Path) -> None:
     assert r.returncode == 2 and "no built-in graph" in r.stderr and "vj" in r.stderr
 
 
+def test_pipelines_describes_each_graph_by_a_whole_sentence(tmp_path: Path) -> None:
+    # Headers whose first sentence wraps ("…publishes the show to Redis for" / "edge processes…") were cut
+    # at the line's end, mid-sentence.
+    r = mcav_run("pipelines", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    summaries = dict(line.split(None, 1) for line in r.stdout.splitlines())
+    for name in BUILTIN:
+        header = []
+        for line in (ROOT / "pipelines" / f"{name}.yaml").read_text().splitlines():
+            if not line.startswith("# ") or line.startswith("#  "):
+                break
+            header.append(line[2:])
+        paragraph = " ".join(header)
+        assert paragraph.startswith(summaries[name]), (name, summaries[name])
+        assert paragraph[len(summaries[name])] in ".;", (name, summaries[name])
+    assert summaries["vj-fanout"].endswith("for edge processes (pipelines/edge.yaml) that serve the viewers")
+
+
 def test_the_wheel_holds_every_package_and_the_graphs(tmp_path: Path) -> None:
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
                             str(ROOT)], capture_output=True, text=True, timeout=300)
@@ -71,6 +89,13 @@ def test_the_wheel_holds_every_package_and_the_graphs(tmp_path: Path) -> None:
                        cwd=empty, env=env, capture_output=True, text=True, timeout=60)
     assert r.stdout.startswith(str(site)), r.stderr
     assert not any(empty.iterdir())
+    # `pip install '.[bench]'` brings what `mcav bench` runs: its figures and its micro-benchmarks (pytest
+    # with pytest-benchmark, in a subprocess); without those the report said "pytest-benchmark failed".
+    (meta,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    bench_extra = {re.split(r"[<>=;\s]", line.removeprefix("Requires-Dist: "))[0]
+                   for line in zipfile.ZipFile(wheel).read(meta).decode().splitlines()
+                   if line.startswith("Requires-Dist: ") and "extra == \"bench\"" in line}
+    assert {"matplotlib", "pytest", "pytest-benchmark"} <= bench_extra, bench_extra
 
 
 def test_an_unknown_option_is_named_before_anything_else(tmp_path: Path) -> None:
@@ -91,6 +116,17 @@ def _complete(script: str, *words: str) -> list[str]:
     return r.stdout.split()
 
 
+def test_readmes_test_commands_run_from_a_fresh_shell_as_ci_runs_them() -> None:
+    # Copied into a new shell on Debian, `python -m pytest -q` said "python: command not found" (or ran the
+    # system's python3, without pytest): the venv must be active first, as .ci/run has it.
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Tests", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
+    assert lines.index("source .venv/bin/activate") < lines.index("python -m pytest -q"), lines
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert ci[-2:] == ["source .venv/bin/activate", "python -m pytest -q"], ci[-2:]
+
+
 def test_bash_completion_follows_the_parser(tmp_path: Path) -> None:
     script = mcav_run("completion", "bash", cwd=tmp_path).stdout
     assert "complete -o filenames -F _mcav mcav" in script
@@ -100,6 +136,9 @@ def test_bash_completion_follows_the_parser(tmp_path: Path) -> None:
     assert _complete(script, "graph", "vj", "--format", "") == ["text", "dot", "mermaid"]
     assert _complete(script, "--log-level", "") == ["debug", "info", "warning", "error", "critical"]
     assert _complete(script, "dj-key", "") == ["add", "remove", "list", "verify"]
+    assert _complete(script, "completion", "") == ["bash", "zsh"]  # a positional's choices
+    assert _complete(script, "show", "") == ["validate"]
+    assert _complete(script, "completion", "bash", "") == []  # not offered again once typed
     assert "--no-dashboard" in _complete(script, "run", "vj", "--")
     zsh = mcav_run("completion", "zsh", cwd=tmp_path).stdout
     assert zsh.startswith("#compdef mcav") and "bashcompinit" in zsh and "_mcav()" in zsh
@@ -129,6 +168,17 @@ def test_log_levels_per_subsystem_and_a_log_file(tmp_path: Path) -> None:
     assert r.returncode == 2 and "--log-file" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_a_log_category_that_names_nothing_is_warned_about(tmp_path: Path) -> None:
+    # `-v djz=debug` (a typo) set the level of a logger nothing writes to, and said nothing
+    g = _graph(tmp_path)
+    r = mcav_run("-v", "srcc=debug", "-v", "out.x=debug", "-v", "runtime=debug", "run", str(g), "--no-dashboard",
+                 cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    warned = [line for line in r.stderr.splitlines() if "log category" in line]
+    assert len(warned) == 1 and "'mcav.srcc' names no node of this graph" in warned[0], warned
+    assert "nodes: out, src" in warned[0]
+
+
 def test_a_port_clash_names_the_node_and_how_to_move_it(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -141,6 +191,20 @@ def test_a_port_clash_names_the_node_and_how_to_move_it(tmp_path: Path) -> None:
     assert re.search(rf"hint: node 'djs' .*--set djs\.port={port + 1} \(0 = any free port\)", r.stderr), r.stderr
     after = r.stderr[r.stderr.index("Address already in use"):]
     assert "listening on" not in after and "browsers on" not in after and "admin panel on" not in after, after
+
+
+def test_two_nodes_of_one_graph_on_one_port_are_named_in_the_hint(tmp_path: Path) -> None:
+    # `--set web.port=8080` beside the admin page: the hint blamed "another program (another mcav?)"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    r = mcav_run("run", "vj", "--no-dashboard", "--set", "djs.port=0", "--set", f"web.port={port}",
+                 "--set", f"admin.port={port}", "--set", "mc.port=1", "--set", "osc.port=0", cwd=tmp_path)
+    assert r.returncode == 1
+    hint = re.search(rf"hint: node '(web|admin)' cannot have its port: node '(web|admin)' of this graph has port "
+                     rf"{port} too; move one: mcav run vj --set \1\.port={port + 1}", r.stderr)
+    assert hint and hint[1] != hint[2], r.stderr
+    assert "another program" not in r.stderr
 
 
 def test_benchmarks_run_from_anywhere_into_the_folder_given_or_the_current_one(tmp_path: Path) -> None:

@@ -93,6 +93,10 @@ class RedisSub(AsyncNode):
         self._ids = itertools.count(1)
         self._resyncing = False
         self._synced_once = asyncio.Event()
+        # Set once a read has waited its whole request_timeout for the first snapshot (or the node could not
+        # start): later reads answer from the copy at once. Each read waiting in turn made a starting edge's
+        # browser node, which reads four things before it listens, open its port 4 × request_timeout late.
+        self._sync_given_up = False
 
     # -- status ---------------------------------------------------------------------------------
 
@@ -111,6 +115,7 @@ class RedisSub(AsyncNode):
     async def run(self) -> None:
         problem = missing_redis()
         if problem:
+            self._sync_given_up = True  # no snapshot will come: the browser's start must not wait for one
             self.ctx.fail(f"redis_sub '{self.ctx.name}': {problem}")
             return
         ch = self.channels
@@ -286,13 +291,17 @@ class RedisSub(AsyncNode):
         return answer.get("result")
 
     # -- reads served locally -------------------------------------------------------------------------
-    # Until the first snapshot arrives a read waits for it (at most ``request_timeout``), so a browser that
-    # connects to a starting edge gets a real vj_state; afterwards reads never wait, even with the source lost.
+    # Until the first snapshot arrives a read waits for it, so a browser that connects to a starting edge
+    # gets a real vj_state; once one read has waited ``request_timeout`` in vain, or after the first
+    # snapshot, reads never wait, even with the source lost.
 
     async def _first_sync(self) -> None:
-        if not self._synced_once.is_set():
-            with contextlib.suppress(TimeoutError):
-                await wait_for(self._synced_once.wait(), self.params.request_timeout, self.ctx.clock)
+        if self._synced_once.is_set() or self._sync_given_up:
+            return
+        with contextlib.suppress(TimeoutError):
+            await wait_for(self._synced_once.wait(), self.params.request_timeout, self.ctx.clock)
+            return
+        self._sync_given_up = True
 
     async def patterns(self) -> list[dict[str, Any]]:
         await self._first_sync()

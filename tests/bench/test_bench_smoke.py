@@ -45,3 +45,15 @@ def test_quick_bench_writes_report_with_every_path_and_graphs(tmp_path: Path) ->
     assert re.search(r"\| DJ → browser state, p50 / p99 \| [\d.]+ / [\d.]+ ms \|", text)
     assert "## Paths that did not run" not in text
     assert re.search(r"\| audio → Minecraft batch_update \(20 Hz tick\), p50 / p99 \| [\d.]+ / [\d.]+ ms \|", text)
+
+
+def test_bench_without_matplotlib_says_what_to_install_before_measuring(tmp_path: Path) -> None:
+    # The report's figures need matplotlib; without it `mcav bench` measured for minutes, then died with
+    # a traceback. sys.modules[name] = None makes `import matplotlib` fail as if it were not installed.
+    code = "import sys; sys.modules['matplotlib'] = None; from mcav.runtime.cli import main; sys.exit(main())"
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-c", code, "bench", "--quick", "--out", str(out)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr[-3000:]
+    assert "matplotlib" in r.stderr and "pip install 'mcav[bench]'" in r.stderr and "Traceback" not in r.stderr
+    assert "done in" not in r.stderr and not out.exists()  # nothing measured, nothing written

@@ -56,6 +56,36 @@ def test_missing_file_and_bad_flags_exit_2(tmp_path: Path) -> None:
     assert r.returncode == 2 and "expected NODE.KEY=VALUE" in r.stderr
     r = mcav("run", str(g), "--stats-interval", "0")
     assert r.returncode == 2 and "must be a positive number of seconds" in r.stderr
+    # --realtime's PRIO is optional: written before the graph, it takes the graph's name as PRIO
+    r = mcav("run", "--realtime", str(g))
+    assert r.returncode == 2 and "expected an integer" in r.stderr and "put the graph first" in r.stderr
+
+
+def test_a_graph_that_is_not_utf8_is_a_problem_with_its_line_not_a_traceback(tmp_path: Path) -> None:
+    g = tmp_path / "latin1.yaml"
+    g.write_bytes(b"graph: x\nnodes:\n  a: {kind: counter}\n  # caf\xe9\n  b: {kind: discard, in: a}\n")
+    for command in ("validate", "run"):
+        r = mcav(command, str(g))
+        assert r.returncode == 2, r.stderr
+        assert "Traceback" not in r.stderr
+        assert f"{g}:4: not UTF-8 text (byte 0xe9)" in r.stderr
+
+
+def test_an_unquoted_variable_in_an_inline_mapping_says_to_quote_it(tmp_path: Path) -> None:
+    g = write(tmp_path, "nodes:\n  src: {kind: counter, count: ${MCAV_COUNT:-3}}\n  out: {kind: discard, in: src}\n")
+    r = mcav("validate", str(g))
+    assert r.returncode == 2
+    assert f"{g}:2: malformed YAML" in r.stderr and 'quote a ${VAR} value: "${VAR}"' in r.stderr
+    g.write_text('nodes:\n  src: {kind: counter, count: "${MCAV_COUNT:-3}"}\n  out: {kind: discard, in: src}\n')
+    assert mcav("validate", str(g)).returncode == 0
+
+
+def test_set_path_dash_writes_jsonl_to_standard_output(tmp_path: Path) -> None:
+    # README: jsonl's `path` '-' = stdout; on the command line `--set out.path=-` was read as YAML (a list)
+    g = write(tmp_path, "nodes:\n  src: {kind: counter, count: 3}\n  out: {kind: jsonl, in: src, path: o.jsonl}\n")
+    r = mcav("run", str(g), "--set", "out.path=-", "--no-dashboard", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 3 and not (tmp_path / "o.jsonl").exists()
 
 
 def test_nodes_lists_kinds_and_describes_one() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import build
 from mcav.runtime.errors import GraphError, GraphInvalid
+from mcav.runtime.model import parse_override
 
 
 def problems(text: str, overrides: tuple[str, ...] = ()) -> list[GraphError]:
@@ -188,6 +189,33 @@ def test_unset_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "MCAV_TEST_UNSET is not set" in err.message
 
 
+def test_an_unset_variable_in_a_typed_value_is_one_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Not also "expected an integer, got '${...}'" for the same key: the text left in place is no value.
+    monkeypatch.delenv("MCAV_TEST_UNSET", raising=False)
+    err = only(
+        """
+        nodes:
+          src:
+            kind: counter
+            count: ${MCAV_TEST_UNSET}
+          out: {kind: discard, in: src}
+        """
+    )
+    assert (err.line, err.node, err.key) == (5, "src", "count")
+    assert "MCAV_TEST_UNSET is not set" in err.message
+    err = only(
+        """
+        nodes:
+          src:
+            kind: sounddevice
+            reconnect: {initial: "${MCAV_TEST_UNSET}"}
+          out: {kind: discard, in: src}
+        """
+    )
+    assert (err.line, err.node, err.key) == (5, "src", "reconnect")
+    assert "MCAV_TEST_UNSET is not set" in err.message
+
+
 def test_environment_variables_are_interpolated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCAV_TEST_COUNT", "7")
     g = build("nodes:\n  src: {kind: counter, count: '${MCAV_TEST_COUNT}', start: '${MCAV_NOPE:-2.5}'}\n  o: {kind: discard, in: src}\n")
@@ -244,6 +272,18 @@ def test_override_of_an_unknown_node_is_an_error() -> None:
 def test_override_sets_nested_and_typed_values() -> None:
     g = build("nodes:\n  src: {kind: counter}\n  out: {kind: discard, in: src}\n", ("src.count=3", "src.rate=100"))
     assert g.nodes["src"].params.count == 3 and g.nodes["src"].params.rate == 100.0
+
+
+def test_override_values_are_words_unless_written_inline() -> None:
+    # `-` is jsonl's standard output, not a YAML list; `a: b` is a name, not a mapping; `#…` not a comment
+    assert parse_override("out.path=-") == ("out", ["path"], "-")
+    assert parse_override("relay.dj_name=DJ: Alice") == ("relay", ["dj_name"], "DJ: Alice")
+    assert parse_override("viz.colour=#ff0000") == ("viz", ["colour"], "#ff0000")
+    assert parse_override("a.b=[1, 2]") == ("a", ["b"], [1, 2])
+    assert parse_override("mc.reconnect={initial: 2}") == ("mc", ["reconnect"], {"initial": 2})
+    assert parse_override("src.device=null") == ("src", ["device"], None)
+    g = build("nodes:\n  src: {kind: counter}\n  out: {kind: jsonl, in: src, path: o.jsonl}\n", ("out.path=-",))
+    assert g.nodes["out"].params.path == "-"
 
 
 def test_override_of_kind_drops_parameters_the_new_kind_lacks() -> None:
