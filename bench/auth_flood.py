@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from bench.common import free_port, proc_cpu_s, stop_server, wait_listening, save_json  # noqa: E402
+from bench.common import free_port, proc_cpu_s, proc_resources, stop_server, wait_listening, save_json  # noqa: E402
 from bench.wsclients import BrowserClient, FakeDJ  # noqa: E402
 
 GRAPH = """
@@ -47,13 +47,6 @@ nodes:
   web: {{kind: browser, in: {{from: viz, queue: {{slots: 2, leaky: downstream}}}}, host: 127.0.0.1, port: {web},
          operator_password: bench-password}}
 """
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class Attack:
@@ -149,7 +142,7 @@ async def window(proc: subprocess.Popen[bytes], browser: BrowserClient, seconds:
     peak = 0.0
     while time.monotonic() - t0 < seconds:
         await asyncio.sleep(0.25)
-        peak = max(peak, rss_mb(proc.pid))
+        peak = max(peak, proc_resources(proc.pid)["rss_mb"])
     wall = time.monotonic() - t0
     out: dict[str, Any] = {
         "attack": f"{attack[0]}_{'many_hosts' if attack[1] else 'one_host'}" if attack else "none",

@@ -39,8 +39,10 @@ __all__ = [
     "cpu_ticks",
     "free_port",
     "graph",
+    "metrics",
     "percentiles",
     "proc_cpu_s",
+    "proc_resources",
     "run_graph",
     "spawn_mcav",
     "stop_server",
@@ -150,6 +152,26 @@ def proc_cpu_s(pid: int) -> float:
     """CPU seconds (user + system) used so far by process ``pid`` (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_resources(pid: int) -> dict[str, float]:
+    """``rss_mb`` (resident MiB), ``fds`` (open file descriptors) and ``threads`` of process ``pid`` (Linux ``/proc``)."""
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {"rss_mb": int(status["VmRSS"].split()[0]) / 1024, "fds": float(len(os.listdir(f"/proc/{pid}/fd"))),
+            "threads": float(status["Threads"])}
+
+
+def metrics(admin_port: int, timeout: float = 5.0) -> dict[str, float]:
+    """Every sample of the ``/metrics`` of the ``admin_http`` node on 127.0.0.1:``admin_port``, by name and labels
+    (``'mcav_node_fps{node="viz",kind="pattern"}'`` → 57.3); ``{}`` when it does not answer within ``timeout`` s."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=timeout) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}
+    return {k: float(v) for k, _, v in (ln.rpartition(" ") for ln in text.splitlines()) if k and not k.startswith("#")}
 
 
 def cpu_ticks() -> tuple[int, int]:

@@ -33,7 +33,6 @@ import signal
 import subprocess
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +42,7 @@ from . import fanout_hops
 from mcav.runtime.priority import Priority
 from mcav.runtime.priority import apply as apply_priority
 
-from .common import ROOT, code_tree, free_port, percentiles, proc_cpu_s, reap, spawn_mcav, wait_listening
+from .common import ROOT, code_tree, free_port, metrics, percentiles, proc_cpu_s, reap, spawn_mcav, wait_listening
 from .wsclients import _SIG, FakeDJ, Fleet
 
 TARGET = 10_000
@@ -119,13 +118,7 @@ _LOSS_METRICS = ("mcav_node_frames_lost_total{", "mcav_edge_drops_total{", "mcav
 
 def losses(admin_port: int) -> dict[str, int]:
     """The loss counters of one process's ``/metrics``, by sample (``{}`` if it does not answer)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-    except OSError:
-        return {}
-    return {k: int(float(v)) for k, _, v in (ln.rpartition(" ") for ln in text.splitlines())
-            if k.startswith(_LOSS_METRICS)}
+    return {k: int(v) for k, v in metrics(admin_port).items() if k.startswith(_LOSS_METRICS)}
 
 
 def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:

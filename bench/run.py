@@ -4,7 +4,7 @@ Also ``python -m mcav.bench`` (from anywhere) or ``python -m bench.run`` (in the
 clone). Writes ``DIR/report.md`` (default: the current folder) with one section per measured
 path, PNG figures beside it (latency CDFs, latency-vs-load curves) and the
 pytest-benchmark micro-benchmarks of ``bench/test_bench_*.py`` folded in.
-The other bench/ scripts (DJ link, VJ → Minecraft, beat accuracy) are run too
+The other bench/ scripts (DJ link, VJ → Minecraft, beat accuracy, a 2-minute soak) are run too
 and their output is shown verbatim. ``--quick`` is the smoke mode: every path
 briefly, no micro-benchmarks and no other scripts, about a second per point;
 its figures show that the pipeline works, not the numbers.
@@ -94,6 +94,9 @@ OTHERS: tuple[tuple[str, list[str]], ...] = (
      ["bench/vj_minecraft.py", "--seconds", "5", "--out", "{out}/vj_minecraft.json"]),
     ("Beat tracking accuracy (`python bench/beat_accuracy.py`, needs mir_eval and ../shared)",
      ["bench/beat_accuracy.py"]),
+    ("Soak: the VJ server under DJ and browser churn for 2 minutes (`python bench/soak.py --minutes 2 --every 5`; "
+     "before a show, run it for 10 or more)",
+     ["bench/soak.py", "--minutes", "2", "--every", "5", "--out", "{out}/soak.json"]),
 )
 
 
