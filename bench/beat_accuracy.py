@@ -45,7 +45,7 @@ from mcav.runtime.model import parse_graph_text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from beat_eval import TRIM, Track, beat_scores, cross_validate, first_beat, lags, spectra, track  # noqa: E402
 from common import code_env, code_tree  # noqa: E402
-from mcav.nodes.audio.testsignals import SR, beatless_clips, stop_restart_clip, synth_clips  # noqa: E402
+from mcav.nodes.audio.testsignals import SR, beatless_clips, sparse_clips, stop_restart_clip, synth_clips  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ANALYZE = ROOT / "pipelines" / "analyze.yaml"
@@ -162,7 +162,7 @@ def relock_s(ref: np.ndarray, est: np.ndarray, after: float) -> float:
 
 def print_generated(rate: int, block: int) -> None:
     print("\n| synth clip | F >5 s | CMLt | tempo end | re-lock after the change s |\n|---|---|---|---|---|")
-    for c in synth_clips():
+    for c in synth_clips() + sparse_clips():  # sparse: a kick or a click alone on each beat
         tr = track(spectra(c.audio, SR, rate, block))
         s = beat_scores(c.beats, tr.beats)
         rel = f"{relock_s(c.beats, tr.beats, c.events['change']):.2f}" if "change" in c.events else "—"

@@ -14,10 +14,11 @@ import numpy as np
 
 from mcav.nodes.audio.synth import SynthSignal, beat_times
 
-__all__ = ["SR", "Clip", "beatless_clips", "ramp_changes", "stop_restart_clip", "synth_clips"]
+__all__ = ["SR", "Clip", "beatless_clips", "ramp_changes", "sparse_clips", "stop_restart_clip", "synth_clips"]
 
 SR = 48000
 BEATLESS_S = 20.0
+SPARSE_S = 20.0
 
 
 @dataclass
@@ -51,6 +52,32 @@ def synth_clips() -> list[Clip]:
         _synth("synth-ramp-120-128", 120.0, ramp_changes(120, 128, 10, 10), 30, 0.01, {"change": 20.0}),
         _synth("synth-ramp-128-110", 128.0, ramp_changes(128, 110, 10, 10), 30, 0.01, {"change": 20.0}),
     ]
+
+
+def _on_beats(hit: np.ndarray, bpm: float, seconds: float) -> Clip:
+    """``hit`` on every beat from 0.5 s, silence between: the sparsest beat there is."""
+    out = np.zeros(int(seconds * SR) + hit.size, np.float32)
+    beats = np.arange(0.5, seconds, 60.0 / bpm)
+    for b in beats:
+        i = int(round(b * SR))
+        out[i : i + hit.size] += hit
+    return Clip("", out[: int(seconds * SR)], beats)
+
+
+def sparse_clips() -> list[Clip]:
+    """A kick alone on every beat (a DJ's intro) at 80, 120, 128 and 174 BPM, and a click track at 120:
+    onsets on the beats and silence between, ``SPARSE_S`` s each."""
+    t = np.arange(int(0.25 * SR)) / SR
+    kick = (0.8 * np.sin(2 * np.pi * np.cumsum(50 + 100 * np.exp(-t / 0.03)) / SR) * np.exp(-t / 0.12)).astype(np.float32)
+    rng = np.random.default_rng(7)
+    click = (0.5 * rng.standard_normal(int(0.005 * SR)) * np.exp(-np.arange(int(0.005 * SR)) / (0.001 * SR))).astype(np.float32)
+    clips = [(f"kick-only-{bpm:g}", kick, bpm) for bpm in (80.0, 120.0, 128.0, 174.0)] + [("clicks-120", click, 120.0)]
+    out = []
+    for name, hit, bpm in clips:
+        c = _on_beats(hit, bpm, SPARSE_S)
+        c.name = name
+        out.append(c)
+    return out
 
 
 def stop_restart_clip(gap: str = "silence") -> Clip:

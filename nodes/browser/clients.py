@@ -103,9 +103,13 @@ class Client:
         self._task = asyncio.ensure_future(self._sender())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        # Not kept: the finished task holds its CancelledError, whose traceback holds _sender's frame and so
+        # this client; kept, client and task were a cycle that waited for a full garbage collection (with the
+        # client's connection), which under a show's browser churn read as a slow RSS climb (bench/SOAK.md).
 
     async def _sender(self) -> None:
         ws = self.ws

@@ -325,3 +325,29 @@ nodes:
         assert received == [list(range(12))] * 3
         st = web.status()
         assert st["states_sent"] == 12 and st["frames_dropped"] == 0
+
+
+def test_a_departed_browser_is_freed_without_waiting_for_the_garbage_collector():
+    """Its sender task and the client were a reference cycle (bench/SOAK.md): only a full collection freed them."""
+    import gc
+    import weakref
+
+    with running(build(graph())) as rt:
+        web, feed, port = start(rt)
+        gone: list[weakref.ref] = []
+
+        async def scenario() -> None:
+            b = await RawBrowser.connect(port)
+            await b.recv()  # vj_state: sent just before the server registers the client and starts its sender
+            (client,) = wait_until(lambda: list(web.clients), what="the client registered")
+            gone.append(weakref.ref(client))
+            del client
+            await b.close()
+
+        gc.disable()
+        try:
+            asyncio.run(scenario())
+            wait_until(lambda: not web.clients, what="the server dropped the client")
+            wait_until(lambda: gone[0]() is None, what="the client freed by reference counting alone")
+        finally:
+            gc.enable()
