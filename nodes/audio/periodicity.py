@@ -92,7 +92,7 @@ def contrast(x: np.ndarray, lag: float = 0.0) -> float:
     a window whose rises are sparse (under ``SPARSE_RISES`` of it, at least ``MIN_RISES`` of them) the
     contrast is the k-th largest sample instead, k the number of beats the window holds at the beat period
     ``lag`` (onset samples; 0 = none known): how sharply the beats' onsets rise. Music rises in more
-    (gtzan16k's windows: 17-60 % of their samples), noise, pads and tones in about half, so they read the
+    (gtzan16k's windows: 17-48 % of their samples), noise, pads and tones in about half, so they read the
     percentile as before; speech rises in 10-20 %, but its percentile was already past the contrast's span.
     """
     if x.size == 0:
