@@ -36,7 +36,11 @@ def resolve_path(path: str, base_dir: Path) -> Path:
         alt = base_dir / p
         if alt.is_file():
             return alt
-        tried.append(alt.resolve())
+        if alt.resolve() not in tried:  # the graph's folder is the working directory: one place, said once
+            tried.append(alt.resolve())
+    folders = [t for t in tried if t.is_dir()]
+    if folders:
+        raise NodeFailure(f"audio file {path} is a folder ({folders[0]}): give the path of a file in it")
     raise NodeFailure(f"audio file not found: {path} (looked for {' and '.join(str(t) for t in tried)})")
 
 

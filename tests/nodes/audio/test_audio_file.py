@@ -153,3 +153,16 @@ def test_a_file_reports_its_progress_for_the_displays(tmp_path: Path) -> None:
     assert rt.run() == 0
     st = rt.snapshot().nodes["src"].extra
     assert st["duration_s"] == 3.0 and st["position_s"] == pytest.approx(3.0, abs=512 / 44100)
+
+
+def test_a_missing_file_is_named_once_and_a_folder_is_called_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcav.nodes.audio.file_source import resolve_path
+    from mcav.runtime.node import NodeFailure
+
+    monkeypatch.chdir(tmp_path)  # the graph's folder is the working directory: one place to look
+    with pytest.raises(NodeFailure) as missing:
+        resolve_path("nope.wav", tmp_path)
+    assert str(missing.value).count(str(tmp_path / "nope.wav")) == 1
+    (tmp_path / "songs").mkdir()
+    with pytest.raises(NodeFailure, match=r"audio file songs is a folder .*songs\): give the path of a file in it"):
+        resolve_path("songs", tmp_path)
