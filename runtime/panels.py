@@ -51,9 +51,15 @@ def _ms(value: float | None) -> str:
 
 def _latency_style(ms: float | None) -> str:
     # visuals feel in sync below ~20 ms; above ~50 ms a crowd notices
-    if ms is None:
+    if ms is None or ms < 0:
         return "dim"
     return "green" if ms < 20 else "yellow" if ms < 50 else "bold red"
+
+
+def _latency_ms(ms: float | None) -> str:
+    # Below 0: the frames were stamped ahead of the clock (a file or synth at `speed: max` stamps its start plus
+    # the audio time, which the patterns' frame clock needs), so there is no latency to show.
+    return "ahead" if ms is not None and ms < 0 else _ms(ms)
 
 
 def _count(value: int, bad: str = "red") -> Text:
@@ -110,8 +116,8 @@ def sinks_table(snap: Snapshot, sinks: list[str]) -> Table:
         s = snap.nodes[name]
         table.add_row(
             name,
-            Text(_ms(s.latency_p50_ms), style=_latency_style(s.latency_p50_ms)),
-            Text(_ms(s.latency_p99_ms), style=_latency_style(s.latency_p99_ms)),
+            Text(_latency_ms(s.latency_p50_ms), style=_latency_style(s.latency_p50_ms)),
+            Text(_latency_ms(s.latency_p99_ms), style=_latency_style(s.latency_p99_ms)),
         )
     return table
 
@@ -193,6 +199,8 @@ def essentials(
         lines.append(_label("Clients") + Text(" · ".join(clients)))
     if show.worst is None:
         lines.append(_label("Latency") + Text("no measurement yet", style="dim"))
+    elif show.worst[1] < 0:
+        lines.append(_label("Latency") + Text("none: the source runs ahead of real time (speed: max)", style="dim"))
     else:
         sink, p99 = show.worst
         lines.append(_label("Latency") + Text.assemble(

@@ -135,6 +135,28 @@ def test_dashboard_draws_nodes_queues_sinks_and_stops_on_ctrl_c(tmp_path: Path) 
     assert "graph 'dash' stopped (exit 0)" in term.text
 
 
+def test_a_source_ahead_of_real_time_shows_no_latency(tmp_path: Path) -> None:
+    # a synth at speed: max stamps its frames at start + audio time, ahead of the clock: capture → out reads
+    # below 0 (it was drawn as "-334.6 ms", in green), which is no latency at all
+    write(
+        tmp_path,
+        """
+        graph: ahead
+        nodes:
+          src: {kind: synth, bpm: 120, duration: 100000, speed: max}
+          out: {kind: discard, in: src}
+        """,
+    )
+    term = Terminal("run", "g.yaml", cwd=tmp_path)
+    term.wait_for(lambda t: next((r for r in rows(t, "out") if len(r) == 3 and r[1] != "—"), None), what="a sink row")
+    sink = rows(term.text, "out")[-1]
+    assert sink[1] == sink[2] == "ahead", sink
+    term.wait_for(lambda t: "the source runs ahead of real time" in t, what="the show panel's latency line")
+    assert not re.search(r"worst p99 -", term.text)
+    term.child.sendintr()
+    assert term.finish() == 0
+
+
 def test_dashboard_shows_latest_warnings(tmp_path: Path) -> None:
     # the jsonl sink cannot open a directory: the graph fails and the last frame lists the error
     (tmp_path / "adir").mkdir()
