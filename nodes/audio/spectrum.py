@@ -22,6 +22,7 @@ from mcav.runtime.frames import NUM_BANDS
 from .agc import BandAgc
 from .bands import BAND_EDGES_HZ, BandDft, HopSpectra, band_bins
 from .bass_lane import BassLane, peak_abs
+from .level import InputLevel
 from .odf import OnsetFunction
 
 __all__ = ["BAND_EDGES_HZ", "SpectrumAnalyzer", "band_bins"]
@@ -103,6 +104,7 @@ class SpectrumAnalyzer:
         self.agc = BandAgc(NUM_BANDS, agc_half_life, gate)
         self.bass = BassLane(sample_rate, bass_cutoff)
         self.onsets = OnsetFunction(self.long, sample_rate)
+        self.level = InputLevel(self._hop_s)  # the onset rows' input at full scale (:mod:`.level`)
 
     def analyze(self, mono: np.ndarray, preset: Preset) -> dict | None:
         """Feed a block of mono samples; return the fields of a Spectrum, or None if no band hop ended."""
@@ -153,8 +155,11 @@ class SpectrumAnalyzer:
             return [None] * len(blocks)
         mag, flux_all, odf_all = _NO_MAG, _NO_FLUX, _NO_ODF  # read only when `longs`
         if longs:
-            mag = self.long.magnitudes(data, first_long - self.size - base, hop, longs)
-            flux_all, odf_all = self.onsets.compute(mag)
+            start = first_long - self.size - base
+            mag = self.long.magnitudes(data, start, hop, longs)
+            newest = np.ndarray((longs, hop), np.float32, data, (start + self.size - hop) * 4, (hop * 4, 4))
+            gains = self.level.gains(np.abs(newest).max(axis=1))  # each long hop's newest samples
+            flux_all, odf_all = self.onsets.compute(mag * gains[:, None])
         bstart = oldest_band - self.band_size - base  # the oldest band window's start in `data`
         short = self.short
         bmag = mag if short is self.long else short.magnitudes(data, bstart, band_hop, bands)
