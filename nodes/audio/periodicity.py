@@ -93,7 +93,7 @@ def contrast(x: np.ndarray, lag: float = 0.0) -> float:
     contrast is the k-th largest sample instead, k the number of beats the window holds at the beat period
     ``lag`` (onset samples; 0 = none known): how sharply the beats' onsets rise. Music rises in more
     (gtzan16k's windows: 17-48 % of their samples), noise, pads and tones in about half, so they read the
-    percentile as before; speech rises in 10-20 %, but its percentile was already past the contrast's span.
+    percentile as before; speech rises in 9-20 %, but its percentile was already past the contrast's span.
     """
     if x.size == 0:
         return 0.0
