@@ -11,6 +11,7 @@ A map file::
       45: {pattern: galaxy, quantize: bar}
       48: blackout          # toggle ("blackout on" / "blackout off" set it)
       50: go                # the cue list
+      51: beat_rate 0.5     # the visuals follow every other tracked beat (again: re-sync)
     cc:                     # controller number (0-127) → a fader, or a trigger fired when it passes 64
       1: band 0             # 0-127 → sensitivity 0-2 of band 0 (bass) … band 4 (air)
       7: entities           # 0-127 → 1-256 entities ("entities 1024": up to 1024)
@@ -18,7 +19,7 @@ A map file::
       64: freeze            # a button sending 127 then 0: one toggle per press
 
 Trigger actions: ``pattern KEY|N``, ``scene NAME``, ``effect NAME``, ``preset NAME``, ``blackout [on|off]``,
-``freeze [on|off]``, ``go``, ``back``; the mapping form adds ``quantize`` (beat, bar, phrase, off) to
+``freeze [on|off]``, ``go``, ``back``, ``beat_rate 0.5|1|2``; the mapping form adds ``quantize`` (beat, bar, phrase, off) to
 pattern, scene and effect, and ``intensity`` (0-2, instead of the velocity) and ``duration`` (s) to effect.
 Faders (controllers only): ``band N``, ``entities [MAX]``, ``transition [MAX_S]``.
 """
@@ -39,7 +40,9 @@ __all__ = ["FADERS", "TRIGGERS", "Action", "MapProblem", "MidiMap", "load_map", 
 
 #: Trigger verbs → whether they take an argument (True: required, None: optional, False: none).
 TRIGGERS: dict[str, bool | None] = {"pattern": True, "scene": True, "effect": True, "preset": True,
-                                    "blackout": None, "freeze": None, "go": False, "back": False}
+                                    "blackout": None, "freeze": None, "go": False, "back": False, "beat_rate": True}
+#: The beat rates a map may name (the pattern node's, PatternControl.set_beat_rate).
+_BEAT_RATES = ("0.5", "1", "2")
 #: Fader verbs → their argument's meaning.
 FADERS = {"band": "the band 0-4", "entities": "the most entities (default 256)",
           "transition": "the longest crossfade in s (default 10)"}
@@ -97,6 +100,8 @@ class Action:
             return Call("pattern", f"set_{v}", (None if a is None else a == "on",))
         if v in ("go", "back"):
             return Call("show", v)
+        if v == "beat_rate":
+            return Call("pattern", "set_beat_rate", (float(a or 1),))
         if v == "band":
             return Call("pattern", "set_band_sensitivity", (int(a or 0), round(2 * x, 4)))
         if v == "entities":
@@ -118,6 +123,8 @@ def _check_arg(verb: str, arg: str | None) -> None:
         raise ValueError(f"entities takes the most entities 1-1024, got {arg!r}")
     if verb == "transition" and arg is not None and not _positive(arg, 60):
         raise ValueError(f"transition takes the longest crossfade in s (0-60], got {arg!r}")
+    if verb == "beat_rate" and arg not in _BEAT_RATES:
+        raise ValueError(f"beat_rate takes 0.5, 1 or 2 (times the tracker's beats), got {arg!r}")
     if verb in FADERS:
         return
     takes = TRIGGERS[verb]

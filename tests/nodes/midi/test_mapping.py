@@ -26,6 +26,7 @@ notes:
   43: go
   44: back
   45: {pattern: galaxy, quantize: bar}
+  46: beat_rate 0.5
 cc:
   1: band 0
   5: band 4
@@ -55,6 +56,7 @@ def test_notes_and_controllers_become_the_same_calls_as_osc() -> None:
     assert r.feed(note(42)) == Call("pattern", "set_freeze", (True,))
     assert r.feed(note(43)) == Call("show", "go") and r.feed(note(44)) == Call("show", "back")
     assert r.feed(note(45)) == Call("pattern", "set_pattern", ("galaxy", "bar"))
+    assert r.feed(note(46)) == Call("pattern", "set_beat_rate", (0.5,))
     assert r.feed(mido.Message("note_off", note=36)) is None
     assert r.feed(note(99)) is None
     assert r.feed(cc(1, 127)) == Call("pattern", "set_band_sensitivity", (0, 2.0))
@@ -116,6 +118,8 @@ def test_map_errors_name_the_file_line_and_key(tmp_path: Path) -> None:
     assert any(line.startswith(f"{bad}:9: key 'cc.2': unknown action 'nope'") for line in lines)
     assert f"{bad}:10: key 'cc.2': written twice (lines 9 and 10)" in lines
     assert any(line.startswith(f"{bad}:11: key 'faders': unknown key") for line in lines)
+    with pytest.raises(MapProblem, match=r"y.yaml:2: key 'notes.36': beat_rate takes 0.5, 1 or 2 .*got '3'"):
+        parse_map("notes:\n  36: beat_rate 3\n", "y.yaml")
     with pytest.raises(MapProblem, match=r"x.yaml:3: malformed YAML"):
         parse_map("notes:\n  36: [unclosed\n", "x.yaml")
 
