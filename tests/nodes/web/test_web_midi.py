@@ -78,6 +78,7 @@ def test_learn_a_note_on_the_card_then_play_it(context: Any, server: Demo, contr
     assert page.is_hidden("#no-midi-node")
     wait_server(server, lambda s: s["current_pattern"] == "spectrum")
     wait_js(page, "document.querySelector('#midi-action option[value=\"pattern galaxy\"]') !== null")
+    assert page.locator('#midi-action option[value="beat_rate 2"]').count() == 1  # the beat rate is learnable
 
     learn(page, server, "pattern galaxy")
     controller.send(mido.Message("note_on", note=60, velocity=100))

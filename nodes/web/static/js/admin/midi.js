@@ -22,6 +22,8 @@ function choices(data) {
     ['Scenes', scenes],
     ['Effects', EFFECTS.map((e) => [`effect ${e.id}`, e.label])],
     ['Show', [['blackout', 'Blackout (toggle)'], ['freeze', 'Freeze (toggle)'], ['go', 'Cue GO'], ['back', 'Cue back']]],
+    ['Beat rate', [['beat_rate 0.5', 'Beat rate ½× (again: re-sync)'], ['beat_rate 1', 'Beat rate 1×'],
+      ['beat_rate 2', 'Beat rate 2×']]],
     ['Presets', (data.presets || []).map((p) => [`preset ${p}`, `Preset ${p}`])],
     ['Faders (a controller)', [...BANDS.map((b, i) => [`band ${i}`, `${b.label} sensitivity`]),
       ['entities', 'Entity count'], ['transition', 'Crossfade length']]],
