@@ -41,6 +41,19 @@ class InputLevel:
         self._fall = 0.5 ** (hop_s / RELEASE_S)  # per hop
         self._reference = 0.0  # the follower after the last hop (0: nothing heard yet)
         self._powers: dict[int, np.ndarray] = {}  # fall ** -(j + 1) per block length
+        self._scaled: dict[tuple[int, int], np.ndarray] = {}  # the scaled magnitudes' buffer per block shape
+
+    def scale(self, mag: np.ndarray, newest: np.ndarray) -> np.ndarray:
+        """``mag`` ``[hops, bins]`` times each hop's gain, given each hop's newest samples ``[hops, hop]``.
+
+        Returns a buffer reused per block shape (the onset rows read it at once); ``mag`` is left as it is
+        (the bands' bass bins read it after).
+        """
+        peaks = np.maximum(newest.max(axis=1), -newest.min(axis=1))  # |x| at its largest, without a copy of |x|
+        out = self._scaled.get(mag.shape)
+        if out is None:
+            out = self._scaled[mag.shape] = np.empty(mag.shape, np.float32)
+        return np.multiply(mag, self.gains(peaks)[:, None], out=out)
 
     def gains(self, peaks: np.ndarray) -> np.ndarray:
         """float32 gain of each hop, given each hop's largest absolute sample (oldest first).

@@ -158,8 +158,7 @@ class SpectrumAnalyzer:
             start = first_long - self.size - base
             mag = self.long.magnitudes(data, start, hop, longs)
             newest = np.ndarray((longs, hop), np.float32, data, (start + self.size - hop) * 4, (hop * 4, 4))
-            gains = self.level.gains(np.abs(newest).max(axis=1))  # each long hop's newest samples
-            flux_all, odf_all = self.onsets.compute(mag * gains[:, None])
+            flux_all, odf_all = self.onsets.compute(self.level.scale(mag, newest))  # each hop's newest samples
         bstart = oldest_band - self.band_size - base  # the oldest band window's start in `data`
         short = self.short
         bmag = mag if short is self.long else short.magnitudes(data, bstart, band_hop, bands)

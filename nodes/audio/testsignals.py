@@ -54,14 +54,14 @@ def synth_clips() -> list[Clip]:
     ]
 
 
-def _on_beats(hit: np.ndarray, bpm: float, seconds: float) -> Clip:
+def _on_beats(name: str, hit: np.ndarray, bpm: float, seconds: float) -> Clip:
     """``hit`` on every beat from 0.5 s, silence between: the sparsest beat there is."""
     out = np.zeros(int(seconds * SR) + hit.size, np.float32)
     beats = np.arange(0.5, seconds, 60.0 / bpm)
     for b in beats:
         i = int(round(b * SR))
         out[i : i + hit.size] += hit
-    return Clip("", out[: int(seconds * SR)], beats)
+    return Clip(name, out[: int(seconds * SR)], beats)
 
 
 def sparse_clips() -> list[Clip]:
@@ -71,13 +71,8 @@ def sparse_clips() -> list[Clip]:
     kick = (0.8 * np.sin(2 * np.pi * np.cumsum(50 + 100 * np.exp(-t / 0.03)) / SR) * np.exp(-t / 0.12)).astype(np.float32)
     rng = np.random.default_rng(7)
     click = (0.5 * rng.standard_normal(int(0.005 * SR)) * np.exp(-np.arange(int(0.005 * SR)) / (0.001 * SR))).astype(np.float32)
-    clips = [(f"kick-only-{bpm:g}", kick, bpm) for bpm in (80.0, 120.0, 128.0, 174.0)] + [("clicks-120", click, 120.0)]
-    out = []
-    for name, hit, bpm in clips:
-        c = _on_beats(hit, bpm, SPARSE_S)
-        c.name = name
-        out.append(c)
-    return out
+    kicks = [_on_beats(f"kick-only-{bpm:g}", kick, bpm, SPARSE_S) for bpm in (80.0, 120.0, 128.0, 174.0)]
+    return kicks + [_on_beats("clicks-120", click, 120.0, SPARSE_S)]
 
 
 def stop_restart_clip(gap: str = "silence") -> Clip:
